@@ -1,0 +1,156 @@
+// Go `flag` package semantics, so every command line that worked with the original works here:
+// `-name value`, `-name=value`, `--name=value`, bare `-name` for booleans, `--` ends flags,
+// the first non-flag argument ends flags. Every flag may also come from the environment
+// (`<PREFIX>_<NAME>`, upper case, `-` -> `_`); the command line wins.
+import { parseDuration } from './duration.js';
+
+export type FlagType = 'string' | 'int' | 'bool' | 'duration';
+
+export interface FlagSpec {
+  readonly name: string;
+  readonly type: FlagType;
+  /** Default as Go would print it: a string, an int, a boolean, or a duration string such as "1s". */
+  readonly default: string | number | boolean;
+  readonly usage: string;
+}
+
+/** Parsed values: strings, numbers (ints), booleans, and durations in milliseconds. */
+export type FlagValues = Record<string, string | number | boolean>;
+
+export interface ParsedArgs {
+  readonly values: FlagValues;
+  /** Non-flag arguments after the flags (polymur-keys uses them as its command). */
+  readonly args: string[];
+}
+
+export class FlagError extends Error {
+  constructor(message: string, readonly exitCode: 0 | 2) {
+    super(message);
+    this.name = 'FlagError';
+  }
+}
+
+const BOOL_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const BOOL_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+function convert(spec: FlagSpec, raw: string): string | number | boolean | undefined {
+  switch (spec.type) {
+    case 'string':
+      return raw;
+    case 'bool':
+      return BOOL_TRUE.has(raw) ? true : BOOL_FALSE.has(raw) ? false : undefined;
+    case 'int': {
+      // strconv.ParseInt(s, 0, 64): decimal, 0x hex, 0o/0 octal, 0b binary, '_' between digits.
+      const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$/.exec(raw);
+      if (!m) return undefined;
+      const sign = m[1] === '-' ? -1 : 1;
+      let body = m[2]!.replace(/_/g, '');
+      if (/^0[0-7]+$/.test(body)) body = '0o' + body.slice(1);
+      const n = sign * Number(body);
+      return Number.isSafeInteger(n) ? n : undefined;
+    }
+    case 'duration': {
+      const ms = parseDuration(raw);
+      return ms === undefined ? undefined : ms;
+    }
+  }
+}
+
+function defaultValue(spec: FlagSpec): string | number | boolean {
+  if (spec.type === 'duration') return parseDuration(String(spec.default)) ?? 0;
+  return spec.default;
+}
+
+/** The text Go's flag.PrintDefaults prints, preceded by `Usage of PROGRAM:`. */
+export function usage(program: string, specs: readonly FlagSpec[]): string {
+  const lines = [`Usage of ${program}:`];
+  for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
+    const typeName = spec.type === 'bool' ? '' : ` ${spec.type === 'duration' ? 'duration' : spec.type}`;
+    let text = `  -${spec.name}${typeName}\n    \t${spec.usage}`;
+    const isZero = spec.default === '' || spec.default === 0 || spec.default === false || spec.default === '0s';
+    if (!isZero) text += spec.type === 'string' ? ` (default "${spec.default}")` : ` (default ${spec.default})`;
+    lines.push(text);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function envName(prefix: string, flag: string): string {
+  return `${prefix}_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * Parse argv (without node and script) against the flag table. Throws FlagError with exitCode 2
+ * on an unknown flag or bad value, exitCode 0 for -h/-help.
+ */
+export function parseFlags(
+  specs: readonly FlagSpec[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  envPrefix: string,
+): ParsedArgs {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const values: FlagValues = {};
+  for (const spec of specs) {
+    values[spec.name] = defaultValue(spec);
+    const fromEnv = env[envName(envPrefix, spec.name)];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      const v = convert(spec, fromEnv);
+      if (v === undefined) {
+        throw new FlagError(`invalid value "${fromEnv}" for environment variable ${envName(envPrefix, spec.name)} (flag -${spec.name}): parse error`, 2);
+      }
+      values[spec.name] = v;
+    }
+  }
+
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.length < 2 || arg[0] !== '-') break;
+    let body = arg.slice(1);
+    if (body[0] === '-') {
+      body = body.slice(1);
+      if (body.length === 0) {
+        i++; // "--" terminates the flags
+        break;
+      }
+    }
+    if (body.length === 0 || body[0] === '-' || body[0] === '=') throw new FlagError(`bad flag syntax: ${arg}`, 2);
+    const eq = body.indexOf('=');
+    const name = eq === -1 ? body : body.slice(0, eq);
+    const spec = byName.get(name);
+    if (!spec) {
+      if (name === 'h' || name === 'help') throw new FlagError('', 0);
+      throw new FlagError(`flag provided but not defined: -${name}`, 2);
+    }
+    let raw: string;
+    if (eq !== -1) raw = body.slice(eq + 1);
+    else if (spec.type === 'bool') raw = 'true';
+    else if (i + 1 < argv.length) raw = argv[++i]!;
+    else throw new FlagError(`flag needs an argument: -${name}`, 2);
+    const v = convert(spec, raw);
+    if (v === undefined) throw new FlagError(`invalid ${spec.type === 'bool' ? 'boolean ' : ''}value "${raw}" for flag -${name}: parse error`, 2);
+    values[name] = v;
+  }
+  return { values, args: argv.slice(i) };
+}
+
+/**
+ * parseFlags for a program's entry point: on error prints the message and usage to stderr and
+ * exits as Go's flag.ExitOnError does (2 for errors, 0 for -h).
+ */
+export function parseFlagsOrExit(
+  program: string,
+  specs: readonly FlagSpec[],
+  envPrefix: string,
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): ParsedArgs {
+  try {
+    return parseFlags(specs, argv, env, envPrefix);
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    if (err.message) process.stderr.write(err.message + '\n');
+    process.stderr.write(usage(program, specs));
+    process.exit(err.exitCode);
+  }
+}

@@ -1,0 +1,156 @@
+// A small metrics registry rendered in the Prometheus text format (version 0.0.4).
+// Counters and gauges are plain numbers keyed by their label values, so incrementing one on a
+// hot path is a Map lookup and an add, once per batch rather than per data point.
+
+export type Labels = Readonly<Record<string, string>>;
+
+type Kind = 'counter' | 'gauge' | 'histogram';
+
+interface Family {
+  readonly name: string;
+  readonly help: string;
+  readonly kind: Kind;
+  render(out: string[]): void;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labelText(labels: Labels | undefined, extra?: string): string {
+  const parts: string[] = [];
+  if (labels) for (const k of Object.keys(labels)) parts.push(`${k}="${escapeLabel(labels[k]!)}"`);
+  if (extra) parts.push(extra);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+function keyOf(labels: Labels | undefined): string {
+  return labels ? JSON.stringify(labels) : '';
+}
+
+function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+class Series {
+  readonly values = new Map<string, { labels: Labels | undefined; value: number }>();
+  get(labels: Labels | undefined): { labels: Labels | undefined; value: number } {
+    const key = keyOf(labels);
+    let s = this.values.get(key);
+    if (!s) {
+      s = { labels, value: 0 };
+      this.values.set(key, s);
+    }
+    return s;
+  }
+}
+
+export class Counter implements Family {
+  readonly kind = 'counter' as const;
+  private readonly series = new Series();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(by = 1, labels?: Labels): void {
+    this.series.get(labels).value += by;
+  }
+  value(labels?: Labels): number {
+    return this.series.values.get(keyOf(labels))?.value ?? 0;
+  }
+  render(out: string[]): void {
+    for (const s of this.series.values.values()) out.push(`${this.name}${labelText(s.labels)} ${formatNumber(s.value)}`);
+  }
+}
+
+export type GaugeCollector = () => number | ReadonlyArray<readonly [Labels, number]>;
+
+export class Gauge implements Family {
+  readonly kind = 'gauge' as const;
+  private readonly series = new Series();
+  constructor(readonly name: string, readonly help: string, private readonly collect?: GaugeCollector) {}
+  set(v: number, labels?: Labels): void {
+    this.series.get(labels).value = v;
+  }
+  inc(by = 1, labels?: Labels): void {
+    this.series.get(labels).value += by;
+  }
+  remove(labels: Labels): void {
+    this.series.values.delete(keyOf(labels));
+  }
+  value(labels?: Labels): number {
+    return this.series.values.get(keyOf(labels))?.value ?? 0;
+  }
+  render(out: string[]): void {
+    if (this.collect) {
+      const v = this.collect();
+      if (typeof v === 'number') out.push(`${this.name} ${formatNumber(v)}`);
+      else for (const [labels, n] of v) out.push(`${this.name}${labelText(labels)} ${formatNumber(n)}`);
+      return;
+    }
+    for (const s of this.series.values.values()) out.push(`${this.name}${labelText(s.labels)} ${formatNumber(s.value)}`);
+  }
+}
+
+export class Histogram implements Family {
+  readonly kind = 'histogram' as const;
+  private readonly series = new Map<string, { labels: Labels | undefined; counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {}
+  observe(v: number, labels?: Labels): void {
+    const key = keyOf(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += v;
+    s.count++;
+  }
+  render(out: string[]): void {
+    for (const s of this.series.values()) {
+      this.buckets.forEach((le, i) => out.push(`${this.name}_bucket${labelText(s.labels, `le="${formatNumber(le)}"`)} ${s.counts[i]}`));
+      out.push(`${this.name}_bucket${labelText(s.labels, 'le="+Inf"')} ${s.count}`);
+      out.push(`${this.name}_sum${labelText(s.labels)} ${formatNumber(s.sum)}`);
+      out.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
+    }
+  }
+}
+
+/** One registry per process; every stage registers its metrics here by name (prefix `polymur_`). */
+export class Registry {
+  private readonly families = new Map<string, Family>();
+
+  private add<F extends Family>(family: F): F {
+    const existing = this.families.get(family.name);
+    if (existing) {
+      if (existing.kind !== family.kind) throw new Error(`metric ${family.name} registered twice with different kinds`);
+      return existing as F;
+    }
+    this.families.set(family.name, family);
+    return family;
+  }
+
+  counter(name: string, help: string): Counter {
+    return this.add(new Counter(name, help));
+  }
+
+  gauge(name: string, help: string, collect?: GaugeCollector): Gauge {
+    return this.add(new Gauge(name, help, collect));
+  }
+
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    return this.add(new Histogram(name, help, buckets));
+  }
+
+  /** The Prometheus text exposition of every registered metric. */
+  render(): string {
+    const out: string[] = [];
+    for (const f of this.families.values()) {
+      out.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
+      out.push(`# TYPE ${f.name} ${f.kind}`);
+      f.render(out);
+    }
+    return out.join('\n') + '\n';
+  }
+}
