@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian machine (run as root), builds, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real peers the tests run: carbon-cache writing whisper files, collectd, etcd; nc for the README example.
+DEBIAN_PACKAGES=(graphite-carbon python3-whisper collectd-core etcd-server etcd-client netcat-openbsd openssl)
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+npm test

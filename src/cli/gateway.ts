@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// polymur-gateway: proxy batches in over HTTP(S) with an API key, Graphite plaintext out to the destinations.
+import { readFileSync } from 'node:fs';
+import { GATEWAY_FLAGS } from '../config/programs.js';
+import { readGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
+import { createGateway } from '../gateway/server.js';
+import { createKeyCache, createStaticKeys } from '../keys/cache.js';
+import { openKeyStore } from '../keys/store.js';
+import { log } from '../observe/log.js';
+import { Registry } from '../observe/metrics.js';
+import { startObservability } from './observability.js';
+import { runProgram, type Running } from './program.js';
+import { startOutput } from './routing.js';
+
+async function start(config: GatewayConfig): Promise<Running> {
+  log('::: Polymur-gateway :::');
+  const registry = new Registry();
+  const keys = config.devMode
+    ? createStaticKeys(new Map([['dev', '123']]))
+    : createKeyCache({ store: openKeyStore(config.keyStore), log, metrics: registry });
+  await keys.start();
+
+  const output = await startOutput(config, registry);
+  const observability = await startObservability({
+    registry,
+    statAddr: config.statAddr,
+    metricsFlushMs: config.metricsFlushMs,
+    // Self-metrics are a handful of lines; when the destinations are full they wait for the next flush.
+    emit: (data, points) => void output.sink.offer({ data, points }),
+    queues: () => [['incoming-queue', 0, config.incomingQueueCap], ...output.queues()],
+  });
+
+  if (config.httpPort !== undefined && config.httpsPort === undefined) {
+    log('WARNING: no -cert/-key given: serving plain HTTP, API keys and metrics travel in clear text');
+  }
+  const gateway = await createGateway({
+    listenAddr: config.listenAddr,
+    ...(config.httpPort !== undefined ? { httpPort: config.httpPort } : {}),
+    ...(config.httpsPort !== undefined
+      ? { httpsPort: config.httpsPort, tls: { cert: readFileSync(config.certPath), key: readFileSync(config.keyPath) } }
+      : {}),
+    keys,
+    sink: output.sink,
+    keyPrefix: config.keyPrefix,
+    maxBatchBytes: config.maxBatchBytes,
+    maxConnections: config.maxConnections,
+    metrics: registry,
+    log,
+    onReceived: observability.received,
+  });
+
+  return {
+    async shutdown() {
+      await gateway.close();
+      await output.close();
+      await keys.close();
+      await observability.close();
+    },
+  };
+}
+
+await runProgram({
+  program: 'polymur-gateway',
+  flags: GATEWAY_FLAGS,
+  envPrefix: 'POLYMUR_GW',
+  readConfig: readGatewayConfig,
+  start,
+});

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// polymur-proxy: Graphite plaintext in, batched gzip over HTTPS to polymur-gateway out.
+import { readFileSync } from 'node:fs';
+import { createBatcher } from '../batch/batcher.js';
+import type { Batch, BatchQueue } from '../batch/batch.js';
+import { createMemoryQueue } from '../batch/memory-queue.js';
+import { PROXY_FLAGS } from '../config/programs.js';
+import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
+import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
+import { createTcpListener } from '../input/tcp-listener.js';
+import { log } from '../observe/log.js';
+import { Registry } from '../observe/metrics.js';
+import { openSpoolQueue } from '../spool/spool-queue.js';
+import { startObservability } from './observability.js';
+import { runProgram, type Running } from './program.js';
+
+function countDrops(registry: Registry): (batch: Batch) => void {
+  const dropped = registry.counter('polymur_points_dropped_total', 'Data points dropped, by reason');
+  return (batch) => {
+    dropped.inc(batch.points, { reason: 'queue_full' });
+    log(`Queue full (-when-full drop): dropped a batch of ${batch.points} data points`);
+  };
+}
+
+async function openQueue(config: ProxyConfig, registry: Registry): Promise<BatchQueue> {
+  const onDrop = countDrops(registry);
+  if (config.spoolDir !== '') {
+    return openSpoolQueue({
+      dir: config.spoolDir,
+      maxBytes: config.spoolMaxBytes,
+      policy: config.whenFull,
+      log,
+      metrics: registry,
+      onDrop,
+    });
+  }
+  return createMemoryQueue({ maxBatches: config.queueCap, maxBytes: config.queueMaxBytes, policy: config.whenFull, onDrop });
+}
+
+function readCa(path: string): Buffer | undefined {
+  if (path === '') return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`cannot read -cert ${path}: ${(err as Error).message}`);
+  }
+}
+
+async function start(config: ProxyConfig): Promise<Running> {
+  const registry = new Registry();
+  const ca = readCa(config.certPath);
+  const queue = await openQueue(config, registry);
+
+  const forwarder = config.consoleOut
+    ? createConsoleForwarder({ queue })
+    : createForwarder({
+        queue,
+        gateways: config.gateways,
+        apiKey: config.apiKey,
+        ...(ca ? { ca } : {}),
+        workers: config.workers,
+        timeoutMs: config.timeoutMs,
+        verbose: config.verbose,
+        metrics: registry,
+        log,
+        onFatal: (message) => {
+          log(message);
+          process.exit(1);
+        },
+      });
+  await forwarder.start();
+
+  const batcher = createBatcher({ batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, sink: queue });
+  const observability = await startObservability({
+    registry,
+    statAddr: config.statAddr,
+    metricsFlushMs: config.metricsFlushMs,
+    emit: (data, points) => batcher.add(data, points),
+    queues: () => [['queue', queue.depth().batches, config.queueCap]],
+  });
+  const listener = await createTcpListener({
+    listenAddr: config.listenAddr,
+    batcher,
+    maxConnections: config.maxConnections,
+    metrics: registry,
+    log,
+    onReceived: observability.received,
+  });
+
+  return {
+    async shutdown() {
+      await listener.close();
+      await batcher.close();
+      await queue.close();
+      const { undelivered } = await forwarder.close(config.shutdownTimeoutMs);
+      if (undelivered > 0) {
+        log(
+          config.spoolDir !== ''
+            ? `${undelivered} data points not yet acknowledged stay in the spool ${config.spoolDir}`
+            : `${undelivered} data points could not be delivered before the shutdown timeout`,
+        );
+      }
+      await observability.close();
+    },
+  };
+}
+
+await runProgram({
+  program: 'polymur-proxy',
+  flags: PROXY_FLAGS,
+  envPrefix: 'POLYMUR_PROXY',
+  readConfig: readProxyConfig,
+  start,
+});

@@ -1,0 +1,49 @@
+// The output side shared by the gateway and the relay: the router to the destinations (or the
+// console), the destination API, and each destination's queue (in memory or spooled to disk).
+import type { BatchSink } from '../batch/batch.js';
+import type { RoutingConfig } from '../config/routing-config.js';
+import { log } from '../observe/log.js';
+import type { Registry } from '../observe/metrics.js';
+import { createDestinationApi } from '../route/api.js';
+import { parseDestinations } from '../route/destination.js';
+import { createConsoleSink, createRouter, type Router } from '../route/router.js';
+import type { QueueFigure } from './observability.js';
+
+export interface Output {
+  readonly sink: BatchSink;
+  /** Per-destination queue figures for -metrics-flush. */
+  queues(): QueueFigure[];
+  close(): Promise<void>;
+}
+
+/** Average bytes per Graphite line, to turn a cap in points into a cap in bytes. */
+const BYTES_PER_POINT_ESTIMATE = 128;
+
+export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
+  if (config.consoleOut) {
+    const sink = createConsoleSink();
+    return { sink, queues: () => [], close: () => sink.close() };
+  }
+  const destinations = parseDestinations(config.destinations.join(','));
+  const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
+  const router: Router = createRouter({
+    destinations,
+    distribution: config.distribution,
+    hashType: config.hashType,
+    replicationFactor: config.replicationFactor,
+    queueCapPoints: config.outgoingQueueCap,
+    queueMaxBytes,
+    metrics: registry,
+    log,
+  });
+  const api = await createDestinationApi({ listenAddr: config.apiAddr, router, log });
+  return {
+    sink: router,
+    queues: () =>
+      router.destinations().map((d) => [`destination.${d.id.replace(/[.:]/g, '_')}`, d.queuedPoints, config.outgoingQueueCap] as const),
+    async close() {
+      await api.close();
+      await router.close();
+    },
+  };
+}

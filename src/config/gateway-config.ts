@@ -1,0 +1,50 @@
+import { readRoutingConfig, type RoutingConfig } from './routing-config.js';
+import { ConfigError, type FlagReader } from './validate.js';
+
+export interface GatewayConfig extends RoutingConfig {
+  readonly listenAddr: string;
+  /** Undefined: no such listener. */
+  readonly httpPort: number | undefined;
+  readonly httpsPort: number | undefined;
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly devMode: boolean;
+  readonly keyPrefix: boolean;
+  readonly keyStore: string;
+  readonly maxBatchBytes: number;
+  readonly maxConnections: number;
+}
+
+function port(f: FlagReader, name: string): number | undefined {
+  const text = f.string(name);
+  if (text === '') return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new ConfigError(`-${name} must be a port number (0-65535), got "${text}"`);
+  return n;
+}
+
+export function readGatewayConfig(f: FlagReader): GatewayConfig {
+  const certPath = f.string('cert');
+  const keyPath = f.string('key');
+  if ((certPath === '') !== (keyPath === '')) {
+    throw new ConfigError('HTTPS needs both -cert and -key (got only one of them)');
+  }
+  const tls = certPath !== '';
+  const explicitHttp = port(f, 'listen-http-port');
+  const explicitHttps = port(f, 'listen-https-port');
+  if (explicitHttps !== undefined && !tls) throw new ConfigError('-listen-https-port needs -cert and -key');
+  return {
+    ...readRoutingConfig(f),
+    listenAddr: f.string('listen-addr'),
+    // HTTPS whenever TLS is configured; plain HTTP when asked for, or as the only listener without TLS.
+    httpsPort: tls ? explicitHttps ?? 443 : undefined,
+    httpPort: explicitHttp ?? (tls ? undefined : 80),
+    certPath,
+    keyPath,
+    devMode: f.bool('dev-mode'),
+    keyPrefix: f.bool('key-prefix'),
+    keyStore: f.string('key-store'),
+    maxBatchBytes: f.int('max-batch-bytes', 1),
+    maxConnections: f.int('max-connections', 1),
+  };
+}

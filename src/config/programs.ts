@@ -1,0 +1,98 @@
+// The flag table of each program: the original's names, types and defaults first, then ours.
+import type { FlagSpec } from './flags.js';
+
+const MiB = 1024 * 1024;
+
+const statAddr: FlagSpec = { name: 'stat-addr', type: 'string', default: 'localhost:2020', usage: 'runstats listen address' };
+const apiAddr: FlagSpec = { name: 'api-addr', type: 'string', default: 'localhost:2030', usage: 'API listen address' };
+const consoleOut: FlagSpec = { name: 'console-out', type: 'bool', default: false, usage: 'Dump output to console' };
+const metricsFlush: FlagSpec = {
+  name: 'metrics-flush', type: 'int', default: 0,
+  usage: 'Graphite flush interval for runtime metrics (0 is disabled)',
+};
+const shutdownTimeout: FlagSpec = {
+  name: 'shutdown-timeout', type: 'duration', default: '10s',
+  usage: 'On SIGINT/SIGTERM, how long to keep delivering what is queued before exiting',
+};
+const spoolDir: FlagSpec = {
+  name: 'spool-dir', type: 'string', default: '',
+  usage: 'Directory for the on-disk queue (empty: queue in memory only)',
+};
+const spoolMaxBytes: FlagSpec = {
+  name: 'spool-max-bytes', type: 'int', default: 10 * 1024 * MiB,
+  usage: 'Largest size of the on-disk queue in bytes',
+};
+const maxConnections: FlagSpec = {
+  name: 'max-connections', type: 'int', default: 4096,
+  usage: 'Most concurrent client connections accepted',
+};
+
+/** Flags shared by the two programs that route to destinations (the gateway and the relay). */
+const routing: FlagSpec[] = [
+  apiAddr,
+  consoleOut,
+  { name: 'destinations', type: 'string', default: '', usage: 'Comma-delimited list of ip:port destinations' },
+  { name: 'distribution', type: 'string', default: 'broadcast', usage: 'Destination distribution methods: broadcast, hash-route' },
+  {
+    name: 'incoming-queue-cap', type: 'int', default: 32768,
+    usage: 'In-flight incoming message queue capacity (number of data point batches)',
+  },
+  {
+    name: 'outgoing-queue-cap', type: 'int', default: 4096,
+    usage: 'In-flight message queue capacity per destination (number of data points)',
+  },
+  { name: 'hash-type', type: 'string', default: 'carbon_ch', usage: 'Consistent hash for hash-route: carbon_ch, fnv1a_ch' },
+  { name: 'replication-factor', type: 'int', default: 1, usage: 'Destinations each data point goes to with hash-route' },
+  metricsFlush,
+  statAddr,
+  spoolDir,
+  spoolMaxBytes,
+  shutdownTimeout,
+];
+
+export const PROXY_FLAGS: readonly FlagSpec[] = [
+  { name: 'api-key', type: 'string', default: '', usage: 'polymur gateway API key' },
+  { name: 'cert', type: 'string', default: '', usage: 'TLS Certificate' },
+  consoleOut,
+  { name: 'gateway', type: 'string', default: '', usage: 'polymur gateway address (comma-separated list: failover in order)' },
+  { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: 'Polymur-proxy listen address' },
+  metricsFlush,
+  { name: 'queue-cap', type: 'int', default: 32768, usage: 'In-flight message queue capacity' },
+  statAddr,
+  { name: 'verbose', type: 'bool', default: true, usage: 'Verbose logging' },
+  { name: 'workers', type: 'int', default: 3, usage: 'HTTP output workers' },
+  { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch sent to the gateway' },
+  { name: 'flush-interval', type: 'duration', default: '1s', usage: 'Longest wait before a batch that is not full is sent' },
+  { name: 'timeout', type: 'duration', default: '30s', usage: 'Timeout of every request to the gateway' },
+  { name: 'queue-max-bytes', type: 'int', default: 256 * MiB, usage: 'Largest size of the in-flight queue in bytes' },
+  { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
+  spoolDir,
+  spoolMaxBytes,
+  shutdownTimeout,
+  maxConnections,
+];
+
+export const GATEWAY_FLAGS: readonly FlagSpec[] = [
+  { name: 'listen-addr', type: 'string', default: '0.0.0.0', usage: 'Polymur-gateway listen address' },
+  { name: 'listen-http-port', type: 'string', default: '', usage: 'Polymur-gateway listen port (http)' },
+  { name: 'listen-https-port', type: 'string', default: '', usage: 'Polymur-gateway listen port (https)' },
+  { name: 'cert', type: 'string', default: '', usage: 'TLS Certificate' },
+  { name: 'key', type: 'string', default: '', usage: 'TLS Key' },
+  { name: 'dev-mode', type: 'bool', default: false, usage: "Dev mode: disables the API key store; uses '123'" },
+  {
+    name: 'key-prefix', type: 'bool', default: false,
+    usage: "If enabled, prepends all metrics with the origin polymur-proxy API key's name",
+  },
+  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
+  { name: 'max-batch-bytes', type: 'int', default: 64 * MiB, usage: 'Largest decompressed size of one batch in bytes' },
+  maxConnections,
+  ...routing,
+];
+
+export const RELAY_FLAGS: readonly FlagSpec[] = [
+  { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: 'Polymur listen address' },
+  { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch handed to the destinations' },
+  { name: 'flush-interval', type: 'duration', default: '100ms', usage: 'Longest wait before a batch that is not full is routed' },
+  maxConnections,
+  ...routing,
+];

@@ -1,0 +1,19 @@
+import { readRoutingConfig, type RoutingConfig } from './routing-config.js';
+import type { FlagReader } from './validate.js';
+
+export interface RelayConfig extends RoutingConfig {
+  readonly listenAddr: string;
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly maxConnections: number;
+}
+
+export function readRelayConfig(f: FlagReader): RelayConfig {
+  return {
+    ...readRoutingConfig(f),
+    listenAddr: f.string('listen-addr'),
+    batchSize: f.int('batch-size', 1),
+    flushIntervalMs: f.positiveMs('flush-interval'),
+    maxConnections: f.int('max-connections', 1),
+  };
+}

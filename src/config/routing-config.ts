@@ -1,0 +1,46 @@
+// The routing settings shared by the gateway and the relay.
+import { ConfigError, type FlagReader } from './validate.js';
+
+export interface RoutingConfig {
+  readonly apiAddr: string;
+  readonly statAddr: string;
+  readonly consoleOut: boolean;
+  readonly destinations: string[];
+  readonly distribution: 'broadcast' | 'hash-route';
+  readonly hashType: 'carbon_ch' | 'fnv1a_ch';
+  readonly replicationFactor: number;
+  readonly incomingQueueCap: number;
+  readonly outgoingQueueCap: number;
+  readonly metricsFlushMs: number;
+  readonly spoolDir: string;
+  readonly spoolMaxBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export function readRoutingConfig(f: FlagReader): RoutingConfig {
+  const consoleOut = f.bool('console-out');
+  const destinations = f.list('destinations');
+  if (!consoleOut && destinations.length === 0) {
+    throw new ConfigError('no destinations: give -destinations ip:port[,ip:port...] or -console-out');
+  }
+  const distribution = f.oneOf('distribution', ['broadcast', 'hash-route'] as const);
+  const replicationFactor = f.int('replication-factor', 1);
+  if (distribution === 'hash-route' && !consoleOut && replicationFactor > destinations.length) {
+    throw new ConfigError(`-replication-factor ${replicationFactor} needs at least as many destinations (got ${destinations.length})`);
+  }
+  return {
+    apiAddr: f.string('api-addr'),
+    statAddr: f.string('stat-addr'),
+    consoleOut,
+    destinations,
+    distribution,
+    hashType: f.oneOf('hash-type', ['carbon_ch', 'fnv1a_ch'] as const),
+    replicationFactor,
+    incomingQueueCap: f.int('incoming-queue-cap', 1),
+    outgoingQueueCap: f.int('outgoing-queue-cap', 1),
+    metricsFlushMs: f.int('metrics-flush', 0) * 1000,
+    spoolDir: f.string('spool-dir'),
+    spoolMaxBytes: f.int('spool-max-bytes', 1),
+    shutdownTimeoutMs: f.ms('shutdown-timeout'),
+  };
+}
