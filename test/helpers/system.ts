@@ -1,0 +1,88 @@
+// Starts our real programs wired together on 127.0.0.1, every port chosen by the OS (port 0) and
+// read back from the programs' own log lines.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCert, type TestCert } from './certs.js';
+import { startProgram, type RunningProgram } from './programs.js';
+
+export interface GatewayProcess extends RunningProgram {
+  readonly url: string;
+  readonly port: number;
+  readonly statPort: number;
+  readonly apiPort: number;
+}
+
+export interface ListenerProcess extends RunningProgram {
+  /** The Graphite plaintext port. */
+  readonly port: number;
+  readonly statPort: number;
+}
+
+export interface KeyFile {
+  readonly url: string;
+  readonly path: string;
+}
+
+/** A file key store holding the given name -> key pairs. */
+export function writeKeyFile(keys: Record<string, string>): KeyFile {
+  const dir = mkdtempSync(join(tmpdir(), 'polymur-keys-'));
+  const path = join(dir, 'keys.json');
+  writeFileSync(path, JSON.stringify(keys), { mode: 0o600 });
+  return { path, url: `file:${path}` };
+}
+
+const portOf = (m: RegExpMatchArray): number => Number(m[1]);
+
+/** The stat port, and the destination API's port (-1 with -console-out, which has no destinations). */
+async function statAndApi(p: RunningProgram, args: string[]): Promise<{ statPort: number; apiPort: number }> {
+  const [stat, api] = await Promise.all([
+    p.waitForLog(/Runstats started: \S+:(\d+)/),
+    args.includes('-console-out') ? null : p.waitForLog(/API started: \S+:(\d+)/),
+  ]);
+  return { statPort: portOf(stat), apiPort: api ? portOf(api) : -1 };
+}
+
+export async function startGateway(opts: {
+  cert?: TestCert;
+  keyFile?: KeyFile;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}): Promise<GatewayProcess & { cert: TestCert }> {
+  const cert = opts.cert ?? makeCert();
+  const keyArgs = opts.keyFile ? ['-key-store', opts.keyFile.url] : ['-dev-mode'];
+  const p = startProgram(
+    'gateway',
+    [
+      '-listen-addr', '127.0.0.1', '-listen-https-port', '0', '-cert', cert.certPath, '-key', cert.keyPath,
+      '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...keyArgs, ...(opts.args ?? []),
+    ],
+    opts.env,
+  );
+  const [https, ports] = await Promise.all([p.waitForLog(/HTTPS listener started: \S+:(\d+)/), statAndApi(p, opts.args ?? [])]);
+  const port = portOf(https);
+  return Object.assign(p, { url: `https://localhost:${port}`, port, ...ports, cert });
+}
+
+export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiKey?: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<ListenerProcess> {
+  const target = opts.gateway !== undefined ? ['-gateway', opts.gateway, '-api-key', opts.apiKey ?? '123'] : [];
+  const p = startProgram(
+    'proxy',
+    [
+      '-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', ...target,
+      ...(opts.cert ? ['-cert', opts.cert.certPath] : []), ...(opts.args ?? []),
+    ],
+    opts.env,
+  );
+  const [listener, stat] = await Promise.all([
+    p.waitForLog(/Metrics listener started: \S+:(\d+)/),
+    p.waitForLog(/Runstats started: \S+:(\d+)/),
+  ]);
+  return Object.assign(p, { port: portOf(listener), statPort: portOf(stat) });
+}
+
+export async function startRelay(args: string[], env?: NodeJS.ProcessEnv): Promise<ListenerProcess & { apiPort: number }> {
+  const p = startProgram('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...args], env);
+  const [listener, ports] = await Promise.all([p.waitForLog(/Metrics listener started: \S+:(\d+)/), statAndApi(p, args)]);
+  return Object.assign(p, { port: portOf(listener), ...ports });
+}
