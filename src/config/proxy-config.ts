@@ -17,6 +17,7 @@ export interface ProxyConfig {
   readonly batchSize: number;
   readonly flushIntervalMs: number;
   readonly timeoutMs: number;
+  readonly maxRetryDelayMs: number;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -58,6 +59,7 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     batchSize: f.int('batch-size', 1),
     flushIntervalMs: f.positiveMs('flush-interval'),
     timeoutMs: f.positiveMs('timeout'),
+    maxRetryDelayMs: f.positiveMs('max-retry-delay'),
     spoolDir: f.string('spool-dir'),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),

@@ -5,22 +5,13 @@ import { request } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { pointId, sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../bench/load-generator.js';
+import { delivery } from '../helpers/points.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 import { startGateway, startProxy, writeKeyFile } from '../helpers/system.js';
 import { runToExit } from '../helpers/programs.js';
 
 const KEY = 'e2e-test-key-0123456789abcdef';
-
-/** Ids carried in the value field of the lines a sink received, and how often each arrived. */
-function idCounts(lines: readonly string[]): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const line of lines) {
-    const id = Number(line.split(' ')[1]);
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
-}
 
 async function sendText(port: number, text: string): Promise<void> {
   const socket = connect(port, '127.0.0.1');
@@ -42,18 +33,10 @@ test('1,000,000 points over 4 connections arrive exactly once, through real HTTP
     const { sent } = await sendLoad({ port: proxy.port, connections, points });
     await sink.waitForLines(points, 120_000);
     const seconds = (Date.now() - started) / 1000;
-    const counts = idCounts(sink.lines);
-    const perConnection = points / connections;
-    let missing = 0;
-    for (let c = 0; c < connections; c++) {
-      for (let s = 0; s < perConnection; s++) if (!counts.has(pointId(c, s))) missing++;
-    }
-    const duplicated = sink.lines.length - counts.size;
-    process.stdout.write(`# 1M run: sent ${sent}, arrived ${sink.lines.length}, missing ${missing}, duplicated ${duplicated}, ${seconds.toFixed(1)} s\n`);
+    const d = delivery(sink.lines, connections, points);
+    process.stdout.write(`# 1M run: sent ${sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}, ${seconds.toFixed(1)} s\n`);
     assert.equal(sent, points);
-    assert.equal(missing, 0);
-    assert.equal(duplicated, 0);
-    assert.equal(counts.size, points);
+    assert.deepEqual([d.missing, d.duplicated, d.distinct], [0, 0, points]);
   } finally {
     await proxy.stop();
     await gateway.stop();

@@ -1,0 +1,30 @@
+// The benchmark's load generator as its own process (fork with IPC), so sending competes with the
+// programs under test only for CPU, not for an event loop. Records when each chunk was handed to
+// the socket, for latency.
+import { writeFileSync } from 'node:fs';
+import { sendLoad, type LoadOptions } from './load-generator.js';
+
+interface Job extends Omit<LoadOptions, 'onChunk'> {
+  readonly chunkTimesFile?: string;
+}
+
+process.once('message', (job: Job) => {
+  const perConnection = Math.ceil(job.points / job.connections);
+  const sendTimes = job.chunkTimesFile ? new Float64Array(job.connections * perConnection) : undefined;
+  const startMs = Number(process.hrtime.bigint()) / 1e6;
+  sendLoad({
+    ...job,
+    ...(sendTimes
+      ? {
+          onChunk: (connection: number, firstSeq: number, count: number, at: bigint) => {
+            sendTimes.fill(Number(at) / 1e6, connection * perConnection + firstSeq, connection * perConnection + firstSeq + count);
+          },
+        }
+      : {}),
+  }).then(({ sent, elapsedMs }) => {
+    if (sendTimes && job.chunkTimesFile) writeFileSync(job.chunkTimesFile, Buffer.from(sendTimes.buffer));
+    process.send!({ type: 'done', sent, elapsedMs, startMs }, () => process.exit(0));
+  }, (err: unknown) => {
+    process.send!({ type: 'error', message: String(err) }, () => process.exit(1));
+  });
+});

@@ -1,0 +1,284 @@
+// `npm run bench`: the real programs as separate processes on 127.0.0.1, fed by the load generator,
+// measured at a counting sink. Prints a table and writes JSON (bench/results/).
+//   node dist/bench/run.js [--quick] [--runs N] [--points N]
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startGateway, startProxy, startRelay } from '../test/helpers/system.js';
+import type { RunningProgram } from '../test/helpers/programs.js';
+import { runMicroBenchmarks, type MicroResult } from './micro.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes('--quick');
+const runs = Number(flag('--runs') ?? (quick ? 1 : 3));
+const burstPoints = Number(flag('--points') ?? (quick ? 100_000 : 5_000_000));
+const latencyRate = 100_000;
+const latencySeconds = quick ? 1 : 5;
+const CONNECTIONS = 4;
+
+interface SinkReport {
+  lines: number;
+  distinct: number;
+  duplicates: number;
+  foreign: number;
+  lastArrivalMs: number;
+}
+
+interface Sink {
+  readonly port: number;
+  report(): Promise<SinkReport>;
+  dump(file: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startSink(points: number): Promise<Sink> {
+  const perConnection = Math.ceil(points / CONNECTIONS);
+  const child = fork(join(here, 'sink.js'), [String(CONNECTIONS), String(perConnection)], { stdio: 'inherit' });
+  const [listening] = (await once(child, 'message')) as [{ port: number }];
+  const ask = async <T>(msg: object, reply: string): Promise<T> => {
+    child.send(msg);
+    for (;;) {
+      const [m] = (await once(child, 'message')) as [{ type: string } & T];
+      if (m.type === reply) return m;
+    }
+  };
+  return {
+    port: listening.port,
+    report: () => ask<SinkReport>({ type: 'report' }, 'report'),
+    dump: (file) => ask({ type: 'dump', file }, 'dumped'),
+    async stop() {
+      child.send({ type: 'stop' });
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+interface Generated {
+  sent: number;
+  elapsedMs: number;
+  startMs: number;
+}
+
+async function generate(port: number, points: number, ratePerSecond?: number, chunkTimesFile?: string): Promise<Generated> {
+  const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit' });
+  child.send({ port, connections: CONNECTIONS, points, seed: 42, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}) });
+  const [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
+  if (msg.type !== 'done') throw new Error(`load generator failed: ${msg.message}`);
+  return msg;
+}
+
+/** Waits until the sink has every point, or until nothing arrived for `quietMs`. */
+async function settle(sink: Sink, points: number, quietMs = 5000): Promise<SinkReport> {
+  let last = await sink.report();
+  let lastChange = Date.now();
+  while (last.distinct < points && Date.now() - lastChange < quietMs) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = await sink.report();
+    if (now.lines !== last.lines) lastChange = Date.now();
+    last = now;
+  }
+  return last;
+}
+
+interface ProcessFigures {
+  peakRssMb: number;
+  cpuSeconds: number;
+}
+
+function processFigures(pid: number): ProcessFigures {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { peakRssMb: Math.round((hwm / 1024) * 10) / 10, cpuSeconds: ticks / 100 };
+}
+
+async function scrape(statPort: number, metric: RegExp): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${statPort}/metrics`);
+  const text = await res.text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = metric.exec(line);
+    if (m) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+interface ThroughputResult {
+  points: number;
+  arrived: number;
+  lost: number;
+  duplicates: number;
+  pointsPerSecond: number;
+  processes: Record<string, ProcessFigures & { cpuSecondsPerMillion: number }>;
+  wireBytesPerPoint?: number;
+  compressionRatio?: number;
+}
+
+function figures(programs: Record<string, RunningProgram>, points: number): ThroughputResult['processes'] {
+  const out: ThroughputResult['processes'] = {};
+  for (const [name, p] of Object.entries(programs)) {
+    const f = processFigures(p.proc.pid!);
+    out[name] = { ...f, cpuSecondsPerMillion: Math.round((f.cpuSeconds / (points / 1e6)) * 100) / 100 };
+  }
+  return out;
+}
+
+async function stopAll(programs: RunningProgram[]): Promise<void> {
+  for (const p of programs) await p.stop();
+}
+
+const GATEWAY_ARGS = ['-dev-mode', '-outgoing-queue-cap', '1000000'];
+
+async function endToEnd(points: number): Promise<ThroughputResult> {
+  const sink = await startSink(points);
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`] });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'] });
+  try {
+    await proxy.waitForLog(/successful/);
+    const gen = await generate(proxy.port, points);
+    const report = await settle(sink, points);
+    const gzipBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="gzip"\}/);
+    const rawBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="raw"\}/);
+    return {
+      points,
+      arrived: report.lines,
+      lost: points - report.distinct,
+      duplicates: report.duplicates,
+      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
+      processes: figures({ proxy, gateway }, points),
+      wireBytesPerPoint: Math.round((gzipBytes / points) * 100) / 100,
+      compressionRatio: Math.round((rawBytes / Math.max(gzipBytes, 1)) * 100) / 100,
+    };
+  } finally {
+    await stopAll([proxy, gateway]);
+    await sink.stop();
+  }
+}
+
+interface LatencyResult {
+  ratePerSecond: number;
+  points: number;
+  lost: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+async function latency(): Promise<LatencyResult> {
+  const points = latencyRate * latencySeconds;
+  const dir = mkdtempSync(join(tmpdir(), 'polymur-bench-'));
+  const sink = await startSink(points);
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`] });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'] });
+  try {
+    await proxy.waitForLog(/successful/);
+    await generate(proxy.port, points, latencyRate, join(dir, 'sent.bin'));
+    const report = await settle(sink, points);
+    await sink.dump(join(dir, 'arrived.bin'));
+    const sent = new Float64Array(readFileSync(join(dir, 'sent.bin')).buffer.slice(0));
+    const arrived = new Float64Array(readFileSync(join(dir, 'arrived.bin')).buffer.slice(0));
+    const delays: number[] = [];
+    for (let i = 0; i < Math.min(sent.length, arrived.length); i++) if (arrived[i]! > 0) delays.push(arrived[i]! - sent[i]!);
+    delays.sort((a, b) => a - b);
+    const at = (q: number): number => Math.round(delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]! * 10) / 10;
+    return { ratePerSecond: latencyRate, points, lost: points - report.distinct, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
+  } finally {
+    await stopAll([proxy, gateway]);
+    await sink.stop();
+  }
+}
+
+async function relay(points: number, distribution: 'broadcast' | 'hash-route'): Promise<ThroughputResult> {
+  const sinks = await Promise.all(Array.from({ length: distribution === 'broadcast' ? 1 : 3 }, () => startSink(points)));
+  const relayProcess = await startRelay([
+    '-destinations', sinks.map((s, i) => `127.0.0.1:${s.port}${distribution === 'hash-route' ? `:${String.fromCharCode(97 + i)}` : ''}`).join(','),
+    '-distribution', distribution, '-outgoing-queue-cap', '1000000',
+  ]);
+  try {
+    const gen = await generate(relayProcess.port, points);
+    const reports = await Promise.all(sinks.map((s) => settle(s, distribution === 'broadcast' ? points : 0)));
+    // With hash-route each sink gets a share; settle until the shares add up.
+    let merged = reports;
+    const deadline = Date.now() + 60_000;
+    while (distribution === 'hash-route' && merged.reduce((n, r) => n + r.distinct, 0) < points && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      merged = await Promise.all(sinks.map((s) => s.report()));
+    }
+    const distinct = merged.reduce((n, r) => n + r.distinct, 0);
+    const lastArrival = Math.max(...merged.map((r) => r.lastArrivalMs));
+    return {
+      points,
+      arrived: merged.reduce((n, r) => n + r.lines, 0),
+      lost: points - distinct,
+      duplicates: merged.reduce((n, r) => n + r.duplicates, 0),
+      pointsPerSecond: Math.round(distinct / ((lastArrival - gen.startMs) / 1000)),
+      processes: figures({ relay: relayProcess }, points),
+    };
+  } finally {
+    await relayProcess.stop();
+    for (const s of sinks) await s.stop();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Runs a scenario `runs` times and keeps the run with the median points per second (or p99). */
+async function repeated<T>(name: string, fn: () => Promise<T>, key: (r: T) => number): Promise<{ median: T; all: T[] }> {
+  const all: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    process.stderr.write(`bench: ${name} run ${i + 1}/${runs}\n`);
+    all.push(await fn());
+  }
+  const m = median(all.map(key));
+  return { median: all.find((r) => key(r) === m)!, all };
+}
+
+const results = {
+  date: new Date().toISOString(),
+  cores: cpus().length,
+  node: process.version,
+  runs,
+  endToEnd: await repeated('end to end', () => endToEnd(burstPoints), (r) => r.pointsPerSecond),
+  latency: await repeated('latency at 100k/s', latency, (r) => r.p99Ms),
+  relayBroadcast: await repeated('relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
+  relayHashRoute: await repeated('relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
+  micro: await runMicroBenchmarks(quick) as MicroResult[],
+};
+
+const e = results.endToEnd.median;
+const l = results.latency.median;
+const rb = results.relayBroadcast.median;
+const rh = results.relayHashRoute.median;
+const rows: Array<[string, string]> = [
+  ['machine', `${results.cores} cores, Node ${results.node}, median of ${runs} run(s)`],
+  ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s, ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
+  ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
+  ['proxy peak RSS / CPU per 1M points', `${e.processes.proxy!.peakRssMb} MB / ${e.processes.proxy!.cpuSecondsPerMillion} s`],
+  ['gateway peak RSS / CPU per 1M points', `${e.processes.gateway!.peakRssMb} MB / ${e.processes.gateway!.cpuSecondsPerMillion} s`],
+  [`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`],
+  ['relay broadcast to 1 sink', `${rb.pointsPerSecond.toLocaleString('en')} points/s, ${rb.lost} lost, RSS ${rb.processes.relay!.peakRssMb} MB`],
+  ['relay hash-route to 3 sinks', `${rh.pointsPerSecond.toLocaleString('en')} points/s, ${rh.lost} lost, RSS ${rh.processes.relay!.peakRssMb} MB`],
+  ...results.micro.map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
+];
+const width = Math.max(...rows.map(([k]) => k.length));
+process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n');
+
+const outDir = join(here, '..', '..', 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, `${results.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2));
+writeFileSync(join(outDir, 'latest.json'), JSON.stringify(results, null, 2));
+process.stdout.write(`JSON: ${file}\n`);
