@@ -1,0 +1,40 @@
+// The benchmark in its small form: every point arrives and the report is complete. How fast it ran
+// is the benchmark's business, not the test's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const distBench = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench');
+
+test('npm run bench --quick: 100,000 points per scenario, none lost, a complete report', async () => {
+  const child = spawn(process.execPath, [join(distBench, 'run.js'), '--quick'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0, out);
+  const file = /JSON: (\S+)/.exec(out)?.[1];
+  assert.ok(file, 'the report names its JSON file');
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  for (const scenario of ['endToEnd', 'relayBroadcast', 'relayHashRoute']) {
+    const r = report[scenario].median;
+    assert.equal(r.points, 100_000, scenario);
+    assert.equal(r.lost, 0, `${scenario} lost points`);
+    assert.ok(r.pointsPerSecond > 0, scenario);
+    for (const p of Object.values(r.processes) as Array<{ peakRssMb: number; cpuSecondsPerMillion: number }>) {
+      assert.ok(p.peakRssMb > 0 && p.cpuSecondsPerMillion >= 0, scenario);
+    }
+  }
+  const e = report.endToEnd.median;
+  assert.ok(e.wireBytesPerPoint > 0 && e.compressionRatio > 1, 'compression figures');
+  const l = report.latency.median;
+  assert.equal(l.lost, 0);
+  assert.ok(l.p50Ms > 0 && l.p99Ms >= l.p50Ms && l.maxMs >= l.p99Ms, 'latency percentiles');
+  assert.ok(report.micro.length >= 5 && report.micro.every((m: { value: number }) => m.value > 0), 'micro benchmarks');
+  for (const label of ['end to end', 'latency at', 'relay broadcast', 'relay hash-route', 'micro: framing']) {
+    assert.match(out, new RegExp(label), `table row ${label}`);
+  }
+});
