@@ -1,0 +1,131 @@
+// One batcher shared by all connections: collects validated lines into batches of at most
+// batchSize points, sent when full or flushIntervalMs after their first point. When the sink
+// refuses a batch it is kept, in order, and add() returns false until the sink has room: the
+// caller pauses its sockets. Nothing handed to add() is ever dropped here.
+import type { Batch, BatchSink } from './batch.js';
+
+export interface Batcher {
+  /** Adds validated lines; false means "stop reading until whenReady". The data is kept either way. */
+  add(data: Buffer, points: number): boolean;
+  whenReady(listener: () => void): void;
+  /** Emits what it holds now (if anything). */
+  flush(): void;
+  /** Flushes and waits until the sink has taken everything. */
+  close(): Promise<void>;
+}
+
+export interface Timers {
+  setTimeout: (fn: () => void, ms: number) => unknown;
+  clearTimeout: (handle: never) => void;
+}
+
+const LF = 0x0a;
+
+/** Index just past the n-th LF of buf (n >= 1), or buf.length. */
+function afterNthLine(buf: Buffer, n: number): number {
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const nl = buf.indexOf(LF, pos);
+    if (nl === -1) return buf.length;
+    pos = nl + 1;
+  }
+  return pos;
+}
+
+export function createBatcher(opts: { batchSize: number; flushIntervalMs: number; sink: BatchSink; timers?: Timers }): Batcher {
+  const timers: Timers = opts.timers ?? { setTimeout, clearTimeout: clearTimeout as (h: never) => void };
+  let pieces: Buffer[] = [];
+  let bytes = 0;
+  let points = 0;
+  let timer: unknown;
+  /** Batches the sink refused, oldest first. */
+  const pending: Batch[] = [];
+  const readyListeners: Array<() => void> = [];
+
+  const startTimer = (): void => {
+    if (timer !== undefined || opts.flushIntervalMs <= 0) return;
+    timer = timers.setTimeout(() => {
+      timer = undefined;
+      cut();
+    }, opts.flushIntervalMs);
+    (timer as { unref?: () => void }).unref?.();
+  };
+
+  const stopTimer = (): void => {
+    if (timer === undefined) return;
+    timers.clearTimeout(timer as never);
+    timer = undefined;
+  };
+
+  /** Offers pending batches in order; true when none is left. */
+  const drain = (): boolean => {
+    while (pending.length > 0) {
+      if (!opts.sink.offer(pending[0]!)) {
+        opts.sink.whenReady(onSinkReady);
+        return false;
+      }
+      pending.shift();
+    }
+    return true;
+  };
+
+  function onSinkReady(): void {
+    if (!drain()) return;
+    const listeners = readyListeners.splice(0);
+    for (const l of listeners) l();
+  }
+
+  /** Turns what is collected into a batch and hands it on. */
+  const cut = (): void => {
+    stopTimer();
+    if (points === 0) return;
+    const data = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, bytes);
+    const batch: Batch = { data, points };
+    pieces = [];
+    bytes = 0;
+    points = 0;
+    const wasEmpty = pending.length === 0;
+    pending.push(batch);
+    if (wasEmpty) drain();
+  };
+
+  const append = (data: Buffer, n: number): void => {
+    // Copy: the caller's buffer may be a small view of a large socket chunk.
+    pieces.push(Buffer.from(data));
+    bytes += data.length;
+    points += n;
+  };
+
+  return {
+    add(data, n) {
+      let rest = data;
+      let left = n;
+      while (left > 0) {
+        const room = opts.batchSize - points;
+        if (left <= room) {
+          append(rest, left);
+          left = 0;
+        } else {
+          const cutAt = afterNthLine(rest, room);
+          append(rest.subarray(0, cutAt), room);
+          rest = rest.subarray(cutAt);
+          left -= room;
+        }
+        if (points >= opts.batchSize) cut();
+        else startTimer();
+      }
+      if (opts.flushIntervalMs <= 0) cut();
+      return pending.length === 0;
+    },
+    whenReady(listener) {
+      if (pending.length === 0) listener();
+      else readyListeners.push(listener);
+    },
+    flush: cut,
+    async close() {
+      cut();
+      if (pending.length === 0) return;
+      await new Promise<void>((resolve) => readyListeners.push(resolve));
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// Graphite plaintext validation on Buffers: `<metric.path> <value> <timestamp>\n`. Every line is
+// checked byte by byte, no string or object per line. What carbon would reject is dropped and
+// reported through onInvalid; what passes is handed on as byte ranges, copied only when the
+// output must differ from the input (a dropped line, a CR, a prefix).
+
+export type InvalidReason = 'fields' | 'value' | 'timestamp' | 'too_long';
+
+export interface FilterResult {
+  readonly data: Buffer;
+  readonly points: number;
+  readonly invalid: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+const EMPTY = Buffer.alloc(0);
+
+function isBlank(c: number): boolean {
+  return c === SPACE || c === TAB;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * A number as Python's float() reads it, without nan/inf (carbon drops NaN, and an infinite value
+ * cannot be stored): optional sign, digits with an optional fraction, optional exponent.
+ */
+export function isNumber(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
+  let digits = 0;
+  while (i < end && isDigit(buf[i]!)) {
+    i++;
+    digits++;
+  }
+  if (i < end && buf[i] === 0x2e) {
+    i++;
+    while (i < end && isDigit(buf[i]!)) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return false;
+  if (i < end && (buf[i] === 0x65 || buf[i] === 0x45)) {
+    i++;
+    if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
+    let exp = 0;
+    while (i < end && isDigit(buf[i]!)) {
+      i++;
+      exp++;
+    }
+    if (exp === 0) return false;
+  }
+  return i === end;
+}
+
+/** Why the line buf[start, end) (no LF, no trailing CR) is invalid, or null when it is valid or blank. */
+export function checkLine(buf: Buffer, start: number, end: number): InvalidReason | null | 'blank' {
+  let i = start;
+  while (i < end && isBlank(buf[i]!)) i++;
+  if (i === end) return 'blank';
+  // Field 1: the metric path, anything up to whitespace.
+  while (i < end && !isBlank(buf[i]!)) i++;
+  while (i < end && isBlank(buf[i]!)) i++;
+  if (i === end) return 'fields';
+  const valueStart = i;
+  while (i < end && !isBlank(buf[i]!)) i++;
+  const valueEnd = i;
+  while (i < end && isBlank(buf[i]!)) i++;
+  if (i === end) return 'fields';
+  const tsStart = i;
+  while (i < end && !isBlank(buf[i]!)) i++;
+  const tsEnd = i;
+  while (i < end && isBlank(buf[i]!)) i++;
+  if (i !== end) return 'fields';
+  if (!isNumber(buf, valueStart, valueEnd)) return 'value';
+  if (!isNumber(buf, tsStart, tsEnd)) return 'timestamp';
+  return null;
+}
+
+/** Collects output pieces; copies only when the output differs from the input. */
+class Output {
+  private readonly pieces: Buffer[] = [];
+  private bytes = 0;
+
+  add(piece: Buffer): void {
+    this.pieces.push(piece);
+    this.bytes += piece.length;
+  }
+
+  result(): Buffer {
+    if (this.pieces.length === 0) return EMPTY;
+    if (this.pieces.length === 1) return this.pieces[0]!;
+    return Buffer.concat(this.pieces, this.bytes);
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Validates every line of buf[start, end) (a final line without LF counts as a line). Returns
+ * only the valid lines, each ending in exactly "\n" (a trailing "\r" removed), each prefixed with
+ * `prefix` when given. When nothing needs changing, returns a zero-copy subarray. onInvalid gets
+ * the offending line as a subarray valid only during the call.
+ */
+export function filterLines(
+  buf: Buffer,
+  start: number,
+  end: number,
+  prefix?: Buffer,
+  onInvalid?: (line: Buffer, reason: InvalidReason) => void,
+): FilterResult {
+  const out = new Output();
+  // The run of consecutive unchanged valid lines not yet added to the output.
+  let runStart = start;
+  let points = 0;
+  let invalid = 0;
+  let pos = start;
+  const hasPrefix = prefix !== undefined && prefix.length > 0;
+
+  while (pos < end) {
+    let nl = buf.indexOf(LF, pos);
+    if (nl === -1 || nl >= end) nl = end;
+    let lineEnd = nl;
+    const hasCr = lineEnd > pos && buf[lineEnd - 1] === CR;
+    if (hasCr) lineEnd--;
+    const verdict = checkLine(buf, pos, lineEnd);
+    const next = nl < end ? nl + 1 : end;
+
+    if (verdict === null && !hasCr && !hasPrefix && nl < end) {
+      // Unchanged: it stays in the current run.
+      points++;
+    } else {
+      if (runStart < pos) out.add(buf.subarray(runStart, pos));
+      if (verdict === null) {
+        points++;
+        if (hasPrefix) out.add(prefix);
+        out.add(buf.subarray(pos, lineEnd));
+        out.add(NEWLINE);
+      } else if (verdict !== 'blank') {
+        invalid++;
+        onInvalid?.(buf.subarray(pos, lineEnd), verdict);
+      }
+      runStart = next;
+    }
+    pos = next;
+  }
+  if (runStart < end) out.add(buf.subarray(runStart, end));
+  return { data: out.result(), points, invalid };
+}

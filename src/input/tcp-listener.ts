@@ -1,0 +1,108 @@
+// The Graphite plaintext TCP listener: many concurrent connections, lines framed per connection,
+// validated, handed to the shared batcher. When the batcher says "full", every socket is paused
+// until it has room again (backpressure reaches the senders through TCP); nothing is dropped.
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { once } from 'node:events';
+import type { Batcher } from '../batch/batcher.js';
+import { rateLimitedLog } from '../observe/log.js';
+import type { Registry } from '../observe/metrics.js';
+import { createLineFramer } from './framer.js';
+import type { InvalidReason } from './lines.js';
+import { parseHostPort } from './address.js';
+
+export interface TcpListener {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+export interface TcpListenerOptions {
+  readonly listenAddr: string;
+  readonly batcher: Batcher;
+  readonly maxLineBytes?: number;
+  readonly maxConnections?: number;
+  /** A connection silent for this long is closed (its last line delivered). 0: never. */
+  readonly idleTimeoutMs?: number;
+  readonly metrics: Registry;
+  readonly log: (msg: string) => void;
+  readonly onReceived?: (points: number) => void;
+}
+
+export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener> {
+  const { host, port } = parseHostPort(opts.listenAddr);
+  const maxLineBytes = opts.maxLineBytes ?? 16 * 1024;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 5 * 60_000;
+  const received = opts.metrics.counter('polymur_points_received_total', 'Data points received');
+  const invalid = opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason');
+  const connectionsTotal = opts.metrics.counter('polymur_connections_total', 'Client connections accepted');
+  const refused = opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections');
+  const sockets = new Set<Socket>();
+  opts.metrics.gauge('polymur_connections_open', 'Client connections open', () => sockets.size);
+  const invalidLog = rateLimitedLog(opts.log);
+  const onInvalid = (line: Buffer, reason: InvalidReason): void => {
+    invalid.inc(1, { reason });
+    invalidLog(`Invalid data point dropped (${reason}): ${JSON.stringify(line.toString('latin1').slice(0, 200))}`);
+  };
+
+  let paused = false;
+  const resumeAll = (): void => {
+    paused = false;
+    for (const s of sockets) s.resume();
+  };
+  const deliver = (data: Buffer, points: number): void => {
+    received.inc(points);
+    opts.onReceived?.(points);
+    if (!opts.batcher.add(data, points) && !paused) {
+      paused = true;
+      for (const s of sockets) s.pause();
+      opts.batcher.whenReady(resumeAll);
+    }
+  };
+
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    connectionsTotal.inc();
+    const framer = createLineFramer(deliver, { maxLineBytes, onInvalid });
+    if (paused) socket.pause();
+    if (idleTimeoutMs > 0) {
+      socket.setTimeout(idleTimeoutMs, () => socket.end());
+    }
+    socket.on('data', (chunk: Buffer) => framer.push(chunk));
+    socket.on('end', () => {
+      framer.end();
+      socket.end();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      framer.end();
+      sockets.delete(socket);
+    });
+  });
+  server.maxConnections = opts.maxConnections ?? 4096;
+  server.on('drop', () => refused.inc());
+  server.listen(port, host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+  const address = server.address() as AddressInfo;
+  opts.log(`Metrics listener started: ${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Whatever a client already sent is read and delivered; then the connection is closed.
+        for (const s of sockets) {
+          s.resume();
+          s.end();
+        }
+        const deadline = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, 2000);
+        deadline.unref();
+        await closed;
+        clearTimeout(deadline);
+      })();
+      return closing;
+    },
+  };
+}
