@@ -1,0 +1,200 @@
+// The proxy's senders: `workers` loops that take a batch from the queue, gzip it once, and POST it
+// until a gateway acknowledges it. Failures are retried with backoff and full jitter (Retry-After
+// is a floor), moving to the next gateway of the list; a batch leaves the queue only when it was
+// delivered or, rejected as malformed, written to the dead-letter file.
+import { appendFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import type { BatchQueue, Lease } from '../batch/batch.js';
+import type { Registry } from '../observe/metrics.js';
+import { backoffDelay } from './backoff.js';
+import { createGatewaySelector } from './gateway-selector.js';
+import type { SendOutcome } from './outcome.js';
+import { createGatewayTransport, type GatewayTransport } from './transport.js';
+
+const gzip = promisify(gzipCallback);
+
+export interface Forwarder {
+  start(): Promise<void>;
+  /** Stops taking batches; in-flight ones get until the timeout. Returns the points not delivered. */
+  close(timeoutMs: number): Promise<{ undelivered: number }>;
+}
+
+export interface ForwarderOptions {
+  readonly queue: BatchQueue;
+  readonly gateways: readonly string[];
+  readonly apiKey: string;
+  readonly ca?: Buffer;
+  readonly workers: number;
+  readonly timeoutMs: number;
+  readonly maxRetryDelayMs?: number;
+  readonly compressionLevel?: number;
+  readonly deadLetterPath: string;
+  readonly verbose: boolean;
+  readonly metrics: Registry;
+  readonly log: (m: string) => void;
+  readonly random?: () => number;
+  /** A wrong key at start is a configuration error: the program exits with this message. */
+  readonly onFatal: (message: string) => void;
+}
+
+/** How long a worker waits between attempts while the gateway answers 401. */
+const UNAUTHORIZED_RETRY_MS = 30_000;
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+export function createForwarder(opts: ForwarderOptions): Forwarder {
+  const transports: GatewayTransport[] = opts.gateways.map((url) =>
+    createGatewayTransport({ url, apiKey: opts.apiKey, ...(opts.ca ? { ca: opts.ca } : {}), timeoutMs: opts.timeoutMs, connections: opts.workers }),
+  );
+  const random = opts.random ?? Math.random;
+  const capMs = opts.maxRetryDelayMs ?? 30_000;
+  const selector = createGatewaySelector(transports.length, { capMs, random });
+  const m = {
+    batches: opts.metrics.counter('polymur_batches_sent_total', 'Batches acknowledged by a gateway'),
+    points: opts.metrics.counter('polymur_points_sent_total', 'Data points acknowledged by a gateway'),
+    bytes: opts.metrics.counter('polymur_bytes_sent_total', 'Bytes of acknowledged batches, compressed (gzip) and raw'),
+    failures: opts.metrics.counter('polymur_send_failures_total', 'Failed attempts to send a batch, by reason'),
+    duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+    deadLetter: opts.metrics.counter('polymur_dead_letter_points_total', 'Data points written to the dead-letter file'),
+  };
+  // Aborted when the shutdown timeout passes: in-flight requests and waits end at once.
+  const hardStop = new AbortController();
+  const running: Promise<void>[] = [];
+  let closing: Promise<{ undelivered: number }> | undefined;
+
+  /** One /ping; true when the answer is final (accepted, or the key refused). */
+  const pingOnce = async (transport: GatewayTransport): Promise<boolean> => {
+    opts.log(`Pinging gateway ${transport.url}`);
+    const r = await transport.ping();
+    if (r.ok) {
+      opts.log(`Connection to gateway ${transport.url} successful`);
+      return true;
+    }
+    if (r.fatal) {
+      opts.onFatal(`Gateway ${transport.url} refused the API key: ${r.message}`);
+      return true;
+    }
+    opts.log(`Gateway ${transport.url} unreachable (${r.message}); data is queued meanwhile`);
+    return false;
+  };
+
+  /** Pings again in the background, with backoff, until the gateway answers. */
+  const pingInBackground = async (transport: GatewayTransport): Promise<void> => {
+    for (let attempt = 1; !hardStop.signal.aborted; attempt++) {
+      await abortableSleep(Math.max(1000, backoffDelay(attempt, { baseMs: 1000, capMs, random })), hardStop.signal);
+      if (hardStop.signal.aborted || (await pingOnce(transport))) return;
+    }
+  };
+
+  const deadLetter = async (lease: Lease, reason: string): Promise<void> => {
+    const head = `# ${new Date().toISOString()} rejected by the gateway (${reason}): ${lease.batch.points} data points\n`;
+    await appendFile(opts.deadLetterPath, Buffer.concat([Buffer.from(head), lease.batch.data]));
+    m.deadLetter.inc(lease.batch.points);
+    opts.log(`Batch of ${lease.batch.points} data points rejected by the gateway (${reason}); written to ${opts.deadLetterPath}`);
+  };
+
+  /** Sends one batch until it is delivered, dead-lettered, or the hard stop comes. */
+  const deliver = async (worker: number, lease: Lease): Promise<void> => {
+    const { batch } = lease;
+    const body = await gzip(batch.data, { level: opts.compressionLevel ?? 1 });
+    for (let attempt = 1; !hardStop.signal.aborted; attempt++) {
+      const index = selector.pick();
+      const transport = transports[index]!;
+      if (opts.verbose) opts.log(`[worker #${worker}] sending batch (${batch.points} data points)`);
+      const started = process.hrtime.bigint();
+      const outcome: SendOutcome = await transport.post(body, hardStop.signal);
+      m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      switch (outcome.kind) {
+        case 'success':
+          selector.succeeded(index);
+          if (opts.verbose) opts.log(`[worker #${worker}] [gateway] Batch Received`);
+          m.batches.inc();
+          m.points.inc(batch.points);
+          m.bytes.inc(body.length, { encoding: 'gzip' });
+          m.bytes.inc(batch.data.length, { encoding: 'raw' });
+          lease.ack();
+          return;
+        case 'rejected':
+          await deadLetter(lease, outcome.reason);
+          lease.ack();
+          return;
+        case 'unauthorized':
+          m.failures.inc(1, { reason: 'unauthorized' });
+          opts.log(`[worker #${worker}] GATEWAY ${transport.url} REFUSES THE API KEY (${outcome.reason}): keeping ${batch.points} data points, retrying in ${UNAUTHORIZED_RETRY_MS / 1000}s`);
+          await abortableSleep(UNAUTHORIZED_RETRY_MS, hardStop.signal);
+          break;
+        case 'retryable': {
+          m.failures.inc(1, { reason: outcome.reason.startsWith('HTTP') ? outcome.reason.slice(0, 8) : outcome.reason.split(':')[0]! });
+          const wait = selector.failed(index, outcome.afterMs);
+          opts.log(`[worker #${worker}] sending to ${transport.url} failed (${outcome.reason}); retry ${attempt} in ${(wait / 1000).toFixed(2)}s`);
+          await abortableSleep(wait, hardStop.signal);
+          break;
+        }
+      }
+    }
+  };
+
+  const work = async (worker: number): Promise<void> => {
+    opts.log(`HTTP writer #${worker} started`);
+    for (;;) {
+      const lease = await opts.queue.take();
+      if (!lease) return;
+      await deliver(worker, lease);
+      if (hardStop.signal.aborted) return;
+    }
+  };
+
+  return {
+    async start() {
+      const first = transports[0]!;
+      if (!(await pingOnce(first))) void pingInBackground(first);
+      for (let i = 0; i < opts.workers; i++) running.push(work(i));
+    },
+    close(timeoutMs) {
+      closing ??= (async () => {
+        // The queue is closed by its owner; workers finish what it still holds, up to the timeout.
+        const timer = setTimeout(() => hardStop.abort(), timeoutMs);
+        timer.unref();
+        await Promise.all(running);
+        clearTimeout(timer);
+        hardStop.abort();
+        await Promise.all(transports.map((t) => t.close()));
+        return { undelivered: opts.queue.depth().points };
+      })();
+      return closing;
+    },
+  };
+}
+
+/** -console-out: batches printed to stdout instead of sent; no gateway, no ping. */
+export function createConsoleForwarder(opts: { queue: BatchQueue; out?: NodeJS.WritableStream }): Forwarder {
+  const out = opts.out ?? process.stdout;
+  let running: Promise<void> | undefined;
+  return {
+    async start() {
+      running = (async () => {
+        for (let lease = await opts.queue.take(); lease; lease = await opts.queue.take()) {
+          const taken = lease;
+          await new Promise<void>((resolve) => out.write(taken.batch.data, () => resolve()));
+          taken.ack();
+        }
+      })();
+    },
+    async close() {
+      await running;
+      return { undelivered: opts.queue.depth().points };
+    },
+  };
+}
