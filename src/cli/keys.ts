@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// polymur-keys (also pgw-key): manages the gateway's API keys in its key store, with the
+// original pgw-key's commands and wording. Exit codes: 0 done, 1 refused or store error, 2 usage.
+import { basename } from 'node:path';
+import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
+import { generateKey } from '../keys/generate.js';
+import { KeyStoreError, openKeyStore, type KeyStore } from '../keys/store.js';
+
+const program = basename(process.argv[1] ?? 'polymur-keys').replace(/\.js$/, '');
+const FLAGS: FlagSpec[] = [
+  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
+];
+
+const USAGE = `Usage: ${program} [-key-store URL] <command>
+Commands:
+\tlist names\tShow API key names
+\tlist all\tShow API key names and keys
+\tcreate NAME\tCreate a new API user & key where NAME becomes the user name
+\tregen NAME\tRegenerate a key for the existing user specified
+\tdelete NAME\tDelete unregisters a key for the specified user
+`;
+
+/** Key names become metric prefixes with -key-prefix: one Graphite path segment. */
+const VALID_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+
+class UsageError extends Error {}
+class Refused extends Error {}
+
+function nameArg(args: string[]): string {
+  const name = args[1];
+  if (name === undefined || args.length > 2) throw new UsageError(`${program} ${args[0]} takes one NAME`);
+  if (!VALID_NAME.test(name)) throw new UsageError(`invalid name "${name}": use letters, digits, '_' and '-' (it becomes a metric prefix)`);
+  return name;
+}
+
+async function run(store: KeyStore, args: string[]): Promise<string> {
+  switch (args[0]) {
+    case 'list': {
+      const keys = await store.list();
+      const names = [...keys.keys()].sort();
+      if (args[1] === 'names' && args.length === 2) return names.map((n) => `${n}\n`).join('');
+      if (args[1] === 'all' && args.length === 2) return names.map((n) => `${n}: ${keys.get(n)}\n`).join('');
+      throw new UsageError(`${program} list ${args.slice(1).join(' ')} is invalid`);
+    }
+    case 'create': {
+      const name = nameArg(args);
+      if ((await store.get(name)) !== undefined) throw new Refused(`Key ${name} already exists`);
+      const key = generateKey();
+      await store.put(name, key);
+      return `Successfully registered ${name} with key ${key}\n`;
+    }
+    case 'regen': {
+      const name = nameArg(args);
+      if ((await store.get(name)) === undefined) throw new Refused(`Key ${name} doesn't exist`);
+      const key = generateKey();
+      await store.put(name, key);
+      return `Successfully regenerated ${name} with key ${key}\n`;
+    }
+    case 'delete': {
+      const name = nameArg(args);
+      if (!(await store.delete(name))) throw new Refused(`Key ${name} doesn't exist`);
+      return `Successfully deleted ${name}\n`;
+    }
+    default:
+      throw new UsageError(args[0] === undefined ? 'no command given' : `Not a valid command: ${args[0]}`);
+  }
+}
+
+const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR');
+let store: KeyStore | undefined;
+try {
+  store = openKeyStore(String(values['key-store']));
+  process.stdout.write(await run(store, args));
+  process.exitCode = 0;
+} catch (err) {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else if (err instanceof Refused || err instanceof KeyStoreError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw err;
+  }
+} finally {
+  await store?.close();
+}

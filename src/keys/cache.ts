@@ -1,0 +1,84 @@
+// The gateway's view of the keys: key -> name, reloaded from the store every refreshMs and when
+// the store reports a change. Lookups go through SHA-256 of the presented key, so the time a
+// lookup takes does not depend on how much of a real key an attacker has guessed.
+import { createHash } from 'node:crypto';
+import type { Registry } from '../observe/metrics.js';
+import type { KeyStore } from './store.js';
+
+export interface KeyCache {
+  /** The name of the key's owner, or undefined for an unknown key. */
+  lookup(key: string): string | undefined;
+  start(): Promise<void>;
+  refresh(): Promise<void>;
+  size(): number;
+  close(): Promise<void>;
+}
+
+function digest(key: string): string {
+  return createHash('sha256').update(key).digest('base64');
+}
+
+function index(keys: Map<string, string>): Map<string, string> {
+  const byDigest = new Map<string, string>();
+  for (const [name, key] of keys) byDigest.set(digest(key), name);
+  return byDigest;
+}
+
+export function createKeyCache(opts: {
+  store: KeyStore;
+  refreshMs?: number;
+  log: (m: string) => void;
+  metrics?: Registry;
+}): KeyCache {
+  let byDigest = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
+  let unwatch: (() => void) | undefined;
+  const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
+  opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => byDigest.size);
+
+  const refresh = async (): Promise<void> => {
+    const next = index(await opts.store.list());
+    let added = 0;
+    let removed = 0;
+    for (const d of next.keys()) if (!byDigest.has(d)) added++;
+    for (const d of byDigest.keys()) if (!next.has(d)) removed++;
+    byDigest = next;
+    if (added > 0 || removed > 0) opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
+  };
+
+  const refreshKeepingOld = (): void => {
+    refresh().catch((err: unknown) => {
+      errors?.inc();
+      opts.log(`API key refresh from ${opts.store.description} failed, keeping the ${byDigest.size} known keys: ${(err as Error).message}`);
+    });
+  };
+
+  return {
+    lookup: (key) => byDigest.get(digest(key)),
+    async start() {
+      await refresh();
+      timer = setInterval(refreshKeepingOld, opts.refreshMs ?? 30_000);
+      timer.unref();
+      unwatch = opts.store.watch?.(refreshKeepingOld);
+    },
+    refresh,
+    size: () => byDigest.size,
+    async close() {
+      if (timer) clearInterval(timer);
+      unwatch?.();
+      await opts.store.close();
+    },
+  };
+}
+
+/** -dev-mode: fixed keys, no store. */
+export function createStaticKeys(keys: Map<string, string>): KeyCache {
+  const byDigest = index(keys);
+  return {
+    lookup: (key) => byDigest.get(digest(key)),
+    start: async () => undefined,
+    refresh: async () => undefined,
+    size: () => byDigest.size,
+    close: async () => undefined,
+  };
+}
