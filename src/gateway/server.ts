@@ -1,0 +1,246 @@
+// polymur-gateway's HTTP(S) server: /ping and /ingest as the original's wire protocol says. The key
+// is checked on every request; the gzip body is decompressed as a stream with a running byte count,
+// so a gzip bomb is cut off at -max-batch-bytes without ever being held whole; a batch is answered
+// 200 only once the destinations' queues took it, and 503 + Retry-After when they are full.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { once } from 'node:events';
+import { createGunzip } from 'node:zlib';
+import type { BatchSink } from '../batch/batch.js';
+import { filterLines, type InvalidReason } from '../input/lines.js';
+import { rateLimitedLog } from '../observe/log.js';
+import type { Registry } from '../observe/metrics.js';
+import { createAuthLimiter } from './auth-limiter.js';
+
+export interface KeyLookup {
+  lookup(key: string): string | undefined;
+}
+
+export interface Gateway {
+  readonly http?: AddressInfo;
+  readonly https?: AddressInfo;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  readonly listenAddr: string;
+  readonly httpPort?: number;
+  readonly httpsPort?: number;
+  readonly tls?: { cert: Buffer; key: Buffer };
+  readonly keys: KeyLookup;
+  readonly sink: BatchSink;
+  readonly keyPrefix: boolean;
+  /** Decompressed bytes per batch. */
+  readonly maxBatchBytes: number;
+  /** Compressed bytes per request body. */
+  readonly maxBodyBytes?: number;
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly maxConnections?: number;
+  /** Failed authentications per client address in a minute before it gets 429. */
+  readonly authFailureLimit?: number;
+  /** How long close() waits for in-flight requests. */
+  readonly drainTimeoutMs?: number;
+  readonly metrics: Registry;
+  readonly log: (m: string) => void;
+  readonly onReceived?: (points: number) => void;
+}
+
+class BodyTooLarge extends Error {}
+
+const RETRY_AFTER_SECONDS = '1';
+
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
+  const m = {
+    batches: opts.metrics.counter('polymur_batches_received_total', 'Batches accepted, by key name'),
+    points: opts.metrics.counter('polymur_points_received_total', 'Data points accepted, by key name'),
+    bytes: opts.metrics.counter('polymur_bytes_received_total', 'Bytes of accepted batches, compressed (gzip) and raw'),
+    authFailures: opts.metrics.counter('polymur_auth_failures_total', 'Requests with an unknown API key'),
+    requests: opts.metrics.counter('polymur_requests_total', 'HTTP requests, by path and status code'),
+    invalid: opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason'),
+    full: opts.metrics.counter('polymur_batches_refused_total', 'Batches answered 503 because the destination queues were full'),
+    duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
+  };
+  const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: 60_000 });
+  const invalidLog = rateLimitedLog(opts.log);
+  let closing = false;
+  let inFlight = 0;
+  const idle: Array<() => void> = [];
+
+  const reply = (res: ServerResponse, path: string, status: number, body: string, headers: Record<string, string> = {}): void => {
+    m.requests.inc(1, { path, code: String(status) });
+    if (closing) headers = { ...headers, connection: 'close' };
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...headers });
+    res.end(body);
+  };
+
+  /** The client as the logs name it: X-Forwarded-For when a load balancer set it. */
+  const clientName = (req: IncomingMessage): string => {
+    const xff = req.headers['x-forwarded-for'];
+    const forwarded = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
+    return forwarded || `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+  };
+
+  /** The key's name, or undefined after answering 401/429. */
+  const authenticate = (req: IncomingMessage, res: ServerResponse, path: string): string | undefined => {
+    const address = req.socket.remoteAddress ?? '';
+    if (limiter.blocked(address)) {
+      reply(res, path, 429, 'too many invalid keys\n', { 'retry-after': '60', connection: 'close' });
+      return undefined;
+    }
+    const header = req.headers['x-polymur-key'];
+    const key = Array.isArray(header) ? header[0] : header;
+    const name = key === undefined ? undefined : opts.keys.lookup(key);
+    if (name === undefined) {
+      m.authFailures.inc();
+      limiter.failed(address);
+      invalidLog(`[client ${clientName(req)}] invalid key`);
+      reply(res, path, 401, 'invalid key');
+      return undefined;
+    }
+    return name;
+  };
+
+  /** Reads the body, decompressing gzip, counting decompressed bytes against the limit. */
+  const readBody = async (req: IncomingMessage, gzip: boolean): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const source = gzip ? req.pipe(createGunzip()) : req;
+    let compressed = 0;
+    if (gzip) {
+      req.on('data', (c: Buffer) => {
+        compressed += c.length;
+        if (compressed > maxBodyBytes) source.destroy(new BodyTooLarge());
+      });
+    }
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > opts.maxBatchBytes || (!gzip && size > maxBodyBytes)) throw new BodyTooLarge();
+        chunks.push(chunk);
+      }
+    } finally {
+      if (gzip) req.unpipe();
+    }
+    m.bytes.inc(gzip ? compressed : size, { encoding: gzip ? 'gzip' : 'identity' });
+    m.bytes.inc(size, { encoding: 'raw' });
+    return Buffer.concat(chunks, size);
+  };
+
+  const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const name = authenticate(req, res, '/ingest');
+    if (name === undefined) return void req.resume();
+    const encoding = (req.headers['content-encoding'] ?? 'gzip').toLowerCase();
+    if (encoding !== 'gzip' && encoding !== 'identity') {
+      req.resume();
+      return reply(res, '/ingest', 415, `unsupported Content-Encoding ${encoding}\n`);
+    }
+    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+      return reply(res, '/ingest', 413, 'Batch Too Large\n', { connection: 'close' });
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, encoding === 'gzip');
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return reply(res, '/ingest', 413, 'Batch Too Large\n', { connection: 'close' });
+      if (req.destroyed || req.socket.destroyed) return;
+      return reply(res, '/ingest', 400, 'Batch Malformed\n');
+    }
+    const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
+    const lines = filterLines(body, 0, body.length, prefix, (line: Buffer, reason: InvalidReason) => {
+      m.invalid.inc(1, { reason });
+      invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.toString('latin1').slice(0, 200))}`);
+    });
+    if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
+      m.full.inc();
+      return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
+    }
+    m.batches.inc(1, { key: name });
+    m.points.inc(lines.points, { key: name });
+    opts.onReceived?.(lines.points);
+    m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    reply(res, '/ingest', 200, 'Batch Received\n');
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (closing) {
+      req.resume();
+      return reply(res, path, 503, 'Shutting down\n', { 'retry-after': RETRY_AFTER_SECONDS });
+    }
+    if (path !== '/ping' && path !== '/ingest') {
+      req.resume();
+      return reply(res, 'other', 404, 'Not Found\n');
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      return reply(res, path, 405, 'Method Not Allowed\n', { allow: 'POST' });
+    }
+    if (path === '/ping') {
+      req.resume();
+      const name = authenticate(req, res, path);
+      if (name === undefined) return;
+      opts.log(`[client ${clientName(req)}] key for ${name} is valid`);
+      return reply(res, path, 200, 'key is valid\n');
+    }
+    inFlight++;
+    ingest(req, res)
+      .catch((err: unknown) => {
+        opts.log(`[client ${clientName(req)}] request failed: ${(err as Error).message}`);
+        if (!res.headersSent) reply(res, path, 500, 'Internal Error\n');
+      })
+      .finally(() => {
+        if (--inFlight === 0) for (const done of idle.splice(0)) done();
+      });
+  };
+
+  const servers: Array<{ server: Server; scheme: string; port: number }> = [];
+  if (opts.httpsPort !== undefined) {
+    if (!opts.tls) throw new Error('HTTPS needs a certificate and a key');
+    servers.push({ server: createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle), scheme: 'HTTPS', port: opts.httpsPort });
+  }
+  if (opts.httpPort !== undefined) servers.push({ server: createHttpServer(handle), scheme: 'HTTP', port: opts.httpPort });
+
+  const addresses: { http?: AddressInfo; https?: AddressInfo } = {};
+  const sockets = new Set<Socket>();
+  for (const { server, scheme, port } of servers) {
+    server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
+    server.requestTimeout = opts.requestTimeoutMs ?? 60_000;
+    server.keepAliveTimeout = 65_000;
+    server.maxConnections = opts.maxConnections ?? 4096;
+    server.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    server.on('clientError', (_err, socket: Socket) => socket.destroy());
+    server.listen(port, opts.listenAddr === '' ? '::' : opts.listenAddr);
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+    const address = server.address() as AddressInfo;
+    addresses[scheme === 'HTTPS' ? 'https' : 'http'] = address;
+    opts.log(`${scheme} listener started: ${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    ...addresses,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const stopped = Promise.all(servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+        for (const { server } of servers) server.closeIdleConnections();
+        if (inFlight > 0) {
+          await Promise.race([
+            new Promise<void>((r) => idle.push(r)),
+            new Promise<void>((r) => setTimeout(r, opts.drainTimeoutMs ?? 10_000).unref()),
+          ]);
+        }
+        for (const s of sockets) s.destroy();
+        await stopped;
+      })();
+      return closed;
+    },
+  };
+}
