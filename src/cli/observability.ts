@@ -34,16 +34,12 @@ export async function startObservability(opts: {
     ...(opts.health ? { health: opts.health } : {}),
   });
 
-  let lastTotal = 0;
   const flusher =
     opts.metricsFlushMs > 0
       ? createMetricsFlusher({
           intervalMs: opts.metricsFlushMs,
           collect: () => {
-            const total = rate.total();
-            const figures: Array<[string, number]> = [['rate', ((total - lastTotal) * 1000) / opts.metricsFlushMs]];
-            lastTotal = total;
-            figures.push(...runtimeGraphiteMetrics());
+            const figures: Array<[string, number]> = [['rate', rate.rate()], ...runtimeGraphiteMetrics()];
             for (const [name, size, limit] of opts.queues()) {
               figures.push([`${name}.size`, size], [`${name}.limit`, limit]);
             }
