@@ -1,0 +1,45 @@
+// A destination: `host:port[:instance]`, as carbon names its destinations. On the hash ring the
+// node is (host, instance), with instance null (Python's None) when absent.
+import { isIP } from 'node:net';
+
+export interface DestinationAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly instance: string | null;
+  /** As given: "host:port[:instance]". */
+  readonly id: string;
+}
+
+export class DestinationError extends Error {
+  override readonly name = 'DestinationError';
+}
+
+export function parseDestination(text: string): DestinationAddress {
+  const id = text.trim();
+  // [v6]:port[:instance] or host:port[:instance]
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})(?::([A-Za-z0-9_.-]+))?$/.exec(id);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw new DestinationError(`bad destination "${text}": expected host:port or host:port:instance, e.g. 10.0.0.1:2003:a`);
+  }
+  const host = m[1] ?? m[2]!;
+  if (m[1] !== undefined && isIP(host) !== 6) throw new DestinationError(`bad destination "${text}": ${host} is not an IPv6 address`);
+  return { host, port, instance: m[4] ?? null, id };
+}
+
+/** Comma-separated destinations; two that are the same ring node (host, instance) are an error, as in carbon. */
+export function parseDestinations(csv: string): DestinationAddress[] {
+  const list = csv.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(parseDestination);
+  const seen = new Set<string>();
+  for (const d of list) {
+    const node = nodeKey(d);
+    if (seen.has(node)) throw new DestinationError(`destination ${d.id} is the same ring node (${d.host}, ${d.instance ?? 'None'}) as another one: give it a distinct instance`);
+    seen.add(node);
+  }
+  return list;
+}
+
+/** The identity of a destination on the hash ring. */
+export function nodeKey(d: DestinationAddress): string {
+  return `${d.host}\u0000${d.instance ?? ''}\u0000${d.instance === null ? 'none' : 'some'}`;
+}

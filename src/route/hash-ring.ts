@@ -1,0 +1,105 @@
+// Carbon's ConsistentHashRing (carbon 1.1 carbon/hashing.py), byte for byte, so a metric lands on
+// the node where graphite-web will look for it:
+// - node (host, instance); 100 replicas keyed "%s:%d" % (node_tuple, i) for carbon_ch,
+//   "%d-%s" % (i, instance) for fnv1a_ch;
+// - carbon_ch position: first 16 bits of MD5; fnv1a_ch: FNV-1a 32 folded (h >> 16) ^ (h & 0xffff);
+// - a taken position is bumped by 1 until free; a key goes to the first entry at or after its position.
+import { hash as oneShotHash } from 'node:crypto';
+import type { DestinationAddress } from './destination.js';
+import { nodeKey } from './destination.js';
+
+export type HashType = 'carbon_ch' | 'fnv1a_ch';
+
+export interface HashRing {
+  /** Up to `count` distinct nodes for a metric name, in ring order (carbon's get_nodes). */
+  getNodes(metric: Buffer | string, count: number): DestinationAddress[];
+  /** Index (in `nodes` order) of the first node for a metric: the hot path for replication 1. */
+  firstNodeIndex(metric: Buffer): number;
+  readonly nodes: readonly DestinationAddress[];
+}
+
+/** Python's repr() of a str, for the ASCII names hosts and instances use. */
+function pyRepr(s: string | null): string {
+  if (s === null) return 'None';
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  return quote + s.replace(/\\/g, '\\\\').replace(new RegExp(quote, 'g'), `\\${quote}`) + quote;
+}
+
+export function fnv1a32(data: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < data.length; i++) {
+    h ^= data[i]!;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export function ringPosition(key: Buffer, hashType: HashType): number {
+  if (hashType === 'fnv1a_ch') {
+    const h = fnv1a32(key);
+    return (h >>> 16) ^ (h & 0xffff);
+  }
+  const digest = oneShotHash('md5', key, 'buffer');
+  return (digest[0]! << 8) | digest[1]!;
+}
+
+function replicaKey(node: DestinationAddress, i: number, hashType: HashType): string {
+  return hashType === 'fnv1a_ch' ? `${i}-${node.instance ?? 'None'}` : `(${pyRepr(node.host)}, ${pyRepr(node.instance)}):${i}`;
+}
+
+export function createHashRing(nodes: readonly DestinationAddress[], hashType: HashType, replicas = 100): HashRing {
+  const positions: number[] = [];
+  const owners: number[] = [];
+  const taken = new Set<number>();
+  // Insert node by node, replica by replica, as carbon does: collisions depend on that order.
+  const entries: Array<[number, number]> = [];
+  nodes.forEach((node, n) => {
+    for (let i = 0; i < replicas; i++) {
+      let position = ringPosition(Buffer.from(replicaKey(node, i, hashType)), hashType);
+      while (taken.has(position)) position++;
+      taken.add(position);
+      entries.push([position, n]);
+    }
+  });
+  entries.sort((a, b) => a[0] - b[0]);
+  for (const [p, n] of entries) {
+    positions.push(p);
+    owners.push(n);
+  }
+  const distinctNodes = new Set(nodes.map(nodeKey)).size;
+
+  /** Index of the first entry whose position is >= position, wrapping to 0. */
+  const search = (position: number): number => {
+    let lo = 0;
+    let hi = positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid]! < position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === positions.length ? 0 : lo;
+  };
+
+  return {
+    nodes,
+    firstNodeIndex(metric) {
+      return owners[search(ringPosition(metric, hashType))]!;
+    },
+    getNodes(metric, count) {
+      if (positions.length === 0 || count < 1) return [];
+      if (distinctNodes === 1) return [nodes[0]!];
+      const key = typeof metric === 'string' ? Buffer.from(metric) : metric;
+      let index = search(ringPosition(key, hashType));
+      // carbon stops one entry short of a full turn.
+      const last = (index - 1 + positions.length) % positions.length;
+      const chosen: number[] = [];
+      const want = Math.min(count, distinctNodes);
+      while (chosen.length < want && index !== last) {
+        const owner = owners[index]!;
+        if (!chosen.includes(owner)) chosen.push(owner);
+        index = (index + 1) % positions.length;
+      }
+      return chosen.map((n) => nodes[n]!);
+    },
+  };
+}
