@@ -36,6 +36,8 @@ export interface QueueDepth {
 export interface BatchQueue extends BatchSink {
   /** Resolves with the oldest batch not yet taken; with undefined once closed and empty. */
   take(): Promise<Lease | undefined>;
+  /** The oldest batch not yet taken, without waiting; undefined when there is none. */
+  takeNow(): Lease | undefined;
   /** Batches, bytes and points held, including those taken but not yet acknowledged. */
   depth(): QueueDepth;
 }

@@ -57,6 +57,10 @@ export function createMemoryQueue(opts: {
       if (heldBatches < opts.maxBatches && heldBytes < opts.maxBytes) listener();
       else readyListeners.push(listener);
     },
+    takeNow() {
+      const batch = items.shift();
+      return batch ? lease(batch) : undefined;
+    },
     take() {
       const batch = items.shift();
       if (batch) return Promise.resolve(lease(batch));

@@ -60,6 +60,8 @@ async function start(config: ProxyConfig): Promise<Running> {
         ...(ca ? { ca } : {}),
         workers: config.workers,
         timeoutMs: config.timeoutMs,
+        maxRetryDelayMs: config.maxRetryDelayMs,
+        deadLetterPath: config.deadLetterPath,
         verbose: config.verbose,
         metrics: registry,
         log,

@@ -6,7 +6,8 @@ import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createDestinationApi } from '../route/api.js';
 import { parseDestinations } from '../route/destination.js';
-import { createConsoleSink, createRouter, type Router } from '../route/router.js';
+import { createConsoleSink } from '../route/console-sink.js';
+import { createRouter, type Router } from '../route/router.js';
 import type { QueueFigure } from './observability.js';
 
 export interface Output {

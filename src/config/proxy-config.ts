@@ -18,6 +18,7 @@ export interface ProxyConfig {
   readonly flushIntervalMs: number;
   readonly timeoutMs: number;
   readonly maxRetryDelayMs: number;
+  readonly deadLetterPath: string;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -60,6 +61,7 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     flushIntervalMs: f.positiveMs('flush-interval'),
     timeoutMs: f.positiveMs('timeout'),
     maxRetryDelayMs: f.positiveMs('max-retry-delay'),
+    deadLetterPath: f.string('dead-letter'),
     spoolDir: f.string('spool-dir'),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
