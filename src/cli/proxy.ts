@@ -59,6 +59,7 @@ async function start(config: ProxyConfig): Promise<Running> {
         apiKey: config.apiKey,
         ...(ca ? { ca } : {}),
         workers: config.workers,
+        batchSize: config.batchSize,
         timeoutMs: config.timeoutMs,
         maxRetryDelayMs: config.maxRetryDelayMs,
         deadLetterPath: config.deadLetterPath,
@@ -72,7 +73,13 @@ async function start(config: ProxyConfig): Promise<Running> {
       });
   await forwarder.start();
 
-  const batcher = createBatcher({ batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, sink: queue });
+  // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
+  // interval); the forwarder still joins spooled records into batches of up to -batch-size.
+  const batcher = createBatcher({
+    batchSize: config.batchSize,
+    flushIntervalMs: config.spoolDir !== '' ? 0 : config.flushIntervalMs,
+    sink: queue,
+  });
   const observability = await startObservability({
     registry,
     statAddr: config.statAddr,

@@ -5,7 +5,9 @@ import type { RoutingConfig } from '../config/routing-config.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createDestinationApi } from '../route/api.js';
-import { parseDestinations } from '../route/destination.js';
+import { join } from 'node:path';
+import { parseDestinations, type DestinationAddress } from '../route/destination.js';
+import { openSpoolQueue } from '../spool/spool-queue.js';
 import { createConsoleSink } from '../route/console-sink.js';
 import { createRouter, type Router } from '../route/router.js';
 import type { QueueFigure } from './observability.js';
@@ -36,6 +38,19 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     queueMaxBytes,
     metrics: registry,
     log,
+    drainTimeoutMs: config.shutdownTimeoutMs,
+    ...(config.spoolDir !== ''
+      ? {
+          makeQueue: (dest: DestinationAddress) =>
+            openSpoolQueue({
+              dir: join(config.spoolDir, dest.id.replace(/[^A-Za-z0-9_.-]/g, '_')),
+              maxBytes: config.spoolMaxBytes,
+              policy: 'block',
+              log,
+              metrics: registry,
+            }),
+        }
+      : {}),
   });
   const api = await createDestinationApi({ listenAddr: config.apiAddr, router, log });
   return {

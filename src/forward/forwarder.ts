@@ -26,6 +26,8 @@ export interface ForwarderOptions {
   readonly apiKey: string;
   readonly ca?: Buffer;
   readonly workers: number;
+  /** Queued batches are joined into one request of up to this many points. */
+  readonly batchSize?: number;
   readonly timeoutMs: number;
   readonly maxRetryDelayMs?: number;
   readonly compressionLevel?: number;
@@ -105,6 +107,24 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     opts.log(`Batch of ${lease.batch.points} data points rejected by the gateway (${reason}); written to ${opts.deadLetterPath}`);
   };
 
+  /** Joins batches already waiting in the queue to the first, up to batchSize points. */
+  const gather = (first: Lease): Lease => {
+    const leases = [first];
+    let points = first.batch.points;
+    const limit = opts.batchSize ?? 0;
+    while (points < limit) {
+      const next = opts.queue.takeNow();
+      if (!next) break;
+      leases.push(next);
+      points += next.batch.points;
+    }
+    if (leases.length === 1) return first;
+    return {
+      batch: { data: Buffer.concat(leases.map((l) => l.batch.data)), points },
+      ack: () => leases.forEach((l) => l.ack()),
+    };
+  };
+
   /** Sends one batch until it is delivered, dead-lettered, or the hard stop comes. */
   const deliver = async (worker: number, lease: Lease): Promise<void> => {
     const { batch } = lease;
@@ -151,7 +171,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     for (;;) {
       const lease = await opts.queue.take();
       if (!lease) return;
-      await deliver(worker, lease);
+      await deliver(worker, gather(lease));
       if (hardStop.signal.aborted) return;
     }
   };

@@ -1,0 +1,136 @@
+// Debian's carbon-cache (graphite-carbon), run for real in a temporary directory on 127.0.0.1,
+// writing whisper files with one-second resolution; values are read back with the whisper module
+// of /usr/bin/python3 (Debian's carbon and whisper live there, not in the default python3).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Carbon {
+  readonly port: number;
+  readonly address: string;
+  readonly whisperDir: string;
+  whisperPath(metric: string): string;
+  /** The stored points of a metric (null slots left out), oldest first. */
+  fetch(metric: string): Promise<Array<[number, number]>>;
+  /** Resolves once the metric's whisper file exists. */
+  waitForMetric(metric: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+  /** Starts again on the same ports and directory. */
+  start(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const FETCH = `
+import json, sys, time, whisper
+path, since = sys.argv[1], int(sys.argv[2])
+(start, end, step), values = whisper.fetch(path, since, int(time.time()) + 1)
+print(json.dumps([[start + i * step, v] for i, v in enumerate(values) if v is not None]))
+`;
+
+export async function startCarbon(opts: { instance?: string } = {}): Promise<Carbon> {
+  const dir = mkdtempSync(join(tmpdir(), 'polymur-carbon-'));
+  const whisperDir = join(dir, 'whisper');
+  for (const sub of ['whisper', 'lists', 'log']) mkdirSync(join(dir, sub), { recursive: true });
+  const [port, picklePort, queryPort] = [await freePort(), await freePort(), await freePort()];
+  const conf = join(dir, 'carbon.conf');
+  writeFileSync(
+    conf,
+    `[cache]
+STORAGE_DIR = ${dir}/
+LOCAL_DATA_DIR = ${whisperDir}/
+WHITELISTS_DIR = ${dir}/lists/
+CONF_DIR = ${dir}/
+LOG_DIR = ${dir}/log/
+PID_DIR = ${dir}/
+ENABLE_LOGROTATION = False
+USER =
+MAX_CACHE_SIZE = inf
+MAX_UPDATES_PER_SECOND = 100000
+MAX_CREATES_PER_MINUTE = inf
+LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_PORT = ${port}
+ENABLE_UDP_LISTENER = False
+PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_PORT = ${picklePort}
+CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_PORT = ${queryPort}
+LOG_LISTENER_CONNECTIONS = False
+LOG_UPDATES = False
+LOG_CREATES = False
+CACHE_WRITE_STRATEGY = sorted
+WHISPER_AUTOFLUSH = True
+`,
+  );
+  writeFileSync(join(dir, 'storage-schemas.conf'), '[default]\npattern = .*\nretentions = 1s:1d\n');
+  writeFileSync(join(dir, 'storage-aggregation.conf'), '[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n');
+
+  let proc: ChildProcess | undefined;
+  let output = '';
+  const instance = opts.instance ?? 'a';
+  const start = async (): Promise<void> => {
+    proc = spawn('/usr/bin/carbon-cache', [`--config=${conf}`, `--instance=${instance}`, `--pidfile=${join(dir, `carbon-${instance}.pid`)}`, '--debug', 'start'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
+    proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
+    const child = proc;
+    const started = until(`carbon-cache on port ${port}`, async () => child.exitCode !== null || (await accepts(port)), 30_000);
+    await started;
+    if (child.exitCode !== null) throw new Error(`carbon-cache exited:\n${output.slice(-2000)}`);
+  };
+  const whisperPath = (metric: string): string => join(whisperDir, ...metric.split('.')) + '.wsp';
+  await start();
+
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    whisperDir,
+    whisperPath,
+    async fetch(metric) {
+      const { stdout } = await run('/usr/bin/python3', ['-c', FETCH, whisperPath(metric), String(Math.floor(Date.now() / 1000) - 86_000)]);
+      return JSON.parse(stdout) as Array<[number, number]>;
+    },
+    waitForMetric: (metric, timeoutMs = 30_000) => until(`whisper file of ${metric}`, () => existsSync(whisperPath(metric)), timeoutMs),
+    async stop() {
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      await exited;
+      await until('carbon-cache to release its port', async () => !(await accepts(port)), 10_000);
+    },
+    start,
+  };
+}
