@@ -15,5 +15,5 @@ function find(dir) {
 
 const filter = process.argv[2];
 const files = find('dist/test').filter((f) => !filter || f.includes(filter)).sort();
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=300000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

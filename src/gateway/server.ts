@@ -103,31 +103,60 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return name;
   };
 
-  /** Reads the body, decompressing gzip, counting decompressed bytes against the limit. */
-  const readBody = async (req: IncomingMessage, gzip: boolean): Promise<Buffer> => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const source = gzip ? req.pipe(createGunzip()) : req;
-    let compressed = 0;
-    if (gzip) {
-      req.on('data', (c: Buffer) => {
-        compressed += c.length;
-        if (compressed > maxBodyBytes) source.destroy(new BodyTooLarge());
-      });
-    }
-    try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
+  /**
+   * Reads the body, decompressing gzip as it streams, counting compressed bytes against
+   * maxBodyBytes and decompressed bytes against maxBatchBytes. Rejects with BodyTooLarge or with
+   * the gunzip error; the request itself is never destroyed here, so an answer can still be sent
+   * (the rest of a malformed body is read and discarded; an oversized one is cut by Connection: close).
+   */
+  const readBody = (req: IncomingMessage, gzip: boolean): Promise<Buffer> =>
+    new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let compressed = 0;
+      let settled = false;
+      const gunzip = gzip ? createGunzip() : undefined;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        req.removeListener('data', onData);
+        gunzip?.destroy();
+        if (!(err instanceof BodyTooLarge)) req.resume();
+        reject(err);
+      };
+      const collect = (chunk: Buffer): void => {
         size += chunk.length;
-        if (size > opts.maxBatchBytes || (!gzip && size > maxBodyBytes)) throw new BodyTooLarge();
+        if (size > opts.maxBatchBytes) return fail(new BodyTooLarge());
         chunks.push(chunk);
+      };
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        m.bytes.inc(compressed, { encoding: gzip ? 'gzip' : 'identity' });
+        m.bytes.inc(size, { encoding: 'raw' });
+        resolve(Buffer.concat(chunks, size));
+      };
+      function onData(chunk: Buffer): void {
+        compressed += chunk.length;
+        if (compressed > maxBodyBytes) return fail(new BodyTooLarge());
+        if (!gunzip) return collect(chunk);
+        // Backpressure: a small body may expand a thousandfold; read on only as gunzip keeps up.
+        if (!gunzip.write(chunk)) {
+          req.pause();
+          gunzip.once('drain', () => req.resume());
+        }
       }
-    } finally {
-      if (gzip) req.unpipe();
-    }
-    m.bytes.inc(gzip ? compressed : size, { encoding: gzip ? 'gzip' : 'identity' });
-    m.bytes.inc(size, { encoding: 'raw' });
-    return Buffer.concat(chunks, size);
-  };
+      req.on('data', onData);
+      req.once('error', fail);
+      if (gunzip) {
+        gunzip.on('data', collect);
+        gunzip.once('error', fail);
+        gunzip.once('end', finish);
+        req.once('end', () => gunzip.end());
+      } else {
+        req.once('end', finish);
+      }
+    });
 
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
@@ -146,7 +175,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       body = await readBody(req, encoding === 'gzip');
     } catch (err) {
       if (err instanceof BodyTooLarge) return reply(res, '/ingest', 413, 'Batch Too Large\n', { connection: 'close' });
-      if (req.destroyed || req.socket.destroyed) return;
+      if (req.socket.destroyed) return;
       return reply(res, '/ingest', 400, 'Batch Malformed\n');
     }
     const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
