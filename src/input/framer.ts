@@ -1,6 +1,7 @@
 // Per-connection line framing across chunk boundaries. Complete lines go through filterLines; the
-// partial last line is carried to the next chunk. A line longer than maxLineBytes is dropped as it
-// streams (bytes skipped up to its LF), so a client that never sends "\n" cannot grow memory.
+// partial last line is carried to the next chunk. A line longer than maxLineBytes is dropped
+// wherever it ends: inside one chunk (filterLines checks it), or as it streams across chunks (bytes
+// skipped up to its LF), so a client that never sends "\n" cannot grow memory.
 import { filterLines, type InvalidReason } from './lines.js';
 
 export interface LineFramer {
@@ -21,7 +22,7 @@ export function createLineFramer(
   let skipping = false;
 
   const emit = (buf: Buffer, start: number, end: number): void => {
-    const r = filterLines(buf, start, end, undefined, opts.onInvalid);
+    const r = filterLines(buf, start, end, undefined, opts.onInvalid, opts.maxLineBytes);
     if (r.points > 0) out(r.data, r.points);
   };
 

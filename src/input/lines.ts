@@ -104,8 +104,9 @@ const NEWLINE = Buffer.from('\n');
 /**
  * Validates every line of buf[start, end) (a final line without LF counts as a line). Returns
  * only the valid lines, each ending in exactly "\n" (a trailing "\r" removed), each prefixed with
- * `prefix` when given. When nothing needs changing, returns a zero-copy subarray. onInvalid gets
- * the offending line as a subarray valid only during the call.
+ * `prefix` when given (joined to the metric name, leading blanks dropped). A line longer than
+ * maxLineBytes (not counting its LF) is dropped as too_long. When nothing needs changing, returns
+ * a zero-copy subarray. onInvalid gets the offending line as a subarray valid only during the call.
  */
 export function filterLines(
   buf: Buffer,
@@ -113,6 +114,7 @@ export function filterLines(
   end: number,
   prefix?: Buffer,
   onInvalid?: (line: Buffer, reason: InvalidReason) => void,
+  maxLineBytes = Infinity,
 ): FilterResult {
   const out = new Output();
   // The run of consecutive unchanged valid lines not yet added to the output.
@@ -128,7 +130,7 @@ export function filterLines(
     let lineEnd = nl;
     const hasCr = lineEnd > pos && buf[lineEnd - 1] === CR;
     if (hasCr) lineEnd--;
-    const verdict = checkLine(buf, pos, lineEnd);
+    const verdict = nl - pos > maxLineBytes ? 'too_long' : checkLine(buf, pos, lineEnd);
     const next = nl < end ? nl + 1 : end;
 
     if (verdict === null && !hasCr && !hasPrefix && nl < end) {
@@ -138,8 +140,12 @@ export function filterLines(
       if (runStart < pos) out.add(buf.subarray(runStart, pos));
       if (verdict === null) {
         points++;
-        if (hasPrefix) out.add(prefix);
-        out.add(buf.subarray(pos, lineEnd));
+        let lineStart = pos;
+        if (hasPrefix) {
+          out.add(prefix);
+          while (isBlank(buf[lineStart]!)) lineStart++;
+        }
+        out.add(buf.subarray(lineStart, lineEnd));
         out.add(NEWLINE);
       } else if (verdict !== 'blank') {
         invalid++;
