@@ -17,9 +17,12 @@ export function createMemoryQueue(opts: {
   let heldBytes = 0;
   let heldPoints = 0;
   let closed = false;
+  // The size of the batch refused last: whenReady waits until one that big fits, so a producer
+  // that offers again on every callback neither spins nor recurses. 1: the smallest batch.
+  let refusedBytes = 1;
 
-  const hasRoom = (batch: Batch): boolean =>
-    heldBatches === 0 || (heldBatches < opts.maxBatches && heldBytes + batch.data.length <= opts.maxBytes);
+  const hasRoomFor = (bytes: number): boolean =>
+    heldBatches === 0 || (heldBatches < opts.maxBatches && heldBytes + bytes <= opts.maxBytes);
 
   const lease = (batch: Batch): Lease => {
     let acked = false;
@@ -31,6 +34,7 @@ export function createMemoryQueue(opts: {
         heldBatches--;
         heldBytes -= batch.data.length;
         heldPoints -= batch.points;
+        if (!hasRoomFor(refusedBytes)) return;
         const listeners = readyListeners.splice(0);
         for (const l of listeners) l();
       },
@@ -40,8 +44,11 @@ export function createMemoryQueue(opts: {
   return {
     offer(batch) {
       if (closed) return false;
-      if (!hasRoom(batch)) {
-        if (opts.policy === 'block') return false;
+      if (!hasRoomFor(batch.data.length)) {
+        if (opts.policy === 'block') {
+          refusedBytes = batch.data.length;
+          return false;
+        }
         opts.onDrop?.(batch);
         return true;
       }
@@ -54,7 +61,7 @@ export function createMemoryQueue(opts: {
       return true;
     },
     whenReady(listener) {
-      if (heldBatches < opts.maxBatches && heldBytes < opts.maxBytes) listener();
+      if (hasRoomFor(refusedBytes)) listener();
       else readyListeners.push(listener);
     },
     takeNow() {
