@@ -36,7 +36,7 @@ export function createKeyCache(opts: {
   const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
   opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => byDigest.size);
 
-  const refresh = async (): Promise<void> => {
+  const load = async (): Promise<void> => {
     const next = index(await opts.store.list());
     let added = 0;
     let removed = 0;
@@ -44,6 +44,23 @@ export function createKeyCache(opts: {
     for (const d of byDigest.keys()) if (!next.has(d)) removed++;
     byDigest = next;
     if (added > 0 || removed > 0) opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
+  };
+
+  // Reloads take turns: two overlapping reads could finish out of order and put an older key set
+  // (a revoked key) back. Requests made while one waits share it; it reads after they were made.
+  let last: Promise<void> = Promise.resolve();
+  let waiting: Promise<void> | undefined;
+  const refresh = (): Promise<void> => {
+    if (waiting) return waiting;
+    const next = last
+      .catch(() => undefined)
+      .then(() => {
+        waiting = undefined;
+        return load();
+      });
+    waiting = next;
+    last = next;
+    return next;
   };
 
   const refreshKeepingOld = (): void => {

@@ -1,0 +1,123 @@
+// The gateway's key cache (src/keys/cache.ts) over a real file store: lookup by key, the original's
+// `API keys refreshed: N new, N removed` line, changes picked up without a restart (by the file
+// watch, and by the periodic refresh alone), a broken store keeping the known keys.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createKeyCache, createStaticKeys } from '../../src/keys/cache.js';
+import { createFileKeyStore } from '../../src/keys/file-store.js';
+import { logLines } from '../helpers/log-lines.js';
+import { writeKeyFile } from '../helpers/system.js';
+
+test('lookup by key; a change to the file reaches the running cache through the watch, and is logged', async () => {
+  const file = writeKeyFile({ alice: 'key-alice', bob: 'key-bob' });
+  const logs = logLines();
+  // A refresh period far beyond the test: only the watch can bring changes in.
+  const cache = createKeyCache({ store: createFileKeyStore(file.path), refreshMs: 600_000, log: logs.log });
+  try {
+    await cache.start();
+    assert.deepEqual(logs.lines, ['API keys refreshed: 2 new, 0 removed']);
+    assert.equal(cache.lookup('key-alice'), 'alice');
+    assert.equal(cache.lookup('key-bob'), 'bob');
+    assert.equal(cache.lookup('key-ali'), undefined);
+    assert.equal(cache.lookup('alice'), undefined, 'names are not keys');
+    assert.equal(cache.size(), 2);
+
+    // Another process (polymur-keys) writes through its own store: temp file + rename.
+    const writer = createFileKeyStore(file.path);
+    let from = logs.lines.length;
+    await writer.put('carol', 'key-carol');
+    await logs.waitFor(/^API keys refreshed: 1 new, 0 removed$/, { from });
+    assert.equal(cache.lookup('key-carol'), 'carol');
+
+    from = logs.lines.length;
+    await writer.put('alice', 'key-alice-2'); // regen
+    await logs.waitFor(/^API keys refreshed: 1 new, 1 removed$/, { from });
+    assert.deepEqual([cache.lookup('key-alice'), cache.lookup('key-alice-2')], [undefined, 'alice']);
+
+    // An editor writing the file in place is seen too.
+    from = logs.lines.length;
+    writeFileSync(file.path, JSON.stringify({ alice: 'key-alice-2', carol: 'key-carol' }));
+    await logs.waitFor(/^API keys refreshed: 0 new, 1 removed$/, { from });
+    assert.equal(cache.lookup('key-bob'), undefined, 'revoked');
+    assert.equal(cache.size(), 2);
+  } finally {
+    await cache.close();
+  }
+});
+
+test('without a watch, the periodic refresh picks a change up', async () => {
+  const file = writeKeyFile({ alice: 'key-alice' });
+  const store = createFileKeyStore(file.path);
+  const logs = logLines();
+  const cache = createKeyCache({ store: { ...store, watch: undefined }, refreshMs: 100, log: logs.log });
+  try {
+    await cache.start();
+    await createFileKeyStore(file.path).put('bob', 'key-bob');
+    await logs.waitFor(/^API keys refreshed: 1 new, 0 removed$/, { from: 1 });
+    assert.equal(cache.lookup('key-bob'), 'bob');
+  } finally {
+    await cache.close();
+  }
+});
+
+test('a store that cannot be read keeps the known keys, says so, and recovers', async () => {
+  const file = writeKeyFile({ alice: 'key-alice' });
+  const logs = logLines();
+  const cache = createKeyCache({ store: createFileKeyStore(file.path), refreshMs: 600_000, log: logs.log });
+  try {
+    await cache.start();
+    writeFileSync(file.path, '{"alice": "key-al'); // a half-written file from some other tool
+    await logs.waitFor(/^API key refresh from file .*keys\.json failed, keeping the 1 known keys: key store .* is not valid JSON/);
+    assert.equal(cache.lookup('key-alice'), 'alice');
+    const from = logs.lines.length;
+    writeFileSync(file.path, JSON.stringify({ alice: 'key-alice', bob: 'key-bob' }));
+    await logs.waitFor(/^API keys refreshed: 1 new, 0 removed$/, { from });
+    assert.equal(cache.lookup('key-bob'), 'bob');
+  } finally {
+    await cache.close();
+  }
+});
+
+test('overlapping reloads cannot leave an older key set in place', async () => {
+  const file = writeKeyFile({ alice: 'key-alice', bob: 'key-bob' });
+  const store = createFileKeyStore(file.path);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  // The first reload after start reads the real file, then is slow to come back: held until a
+  // reload started after it has finished (or, when reloads take turns, until it is the only one).
+  const slowOnce = { ...store, watch: undefined, list: async () => {
+    const n = ++calls;
+    const keys = await store.list();
+    if (n === 2) await held;
+    if (n === 3) setImmediate(release);
+    return keys;
+  } };
+  const cache = createKeyCache({ store: slowOnce, refreshMs: 600_000, log: () => undefined });
+  try {
+    await cache.start();
+    const stale = cache.refresh(); // reads alice and bob, then waits
+    await createFileKeyStore(file.path).delete('bob');
+    const fresh = cache.refresh(); // asked after bob's key was revoked
+    if (calls === 2) release();
+    await Promise.all([stale, fresh]);
+    assert.equal(cache.lookup('key-bob'), undefined, 'a revoked key came back from an older read');
+    assert.equal(cache.lookup('key-alice'), 'alice');
+  } finally {
+    await cache.close();
+  }
+});
+
+test('a first load that fails is an error, not an empty key set', async () => {
+  const file = writeKeyFile({});
+  writeFileSync(file.path, 'not json');
+  const cache = createKeyCache({ store: createFileKeyStore(file.path), log: () => undefined });
+  await assert.rejects(cache.start(), /not valid JSON/);
+  await cache.close();
+});
+
+test('-dev-mode static keys', () => {
+  const keys = createStaticKeys(new Map([['dev', '123']]));
+  assert.deepEqual([keys.lookup('123'), keys.lookup('1234'), keys.size()], ['dev', undefined, 1]);
+});
