@@ -2,7 +2,7 @@
 // atomically (temporary file + rename, mode 0600), clear errors for a broken file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,8 @@ test('writes replace the file by rename: a concurrent reader only ever sees a wh
   const store = createFileKeyStore(path);
   // A store big enough that an in-place write would be seen half-done.
   for (let i = 0; i < 20; i++) await store.put(`bulk${i}`, 'k'.repeat(20_000));
-  const inodeBefore = statSync(path).ino;
+  // Held open, the original file shows whether it was rewritten in place or replaced.
+  const original = openSync(path, 'r');
   let writing = true;
   let reads = 0;
   const reader = (async () => {
@@ -56,12 +57,13 @@ test('writes replace the file by rename: a concurrent reader only ever sees a wh
   })();
   try {
     for (let i = 0; i < 40; i++) await store.put(`name${i}`, `key${i}`);
+    assert.equal(fstatSync(original).nlink, 0, 'replaced, not rewritten in place');
   } finally {
     writing = false;
     await reader;
+    closeSync(original);
   }
   assert.ok(reads > 0);
-  assert.notEqual(statSync(path).ino, inodeBefore, 'replaced, not rewritten in place');
   assert.equal((await store.list()).size, 60);
 });
 
