@@ -1,0 +1,70 @@
+// Debian's etcd (etcd-server), run for real in a temporary directory on 127.0.0.1, and its own
+// etcdctl to look at what our key stores wrote.
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './carbon.js';
+
+const run = promisify(execFile);
+
+export interface Etcd {
+  /** host:port of the client endpoint. */
+  readonly endpoint: string;
+  /** Runs etcdctl (API v3) against this server; its stdout. */
+  ctl(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startEtcd(): Promise<Etcd> {
+  const dir = mkdtempSync(join(tmpdir(), 'polymur-etcd-'));
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const endpoint = `127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const proc = spawn('/usr/bin/etcd', [
+    '--name', 'test', '--data-dir', join(dir, 'data'),
+    '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`etcd did not become ready within 30 s:\n${output.slice(-2000)}`)), 30_000);
+    const onData = (s: string): void => {
+      output += s;
+      if (output.includes('ready to serve client requests')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.setEncoding('utf8').on('data', onData);
+    proc.stderr!.setEncoding('utf8').on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`etcd exited (${code}) before it was ready:\n${output.slice(-2000)}`));
+    });
+  });
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    endpoint,
+    async ctl(...args) {
+      const { stdout } = await run('/usr/bin/etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+      return stdout;
+    },
+    stop,
+  };
+}
