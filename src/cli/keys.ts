@@ -6,7 +6,9 @@ import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { generateKey } from '../keys/generate.js';
 import { KeyStoreError, openKeyStore, type KeyStore } from '../keys/store.js';
 
-const program = basename(process.argv[1] ?? 'polymur-keys').replace(/\.js$/, '');
+// Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
+const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
+const program = invokedAs === 'keys' ? 'polymur-keys' : invokedAs;
 const FLAGS: FlagSpec[] = [
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
 ];
@@ -40,7 +42,7 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
       const names = [...keys.keys()].sort();
       if (args[1] === 'names' && args.length === 2) return names.map((n) => `${n}\n`).join('');
       if (args[1] === 'all' && args.length === 2) return names.map((n) => `${n}: ${keys.get(n)}\n`).join('');
-      throw new UsageError(`${program} list ${args.slice(1).join(' ')} is invalid`);
+      throw new UsageError(args.length === 1 ? `${program} list needs names or all` : `${program} list ${args.slice(1).join(' ')} is invalid`);
     }
     case 'create': {
       const name = nameArg(args);

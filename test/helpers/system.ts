@@ -46,11 +46,14 @@ async function statAndApi(p: RunningProgram, args: string[]): Promise<{ statPort
 export async function startGateway(opts: {
   cert?: TestCert;
   keyFile?: KeyFile;
+  /** Any key store URL (etcd://…); without it or keyFile, -dev-mode. */
+  keyStore?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
 }): Promise<GatewayProcess & { cert: TestCert }> {
   const cert = opts.cert ?? makeCert();
-  const keyArgs = opts.keyFile ? ['-key-store', opts.keyFile.url] : ['-dev-mode'];
+  const keyStore = opts.keyStore ?? opts.keyFile?.url;
+  const keyArgs = keyStore !== undefined ? ['-key-store', keyStore] : ['-dev-mode'];
   const p = startProgram(
     'gateway',
     [
