@@ -1,18 +1,32 @@
 // `npm start`: the main job on an embedded default. A gateway (HTTPS, self-signed certificate made
 // on first run, file key store with a generated key, destination: the console) and a proxy wired to
-// it on :2003. State lives in ./.demo so a second run reuses the certificate and the key.
+// it on :2003. State lives in ./.demo so a second run reuses the certificate and the key. The ports
+// and the state directory are flags, so the demo can run beside something already on :2003.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { openKeyStore } from '../keys/store.js';
 import { generateKey } from '../keys/generate.js';
 import { log } from '../observe/log.js';
 
-const GATEWAY_PORT = 8443;
+const FLAGS: FlagSpec[] = [
+  { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: "The demo proxy's Graphite plaintext listen address" },
+  { name: 'gateway-port', type: 'int', default: 8443, usage: "The demo gateway's HTTPS port on 127.0.0.1" },
+  { name: 'gateway-stat-addr', type: 'string', default: 'localhost:2021', usage: "The demo gateway's runstats listen address" },
+  { name: 'proxy-stat-addr', type: 'string', default: 'localhost:2020', usage: "The demo proxy's runstats listen address" },
+  { name: 'state-dir', type: 'string', default: '.demo', usage: 'Where the certificate and the key store are kept between runs' },
+];
+// Short enough that a point shows on the console within a second of being sent.
+const FLUSH_INTERVAL = '500ms';
+
+const { values } = parseFlagsOrExit('polymur-demo', FLAGS, 'POLYMUR_DEMO');
+const GATEWAY_PORT = Number(values['gateway-port']);
+const listenAddr = String(values['listen-addr']);
 const here = dirname(fileURLToPath(import.meta.url));
-const stateDir = resolve('.demo');
+const stateDir = resolve(String(values['state-dir']));
 const certPath = join(stateDir, 'cert.pem');
 const keyPath = join(stateDir, 'key.pem');
 const keyStoreUrl = `file:${join(stateDir, 'keys.json')}`;
@@ -45,7 +59,8 @@ function run(program: string, args: string[]): ChildProcess {
   return spawn(process.execPath, [join(here, program), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
-function waitForPort(port: number, deadlineMs = 15_000): Promise<void> {
+/** Resolves once the gateway accepts connections; rejects as soon as it has exited instead. */
+function waitForGateway(gateway: ChildProcess, port: number, deadlineMs = 15_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   return new Promise((resolvePort, reject) => {
     const attempt = (): void => {
@@ -56,7 +71,8 @@ function waitForPort(port: number, deadlineMs = 15_000): Promise<void> {
       });
       socket.once('error', () => {
         socket.destroy();
-        if (Date.now() > until) reject(new Error(`the demo gateway did not open port ${port}`));
+        if (gateway.exitCode !== null) reject(new Error(`the demo gateway exited with code ${gateway.exitCode}`));
+        else if (Date.now() > until) reject(new Error(`the demo gateway did not open port ${port}`));
         else setTimeout(attempt, 100);
       });
     };
@@ -72,20 +88,21 @@ const children: ChildProcess[] = [];
 const gateway = run('gateway.js', [
   '-listen-addr', '127.0.0.1', '-listen-https-port', String(GATEWAY_PORT),
   '-cert', certPath, '-key', keyPath, '-key-store', keyStoreUrl,
-  '-console-out', '-stat-addr', 'localhost:2021', '-api-addr', 'localhost:2031',
+  '-console-out', '-stat-addr', String(values['gateway-stat-addr']),
 ]);
 children.push(gateway);
-await waitForPort(GATEWAY_PORT);
+await waitForGateway(gateway, GATEWAY_PORT);
 const proxy = run('proxy.js', [
   '-gateway', `https://localhost:${GATEWAY_PORT}`, '-cert', certPath, '-api-key', apiKey,
-  '-listen-addr', '0.0.0.0:2003', '-stat-addr', 'localhost:2020', '-flush-interval', '1s',
+  '-listen-addr', listenAddr, '-stat-addr', String(values['proxy-stat-addr']), '-flush-interval', FLUSH_INTERVAL,
 ]);
 children.push(proxy);
 
+const listenPort = listenAddr.slice(listenAddr.lastIndexOf(':') + 1);
 process.stdout.write(
-  '\nPolymur demo: proxy on :2003 -> gateway https://localhost:8443 -> console.\n' +
-    'Send a data point:\n  echo "some.test.data 1337 $(date +%s)" | nc localhost 2003\n' +
-    'It is printed here within the flush interval (1s). Ctrl-C stops both.\n\n',
+  `\nPolymur demo: proxy on ${listenAddr} -> gateway https://localhost:${GATEWAY_PORT} -> console.\n` +
+    `Send a data point:\n  echo "some.test.data 1337 $(date +%s)" | nc localhost ${listenPort}\n` +
+    `It is printed here within a second (the proxy flushes every ${FLUSH_INTERVAL}). Ctrl-C stops both.\n\n`,
 );
 
 let exiting = false;

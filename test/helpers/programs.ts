@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli');
 
-export type ProgramName = 'proxy' | 'gateway' | 'relay' | 'keys';
+export type ProgramName = 'proxy' | 'gateway' | 'relay' | 'keys' | 'demo';
 
 export interface Exit {
   readonly code: number | null;
