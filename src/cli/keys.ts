@@ -22,16 +22,24 @@ Commands:
 \tdelete NAME\tDelete unregisters a key for the specified user
 `;
 
-/** Key names become metric prefixes with -key-prefix: one Graphite path segment. */
-const VALID_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+/**
+ * New key names become metric prefixes with -key-prefix: one Graphite path segment. Only create
+ * enforces it: regen and delete must reach names the original pgw-key allowed (any string).
+ */
+const VALID_NEW_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
 class UsageError extends Error {}
 class Refused extends Error {}
 
 function nameArg(args: string[]): string {
   const name = args[1];
-  if (name === undefined || args.length > 2) throw new UsageError(`${program} ${args[0]} takes one NAME`);
-  if (!VALID_NAME.test(name)) throw new UsageError(`invalid name "${name}": use letters, digits, '_' and '-' (it becomes a metric prefix)`);
+  if (name === undefined || name === '' || args.length > 2) throw new UsageError(`${program} ${args[0]} takes one NAME`);
+  return name;
+}
+
+function newNameArg(args: string[]): string {
+  const name = nameArg(args);
+  if (!VALID_NEW_NAME.test(name)) throw new UsageError(`invalid name "${name}": use letters, digits, '_' and '-' (it becomes a metric prefix)`);
   return name;
 }
 
@@ -45,7 +53,7 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
       throw new UsageError(args.length === 1 ? `${program} list needs names or all` : `${program} list ${args.slice(1).join(' ')} is invalid`);
     }
     case 'create': {
-      const name = nameArg(args);
+      const name = newNameArg(args);
       if ((await store.get(name)) !== undefined) throw new Refused(`Key ${name} already exists`);
       const key = generateKey();
       await store.put(name, key);

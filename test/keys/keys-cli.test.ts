@@ -63,6 +63,12 @@ test('polymur-keys against a file store: create, list names, list all, regen, de
 test('polymur-keys against etcd: the same commands, keys under polymur/gateway/keys/<name>', async () => {
   const etcd = await startEtcd();
   try {
+    // A key the original pgw-key registered under a name we would not create: still ours to manage.
+    await etcd.ctl('put', 'polymur/gateway/keys/legacy.site a', '0a8208f91d178f2b634fc0f6');
+    assert.deepEqual(await keys(`etcd://${etcd.endpoint}`, 'list', 'all'), { code: 0, signal: null, stdout: 'legacy.site a: 0a8208f91d178f2b634fc0f6\n', stderr: '' });
+    const regen = await keys(`etcd://${etcd.endpoint}`, 'regen', 'legacy.site a');
+    assert.match(regen.stdout, /^Successfully regenerated legacy\.site a with key [0-9a-f]{40}\n$/);
+    assert.deepEqual((await keys(`etcd://${etcd.endpoint}`, 'delete', 'legacy.site a')).stdout, 'Successfully deleted legacy.site a\n');
     const raw = async (): Promise<Record<string, string>> => {
       const out = (await etcd.ctl('get', '--prefix', 'polymur/gateway/keys/')).split('\n').filter((l) => l !== '');
       const entries: Record<string, string> = {};
