@@ -6,7 +6,7 @@ import type { Batch } from '../../src/batch/batch.js';
 import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 
 /** A batch of `points` lines, `bytes` long in all. */
-export function batchOf(tag: string, points = 1, bytes?: number): Batch {
+function batchOf(tag: string, points = 1, bytes?: number): Batch {
   const line = `${tag} 1 1700000000\n`;
   let data = Buffer.from(line.repeat(points));
   if (bytes !== undefined) {

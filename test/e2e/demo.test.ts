@@ -7,19 +7,8 @@ import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../helpers/carbon.js';
+import { accepts, freePort } from '../helpers/carbon.js';
 import { startProgram } from '../helpers/programs.js';
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 test('the demo relays `echo "some.test.data 1337 $(date +%s)" | nc localhost PORT` to its console', async () => {
   const [port, gatewayPort, gatewayStat, proxyStat] = [await freePort(), await freePort(), await freePort(), await freePort()];
