@@ -1,7 +1,8 @@
 // The bounded in-memory BatchQueue: bounded in batches and in bytes, counting batches taken but not
 // yet acknowledged, so memory stays bounded while requests are in flight. When full, 'block'
 // refuses (the producer pauses), 'drop' drops the new batch and reports it.
-import type { Batch, BatchQueue, FullPolicy, Lease, QueueDepth } from './batch.js';
+import type { Batch, BatchQueue, FullPolicy, Lease } from './batch.js';
+import { createCapacity } from './capacity.js';
 
 export function createMemoryQueue(opts: {
   maxBatches: number;
@@ -11,18 +12,8 @@ export function createMemoryQueue(opts: {
 }): BatchQueue {
   const items: Batch[] = [];
   const takers: Array<(lease: Lease | undefined) => void> = [];
-  const readyListeners: Array<() => void> = [];
-  // Held = queued + taken but not acknowledged.
-  let heldBatches = 0;
-  let heldBytes = 0;
-  let heldPoints = 0;
+  const capacity = createCapacity(opts);
   let closed = false;
-  // The size of the batch refused last: whenReady waits until one that big fits, so a producer
-  // that offers again on every callback neither spins nor recurses. 1: the smallest batch.
-  let refusedBytes = 1;
-
-  const hasRoomFor = (bytes: number): boolean =>
-    heldBatches === 0 || (heldBatches < opts.maxBatches && heldBytes + bytes <= opts.maxBytes);
 
   const lease = (batch: Batch): Lease => {
     let acked = false;
@@ -31,12 +22,7 @@ export function createMemoryQueue(opts: {
       ack() {
         if (acked) return;
         acked = true;
-        heldBatches--;
-        heldBytes -= batch.data.length;
-        heldPoints -= batch.points;
-        if (!hasRoomFor(refusedBytes)) return;
-        const listeners = readyListeners.splice(0);
-        for (const l of listeners) l();
+        capacity.release(batch.data.length, batch.points);
       },
     };
   };
@@ -44,26 +30,14 @@ export function createMemoryQueue(opts: {
   return {
     offer(batch) {
       if (closed) return false;
-      if (!hasRoomFor(batch.data.length)) {
-        if (opts.policy === 'block') {
-          refusedBytes = batch.data.length;
-          return false;
-        }
-        opts.onDrop?.(batch);
-        return true;
-      }
-      heldBatches++;
-      heldBytes += batch.data.length;
-      heldPoints += batch.points;
+      if (!capacity.fits(batch.data.length)) return capacity.whenFull(batch, batch.data.length);
+      capacity.hold(batch.data.length, batch.points);
       const taker = takers.shift();
       if (taker) taker(lease(batch));
       else items.push(batch);
       return true;
     },
-    whenReady(listener) {
-      if (hasRoomFor(refusedBytes)) listener();
-      else readyListeners.push(listener);
-    },
+    whenReady: capacity.whenReady,
     takeNow() {
       const batch = items.shift();
       return batch ? lease(batch) : undefined;
@@ -74,14 +48,12 @@ export function createMemoryQueue(opts: {
       if (closed) return Promise.resolve(undefined);
       return new Promise((resolve) => takers.push(resolve));
     },
-    depth(): QueueDepth {
-      return { batches: heldBatches, bytes: heldBytes, points: heldPoints };
-    },
+    depth: capacity.depth,
     async close() {
       if (closed) return;
       closed = true;
       for (const t of takers.splice(0)) t(undefined);
-      for (const l of readyListeners.splice(0)) l();
+      capacity.close();
     },
   };
 }

@@ -6,7 +6,8 @@
 // replayed whole: duplicates are possible, loss is not) and a torn or damaged tail is cut off.
 import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Batch, BatchQueue, FullPolicy, Lease, QueueDepth } from '../batch/batch.js';
+import type { Batch, BatchQueue, FullPolicy, Lease } from '../batch/batch.js';
+import { createCapacity } from '../batch/capacity.js';
 import type { Registry } from '../observe/metrics.js';
 import { decodeRecords, encodeHeader, HEADER_BYTES } from './record.js';
 
@@ -55,23 +56,17 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   const segments = new Map<number, Segment>();
   const pending: Entry[] = [];
   const takers: Array<(lease: Lease | undefined) => void> = [];
-  const readyListeners: Array<() => void> = [];
-  let heldBatches = 0;
-  let heldBytes = 0;
-  let heldPoints = 0;
+  // No bound in batches: the spool is bounded by what it holds on disk.
+  const capacity = createCapacity({ maxBatches: Infinity, maxBytes: opts.maxBytes, policy: opts.policy, ...(opts.onDrop ? { onDrop: opts.onDrop } : {}) });
   let memoryInUse = 0;
   let closed = false;
 
   const replayed = opts.metrics?.counter('polymur_spool_records_replayed_total', 'Spool records found on disk at start');
   const damaged = opts.metrics?.counter('polymur_spool_damaged_tails_total', 'Torn or damaged segment tails cut off at start');
-  opts.metrics?.gauge('polymur_spool_bytes', 'Bytes of unacknowledged records in the spool', () => heldBytes);
+  opts.metrics?.gauge('polymur_spool_bytes', 'Bytes of unacknowledged records in the spool', () => capacity.depth().bytes);
   opts.metrics?.gauge('polymur_spool_segments', 'Segment files in the spool', () => segments.size);
 
-  const track = (entry: Entry): void => {
-    heldBatches++;
-    heldBytes += entry.length + HEADER_BYTES;
-    heldPoints += entry.points;
-  };
+  const track = (entry: Entry): void => capacity.hold(entry.length + HEADER_BYTES, entry.points);
 
   // Replay what an earlier run left.
   const existing = readdirSync(opts.dir)
@@ -105,7 +100,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     }
     replayed?.inc(decoded.records.length);
   }
-  if (pending.length > 0) opts.log(`Spool ${opts.dir}: ${heldPoints} data points in ${pending.length} batches from an earlier run, sent first`);
+  if (pending.length > 0) opts.log(`Spool ${opts.dir}: ${capacity.depth().points} data points in ${pending.length} batches from an earlier run, sent first`);
 
   let current: Segment;
   let fd = -1;
@@ -155,26 +150,18 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       ack() {
         if (acked) return;
         acked = true;
-        heldBatches--;
-        heldBytes -= entry.length + HEADER_BYTES;
-        heldPoints -= entry.points;
         entry.segment.acked++;
         removeIfDone(entry.segment);
-        for (const l of readyListeners.splice(0)) l();
+        capacity.release(entry.length + HEADER_BYTES, entry.points);
       },
     };
   };
 
-  const hasRoom = (bytes: number): boolean => heldBatches === 0 || heldBytes + bytes <= opts.maxBytes;
-
   return {
     offer(batch) {
       if (closed) return false;
-      if (!hasRoom(batch.data.length + HEADER_BYTES)) {
-        if (opts.policy === 'block') return false;
-        opts.onDrop?.(batch);
-        return true;
-      }
+      const recordBytes = batch.data.length + HEADER_BYTES;
+      if (!capacity.fits(recordBytes)) return capacity.whenFull(batch, recordBytes);
       if (current.bytes >= segmentBytes) rotate();
       writevSync(fd, [encodeHeader(batch.data, batch.points), batch.data]);
       if (opts.fsync === 'always') fdatasyncSync(fd);
@@ -196,10 +183,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       pending.push(entry);
       return true;
     },
-    whenReady(listener) {
-      if (heldBytes < opts.maxBytes) listener();
-      else readyListeners.push(listener);
-    },
+    whenReady: capacity.whenReady,
     takeNow() {
       const entry = pending.shift();
       return entry ? lease(entry) : undefined;
@@ -210,15 +194,13 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       if (closed) return Promise.resolve(undefined);
       return new Promise((resolve) => takers.push(resolve));
     },
-    depth(): QueueDepth {
-      return { batches: heldBatches, bytes: heldBytes, points: heldPoints };
-    },
+    depth: capacity.depth,
     async close() {
       if (closed) return;
       closed = true;
       closeSync(fd);
       for (const t of takers.splice(0)) t(undefined);
-      for (const l of readyListeners.splice(0)) l();
+      capacity.close();
     },
   };
 }
