@@ -56,7 +56,8 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
   return {
     sink: router,
     queues: () =>
-      router.destinations().map((d) => [`destination.${d.id.replace(/[.:]/g, '_')}`, d.queuedPoints, config.outgoingQueueCap] as const),
+      // The original's path: dots of the destination become underscores, its colons stay.
+      router.destinations().map((d) => [`outgoing-queue.${d.id.replace(/\./g, '_')}`, d.queuedPoints, config.outgoingQueueCap] as const),
     async close() {
       await api.close();
       await router.close();

@@ -74,7 +74,10 @@ export function createRouter(opts: RouterOptions): Router {
     [...dests.values()].map((d) => [{ destination: d.address.id }, d.writer.connected ? 1 : 0] as const),
   );
   const m = {
+    forwarded: opts.metrics.counter('polymur_points_forwarded_total', 'Data points accepted for delivery to the destinations'),
     written: opts.metrics.counter('polymur_destination_written_points_total', 'Data points written per destination'),
+    writtenBatches: opts.metrics.counter('polymur_destination_written_batches_total', 'Batches written per destination'),
+    writtenBytes: opts.metrics.counter('polymur_destination_written_bytes_total', 'Bytes written per destination'),
     reconnects: opts.metrics.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination'),
     refused: opts.metrics.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
     rerouted: opts.metrics.counter('polymur_rerouted_points_total', 'Data points moved from a failed destination to the others'),
@@ -165,9 +168,11 @@ export function createRouter(opts: RouterOptions): Router {
               notifyReady();
             }
           },
-          onWritten(points) {
-            d.written += points;
-            m.written.inc(points, labels);
+          onWritten(batch) {
+            d.written += batch.points;
+            m.written.inc(batch.points, labels);
+            m.writtenBatches.inc(1, labels);
+            m.writtenBytes.inc(batch.data.length, labels);
             notifyReady();
           },
         },
@@ -181,10 +186,14 @@ export function createRouter(opts: RouterOptions): Router {
 
   for (const address of opts.destinations) register(address);
 
+  // The original's 5 s queue report, in its words (but a full queue holds senders back, it drops nothing).
+  const atCapacity = (d: Destination, queued: number): string =>
+    `Destination ${d.address.id} queue is at capacity (${queued}) - further data points wait until it drains`;
   const queueLogTimer = setInterval(() => {
     for (const d of dests.values()) {
       const queued = d.queue.depth().points;
-      if (queued * 2 >= opts.queueCapPoints) opts.log(`Destination ${d.address.id} queue length: ${queued}`);
+      if (queued >= opts.queueCapPoints) opts.log(atCapacity(d, queued));
+      else if (queued > 0) opts.log(`Destination ${d.address.id} queue length: ${queued}`);
     }
   }, 5000);
   queueLogTimer.unref();
@@ -203,11 +212,12 @@ export function createRouter(opts: RouterOptions): Router {
       for (const [d, part] of parts) {
         if (!hasRoom(d, part.points)) {
           m.refused.inc();
-          fullLog(`Destination ${d.address.id} queue length: ${d.queue.depth().points} (at capacity ${opts.queueCapPoints})`);
+          fullLog(atCapacity(d, d.queue.depth().points));
           return false;
         }
       }
       for (const [d, part] of parts) d.queue.offer(part);
+      m.forwarded.inc(batch.points);
       return true;
     },
     whenReady(listener) {

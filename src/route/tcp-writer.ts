@@ -3,7 +3,7 @@
 // to the kernel; one in hand when the connection dies is written again after the reconnect
 // (a duplicate is possible, a loss is not). Reconnects back off exponentially.
 import { connect, type Socket } from 'node:net';
-import type { BatchQueue, Lease } from '../batch/batch.js';
+import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
 import type { DestinationAddress } from './destination.js';
 
 export interface WriterEvents {
@@ -11,7 +11,7 @@ export interface WriterEvents {
   onUp(): void;
   /** A connect attempt failed or the connection broke; `consecutive` counts failed connects in a row. */
   onDown(reason: string, consecutive: number): void;
-  onWritten(points: number): void;
+  onWritten(batch: Batch): void;
 }
 
 export interface TcpWriter {
@@ -107,7 +107,7 @@ export function createTcpWriter(opts: {
           if (s.destroyed) throw new Error('connection closed');
           const lease = held;
           await write(s, lease.batch.data);
-          events.onWritten(lease.batch.points);
+          events.onWritten(lease.batch);
           lease.ack();
           held = undefined;
         }

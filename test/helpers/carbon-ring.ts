@@ -1,7 +1,11 @@
 // Where carbon itself places metric names: one run of Debian's carbon (its ConsistentHashingRouter,
 // as carbon-relay uses it, with carbon's default DIVERSE_REPLICAS) per destination set, the names
 // fed on stdin. The answer is, per name, the indices (into `destinations`) carbon picks, in order.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Carbon } from './carbon.js';
+import { until } from './points.js';
 
 const PLACE = `
 import json, sys
@@ -44,4 +48,36 @@ export async function carbonPlacement(opts: {
   const code = await exited;
   if (code !== 0) throw new Error(`carbon placement failed (exit ${code}):\n${err.slice(-2000)}`);
   return JSON.parse(out) as number[][];
+}
+
+/**
+ * Waits until every metric has its whisper file on the carbon `expected` names for it, then
+ * requires that no other carbon has one and that each file holds exactly `points` of that metric.
+ */
+export async function assertStoredOn(
+  carbons: readonly Carbon[],
+  expected: ReadonlyMap<string, number>,
+  points: (metric: string) => Array<[number, number]>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const metrics = [...expected.keys()];
+  await until(`${metrics.length} whisper files`, () => metrics.every((m) => existsSync(carbons[expected.get(m)!]!.whisperPath(m))), timeoutMs);
+  const misplaced = metrics.flatMap((m) =>
+    carbons.flatMap((c, i) => (i !== expected.get(m) && existsSync(c.whisperPath(m)) ? [`${m} also on carbon #${i}`] : [])),
+  );
+  assert.deepEqual(misplaced, []);
+  // carbon writes a file's points as its cache drains: wait until they are all there.
+  const wrong = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for (const [i, c] of carbons.entries()) {
+      const mine = metrics.filter((m) => expected.get(m) === i);
+      if (mine.length === 0) continue;
+      for (const [m, stored] of await c.fetchMany(mine)) {
+        if (JSON.stringify(stored) !== JSON.stringify(points(m))) out.push(`${m} on #${i}: ${JSON.stringify(stored)} != ${JSON.stringify(points(m))}`);
+      }
+    }
+    return out;
+  };
+  let last: string[] = [];
+  await until('the stored values', async () => (last = await wrong()).length === 0, timeoutMs).catch(() => assert.deepEqual(last.slice(0, 5), []));
 }
