@@ -27,7 +27,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     const sink = createConsoleSink();
     return { sink, queues: () => [], close: () => sink.close() };
   }
-  const destinations = parseDestinations(config.destinations.join(','));
+  const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
   const router: Router = createRouter({
     destinations,

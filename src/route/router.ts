@@ -8,7 +8,7 @@ import type { Batch, BatchQueue, BatchSink, Lease } from '../batch/batch.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
-import { DestinationError, nodeKey, parseDestination, type DestinationAddress } from './destination.js';
+import { DestinationError, duplicateMessage, parseDestination, sameDestination, type DestinationAddress, type Distribution } from './destination.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
 import { splitByDestination } from './split.js';
 import { createTcpWriter, type TcpWriter } from './tcp-writer.js';
@@ -31,7 +31,7 @@ export interface Router extends BatchSink {
 
 export interface RouterOptions {
   readonly destinations: readonly DestinationAddress[];
-  readonly distribution: 'broadcast' | 'hash-route';
+  readonly distribution: Distribution;
   readonly hashType?: HashType;
   readonly replicationFactor?: number;
   /** Per destination, in points; an empty queue always takes one batch. */
@@ -127,9 +127,9 @@ export function createRouter(opts: RouterOptions): Router {
   };
 
   const register = (address: DestinationAddress): void => {
-    if (dests.has(address.id) || [...dests.values()].some((d) => nodeKey(d.address) === nodeKey(address))) {
-      throw new DestinationError(`destination ${address.id} is already registered`);
-    }
+    if (dests.has(address.id)) throw new DestinationError(`destination ${address.id} is already registered`);
+    const twin = [...dests.values()].find((d) => sameDestination(d.address, address, opts.distribution));
+    if (twin) throw new DestinationError(duplicateMessage(address, twin.address, opts.distribution));
     const queue =
       opts.makeQueue?.(address) ??
       createMemoryQueue({ maxBatches: Number.MAX_SAFE_INTEGER, maxBytes: opts.queueMaxBytes ?? 256 * 1024 * 1024, policy: 'block' });

@@ -156,3 +156,15 @@ WHISPER_AUTOFLUSH = True
     start,
   };
 }
+
+/** Several carbon-cache instances, each on its own ports; if one fails to start, the others are stopped. */
+export async function startCarbons(instances: readonly string[]): Promise<Carbon[]> {
+  const started = await Promise.allSettled(instances.map((instance) => startCarbon({ instance })));
+  const carbons = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(carbons.map((c) => c.stop()));
+    throw failed.reason;
+  }
+  return carbons;
+}

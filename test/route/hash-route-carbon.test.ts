@@ -2,7 +2,7 @@
 // is on exactly the instance carbon's own ring names, with the values sent; through the relay and
 // through proxy -> gateway.
 import { after, before, test } from 'node:test';
-import { startCarbon, type Carbon } from '../helpers/carbon.js';
+import { startCarbons, type Carbon } from '../helpers/carbon.js';
 import { assertStoredOn, carbonPlacement } from '../helpers/carbon-ring.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { startGateway, startProxy, startRelay, type ListenerProcess } from '../helpers/system.js';
@@ -13,7 +13,7 @@ let carbons: Carbon[] = [];
 let destinations: string[] = [];
 
 before(async () => {
-  carbons = await Promise.all(['a', 'b', 'c'].map((instance) => startCarbon({ instance })));
+  carbons = await startCarbons(['a', 'b', 'c']);
   destinations = carbons.map((c, i) => `${c.address}:${'abc'[i]}`);
 });
 
