@@ -187,12 +187,12 @@ export function createRouter(opts: RouterOptions): Router {
   for (const address of opts.destinations) register(address);
 
   // The original's 5 s queue report, in its words (but a full queue holds senders back, it drops nothing).
-  const atCapacity = (d: Destination, queued: number): string =>
-    `Destination ${d.address.id} queue is at capacity (${queued}) - further data points wait until it drains`;
+  const atCapacity = (d: Destination): string =>
+    `Destination ${d.address.id} queue is at capacity (${opts.queueCapPoints}) - further data points wait until it drains`;
   const queueLogTimer = setInterval(() => {
     for (const d of dests.values()) {
       const queued = d.queue.depth().points;
-      if (queued >= opts.queueCapPoints) opts.log(atCapacity(d, queued));
+      if (queued >= opts.queueCapPoints) opts.log(atCapacity(d));
       else if (queued > 0) opts.log(`Destination ${d.address.id} queue length: ${queued}`);
     }
   }, 5000);
@@ -212,7 +212,7 @@ export function createRouter(opts: RouterOptions): Router {
       for (const [d, part] of parts) {
         if (!hasRoom(d, part.points)) {
           m.refused.inc();
-          fullLog(atCapacity(d, d.queue.depth().points));
+          fullLog(atCapacity(d));
           return false;
         }
       }

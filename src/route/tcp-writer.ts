@@ -107,9 +107,10 @@ export function createTcpWriter(opts: {
           if (s.destroyed) throw new Error('connection closed');
           const lease = held;
           await write(s, lease.batch.data);
-          events.onWritten(lease.batch);
+          // Free the queue space before reporting: a sender woken by onWritten must find the room.
           lease.ack();
           held = undefined;
+          events.onWritten(lease.batch);
         }
         s.end();
       } catch (err) {
