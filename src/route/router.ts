@@ -107,12 +107,16 @@ export function createRouter(opts: RouterOptions): Router {
     return out;
   };
 
-  /** Moves what a destination that left the ring holds to the others, ignoring their caps. */
+  /**
+   * Moves what a destination that left the ring holds to the others, ignoring their caps. With
+   * no destination in the ring it keeps everything (a taken lease must never be left unacknowledged
+   * and unwritten: it would be lost) until one rejoins.
+   */
   const reroute = (d: Destination): void => {
+    if (ringDests.length === 0) return;
     let points = 0;
     const move = (lease: Lease): void => {
-      const parts = place(lease.batch);
-      if (parts === null) return; // nowhere to go: it stays where it is
+      const parts = place(lease.batch)!;
       for (const [target, part] of parts) target.queue.offer(part);
       points += lease.batch.points;
       lease.ack();
@@ -153,6 +157,8 @@ export function createRouter(opts: RouterOptions): Router {
               d.inRing = true;
               rebuildRing();
               opts.log(`Destination ${address.id} rejoined the hash ring`);
+              // Points that had nowhere to go while the ring was empty can move now.
+              for (const other of dests.values()) if (!other.inRing) reroute(other);
             }
             notifyReady();
           },

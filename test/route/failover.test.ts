@@ -4,7 +4,7 @@
 // the other one is not held up, and after its return it receives everything it missed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCarbons } from '../helpers/carbon.js';
+import { freePort, startCarbons } from '../helpers/carbon.js';
 import { assertStoredOn, carbonPlacement } from '../helpers/carbon-ring.js';
 import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
 import { scrapeCounter, until } from '../helpers/points.js';
@@ -88,5 +88,31 @@ test('broadcast: a destination that is down keeps its queue without holding up t
     await relay?.stop();
     await up.close();
     await down.close();
+  }
+});
+
+test('hash-route with every destination down: nothing is lost, the first one back receives it all', async () => {
+  const ports = [await freePort(), await freePort()];
+  const [a, b] = ports.map((p, i) => `127.0.0.1:${p}:${'ab'[i]}`) as [string, string];
+  let relay: ListenerProcess | undefined;
+  let stream: GraphiteStream | undefined;
+  let sink: TcpSink | undefined;
+  try {
+    relay = await startRelay(['-destinations', `${a},${b}`, '-distribution', 'hash-route', '-flush-interval', '50ms']);
+    stream = await openGraphiteStream(relay.port);
+    const lines = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `alldown.m${from + i} ${from + i} 1700000000`);
+    await stream.send(lines(0, 300));
+    await Promise.all([a, b].map((d) => relay!.waitForLog(new RegExp(`Removing ${escape(d)} from the hash ring`), 15_000)));
+    // Sent while the ring is empty: held back, not dropped.
+    await stream.send(lines(300, 300));
+
+    sink = await startTcpSink(ports[0]);
+    await relay.waitForLog(new RegExp(`Destination ${escape(a)} rejoined the hash ring`), 15_000);
+    await sink.waitForLines(600, 15_000);
+    assert.deepEqual([...sink.lines].sort(), lines(0, 600).sort());
+  } finally {
+    await stream?.close();
+    await relay?.stop();
+    await sink?.close();
   }
 });
