@@ -81,6 +81,7 @@ export function createRouter(opts: RouterOptions): Router {
     reconnects: opts.metrics.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination'),
     refused: opts.metrics.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
     rerouted: opts.metrics.counter('polymur_rerouted_points_total', 'Data points moved from a failed destination to the others'),
+    dropped: opts.metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason'),
   };
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
 
@@ -241,8 +242,12 @@ export function createRouter(opts: RouterOptions): Router {
       if (d.inRing) rebuildRing();
       if (opts.distribution === 'hash-route') reroute(d);
       const dropped = d.queue.depth().points;
-      if (dropped > 0) opts.log(`Unregistered destination ${id}: ${dropped} queued data points for it discarded`);
-      void d.writer.close(true).then(() => d.queue.close());
+      if (dropped > 0) {
+        m.dropped.inc(dropped, { reason: 'destination_removed' });
+        opts.log(`Unregistered destination ${id}: ${dropped} queued data points for it discarded`);
+      }
+      // Both at once: an idle writer waits in take() until its queue closes.
+      void Promise.all([d.writer.close(true), d.queue.close()]);
       opts.log(`Unregistered destination ${id}`);
       notifyReady();
     },

@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { once } from 'node:events';
+import { freePort } from '../helpers/carbon.js';
 import { carbonPlacement } from '../helpers/carbon-ring.js';
+import { scrape } from '../helpers/prometheus.js';
 import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
 import { startRelay, type RelayProcess } from '../helpers/system.js';
@@ -98,5 +100,29 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     await stream?.close();
     await relay?.stop();
     for (const s of sinks) await s.close();
+  }
+});
+
+test('deldest of a destination that is down: its queued points are dropped, logged and counted', async () => {
+  const sink = await startTcpSink();
+  const downPort = await freePort();
+  const down = `127.0.0.1:${downPort}`;
+  let relay: RelayProcess | undefined;
+  try {
+    relay = await startRelay(['-destinations', `${sink.address},${down}`, '-flush-interval', '50ms']);
+    const stream = await openGraphiteStream(relay.port);
+    await stream.send(Array.from({ length: 100 }, (_, i) => `deldest.m${i} ${i} 1700000000`));
+    await stream.close();
+    await sink.waitForLines(100);
+    await until('100 points queued for the down destination', async () => (await scrape(relay!.statPort)).value('polymur_destination_queued_points', { destination: down }) === 100, 10_000);
+
+    assert.equal(await command(relay.apiPort, `deldest ${down}`), `Unregistered destination: ${down}\n`);
+    await relay.waitForLog(new RegExp(`Unregistered destination ${down.replace(/\./g, '\\.')}: 100 queued data points for it discarded`));
+    const m = await scrape(relay.statPort);
+    assert.equal(m.value('polymur_points_dropped_total', { reason: 'destination_removed' }), 100);
+    assert.deepEqual(m.samples('polymur_destination_queued_points').map((s) => s.labels?.destination), [sink.address]);
+  } finally {
+    await relay?.stop();
+    await sink.close();
   }
 });
