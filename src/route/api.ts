@@ -35,6 +35,8 @@ function change(router: Router, command: Change, address: string): string {
 function textCommand(router: Router, line: string): string {
   const [command, arg, ...rest] = line.trim().split(/\s+/);
   if (command === 'getdest' && arg === undefined) return destinationsJson(router);
+  // The original's reply to a change without an address.
+  if ((command === 'putdest' || command === 'deldest') && arg === undefined) return 'Must provide destination\n';
   if ((command === 'putdest' || command === 'deldest') && arg !== undefined && rest.length === 0) {
     try {
       return change(router, command, arg);

@@ -89,6 +89,7 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     assert.match(await command(api, `putdest ${b}`), /^Error: destination .* already registered/);
     assert.match(await command(api, 'deldest 127.0.0.1:1:zz'), /^Error: destination 127\.0\.0\.1:1:zz is not registered/);
     assert.match(await command(api, 'frobnicate'), /^Not a command: frobnicate/);
+    assert.equal(await command(api, 'putdest'), 'Must provide destination\n');
     const bad = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: JSON.stringify({ destination: 'no port' }) });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /bad destination "no port"/);
