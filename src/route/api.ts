@@ -91,7 +91,8 @@ export async function createDestinationApi(opts: {
         send(res, 200, destinationsJson(opts.router));
       })
       .catch((err: unknown) => {
-        const status = err instanceof DestinationError || err instanceof SyntaxError ? 400 : 500;
+        // A bad address, bad JSON or a bad %-escape in the path is the client's mistake.
+        const status = err instanceof DestinationError || err instanceof SyntaxError || err instanceof URIError ? 400 : 500;
         send(res, status, JSON.stringify({ error: (err as Error).message }) + '\n');
       });
   });

@@ -95,6 +95,8 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     assert.match(((await bad.json()) as { error: string }).error, /bad destination "no port"/);
     const notJson = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: '{"destination":' });
     assert.equal(notJson.status, 400);
+    const badEscape = await fetch(`http://127.0.0.1:${api}/destinations/127.0.0.1%3A1%3Gx`, { method: 'DELETE' });
+    assert.equal(badEscape.status, 400);
     const after = JSON.parse(await command(api, 'getdest')) as Destinations;
     assert.deepEqual(Object.keys(after.registered).sort(), [a, b, c].sort());
   } finally {
