@@ -93,6 +93,8 @@ export function createTcpWriter(opts: {
       connected = true;
       const s = socket;
       s.on('error', () => undefined);
+      // An idle connection the peer closed is down now (for status), not at the next write.
+      s.once('close', () => (connected = false));
       // carbon never writes back; reading keeps a half-closed peer from going unnoticed.
       s.resume();
       events.onUp();

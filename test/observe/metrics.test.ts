@@ -11,7 +11,7 @@ import { post } from '../helpers/https-post.js';
 import { until } from '../helpers/points.js';
 import type { RunningProgram } from '../helpers/programs.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startGateway, startProxy, startRelay, writeKeyFile, type ListenerProcess } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay, writeKeyFile, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const lines = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}.m${i} ${i} 1700000000`);
@@ -119,6 +119,23 @@ test('gateway /metrics: points, batches and auth failures per key name match wha
     assert.equal(g.families.get('polymur_request_duration_seconds')!.type, 'HISTOGRAM');
   } finally {
     for (const p of programs.reverse()) await p.stop();
+    await sink.close();
+  }
+});
+
+test('a destination that closes while idle shows as down in /metrics and getdest without waiting for traffic', async () => {
+  const sink = await startTcpSink();
+  let relay: RelayProcess | undefined;
+  try {
+    relay = await startRelay(['-destinations', sink.address]);
+    const up = async (): Promise<number> => (await scrape(relay!.statPort)).value('polymur_destination_up', { destination: sink.address });
+    await until('connected', async () => (await up()) === 1, 10_000);
+    await sink.close();
+    await until('shown as down', async () => (await up()) === 0, 10_000);
+    const listed = (await (await fetch(`http://127.0.0.1:${relay.apiPort}/destinations`)).json()) as { active: string[] };
+    assert.deepEqual(listed.active, []);
+  } finally {
+    await relay?.stop();
     await sink.close();
   }
 });
