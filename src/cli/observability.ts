@@ -7,7 +7,8 @@ import { registerProcessMetrics } from '../observe/process-metrics.js';
 import { createRateReporter } from '../observe/rate-reporter.js';
 import { createStatServer } from '../observe/stat-server.js';
 
-/** A queue as the original's runtime-stats writer reported it: name, current size, limit. */
+/** A queue as the original's runtime-stats writer reported it: path (`incoming-queue`,
+ * `outgoing-queue.<destination>`), current size, limit. */
 export type QueueFigure = readonly [name: string, size: number, limit: number];
 
 export interface Observability {
@@ -41,7 +42,7 @@ export async function startObservability(opts: {
           collect: () => {
             const figures: Array<[string, number]> = [['rate', rate.rate()], ...runtimeGraphiteMetrics()];
             for (const [name, size, limit] of opts.queues()) {
-              figures.push([`${name}.size`, size], [`${name}.limit`, limit]);
+              figures.push([`${name}.current-size`, size], [`${name}.limit`, limit]);
             }
             return figures;
           },

@@ -27,7 +27,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     const sink = createConsoleSink();
     return { sink, queues: () => [], close: () => sink.close() };
   }
-  const destinations = parseDestinations(config.destinations.join(','));
+  const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
   const router: Router = createRouter({
     destinations,
@@ -56,7 +56,8 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
   return {
     sink: router,
     queues: () =>
-      router.destinations().map((d) => [`destination.${d.id.replace(/[.:]/g, '_')}`, d.queuedPoints, config.outgoingQueueCap] as const),
+      // The original's path: dots of the destination become underscores, its colons stay.
+      router.destinations().map((d) => [`outgoing-queue.${d.id.replace(/\./g, '_')}`, d.queuedPoints, config.outgoingQueueCap] as const),
     async close() {
       await api.close();
       await router.close();

@@ -1,4 +1,5 @@
 // The routing settings shared by the gateway and the relay.
+import { DestinationError, parseDestinations } from '../route/destination.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
 export interface RoutingConfig {
@@ -25,8 +26,12 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
   }
   const distribution = f.oneOf('distribution', ['broadcast', 'hash-route'] as const);
   const replicationFactor = f.int('replication-factor', 1);
-  if (distribution === 'hash-route' && !consoleOut && replicationFactor > destinations.length) {
-    throw new ConfigError(`-replication-factor ${replicationFactor} needs at least as many destinations (got ${destinations.length})`);
+  if (!consoleOut) {
+    const hosts = new Set(parseDestinationsFlag(destinations, distribution).map((d) => d.host)).size;
+    // Carbon places the copies of a point on distinct hosts (DIVERSE_REPLICAS).
+    if (distribution === 'hash-route' && replicationFactor > hosts) {
+      throw new ConfigError(`-replication-factor ${replicationFactor} needs destinations on at least as many distinct hosts (got ${hosts}): carbon places each copy on another host`);
+    }
   }
   return {
     apiAddr: f.string('api-addr'),
@@ -43,4 +48,13 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
   };
+}
+
+function parseDestinationsFlag(destinations: string[], distribution: 'broadcast' | 'hash-route'): ReturnType<typeof parseDestinations> {
+  try {
+    return parseDestinations(destinations.join(','), distribution);
+  } catch (err) {
+    if (err instanceof DestinationError) throw new ConfigError(`-destinations: ${err.message}`);
+    throw err;
+  }
 }

@@ -35,6 +35,8 @@ function change(router: Router, command: Change, address: string): string {
 function textCommand(router: Router, line: string): string {
   const [command, arg, ...rest] = line.trim().split(/\s+/);
   if (command === 'getdest' && arg === undefined) return destinationsJson(router);
+  // The original's reply to a change without an address.
+  if ((command === 'putdest' || command === 'deldest') && arg === undefined) return 'Must provide destination\n';
   if ((command === 'putdest' || command === 'deldest') && arg !== undefined && rest.length === 0) {
     try {
       return change(router, command, arg);
@@ -89,7 +91,8 @@ export async function createDestinationApi(opts: {
         send(res, 200, destinationsJson(opts.router));
       })
       .catch((err: unknown) => {
-        const status = err instanceof DestinationError || err instanceof SyntaxError ? 400 : 500;
+        // A bad address, bad JSON or a bad %-escape in the path is the client's mistake.
+        const status = err instanceof DestinationError || err instanceof SyntaxError || err instanceof URIError ? 400 : 500;
         send(res, status, JSON.stringify({ error: (err as Error).message }) + '\n');
       });
   });

@@ -27,16 +27,30 @@ export function parseDestination(text: string): DestinationAddress {
   return { host, port, instance: m[4] ?? null, id };
 }
 
-/** Comma-separated destinations; two that are the same ring node (host, instance) are an error, as in carbon. */
-export function parseDestinations(csv: string): DestinationAddress[] {
+export type Distribution = 'broadcast' | 'hash-route';
+
+/** Comma-separated destinations, none the same as another (see `sameDestination`). */
+export function parseDestinations(csv: string, distribution: Distribution = 'hash-route'): DestinationAddress[] {
   const list = csv.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(parseDestination);
-  const seen = new Set<string>();
-  for (const d of list) {
-    const node = nodeKey(d);
-    if (seen.has(node)) throw new DestinationError(`destination ${d.id} is the same ring node (${d.host}, ${d.instance ?? 'None'}) as another one: give it a distinct instance`);
-    seen.add(node);
-  }
+  list.forEach((d, i) => {
+    const twin = list.slice(0, i).find((other) => sameDestination(d, other, distribution));
+    if (twin) throw new DestinationError(duplicateMessage(d, twin, distribution));
+  });
   return list;
+}
+
+/**
+ * Two destinations that cannot both be used: in hash-route the same ring node (host, instance),
+ * as in carbon; in broadcast, where the ring plays no part, the same host:port.
+ */
+export function sameDestination(a: DestinationAddress, b: DestinationAddress, distribution: Distribution): boolean {
+  return distribution === 'hash-route' ? nodeKey(a) === nodeKey(b) : a.host === b.host && a.port === b.port;
+}
+
+export function duplicateMessage(d: DestinationAddress, twin: DestinationAddress, distribution: Distribution): string {
+  return distribution === 'hash-route'
+    ? `destination ${d.id} is the same ring node (${d.host}, ${d.instance ?? 'None'}) as ${twin.id}: give it a distinct instance`
+    : `destination ${d.id} is the same host:port as ${twin.id}`;
 }
 
 /** The identity of a destination on the hash ring. */

@@ -11,7 +11,10 @@ import { nodeKey } from './destination.js';
 export type HashType = 'carbon_ch' | 'fnv1a_ch';
 
 export interface HashRing {
-  /** Up to `count` distinct nodes for a metric name, in ring order (carbon's get_nodes). */
+  /**
+   * Up to `count` nodes for a metric name, in ring order, on distinct hosts: carbon's relay
+   * (ConsistentHashingRouter.getDestinations with its default DIVERSE_REPLICAS = True).
+   */
   getNodes(metric: Buffer | string, count: number): DestinationAddress[];
   /** Index (in `nodes` order) of the first node for a metric: the hot path for replication 1. */
   firstNodeIndex(metric: Buffer): number;
@@ -67,6 +70,7 @@ export function createHashRing(nodes: readonly DestinationAddress[], hashType: H
     owners.push(n);
   }
   const distinctNodes = new Set(nodes.map(nodeKey)).size;
+  const distinctHosts = new Set(nodes.map((n) => n.host)).size;
 
   /** Index of the first entry whose position is >= position, wrapping to 0. */
   const search = (position: number): number => {
@@ -93,10 +97,15 @@ export function createHashRing(nodes: readonly DestinationAddress[], hashType: H
       // carbon stops one entry short of a full turn.
       const last = (index - 1 + positions.length) % positions.length;
       const chosen: number[] = [];
-      const want = Math.min(count, distinctNodes);
+      const usedHosts = new Set<string>();
+      const want = Math.min(count, distinctHosts);
       while (chosen.length < want && index !== last) {
         const owner = owners[index]!;
-        if (!chosen.includes(owner)) chosen.push(owner);
+        // A replica on another instance of the same host would not survive that host's loss.
+        if (!usedHosts.has(nodes[owner]!.host)) {
+          usedHosts.add(nodes[owner]!.host);
+          chosen.push(owner);
+        }
         index = (index + 1) % positions.length;
       }
       return chosen.map((n) => nodes[n]!);

@@ -8,7 +8,7 @@ import type { Batch, BatchQueue, BatchSink, Lease } from '../batch/batch.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
-import { DestinationError, nodeKey, parseDestination, type DestinationAddress } from './destination.js';
+import { DestinationError, duplicateMessage, parseDestination, sameDestination, type DestinationAddress, type Distribution } from './destination.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
 import { splitByDestination } from './split.js';
 import { createTcpWriter, type TcpWriter } from './tcp-writer.js';
@@ -31,7 +31,7 @@ export interface Router extends BatchSink {
 
 export interface RouterOptions {
   readonly destinations: readonly DestinationAddress[];
-  readonly distribution: 'broadcast' | 'hash-route';
+  readonly distribution: Distribution;
   readonly hashType?: HashType;
   readonly replicationFactor?: number;
   /** Per destination, in points; an empty queue always takes one batch. */
@@ -74,10 +74,14 @@ export function createRouter(opts: RouterOptions): Router {
     [...dests.values()].map((d) => [{ destination: d.address.id }, d.writer.connected ? 1 : 0] as const),
   );
   const m = {
+    forwarded: opts.metrics.counter('polymur_points_forwarded_total', 'Data points accepted for delivery to the destinations'),
     written: opts.metrics.counter('polymur_destination_written_points_total', 'Data points written per destination'),
+    writtenBatches: opts.metrics.counter('polymur_destination_written_batches_total', 'Batches written per destination'),
+    writtenBytes: opts.metrics.counter('polymur_destination_written_bytes_total', 'Bytes written per destination'),
     reconnects: opts.metrics.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination'),
     refused: opts.metrics.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
     rerouted: opts.metrics.counter('polymur_rerouted_points_total', 'Data points moved from a failed destination to the others'),
+    dropped: opts.metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason'),
   };
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
 
@@ -104,12 +108,16 @@ export function createRouter(opts: RouterOptions): Router {
     return out;
   };
 
-  /** Moves what a destination that left the ring holds to the others, ignoring their caps. */
+  /**
+   * Moves what a destination that left the ring holds to the others, ignoring their caps. With
+   * no destination in the ring it keeps everything (a taken lease must never be left unacknowledged
+   * and unwritten: it would be lost) until one rejoins.
+   */
   const reroute = (d: Destination): void => {
+    if (ringDests.length === 0) return;
     let points = 0;
     const move = (lease: Lease): void => {
-      const parts = place(lease.batch);
-      if (parts === null) return; // nowhere to go: it stays where it is
+      const parts = place(lease.batch)!;
       for (const [target, part] of parts) target.queue.offer(part);
       points += lease.batch.points;
       lease.ack();
@@ -124,9 +132,9 @@ export function createRouter(opts: RouterOptions): Router {
   };
 
   const register = (address: DestinationAddress): void => {
-    if (dests.has(address.id) || [...dests.values()].some((d) => nodeKey(d.address) === nodeKey(address))) {
-      throw new DestinationError(`destination ${address.id} is already registered`);
-    }
+    if (dests.has(address.id)) throw new DestinationError(`destination ${address.id} is already registered`);
+    const twin = [...dests.values()].find((d) => sameDestination(d.address, address, opts.distribution));
+    if (twin) throw new DestinationError(duplicateMessage(address, twin.address, opts.distribution));
     const queue =
       opts.makeQueue?.(address) ??
       createMemoryQueue({ maxBatches: Number.MAX_SAFE_INTEGER, maxBytes: opts.queueMaxBytes ?? 256 * 1024 * 1024, policy: 'block' });
@@ -150,6 +158,8 @@ export function createRouter(opts: RouterOptions): Router {
               d.inRing = true;
               rebuildRing();
               opts.log(`Destination ${address.id} rejoined the hash ring`);
+              // Points that had nowhere to go while the ring was empty can move now.
+              for (const other of dests.values()) if (!other.inRing) reroute(other);
             }
             notifyReady();
           },
@@ -165,9 +175,11 @@ export function createRouter(opts: RouterOptions): Router {
               notifyReady();
             }
           },
-          onWritten(points) {
-            d.written += points;
-            m.written.inc(points, labels);
+          onWritten(batch) {
+            d.written += batch.points;
+            m.written.inc(batch.points, labels);
+            m.writtenBatches.inc(1, labels);
+            m.writtenBytes.inc(batch.data.length, labels);
             notifyReady();
           },
         },
@@ -181,10 +193,14 @@ export function createRouter(opts: RouterOptions): Router {
 
   for (const address of opts.destinations) register(address);
 
+  // The original's 5 s queue report, in its words (but a full queue holds senders back, it drops nothing).
+  const atCapacity = (d: Destination): string =>
+    `Destination ${d.address.id} queue is at capacity (${opts.queueCapPoints}) - further data points wait until it drains`;
   const queueLogTimer = setInterval(() => {
     for (const d of dests.values()) {
       const queued = d.queue.depth().points;
-      if (queued * 2 >= opts.queueCapPoints) opts.log(`Destination ${d.address.id} queue length: ${queued}`);
+      if (queued >= opts.queueCapPoints) opts.log(atCapacity(d));
+      else if (queued > 0) opts.log(`Destination ${d.address.id} queue length: ${queued}`);
     }
   }, 5000);
   queueLogTimer.unref();
@@ -203,11 +219,12 @@ export function createRouter(opts: RouterOptions): Router {
       for (const [d, part] of parts) {
         if (!hasRoom(d, part.points)) {
           m.refused.inc();
-          fullLog(`Destination ${d.address.id} queue length: ${d.queue.depth().points} (at capacity ${opts.queueCapPoints})`);
+          fullLog(atCapacity(d));
           return false;
         }
       }
       for (const [d, part] of parts) d.queue.offer(part);
+      m.forwarded.inc(batch.points);
       return true;
     },
     whenReady(listener) {
@@ -225,8 +242,12 @@ export function createRouter(opts: RouterOptions): Router {
       if (d.inRing) rebuildRing();
       if (opts.distribution === 'hash-route') reroute(d);
       const dropped = d.queue.depth().points;
-      if (dropped > 0) opts.log(`Unregistered destination ${id}: ${dropped} queued data points for it discarded`);
-      void d.writer.close(true).then(() => d.queue.close());
+      if (dropped > 0) {
+        m.dropped.inc(dropped, { reason: 'destination_removed' });
+        opts.log(`Unregistered destination ${id}: ${dropped} queued data points for it discarded`);
+      }
+      // Both at once: an idle writer waits in take() until its queue closes.
+      void Promise.all([d.writer.close(true), d.queue.close()]);
       opts.log(`Unregistered destination ${id}`);
       notifyReady();
     },

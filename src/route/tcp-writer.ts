@@ -3,7 +3,7 @@
 // to the kernel; one in hand when the connection dies is written again after the reconnect
 // (a duplicate is possible, a loss is not). Reconnects back off exponentially.
 import { connect, type Socket } from 'node:net';
-import type { BatchQueue, Lease } from '../batch/batch.js';
+import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
 import type { DestinationAddress } from './destination.js';
 
 export interface WriterEvents {
@@ -11,7 +11,7 @@ export interface WriterEvents {
   onUp(): void;
   /** A connect attempt failed or the connection broke; `consecutive` counts failed connects in a row. */
   onDown(reason: string, consecutive: number): void;
-  onWritten(points: number): void;
+  onWritten(batch: Batch): void;
 }
 
 export interface TcpWriter {
@@ -93,6 +93,8 @@ export function createTcpWriter(opts: {
       connected = true;
       const s = socket;
       s.on('error', () => undefined);
+      // An idle connection the peer closed is down now (for status), not at the next write.
+      s.once('close', () => (connected = false));
       // carbon never writes back; reading keeps a half-closed peer from going unnoticed.
       s.resume();
       events.onUp();
@@ -107,9 +109,10 @@ export function createTcpWriter(opts: {
           if (s.destroyed) throw new Error('connection closed');
           const lease = held;
           await write(s, lease.batch.data);
-          events.onWritten(lease.batch.points);
+          // Free the queue space before reporting: a sender woken by onWritten must find the room.
           lease.ack();
           held = undefined;
+          events.onWritten(lease.batch);
         }
         s.end();
       } catch (err) {

@@ -3,10 +3,10 @@
 // of /usr/bin/python3 (Debian's carbon and whisper live there, not in the default python3).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -18,6 +18,10 @@ export interface Carbon {
   whisperPath(metric: string): string;
   /** The stored points of a metric (null slots left out), oldest first. */
   fetch(metric: string): Promise<Array<[number, number]>>;
+  /** The stored points of many metrics, read by one python process. */
+  fetchMany(metrics: readonly string[]): Promise<Map<string, Array<[number, number]>>>;
+  /** Every metric that has a whisper file. */
+  storedMetrics(): string[];
   /** Resolves once the metric's whisper file exists. */
   waitForMetric(metric: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -56,10 +60,20 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 
 const FETCH = `
 import json, sys, time, whisper
-path, since = sys.argv[1], int(sys.argv[2])
-(start, end, step), values = whisper.fetch(path, since, int(time.time()) + 1)
-print(json.dumps([[start + i * step, v] for i, v in enumerate(values) if v is not None]))
+paths, since = json.load(sys.stdin), int(sys.argv[1])
+out = []
+for path in paths:
+    (start, end, step), values = whisper.fetch(path, since, int(time.time()) + 1)
+    out.append([[start + i * step, v] for i, v in enumerate(values) if v is not None])
+print(json.dumps(out))
 `;
+
+function listWhisper(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.wsp'))
+    .map((f) => relative(dir, join(dir, f)).slice(0, -'.wsp'.length).split('/').join('.'));
+}
 
 export async function startCarbon(opts: { instance?: string } = {}): Promise<Carbon> {
   const dir = mkdtempSync(join(tmpdir(), 'polymur-carbon-'));
@@ -113,6 +127,13 @@ WHISPER_AUTOFLUSH = True
     if (child.exitCode !== null) throw new Error(`carbon-cache exited:\n${output.slice(-2000)}`);
   };
   const whisperPath = (metric: string): string => join(whisperDir, ...metric.split('.')) + '.wsp';
+  const fetchMany = async (metrics: readonly string[]): Promise<Map<string, Array<[number, number]>>> => {
+    const child = run('/usr/bin/python3', ['-c', FETCH, String(Math.floor(Date.now() / 1000) - 86_000)]);
+    child.child.stdin!.end(JSON.stringify(metrics.map(whisperPath)));
+    const { stdout } = await child;
+    const series = JSON.parse(stdout) as Array<Array<[number, number]>>;
+    return new Map(metrics.map((m, i) => [m, series[i]!]));
+  };
   await start();
 
   return {
@@ -121,9 +142,10 @@ WHISPER_AUTOFLUSH = True
     whisperDir,
     whisperPath,
     async fetch(metric) {
-      const { stdout } = await run('/usr/bin/python3', ['-c', FETCH, whisperPath(metric), String(Math.floor(Date.now() / 1000) - 86_000)]);
-      return JSON.parse(stdout) as Array<[number, number]>;
+      return (await fetchMany([metric])).get(metric)!;
     },
+    fetchMany,
+    storedMetrics: () => listWhisper(whisperDir),
     waitForMetric: (metric, timeoutMs = 30_000) => until(`whisper file of ${metric}`, () => existsSync(whisperPath(metric)), timeoutMs),
     async stop() {
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
@@ -134,4 +156,16 @@ WHISPER_AUTOFLUSH = True
     },
     start,
   };
+}
+
+/** Several carbon-cache instances, each on its own ports; if one fails to start, the others are stopped. */
+export async function startCarbons(instances: readonly string[]): Promise<Carbon[]> {
+  const started = await Promise.allSettled(instances.map((instance) => startCarbon({ instance })));
+  const carbons = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(carbons.map((c) => c.stop()));
+    throw failed.reason;
+  }
+  return carbons;
 }

@@ -84,7 +84,9 @@ export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiK
   return Object.assign(p, { port: portOf(listener), statPort: portOf(stat) });
 }
 
-export async function startRelay(args: string[], env?: NodeJS.ProcessEnv): Promise<ListenerProcess & { apiPort: number }> {
+export type RelayProcess = ListenerProcess & { readonly apiPort: number };
+
+export async function startRelay(args: string[], env?: NodeJS.ProcessEnv): Promise<RelayProcess> {
   const p = startProgram('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...args], env);
   const [listener, ports] = await Promise.all([p.waitForLog(/Metrics listener started: \S+:(\d+)/), statAndApi(p, args)]);
   return Object.assign(p, { port: portOf(listener), ...ports });

@@ -9,15 +9,21 @@ export interface TcpSink {
   readonly lines: string[];
   /** Resolves once at least `n` lines arrived; rejects after `timeoutMs`. */
   waitForLines(n: number, timeoutMs?: number): Promise<void>;
+  /** Stops reading (a stalled destination: the sender's writes back up), and starts again. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpSink(port = 0): Promise<TcpSink> {
+/** `host` may be any loopback address (127.0.0.0/8), so that destinations can be distinct hosts. */
+export async function startTcpSink(port = 0, host = '127.0.0.1'): Promise<TcpSink> {
   const lines: string[] = [];
   const sockets = new Set<Socket>();
+  let paused = false;
   const waiters: { n: number; resolve: () => void }[] = [];
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    if (paused) socket.pause();
     let carry = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -31,13 +37,13 @@ export async function startTcpSink(port = 0): Promise<TcpSink> {
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
   });
-  server.listen(port, '127.0.0.1');
+  server.listen(port, host);
   await once(server, 'listening');
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error('no address');
   return {
     port: addr.port,
-    address: `127.0.0.1:${addr.port}`,
+    address: `${host}:${addr.port}`,
     lines,
     waitForLines(n, timeoutMs = 30_000) {
       if (lines.length >= n) return Promise.resolve();
@@ -45,6 +51,14 @@ export async function startTcpSink(port = 0): Promise<TcpSink> {
         const timer = setTimeout(() => reject(new Error(`timed out with ${lines.length} of ${n} lines`)), timeoutMs);
         waiters.push({ n, resolve: () => { clearTimeout(timer); resolve(); } });
       });
+    },
+    pause() {
+      paused = true;
+      for (const s of sockets) s.pause();
+    },
+    resume() {
+      paused = false;
+      for (const s of sockets) s.resume();
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -1,0 +1,141 @@
+// -stat-addr: the Prometheus /metrics of the real relay and gateway, parsed by a real parser, whose
+// counters equal exactly what the test sent and what the destinations received; /healthz; and the
+// original's `stats` command on the same port.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { gzipSync } from 'node:zlib';
+import { openGraphiteStream } from '../helpers/graphite-stream.js';
+import { post } from '../helpers/https-post.js';
+import { until } from '../helpers/points.js';
+import type { RunningProgram } from '../helpers/programs.js';
+import { scrape } from '../helpers/prometheus.js';
+import { startGateway, startProxy, startRelay, writeKeyFile, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
+import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
+
+const lines = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}.m${i} ${i} 1700000000`);
+const bytesOf = (received: readonly string[]): number => received.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+
+async function statCommand(port: number, command: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let reply = '';
+  socket.setEncoding('utf8').on('data', (s: string) => (reply += s));
+  socket.end(`${command}\n`);
+  await once(socket, 'close');
+  return reply;
+}
+
+test('relay /metrics: received, invalid by reason, forwarded and per-destination figures match what was sent; /healthz; stats', async () => {
+  const sinks: TcpSink[] = [];
+  let relay: ListenerProcess | undefined;
+  try {
+    for (let i = 0; i < 2; i++) sinks.push(await startTcpSink());
+    const [a, b] = sinks.map((s, i) => `${s.address}:${'ab'[i]}`) as [string, string];
+    relay = await startRelay(['-destinations', `${a},${b}`, '-distribution', 'hash-route', '-outgoing-queue-cap', '5000', '-flush-interval', '50ms']);
+    const stream = await openGraphiteStream(relay.port);
+    const invalid = ['only.a.name', 'bad.value NaN 1700000000', 'bad.value abc 1700000000', 'bad.time 1 soon'];
+    await stream.send([...lines('metrics.relay', 600), ...invalid, ...lines('metrics.more', 400)]);
+    await stream.close();
+    await until('1000 points at the sinks', () => sinks[0]!.lines.length + sinks[1]!.lines.length >= 1000, 15_000);
+    assert.ok(sinks.every((s) => s.lines.length > 0), 'hash-route used both destinations');
+
+    const port = relay.statPort;
+    await until('written counted', async () => (await scrape(port)).value('polymur_destination_written_points_total') === 1000, 5000);
+    const m = await scrape(port);
+    assert.equal(m.value('polymur_points_received_total'), 1000);
+    assert.equal(m.value('polymur_points_invalid_total'), 4);
+    assert.equal(m.value('polymur_points_invalid_total', { reason: 'fields' }), 1);
+    assert.equal(m.value('polymur_points_invalid_total', { reason: 'value' }), 2);
+    assert.equal(m.value('polymur_points_invalid_total', { reason: 'timestamp' }), 1);
+    assert.equal(m.value('polymur_points_forwarded_total'), 1000);
+    sinks.forEach((sink, i) => {
+      const destination = [a, b][i]!;
+      assert.equal(m.value('polymur_destination_written_points_total', { destination }), sink.lines.length, `${destination} points`);
+      assert.equal(m.value('polymur_destination_written_bytes_total', { destination }), bytesOf(sink.lines), `${destination} bytes`);
+      assert.ok(m.value('polymur_destination_written_batches_total', { destination }) >= 1);
+      assert.equal(m.value('polymur_destination_up', { destination }), 1);
+      assert.equal(m.value('polymur_destination_queued_points', { destination }), 0);
+    });
+    assert.equal(m.value('polymur_destination_reconnects_total'), 0);
+    assert.equal(m.value('polymur_destination_queue_capacity_points'), 5000);
+    assert.equal(m.value('polymur_connections_total'), 1);
+    assert.equal(m.families.get('polymur_points_received_total')!.type, 'COUNTER');
+    assert.ok(m.value('process_resident_memory_bytes') > 0);
+
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { status: string }).status, 'ok');
+    const stats = JSON.parse(await statCommand(port, 'stats')) as Record<string, Record<string, number>>;
+    assert.equal(typeof stats.service!['uptime-seconds'], 'number');
+    assert.ok(stats['runtime-meminfo']!.HeapAlloc! > 0);
+    assert.equal(await statCommand(port, 'bogus'), 'Not a command: bogus\n');
+  } finally {
+    await relay?.stop();
+    for (const s of sinks) await s.close();
+  }
+});
+
+test('gateway /metrics: points, batches and auth failures per key name match what the proxies and a raw client sent', async () => {
+  const K1 = 'metrics-key-one-0123456789abcdef';
+  const K2 = 'metrics-key-two-0123456789abcdef';
+  const sink = await startTcpSink();
+  const programs: RunningProgram[] = [];
+  try {
+    const gateway = await startGateway({ keyFile: writeKeyFile({ site1: K1, site2: K2 }), args: ['-destinations', sink.address] });
+    programs.push(gateway);
+    const proxy1 = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: K1, args: ['-flush-interval', '100ms', '-batch-size', '100'] });
+    programs.push(proxy1);
+    const proxy2 = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: K2, args: ['-flush-interval', '100ms'] });
+    programs.push(proxy2);
+    for (const [proxy, text] of [[proxy1, lines('site1', 500)], [proxy2, lines('site2', 300)]] as const) {
+      const stream = await openGraphiteStream(proxy.port);
+      await stream.send(text);
+      await stream.close();
+    }
+    const raw = await post(gateway.port, '/ingest', { 'X-Polymur-Key': K1 }, gzipSync('raw.a 1 1700000000\nbad line\nraw.b 2 1700000000\n'), gateway.cert.cert);
+    assert.equal(raw.status, 200);
+    const wrong = await post(gateway.port, '/ingest', { 'X-Polymur-Key': 'not-a-key' }, gzipSync('raw.c 3 1700000000\n'), gateway.cert.cert);
+    assert.equal(wrong.status, 401);
+    await sink.waitForLines(802, 20_000);
+    await until('written counted', async () => (await scrape(gateway.statPort)).value('polymur_destination_written_points_total') === 802, 5000);
+
+    const [g, p1, p2] = await Promise.all([scrape(gateway.statPort), scrape(proxy1.statPort), scrape(proxy2.statPort)]);
+    assert.equal(g.value('polymur_points_received_total', { key: 'site1' }), 502);
+    assert.equal(g.value('polymur_points_received_total', { key: 'site2' }), 300);
+    const sent1 = p1.value('polymur_batches_sent_total');
+    const sent2 = p2.value('polymur_batches_sent_total');
+    assert.ok(sent1 >= 5, 'proxy 1 sent batches of at most 100 points');
+    assert.equal(g.value('polymur_batches_received_total', { key: 'site1' }), sent1 + 1);
+    assert.equal(g.value('polymur_batches_received_total', { key: 'site2' }), sent2);
+    assert.equal(p1.value('polymur_points_sent_total'), 500);
+    assert.equal(g.value('polymur_auth_failures_total'), 1);
+    assert.equal(g.value('polymur_points_invalid_total', { reason: 'fields' }), 1);
+    assert.equal(g.value('polymur_points_forwarded_total'), 802);
+    assert.equal(g.value('polymur_destination_written_points_total', { destination: sink.address }), 802);
+    assert.equal(g.value('polymur_destination_written_bytes_total', { destination: sink.address }), bytesOf(sink.lines));
+    const [duration] = g.samples('polymur_request_duration_seconds');
+    assert.equal(Number(duration!.count), sent1 + sent2 + 1, 'one latency observation per accepted batch');
+    assert.equal(g.families.get('polymur_request_duration_seconds')!.type, 'HISTOGRAM');
+  } finally {
+    for (const p of programs.reverse()) await p.stop();
+    await sink.close();
+  }
+});
+
+test('a destination that closes while idle shows as down in /metrics and getdest without waiting for traffic', async () => {
+  const sink = await startTcpSink();
+  let relay: RelayProcess | undefined;
+  try {
+    relay = await startRelay(['-destinations', sink.address]);
+    const up = async (): Promise<number> => (await scrape(relay!.statPort)).value('polymur_destination_up', { destination: sink.address });
+    await until('connected', async () => (await up()) === 1, 10_000);
+    await sink.close();
+    await until('shown as down', async () => (await up()) === 0, 10_000);
+    const listed = (await (await fetch(`http://127.0.0.1:${relay.apiPort}/destinations`)).json()) as { active: string[] };
+    assert.deepEqual(listed.active, []);
+  } finally {
+    await relay?.stop();
+    await sink.close();
+  }
+});

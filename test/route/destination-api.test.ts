@@ -1,0 +1,131 @@
+// Destinations changed at run time on -api-addr while a client keeps streaming: the original's text
+// commands (putdest, deldest, getdest) and the HTTP JSON API change where new points go (as carbon's
+// ring over the new set says) and getdest shows the change; a bad address gets a clear error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { freePort } from '../helpers/carbon.js';
+import { carbonPlacement } from '../helpers/carbon-ring.js';
+import { scrape } from '../helpers/prometheus.js';
+import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
+import { until } from '../helpers/points.js';
+import { startRelay, type RelayProcess } from '../helpers/system.js';
+import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
+
+const PER_PHASE = 300;
+
+/** One text command on the API port, as `echo getdest | nc` sends it; the whole reply. */
+async function command(port: number, text: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let reply = '';
+  socket.setEncoding('utf8').on('data', (s: string) => (reply += s));
+  socket.end(`${text}\n`);
+  await once(socket, 'close');
+  return reply;
+}
+
+interface Destinations {
+  active: string[];
+  registered: Record<string, string>;
+}
+
+test('putdest / deldest (text and HTTP) during a stream move new points; getdest shows it; bad addresses are refused', async () => {
+  const sinks: TcpSink[] = [];
+  let relay: RelayProcess | undefined;
+  let stream: GraphiteStream | undefined;
+  try {
+    for (let i = 0; i < 3; i++) sinks.push(await startTcpSink());
+    const [a, b, c] = sinks.map((s, i) => `${s.address}:${'abc'[i]}`) as [string, string, string];
+    relay = await startRelay(['-destinations', `${a},${b}`, '-distribution', 'hash-route', '-flush-interval', '50ms']);
+    const api = relay.apiPort;
+    stream = await openGraphiteStream(relay.port);
+
+    /** Sends a phase of names and checks each arrived only at the sink carbon's ring over `ring` names. */
+    const phase = async (label: string, ring: string[]): Promise<void> => {
+      const names = Array.from({ length: PER_PHASE }, (_, i) => `api.${label}.m${i}`);
+      const before = sinks.map((s) => s.lines.length);
+      await stream!.send(names.map((n, i) => `${n} ${i} 1700000000`));
+      await until(`${label}: all points delivered`, () => sinks.reduce((n, s, i) => n + s.lines.length - before[i]!, 0) >= PER_PHASE, 15_000);
+      const placement = await carbonPlacement({ destinations: ring, names, hashType: 'carbon_ch' });
+      const got = new Map<string, string[]>();
+      sinks.forEach((s, i) => {
+        for (const line of s.lines.slice(before[i])) {
+          const name = line.split(' ')[0]!;
+          got.set(name, [...(got.get(name) ?? []), [a, b, c][i]!]);
+        }
+      });
+      const wrong = names.filter((n, i) => got.get(n)?.join() !== ring[placement[i]![0]!]);
+      assert.deepEqual(wrong.slice(0, 5).map((n) => `${n} at ${got.get(n)}`), [], `${label}: ${wrong.length} points misplaced`);
+    };
+
+    await phase('start', [a, b]);
+
+    assert.equal(await command(api, `putdest ${c}`), `Registered destination: ${c}\n`);
+    await until('c connected', async () => (JSON.parse(await command(api, 'getdest')) as Destinations).active.includes(c), 10_000);
+    const afterPut = JSON.parse(await command(api, 'getdest')) as Destinations;
+    assert.deepEqual(Object.keys(afterPut).sort(), ['active', 'registered']);
+    assert.deepEqual(Object.keys(afterPut.registered).sort(), [a, b, c].sort());
+    assert.ok(Object.values(afterPut.registered).every((t) => !Number.isNaN(Date.parse(t))), 'registered maps to times');
+    await phase('added', [a, b, c]);
+
+    const del = await fetch(`http://127.0.0.1:${api}/destinations/${encodeURIComponent(a)}`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    assert.deepEqual(Object.keys(((await del.json()) as Destinations).registered).sort(), [b, c].sort());
+    const listed = (await (await fetch(`http://127.0.0.1:${api}/destinations`)).json()) as Destinations;
+    assert.deepEqual(Object.keys(listed.registered).sort(), [b, c].sort());
+    assert.deepEqual(listed.active.sort(), [b, c].sort());
+    await phase('removed', [b, c]);
+
+    // HTTP put of the one removed: it is back in the ring.
+    const put = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: JSON.stringify({ destination: a }) });
+    assert.equal(put.status, 200);
+    await until('a connected again', async () => (JSON.parse(await command(api, 'getdest')) as Destinations).active.includes(a), 10_000);
+    await phase('readded', [b, c, a]);
+
+    // Clear refusals, nothing changed by them.
+    assert.match(await command(api, 'putdest 127.0.0.1'), /^Error: bad destination "127\.0\.0\.1": expected host:port/);
+    assert.match(await command(api, 'putdest 127.0.0.1:99999:x'), /^Error: bad destination/);
+    assert.match(await command(api, `putdest ${b}`), /^Error: destination .* already registered/);
+    assert.match(await command(api, 'deldest 127.0.0.1:1:zz'), /^Error: destination 127\.0\.0\.1:1:zz is not registered/);
+    assert.match(await command(api, 'frobnicate'), /^Not a command: frobnicate/);
+    assert.equal(await command(api, 'putdest'), 'Must provide destination\n');
+    const bad = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: JSON.stringify({ destination: 'no port' }) });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /bad destination "no port"/);
+    const notJson = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: '{"destination":' });
+    assert.equal(notJson.status, 400);
+    const badEscape = await fetch(`http://127.0.0.1:${api}/destinations/127.0.0.1%3A1%3Gx`, { method: 'DELETE' });
+    assert.equal(badEscape.status, 400);
+    const after = JSON.parse(await command(api, 'getdest')) as Destinations;
+    assert.deepEqual(Object.keys(after.registered).sort(), [a, b, c].sort());
+  } finally {
+    await stream?.close();
+    await relay?.stop();
+    for (const s of sinks) await s.close();
+  }
+});
+
+test('deldest of a destination that is down: its queued points are dropped, logged and counted', async () => {
+  const sink = await startTcpSink();
+  const downPort = await freePort();
+  const down = `127.0.0.1:${downPort}`;
+  let relay: RelayProcess | undefined;
+  try {
+    relay = await startRelay(['-destinations', `${sink.address},${down}`, '-flush-interval', '50ms']);
+    const stream = await openGraphiteStream(relay.port);
+    await stream.send(Array.from({ length: 100 }, (_, i) => `deldest.m${i} ${i} 1700000000`));
+    await stream.close();
+    await sink.waitForLines(100);
+    await until('100 points queued for the down destination', async () => (await scrape(relay!.statPort)).value('polymur_destination_queued_points', { destination: down }) === 100, 10_000);
+
+    assert.equal(await command(relay.apiPort, `deldest ${down}`), `Unregistered destination: ${down}\n`);
+    await relay.waitForLog(new RegExp(`Unregistered destination ${down.replace(/\./g, '\\.')}: 100 queued data points for it discarded`));
+    const m = await scrape(relay.statPort);
+    assert.equal(m.value('polymur_points_dropped_total', { reason: 'destination_removed' }), 100);
+    assert.deepEqual(m.samples('polymur_destination_queued_points').map((s) => s.labels?.destination), [sink.address]);
+  } finally {
+    await relay?.stop();
+    await sink.close();
+  }
+});

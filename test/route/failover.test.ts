@@ -1,0 +1,118 @@
+// A destination going away during a stream. hash-route: after 3 failed reconnects carbon-cache b
+// leaves the ring, what was meant for it lands on a and c (nothing lost), and once b is back it
+// rejoins and receives its metrics again. broadcast: a destination that is down keeps its queue,
+// the other one is not held up, and after its return it receives everything it missed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, startCarbons } from '../helpers/carbon.js';
+import { assertStoredOn, carbonPlacement } from '../helpers/carbon-ring.js';
+import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
+import { scrapeCounter, until } from '../helpers/points.js';
+import { startRelay, type ListenerProcess } from '../helpers/system.js';
+import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
+
+const PER_PHASE = 200;
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+test('hash-route: a stopped carbon-cache leaves the ring, its metrics go to the others, it rejoins when back', async () => {
+  const carbons = await startCarbons(['a', 'b', 'c']);
+  const destinations = carbons.map((c, i) => `${c.address}:${'abc'[i]}`);
+  let relay: ListenerProcess | undefined;
+  let stream: GraphiteStream | undefined;
+  try {
+    relay = await startRelay(['-destinations', destinations.join(','), '-distribution', 'hash-route', '-flush-interval', '50ms']);
+    stream = await openGraphiteStream(relay.port);
+    const now = Math.floor(Date.now() / 1000);
+    const phase = async (label: string, ring: number[]): Promise<Map<string, number>> => {
+      const names = Array.from({ length: PER_PHASE }, (_, i) => `failover.${label}.m${i}`);
+      await stream!.send(names.map((n, i) => `${n} ${i} ${now - 5}`));
+      // Where carbon puts each name with the destinations that are in the ring.
+      const placement = await carbonPlacement({ destinations: ring.map((i) => destinations[i]!), names, hashType: 'carbon_ch' });
+      return new Map(names.map((n, i) => [n, ring[placement[i]![0]!]!]));
+    };
+    const value = (m: string): Array<[number, number]> => [[now - 5, Number(m.slice(m.lastIndexOf('.m') + 2))]];
+
+    const before = await phase('before', [0, 1, 2]);
+    await assertStoredOn(carbons, before, value);
+
+    await carbons[1]!.stop();
+    // Sent while b is down: at first queued for b, then moved when b leaves the ring.
+    const down = await phase('down', [0, 2]);
+    await relay.waitForLog(new RegExp(`Removing ${escape(destinations[1]!)} from the hash ring after 3 failed reconnects`));
+    await assertStoredOn(carbons, down, value);
+    const meantForB = (await carbonPlacement({ destinations, names: [...down.keys()], hashType: 'carbon_ch' })).filter((p) => p[0] === 1).length;
+    assert.ok(meantForB > 0, 'some of the points sent while b was down were meant for b');
+
+    await carbons[1]!.start();
+    await relay.waitForLog(new RegExp(`Destination ${escape(destinations[1]!)} rejoined the hash ring`));
+    const back = await phase('back', [0, 1, 2]);
+    assert.ok([...back.values()].includes(1), 'new points are meant for b again');
+    await assertStoredOn(carbons, back, value);
+  } finally {
+    await stream?.close();
+    await relay?.stop();
+    await Promise.all(carbons.map((c) => c.stop()));
+  }
+});
+
+test('broadcast: a destination that is down keeps its queue without holding up the other, and gets it all on return', async () => {
+  const up = await startTcpSink();
+  let down: TcpSink = await startTcpSink();
+  const downPort = down.port;
+  let relay: ListenerProcess | undefined;
+  let stream: GraphiteStream | undefined;
+  try {
+    relay = await startRelay(['-destinations', `${up.address},${down.address}`, '-flush-interval', '50ms']);
+    stream = await openGraphiteStream(relay.port);
+    const lines = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `broadcast.m${from + i} ${from + i} 1700000000`);
+    await stream.send(lines(0, 1000));
+    await Promise.all([up.waitForLines(1000), down.waitForLines(1000)]);
+    const before = [...down.lines];
+    await down.close();
+
+    await stream.send(lines(1000, 2000));
+    // The live destination is not held up by the dead one.
+    await up.waitForLines(3000);
+    await relay.waitForLog(new RegExp(`Destination ${escape(`127.0.0.1:${downPort}`)} queue length: 2000`), 15_000);
+
+    down = await startTcpSink(downPort);
+    await down.waitForLines(2000);
+    await until('nothing more arrives late', async () => (await scrapeCounter(relay!.statPort, 'polymur_destination_queued_points')) === 0, 10_000);
+    assert.deepEqual([...before, ...down.lines], lines(0, 3000), 'the returning destination got every missed point, once, in order');
+    assert.deepEqual(up.lines, lines(0, 3000));
+  } finally {
+    await stream?.close();
+    await relay?.stop();
+    await up.close();
+    await down.close();
+  }
+});
+
+test('hash-route with every destination down: nothing is lost, the first one back receives it all', async () => {
+  const ports = [await freePort(), await freePort()];
+  const [a, b] = ports.map((p, i) => `127.0.0.1:${p}:${'ab'[i]}`) as [string, string];
+  let relay: ListenerProcess | undefined;
+  let stream: GraphiteStream | undefined;
+  let sink: TcpSink | undefined;
+  try {
+    relay = await startRelay(['-destinations', `${a},${b}`, '-distribution', 'hash-route', '-flush-interval', '50ms']);
+    stream = await openGraphiteStream(relay.port);
+    const lines = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `alldown.m${from + i} ${from + i} 1700000000`);
+    await stream.send(lines(0, 300));
+    await Promise.all([a, b].map((d) => relay!.waitForLog(new RegExp(`Removing ${escape(d)} from the hash ring`), 15_000)));
+    // Sent while the ring is empty: held back, not dropped.
+    await stream.send(lines(300, 300));
+
+    sink = await startTcpSink(ports[0]);
+    await relay.waitForLog(new RegExp(`Destination ${escape(a)} rejoined the hash ring`), 15_000);
+    await sink.waitForLines(600, 15_000);
+    assert.deepEqual([...sink.lines].sort(), lines(0, 600).sort());
+  } finally {
+    await stream?.close();
+    await relay?.stop();
+    await sink?.close();
+  }
+});
