@@ -72,6 +72,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   spoolMaxBytes,
   shutdownTimeout,
   maxConnections,
+  { name: 'idle-timeout', type: 'duration', default: '5m', usage: 'Close a client connection that sent nothing for this long (0 is never)' },
 ];
 
 export const GATEWAY_FLAGS: readonly FlagSpec[] = [
