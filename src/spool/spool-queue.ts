@@ -160,18 +160,24 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
         heldPoints -= entry.points;
         entry.segment.acked++;
         removeIfDone(entry.segment);
-        for (const l of readyListeners.splice(0)) l();
+        if (hasRoom(wanted)) for (const l of readyListeners.splice(0)) l();
       },
     };
   };
 
   const hasRoom = (bytes: number): boolean => heldBatches === 0 || heldBytes + bytes <= opts.maxBytes;
+  // The size of the last refused record: whenReady calls back once that much fits, not before
+  // (calling back earlier would only have the producer refused again, in a loop).
+  let wanted = 0;
 
   return {
     offer(batch) {
       if (closed) return false;
       if (!hasRoom(batch.data.length + HEADER_BYTES)) {
-        if (opts.policy === 'block') return false;
+        if (opts.policy === 'block') {
+          wanted = batch.data.length + HEADER_BYTES;
+          return false;
+        }
         opts.onDrop?.(batch);
         return true;
       }
@@ -197,7 +203,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       return true;
     },
     whenReady(listener) {
-      if (heldBytes < opts.maxBytes) listener();
+      if (hasRoom(wanted)) listener();
       else readyListeners.push(listener);
     },
     takeNow() {
