@@ -64,7 +64,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch sent to the gateway' },
   { name: 'flush-interval', type: 'duration', default: '1s', usage: 'Longest wait before a batch that is not full is sent' },
   { name: 'timeout', type: 'duration', default: '30s', usage: 'Timeout of every request to the gateway' },
-  { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed' },
+  { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed or too large' },
   { name: 'max-retry-delay', type: 'duration', default: '30s', usage: 'Longest wait between two attempts to send a batch' },
   { name: 'queue-max-bytes', type: 'int', default: 256 * MiB, usage: 'Largest size of the in-flight queue in bytes' },
   { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
