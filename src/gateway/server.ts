@@ -53,8 +53,8 @@ class BodyTooLarge extends Error {}
 const RETRY_AFTER_SECONDS = '1';
 /** The longest Graphite line accepted, as on the plaintext listeners. */
 const MAX_LINE_BYTES = 16 * 1024;
-/** How long the rest of an oversized body is read and dropped before the connection is cut. */
-const TOO_LARGE_LINGER_MS = 1000;
+/** How long the rest of a refused body is read and dropped before the connection is cut. */
+const REFUSED_BODY_LINGER_MS = 1000;
 /** How often Node checks the header and request timeouts (its default, 30 s, would let them overrun). */
 const TIMEOUT_CHECK_MS = 500;
 
@@ -120,7 +120,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
    * Reads the body, decompressing gzip as it streams, counting compressed bytes against
    * maxBodyBytes and decompressed bytes against maxBatchBytes. Rejects with BodyTooLarge or with
    * the gunzip error; the request itself is never destroyed here, so an answer can still be sent
-   * (the rest of the body is read and discarded; an oversized one only for a moment, see tooLarge).
+   * (the rest of the body is read and discarded, for a moment: see refuseBody).
    */
   const readBody = (req: IncomingMessage, gzip: boolean): Promise<Buffer> =>
     new Promise<Buffer>((resolve, reject) => {
@@ -172,16 +172,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     });
 
   /**
-   * 413 while the client may still be sending. Closing at once would reset the connection under
-   * the bytes in flight and the client would never read the answer; so the rest is read and
+   * 413 or 400 while the client may still be sending. Closing at once would reset the connection
+   * under the bytes in flight and the client would never read the answer; so the rest is read and
    * dropped (never inflated, never kept) for a moment, then an unfinished request is cut off.
    */
-  const tooLarge = (req: IncomingMessage, res: ServerResponse): void => {
-    reply(res, '/ingest', 413, 'Batch Too Large\n');
+  const refuseBody = (req: IncomingMessage, res: ServerResponse, status: 400 | 413): void => {
+    reply(res, '/ingest', status, status === 413 ? 'Batch Too Large\n' : 'Batch Malformed\n');
     if (req.complete) return;
     setTimeout(() => {
       if (!req.complete) req.socket.destroy();
-    }, TOO_LARGE_LINGER_MS).unref();
+    }, REFUSED_BODY_LINGER_MS).unref();
   };
 
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -195,15 +195,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
       req.resume();
-      return tooLarge(req, res);
+      return refuseBody(req, res, 413);
     }
     let body: Buffer;
     try {
       body = await readBody(req, encoding === 'gzip');
     } catch (err) {
-      if (err instanceof BodyTooLarge) return tooLarge(req, res);
+      if (err instanceof BodyTooLarge) return refuseBody(req, res, 413);
       if (req.socket.destroyed) return;
-      return reply(res, '/ingest', 400, 'Batch Malformed\n');
+      return refuseBody(req, res, 400);
     }
     const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
     const onInvalid = (line: Buffer, reason: InvalidReason): void => {

@@ -87,7 +87,7 @@ test('a gzip bomb expanding to 10 GiB gets 413 and the gateway RSS stays bounded
   });
 });
 
-test('a compressed body over -max-body-bytes gets 413, declared or streamed', async () => {
+test('a compressed body over -max-body-bytes gets 413, declared or streamed; an endless malformed body gets 400 and is cut off', async () => {
   await underLoad('body cap', ['-max-body-bytes', String(MiB)], async ({ gateway, ca }) => {
     // Declared too large: answered from the headers, the body never read.
     const declared = await rawConnect(gateway.port, ca);
@@ -103,10 +103,20 @@ test('a compressed body over -max-body-bytes gets 413, declared or streamed', as
     const written = await stream(streamed, (i) => body.subarray(i * piece, (i + 1) * piece), pieces);
     const r2 = await streamed.response;
     assert.deepEqual([r2.status, r2.body], [413, 'Batch Too Large\n']);
+    // Not gzip, streamed without end: 400 at once, and the connection cut soon after, not drained for ever.
+    const garbage = await rawConnect(gateway.port, ca);
+    await garbage.write(postHead('/ingest', KEY));
+    const started = Date.now();
+    const junk = await stream(garbage, () => Buffer.alloc(64 * 1024, 'x'), 100_000);
+    const r3 = await garbage.response;
+    assert.deepEqual([r3.status, r3.body], [400, 'Batch Malformed\n']);
+    await garbage.closed;
+    const cutAfter = Date.now() - started;
+    assert.ok(cutAfter < 3000, `malformed stream cut after ${cutAfter} ms`);
     // Just under the cap is fine.
     const fits = await rawPost(gateway.port, ca, '/ingest', KEY, gzipSync('hardening.fits 1 1700000000\n'));
     assert.deepEqual([fits.status, fits.body], [200, 'Batch Received\n']);
-    return `declared ${2 * MiB} B -> 413; streamed ${body.length} B gzip -> 413 after ${written} of ${pieces} pieces`;
+    return `declared ${2 * MiB} B -> 413; streamed ${body.length} B gzip -> 413 after ${written} of ${pieces} pieces; endless non-gzip stream -> 400, cut after ${cutAfter} ms (${junk} x 64 KiB written)`;
   });
 });
 
