@@ -262,19 +262,26 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     requestTimeout,
     connectionsCheckingInterval: TIMEOUT_CHECK_MS,
   };
-  /** A client too slow with its headers or body gets 408 when nothing was answered yet; anything else malformed, 400. */
+  /**
+   * A client too slow with its headers or body gets 408 when nothing was answered yet; a request
+   * that does not parse, 400. Anything else (a TLS handshake that failed or timed out: there is no
+   * channel to answer on) is cut off at once.
+   */
   const onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
-    if (socket.writable && !answering.has(socket)) {
-      const [status, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'Request Timeout\n'] : ['400 Bad Request', 'Bad Request\n'];
-      m.requests.inc(1, { path: 'other', code: status.slice(0, 3) });
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
-    }
+    const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'Request Timeout\n'] : err.code?.startsWith('HPE_') ? ['400 Bad Request', 'Bad Request\n'] : undefined;
+    if (!answer || !socket.writable || answering.has(socket)) return void socket.destroy();
+    const [status, text] = answer as [string, string];
+    m.requests.inc(1, { path: 'other', code: status.slice(0, 3) });
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
     socket.destroySoon();
   };
   const servers: Array<{ server: Server; scheme: string; port: number }> = [];
   if (opts.httpsPort !== undefined) {
     if (!opts.tls) throw new Error('HTTPS needs a certificate and a key');
-    servers.push({ server: createHttpsServer({ ...timeouts, cert: opts.tls.cert, key: opts.tls.key }, handle), scheme: 'HTTPS', port: opts.httpsPort });
+    // A connection that never completes the TLS handshake holds a slot too: it gets the header
+    // timeout (Node's default would be 120 s, whatever -read-header-timeout says).
+    const tlsOptions = { handshakeTimeout: timeouts.headersTimeout, cert: opts.tls.cert, key: opts.tls.key };
+    servers.push({ server: createHttpsServer({ ...timeouts, ...tlsOptions }, handle), scheme: 'HTTPS', port: opts.httpsPort });
   }
   if (opts.httpPort !== undefined) servers.push({ server: createHttpServer(timeouts, handle), scheme: 'HTTP', port: opts.httpPort });
 

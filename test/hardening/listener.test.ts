@@ -97,9 +97,9 @@ test('-idle-timeout: a silent connection is closed, its last line delivered; one
     const stubbornClosed = await deadline(stubborn.closedAt, 'half-open connection cut').finally(() => clearInterval(probe));
     await until('the unterminated last line', () => sink.lines.includes('hardening.idle.last 7 1700000000'), 10_000);
     const t = (at: number): number => at - started;
-    assert.ok(t(politeClosed) >= 1900 && t(politeClosed) < 3500, `polite connection closed after ${t(politeClosed)} ms`);
-    assert.ok(t(stubbornEnded) >= 1900 && t(stubbornEnded) < 3500, `FIN to the half-open one after ${t(stubbornEnded)} ms`);
-    assert.ok(t(stubbornClosed) >= 3900 && t(stubbornClosed) < 6500, `half-open one cut after ${t(stubbornClosed)} ms`);
+    assert.ok(t(politeClosed) >= 1900 && t(politeClosed) < 4500, `polite connection closed after ${t(politeClosed)} ms`);
+    assert.ok(t(stubbornEnded) >= 1900 && t(stubbornEnded) < 4500, `FIN to the half-open one after ${t(stubbornEnded)} ms`);
+    assert.ok(t(stubbornClosed) >= 3900 && t(stubbornClosed) < 8000, `half-open one cut after ${t(stubbornClosed)} ms`);
     return `idle connection closed after ${t(politeClosed)} ms with its last line delivered; half-open one got FIN at ${t(stubbornEnded)} ms, cut at ${t(stubbornClosed)} ms`;
   });
 });
