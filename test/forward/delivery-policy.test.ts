@@ -12,7 +12,8 @@ import { pointId, sendLoad } from '../../bench/load-generator.js';
 import { runToExit } from '../helpers/programs.js';
 import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
 import { startGateway, startProxy, writeKeyFile } from '../helpers/system.js';
-import { startTcpSink } from '../helpers/tcp-sink.js';
+import { freePort } from '../helpers/carbon.js';
+import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const KEY = 'delivery-key-0123456789abcdef01234';
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];
@@ -166,5 +167,33 @@ test('-when-full drop: with the gateway down the proxy keeps reading, drops, cou
     await proxy.stop();
     await gateway.stop();
     await sink.close();
+  }
+});
+
+test('503 + Retry-After from a gateway whose destination is down: the proxy waits at least Retry-After (above -max-retry-delay) and delivers everything later', async () => {
+  const sinkPort = await freePort();
+  const gateway = await startGateway({ args: ['-dev-mode', '-destinations', `127.0.0.1:${sinkPort}`, '-outgoing-queue-cap', '1000'] });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, args: ['-timeout', '2s', '-max-retry-delay', '200ms', '-flush-interval', '100ms', '-batch-size', '500'] });
+  let sink: TcpSink | undefined;
+  try {
+    const points = 20_000;
+    const sending = sendLoad({ port: proxy.port, connections: 1, points, ratePerSecond: 10_000 });
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const m = await proxy.waitForLog(new RegExp(`failed \\(HTTP 503: Destination queues full, retry later\\); retry ${i + 1} in (\\d+\\.\\d+)s`), 20_000);
+      waits.push(Number(m[1]));
+    }
+    assert.ok(waits.every((w) => w >= 1), `waits ${waits.join(', ')} s honour Retry-After: 1`);
+    sink = await startTcpSink(sinkPort);
+    await sending;
+    const current = sink;
+    await until('every point at the sink', () => delivery(current.lines, 1, points).missing === 0, 60_000);
+    const d = delivery(current.lines, 1, points);
+    process.stdout.write(`# 503 + Retry-After: first waits ${waits.join(', ')} s (cap 0.2 s); sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    assert.equal(d.missing, 0);
+  } finally {
+    await proxy.stop();
+    await gateway.stop();
+    await sink?.close();
   }
 });
