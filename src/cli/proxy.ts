@@ -91,6 +91,7 @@ async function start(config: ProxyConfig): Promise<Running> {
     listenAddr: config.listenAddr,
     batcher,
     maxConnections: config.maxConnections,
+    idleTimeoutMs: config.idleTimeoutMs,
     metrics: registry,
     log,
     onReceived: observability.received,

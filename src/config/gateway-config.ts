@@ -12,6 +12,9 @@ export interface GatewayConfig extends RoutingConfig {
   readonly keyPrefix: boolean;
   readonly keyStore: string;
   readonly maxBatchBytes: number;
+  readonly maxBodyBytes: number;
+  readonly readHeaderTimeoutMs: number;
+  readonly readTimeoutMs: number;
   readonly maxConnections: number;
 }
 
@@ -45,6 +48,9 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     keyPrefix: f.bool('key-prefix'),
     keyStore: f.string('key-store'),
     maxBatchBytes: f.int('max-batch-bytes', 1),
+    maxBodyBytes: f.int('max-body-bytes', 1),
+    readHeaderTimeoutMs: f.positiveMs('read-header-timeout'),
+    readTimeoutMs: f.positiveMs('read-timeout'),
     maxConnections: f.int('max-connections', 1),
   };
 }

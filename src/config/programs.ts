@@ -64,7 +64,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch sent to the gateway' },
   { name: 'flush-interval', type: 'duration', default: '1s', usage: 'Longest wait before a batch that is not full is sent' },
   { name: 'timeout', type: 'duration', default: '30s', usage: 'Timeout of every request to the gateway' },
-  { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed' },
+  { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed or too large' },
   { name: 'max-retry-delay', type: 'duration', default: '30s', usage: 'Longest wait between two attempts to send a batch' },
   { name: 'queue-max-bytes', type: 'int', default: 256 * MiB, usage: 'Largest size of the in-flight queue in bytes' },
   { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
@@ -72,6 +72,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   spoolMaxBytes,
   shutdownTimeout,
   maxConnections,
+  { name: 'idle-timeout', type: 'duration', default: '5m', usage: 'Close a client connection that sent nothing for this long (0 is never)' },
 ];
 
 export const GATEWAY_FLAGS: readonly FlagSpec[] = [
@@ -87,6 +88,9 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
   { name: 'max-batch-bytes', type: 'int', default: 64 * MiB, usage: 'Largest decompressed size of one batch in bytes' },
+  { name: 'max-body-bytes', type: 'int', default: 32 * MiB, usage: 'Largest compressed size of one request body in bytes' },
+  { name: 'read-header-timeout', type: 'duration', default: '10s', usage: 'Longest time a client may take to send the request headers' },
+  { name: 'read-timeout', type: 'duration', default: '60s', usage: 'Longest time a client may take to send a whole request, body included' },
   maxConnections,
   ...routing,
 ];

@@ -23,6 +23,7 @@ export interface ProxyConfig {
   readonly spoolMaxBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly maxConnections: number;
+  readonly idleTimeoutMs: number;
 }
 
 export function readProxyConfig(f: FlagReader): ProxyConfig {
@@ -66,5 +67,6 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
     maxConnections: f.int('max-connections', 1),
+    idleTimeoutMs: f.ms('idle-timeout'),
   };
 }

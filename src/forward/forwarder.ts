@@ -40,9 +40,6 @@ export interface ForwarderOptions {
   readonly onFatal: (message: string) => void;
 }
 
-/** How long a worker waits between attempts while the gateway answers 401. */
-const UNAUTHORIZED_RETRY_MS = 30_000;
-
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -152,8 +149,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
           return;
         case 'unauthorized':
           m.failures.inc(1, { reason: 'unauthorized' });
-          opts.log(`[worker #${worker}] GATEWAY ${transport.url} REFUSES THE API KEY (${outcome.reason}): keeping ${batch.points} data points, retrying in ${UNAUTHORIZED_RETRY_MS / 1000}s`);
-          await abortableSleep(UNAUTHORIZED_RETRY_MS, hardStop.signal);
+          // A revoked key may be restored: retry at the slowest pace, -max-retry-delay.
+          opts.log(`[worker #${worker}] GATEWAY ${transport.url} REFUSES THE API KEY (${outcome.reason}): keeping ${batch.points} data points, retrying in ${capMs / 1000}s`);
+          await abortableSleep(capMs, hardStop.signal);
           break;
         case 'retryable': {
           m.failures.inc(1, { reason: outcome.reason.startsWith('HTTP') ? outcome.reason.slice(0, 8) : outcome.reason.split(':')[0]! });

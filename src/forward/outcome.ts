@@ -14,6 +14,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form starts with the day's name; Date.parse alone would read "-5" or "1.5" as years.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
@@ -42,7 +44,8 @@ export function classifyResponse(
 }
 
 export function classifyError(err: unknown): SendOutcome {
-  const e = err as { code?: string; message?: string; name?: string };
-  const what = e.code ?? e.name ?? 'error';
+  const e = err as { code?: unknown; message?: string; name?: string };
+  // A DOMException (an abort) has a numeric legacy code; its name says more.
+  const what = typeof e.code === 'string' ? e.code : (e.name ?? 'error');
   return { kind: 'retryable', reason: `${what}: ${e.message ?? String(err)}` };
 }

@@ -12,6 +12,7 @@ import { filterLines, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createAuthLimiter } from './auth-limiter.js';
+import { dropLongLines } from './long-lines.js';
 
 export interface KeyLookup {
   lookup(key: string): string | undefined;
@@ -50,6 +51,12 @@ export interface GatewayOptions {
 class BodyTooLarge extends Error {}
 
 const RETRY_AFTER_SECONDS = '1';
+/** The longest Graphite line accepted, as on the plaintext listeners. */
+const MAX_LINE_BYTES = 16 * 1024;
+/** How long the rest of a refused body is read and dropped before the connection is cut. */
+const REFUSED_BODY_LINGER_MS = 1000;
+/** How often Node checks the header and request timeouts (its default, 30 s, would let them overrun). */
+const TIMEOUT_CHECK_MS = 500;
 
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
@@ -61,6 +68,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     requests: opts.metrics.counter('polymur_requests_total', 'HTTP requests, by path and status code'),
     invalid: opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason'),
     full: opts.metrics.counter('polymur_batches_refused_total', 'Batches answered 503 because the destination queues were full'),
+    refused: opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections'),
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
   const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: 60_000 });
@@ -68,9 +76,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let closing = false;
   let inFlight = 0;
   const idle: Array<() => void> = [];
+  // Sockets whose current response has begun: a timeout there cannot be answered with a 408.
+  const answering = new WeakSet<Socket>();
 
   const reply = (res: ServerResponse, path: string, status: number, body: string, headers: Record<string, string> = {}): void => {
     m.requests.inc(1, { path, code: String(status) });
+    const socket = res.req.socket;
+    answering.add(socket);
+    res.once('finish', () => answering.delete(socket));
     if (closing) headers = { ...headers, connection: 'close' };
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...headers });
     res.end(body);
@@ -107,7 +120,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
    * Reads the body, decompressing gzip as it streams, counting compressed bytes against
    * maxBodyBytes and decompressed bytes against maxBatchBytes. Rejects with BodyTooLarge or with
    * the gunzip error; the request itself is never destroyed here, so an answer can still be sent
-   * (the rest of a malformed body is read and discarded; an oversized one is cut by Connection: close).
+   * (the rest of the body is read and discarded, for a moment: see refuseBody).
    */
   const readBody = (req: IncomingMessage, gzip: boolean): Promise<Buffer> =>
     new Promise<Buffer>((resolve, reject) => {
@@ -121,7 +134,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         settled = true;
         req.removeListener('data', onData);
         gunzip?.destroy();
-        if (!(err instanceof BodyTooLarge)) req.resume();
+        req.resume();
         reject(err);
       };
       const collect = (chunk: Buffer): void => {
@@ -158,6 +171,19 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
     });
 
+  /**
+   * 413 or 400 while the client may still be sending. Closing at once would reset the connection
+   * under the bytes in flight and the client would never read the answer; so the rest is read and
+   * dropped (never inflated, never kept) for a moment, then an unfinished request is cut off.
+   */
+  const refuseBody = (req: IncomingMessage, res: ServerResponse, status: 400 | 413): void => {
+    reply(res, '/ingest', status, status === 413 ? 'Batch Too Large\n' : 'Batch Malformed\n');
+    if (req.complete) return;
+    setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, REFUSED_BODY_LINGER_MS).unref();
+  };
+
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     const name = authenticate(req, res, '/ingest');
@@ -168,21 +194,24 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       return reply(res, '/ingest', 415, `unsupported Content-Encoding ${encoding}\n`);
     }
     if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
-      return reply(res, '/ingest', 413, 'Batch Too Large\n', { connection: 'close' });
+      req.resume();
+      return refuseBody(req, res, 413);
     }
     let body: Buffer;
     try {
       body = await readBody(req, encoding === 'gzip');
     } catch (err) {
-      if (err instanceof BodyTooLarge) return reply(res, '/ingest', 413, 'Batch Too Large\n', { connection: 'close' });
+      if (err instanceof BodyTooLarge) return refuseBody(req, res, 413);
       if (req.socket.destroyed) return;
-      return reply(res, '/ingest', 400, 'Batch Malformed\n');
+      return refuseBody(req, res, 400);
     }
     const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
-    const lines = filterLines(body, 0, body.length, prefix, (line: Buffer, reason: InvalidReason) => {
+    const onInvalid = (line: Buffer, reason: InvalidReason): void => {
       m.invalid.inc(1, { reason });
       invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.toString('latin1').slice(0, 200))}`);
-    });
+    };
+    body = dropLongLines(body, MAX_LINE_BYTES, (head) => onInvalid(head, 'too_long'));
+    const lines = filterLines(body, 0, body.length, prefix, onInvalid);
     if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
@@ -226,25 +255,47 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       });
   };
 
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  const timeouts = {
+    // Node requires headersTimeout <= requestTimeout; the headers are part of the request anyway.
+    headersTimeout: Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout),
+    requestTimeout,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  };
+  /**
+   * A client too slow with its headers or body gets 408 when nothing was answered yet; a request
+   * that does not parse, 400. Anything else (a TLS handshake that failed or timed out: there is no
+   * channel to answer on) is cut off at once.
+   */
+  const onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
+    const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'Request Timeout\n'] : err.code?.startsWith('HPE_') ? ['400 Bad Request', 'Bad Request\n'] : undefined;
+    if (!answer || !socket.writable || answering.has(socket)) return void socket.destroy();
+    const [status, text] = answer as [string, string];
+    m.requests.inc(1, { path: 'other', code: status.slice(0, 3) });
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
+    socket.destroySoon();
+  };
   const servers: Array<{ server: Server; scheme: string; port: number }> = [];
   if (opts.httpsPort !== undefined) {
     if (!opts.tls) throw new Error('HTTPS needs a certificate and a key');
-    servers.push({ server: createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle), scheme: 'HTTPS', port: opts.httpsPort });
+    // A connection that never completes the TLS handshake holds a slot too: it gets the header
+    // timeout (Node's default would be 120 s, whatever -read-header-timeout says).
+    const tlsOptions = { handshakeTimeout: timeouts.headersTimeout, cert: opts.tls.cert, key: opts.tls.key };
+    servers.push({ server: createHttpsServer({ ...timeouts, ...tlsOptions }, handle), scheme: 'HTTPS', port: opts.httpsPort });
   }
-  if (opts.httpPort !== undefined) servers.push({ server: createHttpServer(handle), scheme: 'HTTP', port: opts.httpPort });
+  if (opts.httpPort !== undefined) servers.push({ server: createHttpServer(timeouts, handle), scheme: 'HTTP', port: opts.httpPort });
 
   const addresses: { http?: AddressInfo; https?: AddressInfo } = {};
   const sockets = new Set<Socket>();
   for (const { server, scheme, port } of servers) {
-    server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
-    server.requestTimeout = opts.requestTimeoutMs ?? 60_000;
     server.keepAliveTimeout = 65_000;
     server.maxConnections = opts.maxConnections ?? 4096;
     server.on('connection', (s: Socket) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });
-    server.on('clientError', (_err, socket: Socket) => socket.destroy());
+    server.on('clientError', onClientError);
+    server.on('drop', () => m.refused.inc());
     server.listen(port, opts.listenAddr === '' ? '::' : opts.listenAddr);
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
     const address = server.address() as AddressInfo;

@@ -64,7 +64,16 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     const framer = createLineFramer(deliver, { maxLineBytes, onInvalid });
     if (paused) socket.pause();
     if (idleTimeoutMs > 0) {
-      socket.setTimeout(idleTimeoutMs, () => socket.end());
+      socket.setTimeout(idleTimeoutMs);
+      socket.on('timeout', () => {
+        // Silent because we stopped reading (backpressure): not the client's idleness.
+        if (paused) return void socket.setTimeout(idleTimeoutMs);
+        // First our FIN (the client's last line is still read); a client that keeps the
+        // connection half-open after that is cut off one more period later.
+        socket.end();
+        const cut = setTimeout(() => socket.destroy(), idleTimeoutMs);
+        socket.once('close', () => clearTimeout(cut));
+      });
     }
     socket.on('data', (chunk: Buffer) => framer.push(chunk));
     socket.on('end', () => {
