@@ -2,13 +2,12 @@
 // validated, handed to the shared batcher. When the batcher says "full", every socket is paused
 // until it has room again (backpressure reaches the senders through TCP); nothing is dropped.
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { once } from 'node:events';
 import type { Batcher } from '../batch/batcher.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createLineFramer } from './framer.js';
 import type { InvalidReason } from './lines.js';
-import { parseHostPort } from './address.js';
+import { formatHostPort, listenOn, parseHostPort } from './address.js';
 
 export interface TcpListener {
   readonly address: AddressInfo;
@@ -88,10 +87,8 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   });
   server.maxConnections = opts.maxConnections ?? 4096;
   server.on('drop', () => refused.inc());
-  server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
-  const address = server.address() as AddressInfo;
-  opts.log(`Metrics listener started: ${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+  const address = await listenOn(server, host, port);
+  opts.log(`Metrics listener started: ${formatHostPort(address.address, address.port)}`);
 
   let closing: Promise<void> | undefined;
   return {

@@ -2,9 +2,8 @@
 // localhost 2020`) and HTTP (GET /metrics in the Prometheus text format, GET /healthz). The first
 // bytes of a connection decide which: an HTTP method, or a command.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { once } from 'node:events';
-import { parseHostPort } from '../input/address.js';
+import { formatHostPort, parseHostPort } from '../input/address.js';
+import { createCommandPort, type CommandPort } from './command-port.js';
 import type { Registry } from './metrics.js';
 import { buildStats } from './runtime-stats.js';
 
@@ -13,14 +12,7 @@ export interface Health {
   readonly details?: Record<string, unknown>;
 }
 
-export interface StatServer {
-  readonly address: AddressInfo;
-  close(): Promise<void>;
-}
-
-const HTTP_METHOD = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS) /;
-/** The original read at most 8 bytes of a command. */
-const COMMAND_BYTES = 8;
+export type StatServer = CommandPort;
 
 export async function createStatServer(opts: {
   listenAddr: string;
@@ -45,43 +37,14 @@ export async function createStatServer(opts: {
       res.writeHead(404).end('Not Found\n');
     }
   });
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 30_000;
-
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.setTimeout(30_000, () => socket.destroy());
-    socket.once('data', (first: Buffer) => {
-      if (HTTP_METHOD.test(first.toString('latin1', 0, 8))) {
-        socket.pause();
-        socket.unshift(first);
-        http.emit('connection', socket);
-        socket.resume();
-        return;
-      }
-      const command = first.toString('utf8', 0, COMMAND_BYTES).trim();
-      socket.end(command === 'stats' ? JSON.stringify(buildStats(startedAt), null, 2) + '\n' : `Not a command: ${command}\n`);
-    });
+  const port = await createCommandPort({
+    listenAddr: opts.listenAddr,
+    http,
+    // The original answered `stats` and nothing else.
+    command: (line) => (line === 'stats' ? JSON.stringify(buildStats(startedAt), null, 2) + '\n' : `Not a command: ${line}\n`),
+    maxConnections: 256,
   });
-  server.maxConnections = 256;
-  const { host, port } = parseHostPort(opts.listenAddr);
-  server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
-  const address = server.address() as AddressInfo;
-  opts.log(`Runstats started: ${host.includes(':') ? `[${address.address}]` : host}:${address.port}`);
-
-  let closed: Promise<void> | undefined;
-  return {
-    address,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      return closed;
-    },
-  };
+  const { host } = parseHostPort(opts.listenAddr);
+  opts.log(`Runstats started: ${formatHostPort(host, port.address.port)}`);
+  return port;
 }

@@ -2,13 +2,11 @@
 // 2030`, `putdest ADDR`, `deldest ADDR`) and the same as HTTP JSON (GET/PUT/DELETE /destinations)
 // on the same port; the first bytes of a connection tell which.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { once } from 'node:events';
-import { parseHostPort } from '../input/address.js';
+import { formatHostPort, parseHostPort } from '../input/address.js';
+import { createCommandPort, type CommandPort } from '../observe/command-port.js';
 import { DestinationError } from './destination.js';
 import type { Router } from './router.js';
 
-const HTTP_METHOD = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS) /;
 const MAX_COMMAND_BYTES = 1024;
 
 /** The original's getdest reply: connected destinations and when each was registered. */
@@ -33,7 +31,7 @@ function change(router: Router, command: Change, address: string): string {
 }
 
 function textCommand(router: Router, line: string): string {
-  const [command, arg, ...rest] = line.trim().split(/\s+/);
+  const [command, arg, ...rest] = line.split(/\s+/);
   if (command === 'getdest' && arg === undefined) return destinationsJson(router);
   // The original's reply to a change without an address.
   if ((command === 'putdest' || command === 'deldest') && arg === undefined) return 'Must provide destination\n';
@@ -45,7 +43,7 @@ function textCommand(router: Router, line: string): string {
       throw err;
     }
   }
-  return `Not a command: ${line.trim()}\nCommands: getdest | putdest ADDR | deldest ADDR\n`;
+  return `Not a command: ${line}\nCommands: getdest | putdest ADDR | deldest ADDR\n`;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -75,7 +73,7 @@ export async function createDestinationApi(opts: {
   listenAddr: string;
   router: Router;
   log: (m: string) => void;
-}): Promise<{ address: AddressInfo; close(): Promise<void> }> {
+}): Promise<CommandPort> {
   const send = (res: ServerResponse, status: number, body: string, type = 'application/json'): void => {
     res.writeHead(status, { 'content-type': type }).end(body);
   };
@@ -96,50 +94,8 @@ export async function createDestinationApi(opts: {
         send(res, status, JSON.stringify({ error: (err as Error).message }) + '\n');
       });
   });
-  http.headersTimeout = 10_000;
-
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.setTimeout(30_000, () => socket.destroy());
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      if (text === '' && HTTP_METHOD.test(chunk.toString('latin1', 0, 8))) {
-        socket.off('data', onData);
-        socket.pause();
-        socket.unshift(chunk);
-        http.emit('connection', socket);
-        socket.resume();
-        return;
-      }
-      text += chunk.toString('utf8');
-      const nl = text.indexOf('\n');
-      if (nl === -1 && text.length < MAX_COMMAND_BYTES) return;
-      socket.off('data', onData);
-      socket.end(textCommand(opts.router, nl === -1 ? text : text.slice(0, nl)));
-    };
-    socket.on('data', onData);
-    socket.on('end', () => {
-      if (text !== '' && !socket.writableEnded) socket.end(textCommand(opts.router, text));
-    });
-  });
-  server.maxConnections = 64;
-  const { host, port } = parseHostPort(opts.listenAddr);
-  server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
-  const address = server.address() as AddressInfo;
-  opts.log(`API started: ${host.includes(':') ? `[${address.address}]` : host}:${address.port}`);
-  let closed: Promise<void> | undefined;
-  return {
-    address,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      return closed;
-    },
-  };
+  const port = await createCommandPort({ listenAddr: opts.listenAddr, http, command: (line) => textCommand(opts.router, line), maxConnections: 64 });
+  const { host } = parseHostPort(opts.listenAddr);
+  opts.log(`API started: ${formatHostPort(host, port.address.port)}`);
+  return port;
 }
