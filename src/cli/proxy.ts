@@ -1,17 +1,15 @@
 #!/usr/bin/env node
 // polymur-proxy: Graphite plaintext in, batched gzip over HTTPS to polymur-gateway out.
 import { readFileSync } from 'node:fs';
-import { createBatcher } from '../batch/batcher.js';
 import type { Batch, BatchQueue } from '../batch/batch.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { PROXY_FLAGS } from '../config/programs.js';
 import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
-import { createTcpListener } from '../input/tcp-listener.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
-import { startObservability } from './observability.js';
+import { startInput } from './input.js';
 import { runProgram, type Running } from './program.js';
 
 function countDrops(registry: Registry): (batch: Batch) => void {
@@ -73,34 +71,19 @@ async function start(config: ProxyConfig): Promise<Running> {
       });
   await forwarder.start();
 
-  // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
-  // interval); the forwarder still joins spooled records into batches of up to -batch-size.
-  const batcher = createBatcher({
-    batchSize: config.batchSize,
+  const input = await startInput({
+    config,
+    // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
+    // interval); the forwarder still joins spooled records into batches of up to -batch-size.
     flushIntervalMs: config.spoolDir !== '' ? 0 : config.flushIntervalMs,
     sink: queue,
-  });
-  const observability = await startObservability({
     registry,
-    statAddr: config.statAddr,
-    metricsFlushMs: config.metricsFlushMs,
-    emit: (data, points) => batcher.add(data, points),
     queues: () => [['queue', queue.depth().batches, config.queueCap]],
-  });
-  const listener = await createTcpListener({
-    listenAddr: config.listenAddr,
-    batcher,
-    maxConnections: config.maxConnections,
-    idleTimeoutMs: config.idleTimeoutMs,
-    metrics: registry,
-    log,
-    onReceived: observability.received,
   });
 
   return {
     async shutdown() {
-      await listener.close();
-      await batcher.close();
+      await input.drain();
       await queue.close();
       const { undelivered } = await forwarder.close(config.shutdownTimeoutMs);
       if (undelivered > 0) {
@@ -110,7 +93,7 @@ async function start(config: ProxyConfig): Promise<Running> {
             : `${undelivered} data points could not be delivered before the shutdown timeout`,
         );
       }
-      await observability.close();
+      await input.close();
     },
   };
 }

@@ -26,6 +26,10 @@ const maxConnections: FlagSpec = {
   name: 'max-connections', type: 'int', default: 4096,
   usage: 'Most concurrent client connections accepted',
 };
+const idleTimeout: FlagSpec = {
+  name: 'idle-timeout', type: 'duration', default: '5m',
+  usage: 'Close a client connection that sent nothing for this long (0 is never)',
+};
 
 /** Flags shared by the two programs that route to destinations (the gateway and the relay). */
 const routing: FlagSpec[] = [
@@ -72,7 +76,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   spoolMaxBytes,
   shutdownTimeout,
   maxConnections,
-  { name: 'idle-timeout', type: 'duration', default: '5m', usage: 'Close a client connection that sent nothing for this long (0 is never)' },
+  idleTimeout,
 ];
 
 export const GATEWAY_FLAGS: readonly FlagSpec[] = [
@@ -100,5 +104,6 @@ export const RELAY_FLAGS: readonly FlagSpec[] = [
   { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch handed to the destinations' },
   { name: 'flush-interval', type: 'duration', default: '100ms', usage: 'Longest wait before a batch that is not full is routed' },
   maxConnections,
+  idleTimeout,
   ...routing,
 ];

@@ -6,6 +6,7 @@ export interface RelayConfig extends RoutingConfig {
   readonly batchSize: number;
   readonly flushIntervalMs: number;
   readonly maxConnections: number;
+  readonly idleTimeoutMs: number;
 }
 
 export function readRelayConfig(f: FlagReader): RelayConfig {
@@ -15,5 +16,6 @@ export function readRelayConfig(f: FlagReader): RelayConfig {
     batchSize: f.int('batch-size', 1),
     flushIntervalMs: f.positiveMs('flush-interval'),
     maxConnections: f.int('max-connections', 1),
+    idleTimeoutMs: f.ms('idle-timeout'),
   };
 }

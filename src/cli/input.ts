@@ -1,0 +1,59 @@
+// The input side shared by the proxy and the relay: the Graphite plaintext listener feeding one
+// batcher into the program's sink, and the observability every program runs (its self-metrics
+// enter through the same batcher).
+import type { BatchSink } from '../batch/batch.js';
+import { createBatcher } from '../batch/batcher.js';
+import { createTcpListener } from '../input/tcp-listener.js';
+import { log } from '../observe/log.js';
+import type { Registry } from '../observe/metrics.js';
+import { startObservability, type QueueFigure } from './observability.js';
+
+export interface InputConfig {
+  readonly listenAddr: string;
+  readonly maxConnections: number;
+  readonly idleTimeoutMs: number;
+  readonly statAddr: string;
+  readonly metricsFlushMs: number;
+  readonly batchSize: number;
+}
+
+export interface Input {
+  /** Stops accepting and hands everything read on to the sink. */
+  drain(): Promise<void>;
+  /** Stops the stat port and the periodic lines: last, once the sink is closed. */
+  close(): Promise<void>;
+}
+
+export async function startInput(opts: {
+  config: InputConfig;
+  flushIntervalMs: number;
+  sink: BatchSink;
+  registry: Registry;
+  queues: () => QueueFigure[];
+}): Promise<Input> {
+  const { config, registry } = opts;
+  const batcher = createBatcher({ batchSize: config.batchSize, flushIntervalMs: opts.flushIntervalMs, sink: opts.sink });
+  const observability = await startObservability({
+    registry,
+    statAddr: config.statAddr,
+    metricsFlushMs: config.metricsFlushMs,
+    emit: (data, points) => batcher.add(data, points),
+    queues: opts.queues,
+  });
+  const listener = await createTcpListener({
+    listenAddr: config.listenAddr,
+    batcher,
+    maxConnections: config.maxConnections,
+    idleTimeoutMs: config.idleTimeoutMs,
+    metrics: registry,
+    log,
+    onReceived: observability.received,
+  });
+  return {
+    async drain() {
+      await listener.close();
+      await batcher.close();
+    },
+    close: () => observability.close(),
+  };
+}
