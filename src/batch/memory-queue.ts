@@ -54,7 +54,10 @@ export function createMemoryQueue(opts: {
       return true;
     },
     whenReady(listener) {
-      if (heldBatches < opts.maxBatches && heldBytes < opts.maxBytes) listener();
+      // Only an empty queue is sure to take the refused batch (its size is unknown here); otherwise
+      // wait for the next ack. Answering "ready" while the offer would still fail made a refusing
+      // producer re-offer in a synchronous loop until the stack overflowed.
+      if (heldBatches === 0) listener();
       else readyListeners.push(listener);
     },
     takeNow() {

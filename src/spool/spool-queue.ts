@@ -197,7 +197,9 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       return true;
     },
     whenReady(listener) {
-      if (heldBytes < opts.maxBytes) listener();
+      // As in the memory queue: only an empty queue is sure to take the refused batch; otherwise
+      // wait for the next ack (answering early looped a refusing producer until the stack overflowed).
+      if (heldBatches === 0) listener();
       else readyListeners.push(listener);
     },
     takeNow() {
