@@ -4,7 +4,7 @@ import { gunzipSync, gzipSync, constants } from 'node:zlib';
 import { filterLines } from '../src/input/lines.js';
 import { createHashRing } from '../src/route/hash-ring.js';
 import { parseDestinations } from '../src/route/destination.js';
-import { buildChunk, metricNames } from './load-generator.js';
+import { buildChunk, encodeNames, metricNames } from './load-generator.js';
 
 export interface MicroResult {
   readonly name: string;
@@ -33,7 +33,7 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
   const minMs = quick ? 100 : 1000;
   const names = metricNames(10_000, 7);
   const lineCount = 5000;
-  const batch = buildChunk(names, 0, 0, lineCount, 1_700_000_000);
+  const batch = buildChunk(encodeNames(names), 0, 0, lineCount, 1_700_000_000);
   const results: MicroResult[] = [];
 
   const framing = measure(() => filterLines(batch, 0, batch.length).points, minMs);

@@ -1,15 +1,18 @@
 // `npm run bench`: the real programs as separate processes on 127.0.0.1, fed by the load generator,
 // measured at a counting sink. Prints a table and writes JSON (bench/results/).
-//   node dist/bench/run.js [--quick] [--runs N] [--points N]
+//   node dist/bench/run.js [--quick] [--runs N] [--points N] [--only a,b] [--cpu-prof DIR]
+// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, micro);
+// --cpu-prof writes a V8 CPU profile of each process (proxy, gateway, relay, generator, sink) to DIR.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGateway, startProxy, startRelay } from '../test/helpers/system.js';
 import type { RunningProgram } from '../test/helpers/programs.js';
-import { runMicroBenchmarks, type MicroResult } from './micro.js';
+import { runMicroBenchmarks } from './micro.js';
+import { formatTop } from './profile-top.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -23,6 +26,11 @@ const burstPoints = Number(flag('--points') ?? (quick ? 100_000 : 5_000_000));
 const latencyRate = 100_000;
 const latencySeconds = quick ? 1 : 5;
 const CONNECTIONS = 4;
+const only = flag('--only')?.split(',');
+const wanted = (scenario: string): boolean => only === undefined || only.includes(scenario);
+const cpuProfDir = flag('--cpu-prof');
+/** Node's own arguments for a process: with --cpu-prof, its profile goes to DIR/<process> at exit. */
+const nodeArgs = (program: string): string[] => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, program)}`] : []);
 
 interface SinkReport {
   lines: number;
@@ -41,7 +49,7 @@ interface Sink {
 
 async function startSink(points: number): Promise<Sink> {
   const perConnection = Math.ceil(points / CONNECTIONS);
-  const child = fork(join(here, 'sink.js'), [String(CONNECTIONS), String(perConnection)], { stdio: 'inherit' });
+  const child = fork(join(here, 'sink.js'), [String(CONNECTIONS), String(perConnection)], { stdio: 'inherit', execArgv: nodeArgs('sink') });
   const [listening] = (await once(child, 'message')) as [{ port: number }];
   const ask = async <T>(msg: object, reply: string): Promise<T> => {
     child.send(msg);
@@ -68,7 +76,7 @@ interface Generated {
 }
 
 async function generate(port: number, points: number, ratePerSecond?: number, chunkTimesFile?: string): Promise<Generated> {
-  const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit' });
+  const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit', execArgv: nodeArgs('generator') });
   child.send({ port, connections: CONNECTIONS, points, seed: 42, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}) });
   const [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
   if (msg.type !== 'done') throw new Error(`load generator failed: ${msg.message}`);
@@ -141,8 +149,8 @@ const GATEWAY_ARGS = ['-dev-mode', '-outgoing-queue-cap', '1000000'];
 
 async function endToEnd(points: number): Promise<ThroughputResult> {
   const sink = await startSink(points);
-  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`] });
-  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'] });
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`], nodeArgs: nodeArgs('gateway') });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'], nodeArgs: nodeArgs('proxy') });
   try {
     await proxy.waitForLog(/successful/);
     const gen = await generate(proxy.port, points);
@@ -178,8 +186,8 @@ async function latency(): Promise<LatencyResult> {
   const points = latencyRate * latencySeconds;
   const dir = mkdtempSync(join(tmpdir(), 'polymur-bench-'));
   const sink = await startSink(points);
-  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`] });
-  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'] });
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`], nodeArgs: nodeArgs('gateway') });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'], nodeArgs: nodeArgs('proxy') });
   try {
     await proxy.waitForLog(/successful/);
     await generate(proxy.port, points, latencyRate, join(dir, 'sent.bin'));
@@ -203,7 +211,7 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
   const relayProcess = await startRelay([
     '-destinations', sinks.map((s, i) => `127.0.0.1:${s.port}${distribution === 'hash-route' ? `:${String.fromCharCode(97 + i)}` : ''}`).join(','),
     '-distribution', distribution, '-outgoing-queue-cap', '1000000',
-  ]);
+  ], {}, nodeArgs('relay'));
   try {
     const gen = await generate(relayProcess.port, points);
     const reports = await Promise.all(sinks.map((s) => settle(s, distribution === 'broadcast' ? points : 0)));
@@ -230,6 +238,11 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
   }
 }
 
+function relayFigure(r: ThroughputResult): string {
+  const relay = r.processes.relay!;
+  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, RSS ${relay.peakRssMb} MB, CPU ${relay.cpuSecondsPerMillion} s per 1M points`;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -246,32 +259,41 @@ async function repeated<T>(name: string, fn: () => Promise<T>, key: (r: T) => nu
   return { median: all.find((r) => key(r) === m)!, all };
 }
 
+/** A scenario's result, or undefined when --only left it out. */
+async function scenario<T>(key: string, name: string, fn: () => Promise<T>, by: (r: T) => number): Promise<{ median: T; all: T[] } | undefined> {
+  return wanted(key) ? repeated(name, fn, by) : undefined;
+}
+
 const results = {
   date: new Date().toISOString(),
   cores: cpus().length,
   node: process.version,
   runs,
-  endToEnd: await repeated('end to end', () => endToEnd(burstPoints), (r) => r.pointsPerSecond),
-  latency: await repeated('latency at 100k/s', latency, (r) => r.p99Ms),
-  relayBroadcast: await repeated('relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
-  relayHashRoute: await repeated('relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
-  micro: await runMicroBenchmarks(quick) as MicroResult[],
+  endToEnd: await scenario('endToEnd', 'end to end', () => endToEnd(burstPoints), (r) => r.pointsPerSecond),
+  latency: await scenario('latency', 'latency at 100k/s', latency, (r) => r.p99Ms),
+  relayBroadcast: await scenario('relayBroadcast', 'relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
+  relayHashRoute: await scenario('relayHashRoute', 'relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
+  micro: wanted('micro') ? await runMicroBenchmarks(quick) : undefined,
 };
 
-const e = results.endToEnd.median;
-const l = results.latency.median;
-const rb = results.relayBroadcast.median;
-const rh = results.relayHashRoute.median;
+const e = results.endToEnd?.median;
+const l = results.latency?.median;
+const rb = results.relayBroadcast?.median;
+const rh = results.relayHashRoute?.median;
 const rows: Array<[string, string]> = [
   ['machine', `${results.cores} cores, Node ${results.node}, median of ${runs} run(s)`],
-  ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s, ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
-  ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
-  ['proxy peak RSS / CPU per 1M points', `${e.processes.proxy!.peakRssMb} MB / ${e.processes.proxy!.cpuSecondsPerMillion} s`],
-  ['gateway peak RSS / CPU per 1M points', `${e.processes.gateway!.peakRssMb} MB / ${e.processes.gateway!.cpuSecondsPerMillion} s`],
-  [`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`],
-  ['relay broadcast to 1 sink', `${rb.pointsPerSecond.toLocaleString('en')} points/s, ${rb.lost} lost, RSS ${rb.processes.relay!.peakRssMb} MB`],
-  ['relay hash-route to 3 sinks', `${rh.pointsPerSecond.toLocaleString('en')} points/s, ${rh.lost} lost, RSS ${rh.processes.relay!.peakRssMb} MB`],
-  ...results.micro.map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
+  ...(e
+    ? ([
+        ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s, ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
+        ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
+        ['proxy peak RSS / CPU per 1M points', `${e.processes.proxy!.peakRssMb} MB / ${e.processes.proxy!.cpuSecondsPerMillion} s`],
+        ['gateway peak RSS / CPU per 1M points', `${e.processes.gateway!.peakRssMb} MB / ${e.processes.gateway!.cpuSecondsPerMillion} s`],
+      ] as Array<[string, string]>)
+    : []),
+  ...(l ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>) : []),
+  ...(rb ? ([['relay broadcast to 1 sink', relayFigure(rb)]] as Array<[string, string]>) : []),
+  ...(rh ? ([['relay hash-route to 3 sinks', relayFigure(rh)]] as Array<[string, string]>) : []),
+  ...(results.micro ?? []).map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n');
@@ -282,3 +304,8 @@ const file = join(outDir, `${results.date.replace(/[:.]/g, '-')}${quick ? '-quic
 writeFileSync(file, JSON.stringify(results, null, 2));
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify(results, null, 2));
 process.stdout.write(`JSON: ${file}\n`);
+if (cpuProfDir) {
+  for (const program of readdirSync(cpuProfDir)) {
+    for (const profile of readdirSync(join(cpuProfDir, program))) process.stdout.write(`\n${formatTop(join(cpuProfDir, program, profile))}\n`);
+  }
+}

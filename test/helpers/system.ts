@@ -48,6 +48,7 @@ export async function startGateway(opts: {
   keyFile?: KeyFile;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
 }): Promise<GatewayProcess & { cert: TestCert }> {
   const cert = opts.cert ?? makeCert();
   const keyArgs = opts.keyFile ? ['-key-store', opts.keyFile.url] : ['-dev-mode'];
@@ -58,13 +59,21 @@ export async function startGateway(opts: {
       '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...keyArgs, ...(opts.args ?? []),
     ],
     opts.env,
+    opts.nodeArgs,
   );
   const [https, ports] = await Promise.all([p.waitForLog(/HTTPS listener started: \S+:(\d+)/), statAndApi(p, opts.args ?? [])]);
   const port = portOf(https);
   return Object.assign(p, { url: `https://localhost:${port}`, port, ...ports, cert });
 }
 
-export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiKey?: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<ListenerProcess> {
+export async function startProxy(opts: {
+  gateway?: string;
+  cert?: TestCert;
+  apiKey?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
+}): Promise<ListenerProcess> {
   const target = opts.gateway !== undefined ? ['-gateway', opts.gateway, '-api-key', opts.apiKey ?? '123'] : [];
   const p = startProgram(
     'proxy',
@@ -73,6 +82,7 @@ export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiK
       ...(opts.cert ? ['-cert', opts.cert.certPath] : []), ...(opts.args ?? []),
     ],
     opts.env,
+    opts.nodeArgs,
   );
   const [listener, stat] = await Promise.all([
     p.waitForLog(/Metrics listener started: \S+:(\d+)/),
@@ -81,8 +91,8 @@ export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiK
   return Object.assign(p, { port: portOf(listener), statPort: portOf(stat) });
 }
 
-export async function startRelay(args: string[], env?: NodeJS.ProcessEnv): Promise<ListenerProcess & { apiPort: number }> {
-  const p = startProgram('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...args], env);
+export async function startRelay(args: string[], env?: NodeJS.ProcessEnv, nodeArgs?: string[]): Promise<ListenerProcess & { apiPort: number }> {
+  const p = startProgram('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...args], env, nodeArgs);
   const [listener, ports] = await Promise.all([p.waitForLog(/Metrics listener started: \S+:(\d+)/), statAndApi(p, args)]);
   return Object.assign(p, { port: portOf(listener), ...ports });
 }
