@@ -13,6 +13,8 @@ import type { SendOutcome } from './outcome.js';
 import { createGatewayTransport, type GatewayTransport } from './transport.js';
 
 const gzip = promisify(gzipCallback);
+/** Output buffer of the gzip: a whole compressed batch in one piece, not one round trip per 16 KiB. */
+const GZIP_CHUNK_BYTES = 256 * 1024;
 
 export interface Forwarder {
   start(): Promise<void>;
@@ -128,7 +130,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   /** Sends one batch until it is delivered, dead-lettered, or the hard stop comes. */
   const deliver = async (worker: number, lease: Lease): Promise<void> => {
     const { batch } = lease;
-    const body = await gzip(batch.data, { level: opts.compressionLevel ?? 1 });
+    const body = await gzip(batch.data, { level: opts.compressionLevel ?? 1, chunkSize: GZIP_CHUNK_BYTES });
     for (let attempt = 1; !hardStop.signal.aborted; attempt++) {
       const index = selector.pick();
       const transport = transports[index]!;
