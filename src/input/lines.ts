@@ -26,14 +26,11 @@ function isDigit(c: number): boolean {
 }
 
 /**
- * A number as Python's float() reads it, without nan/inf (carbon drops NaN, and an infinite value
- * cannot be stored): optional sign, digits with an optional fraction, optional exponent.
+ * Where the number starting at buf[start] ends (at most at end), or -1 when no number starts
+ * there. A number as Python's float() reads it, without nan/inf (carbon drops NaN, and an
+ * infinite value cannot be stored): optional sign, digits with an optional fraction, optional exponent.
  */
-export function isNumber(buf: Buffer, start: number, end: number): boolean {
-  // Most values and every timestamp are plain digits: settle those in one tight loop.
-  let d = start;
-  while (d < end && isDigit(buf[d]!)) d++;
-  if (d === end) return d > start;
+function numberEnd(buf: Buffer, start: number, end: number): number {
   let i = start;
   if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
   let digits = 0;
@@ -48,7 +45,7 @@ export function isNumber(buf: Buffer, start: number, end: number): boolean {
       digits++;
     }
   }
-  if (digits === 0) return false;
+  if (digits === 0) return -1;
   if (i < end && (buf[i] === 0x65 || buf[i] === 0x45)) {
     i++;
     if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
@@ -57,9 +54,14 @@ export function isNumber(buf: Buffer, start: number, end: number): boolean {
       i++;
       exp++;
     }
-    if (exp === 0) return false;
+    if (exp === 0) return -1;
   }
-  return i === end;
+  return i;
+}
+
+/** buf[start, end) is exactly one number (see numberEnd). */
+export function isNumber(buf: Buffer, start: number, end: number): boolean {
+  return numberEnd(buf, start, end) === end;
 }
 
 /** Why the line buf[start, end) (no LF, no trailing CR) is invalid, or null when it is valid or blank. */
@@ -94,9 +96,9 @@ export function checkLine(buf: Buffer, start: number, end: number): InvalidReaso
 function isPlainValidLine(buf: Buffer, start: number, end: number): boolean {
   const nameEnd = buf.indexOf(SPACE, start);
   if (nameEnd <= start || nameEnd >= end) return false;
-  const valueEnd = buf.indexOf(SPACE, nameEnd + 1);
-  if (valueEnd === -1 || valueEnd >= end) return false;
-  return isNumber(buf, nameEnd + 1, valueEnd) && isNumber(buf, valueEnd + 1, end);
+  // The value is read where it stands: it must end at a space, and the timestamp at the line's end.
+  const valueEnd = numberEnd(buf, nameEnd + 1, end);
+  return valueEnd !== -1 && valueEnd < end && buf[valueEnd] === SPACE && isNumber(buf, valueEnd + 1, end);
 }
 
 /** Collects output pieces; copies only when the output differs from the input. */
