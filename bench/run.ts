@@ -38,6 +38,8 @@ interface SinkReport {
   duplicates: number;
   foreign: number;
   lastArrivalMs: number;
+  /** The sink's own CPU so far (it is a harness process on the same cores). */
+  cpuSeconds: number;
 }
 
 interface Sink {
@@ -73,6 +75,7 @@ interface Generated {
   sent: number;
   elapsedMs: number;
   startMs: number;
+  cpuSeconds: number;
 }
 
 async function generate(port: number, points: number, ratePerSecond?: number, chunkTimesFile?: string): Promise<Generated> {
@@ -130,13 +133,40 @@ interface ThroughputResult {
   processes: Record<string, ProcessFigures & { cpuSecondsPerMillion: number }>;
   wireBytesPerPoint?: number;
   compressionRatio?: number;
+  /** CPU seconds per million points of the load generator and the sink, which share the cores. */
+  harnessCpuSecondsPerMillion: { generator: number; sink: number };
+  /**
+   * Points per second the machine's cores could carry if every process were busy all the time:
+   * cores / (CPU seconds per point of all processes, harness included). The measured rate's ceiling.
+   */
+  cpuBoundPointsPerSecond: number;
 }
 
-function figures(programs: Record<string, RunningProgram>, points: number): ThroughputResult['processes'] {
+const perMillion = (seconds: number, points: number): number => Math.round((seconds / (points / 1e6)) * 100) / 100;
+
+/** Harness CPU and the CPU-bound ceiling of a throughput run. */
+/** CPU seconds of each program now, to leave start-up out of the figures. */
+function cpuNow(programs: Record<string, RunningProgram>): Record<string, number> {
+  return Object.fromEntries(Object.entries(programs).map(([name, p]) => [name, processFigures(p.proc.pid!).cpuSeconds]));
+}
+
+/** Harness CPU and the CPU-bound ceiling of a throughput run; sinkCpuBefore: the sinks' CPU before the load. */
+function cpuBudget(processes: ThroughputResult['processes'], gen: Generated, sinks: SinkReport[], sinkCpuBefore: number, points: number): Pick<ThroughputResult, 'harnessCpuSecondsPerMillion' | 'cpuBoundPointsPerSecond'> {
+  const sinkSeconds = sinks.reduce((n, r) => n + r.cpuSeconds, 0) - sinkCpuBefore;
+  const total = Object.values(processes).reduce((n, p) => n + p.cpuSeconds, 0) + gen.cpuSeconds + sinkSeconds;
+  return {
+    harnessCpuSecondsPerMillion: { generator: perMillion(gen.cpuSeconds, points), sink: perMillion(sinkSeconds, points) },
+    cpuBoundPointsPerSecond: Math.round((cpus().length * points) / total),
+  };
+}
+
+/** Peak RSS, and the CPU spent since `cpuBefore` (cpuNow taken before the load). */
+function figures(programs: Record<string, RunningProgram>, cpuBefore: Record<string, number>, points: number): ThroughputResult['processes'] {
   const out: ThroughputResult['processes'] = {};
   for (const [name, p] of Object.entries(programs)) {
-    const f = processFigures(p.proc.pid!);
-    out[name] = { ...f, cpuSecondsPerMillion: Math.round((f.cpuSeconds / (points / 1e6)) * 100) / 100 };
+    const now = processFigures(p.proc.pid!);
+    const f = { ...now, cpuSeconds: Math.round((now.cpuSeconds - cpuBefore[name]!) * 100) / 100 };
+    out[name] = { ...f, cpuSecondsPerMillion: perMillion(f.cpuSeconds, points) };
   }
   return out;
 }
@@ -153,17 +183,21 @@ async function endToEnd(points: number): Promise<ThroughputResult> {
   const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'], nodeArgs: nodeArgs('proxy') });
   try {
     await proxy.waitForLog(/successful/);
+    const cpuBefore = cpuNow({ proxy, gateway });
+    const sinkCpuBefore = (await sink.report()).cpuSeconds;
     const gen = await generate(proxy.port, points);
     const report = await settle(sink, points);
     const gzipBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="gzip"\}/);
     const rawBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="raw"\}/);
+    const processes = figures({ proxy, gateway }, cpuBefore, points);
     return {
       points,
       arrived: report.lines,
       lost: points - report.distinct,
       duplicates: report.duplicates,
       pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
-      processes: figures({ proxy, gateway }, points),
+      processes,
+      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
       wireBytesPerPoint: Math.round((gzipBytes / points) * 100) / 100,
       compressionRatio: Math.round((rawBytes / Math.max(gzipBytes, 1)) * 100) / 100,
     };
@@ -213,6 +247,8 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
     '-distribution', distribution, '-outgoing-queue-cap', '1000000',
   ], {}, nodeArgs('relay'));
   try {
+    const cpuBefore = cpuNow({ relay: relayProcess });
+    const sinkCpuBefore = (await Promise.all(sinks.map((s) => s.report()))).reduce((n, r) => n + r.cpuSeconds, 0);
     const gen = await generate(relayProcess.port, points);
     const reports = await Promise.all(sinks.map((s) => settle(s, distribution === 'broadcast' ? points : 0)));
     // With hash-route each sink gets a share; settle until the shares add up.
@@ -224,13 +260,15 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
     }
     const distinct = merged.reduce((n, r) => n + r.distinct, 0);
     const lastArrival = Math.max(...merged.map((r) => r.lastArrivalMs));
+    const processes = figures({ relay: relayProcess }, cpuBefore, points);
     return {
       points,
       arrived: merged.reduce((n, r) => n + r.lines, 0),
       lost: points - distinct,
       duplicates: merged.reduce((n, r) => n + r.duplicates, 0),
       pointsPerSecond: Math.round(distinct / ((lastArrival - gen.startMs) / 1000)),
-      processes: figures({ relay: relayProcess }, points),
+      processes,
+      ...cpuBudget(processes, gen, merged, sinkCpuBefore, points),
     };
   } finally {
     await relayProcess.stop();
@@ -240,7 +278,12 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
 
 function relayFigure(r: ThroughputResult): string {
   const relay = r.processes.relay!;
-  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, RSS ${relay.peakRssMb} MB, CPU ${relay.cpuSecondsPerMillion} s per 1M points`;
+  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, RSS ${relay.peakRssMb} MB, CPU ${relay.cpuSecondsPerMillion} s per 1M points; ${harnessFigure(r)}`;
+}
+
+function harnessFigure(r: ThroughputResult): string {
+  const h = r.harnessCpuSecondsPerMillion;
+  return `generator ${h.generator} s, sink ${h.sink} s; CPU-bound ceiling ${r.cpuBoundPointsPerSecond.toLocaleString('en')} points/s`;
 }
 
 function median(values: number[]): number {
@@ -288,6 +331,7 @@ const rows: Array<[string, string]> = [
         ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
         ['proxy peak RSS / CPU per 1M points', `${e.processes.proxy!.peakRssMb} MB / ${e.processes.proxy!.cpuSecondsPerMillion} s`],
         ['gateway peak RSS / CPU per 1M points', `${e.processes.gateway!.peakRssMb} MB / ${e.processes.gateway!.cpuSecondsPerMillion} s`],
+        ['harness CPU per 1M points', harnessFigure(e)],
       ] as Array<[string, string]>)
     : []),
   ...(l ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>) : []),
