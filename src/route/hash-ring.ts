@@ -48,7 +48,7 @@ export function ringPosition(key: Buffer, hashType: HashType): number {
 
 /**
  * Names the name -> node cache holds: metric names repeat every interval, and a cached answer
- * costs a short hash, a lookup and a compare instead of an MD5. Emptied when full (a few MiB at most).
+ * costs a short hash, a lookup and a compare instead of an MD5. Emptied when full (some 15 MiB at most).
  */
 const CACHE_MAX_NAMES = 1 << 16;
 
