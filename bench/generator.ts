@@ -12,6 +12,7 @@ process.once('message', (job: Job) => {
   const perConnection = Math.ceil(job.points / job.connections);
   const sendTimes = job.chunkTimesFile ? new Float64Array(job.connections * perConnection) : undefined;
   const startMs = Number(process.hrtime.bigint()) / 1e6;
+  const cpuBefore = process.cpuUsage();
   sendLoad({
     ...job,
     ...(sendTimes
@@ -23,7 +24,8 @@ process.once('message', (job: Job) => {
       : {}),
   }).then(({ sent, elapsedMs }) => {
     if (sendTimes && job.chunkTimesFile) writeFileSync(job.chunkTimesFile, Buffer.from(sendTimes.buffer));
-    process.send!({ type: 'done', sent, elapsedMs, startMs }, () => process.exit(0));
+    const cpu = process.cpuUsage(cpuBefore);
+    process.send!({ type: 'done', sent, elapsedMs, startMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
   }, (err: unknown) => {
     process.send!({ type: 'error', message: String(err) }, () => process.exit(1));
   });

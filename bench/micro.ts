@@ -1,10 +1,16 @@
 // Micro benchmarks of the hot paths, in-process: framing and validation, batch compression,
-// gateway decompression + validation, routing (broadcast copy and hash-route placement).
+// gateway decompression + validation, hash-route splitting, and the routing core with its TCP
+// writers (broadcast and hash-route) into counting sockets on 127.0.0.1.
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { once } from 'node:events';
 import { gunzipSync, gzipSync, constants } from 'node:zlib';
 import { filterLines } from '../src/input/lines.js';
+import { Registry } from '../src/observe/metrics.js';
 import { createHashRing } from '../src/route/hash-ring.js';
 import { parseDestinations } from '../src/route/destination.js';
-import { buildChunk, metricNames } from './load-generator.js';
+import { createRouter } from '../src/route/router.js';
+import { splitByDestination } from '../src/route/split.js';
+import { buildChunk, encodeNames, metricNames } from './load-generator.js';
 
 export interface MicroResult {
   readonly name: string;
@@ -33,7 +39,7 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
   const minMs = quick ? 100 : 1000;
   const names = metricNames(10_000, 7);
   const lineCount = 5000;
-  const batch = buildChunk(names, 0, 0, lineCount, 1_700_000_000);
+  const batch = buildChunk(encodeNames(names), 0, 0, lineCount, 1_700_000_000);
   const results: MicroResult[] = [];
 
   const framing = measure(() => filterLines(batch, 0, batch.length).points, minMs);
@@ -69,11 +75,59 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
   results.push({ name: 'validation with -key-prefix', figure: `${fmt(prefixed)} lines/s`, value: prefixed, unit: 'lines/s' });
 
   const ring = createHashRing(parseDestinations('127.0.0.1:2103:a,127.0.0.1:2203:b,127.0.0.1:2303:c'), 'carbon_ch');
-  let i = 0;
-  const placement = measure(() => {
-    for (let k = 0; k < 1000; k++) ring.getNodes(names[i++ % names.length]!, 1);
-    return 1000;
+  const split = measure(() => {
+    splitByDestination(batch, ring, 1);
+    return lineCount;
   }, minMs);
-  results.push({ name: 'hash-route placement (carbon_ch)', figure: `${fmt(placement)} names/s`, value: placement, unit: 'names/s' });
+  results.push({ name: 'hash-route split (carbon_ch, 3 nodes)', figure: `${fmt(split)} lines/s`, value: split, unit: 'lines/s' });
+
+  for (const [distribution, sinks] of [['broadcast', 1], ['hash-route', 3]] as const) {
+    const rate = await routeToSockets(batch, lineCount, distribution, sinks, minMs);
+    results.push({ name: `router + TCP writers, ${distribution} to ${sinks} socket(s)`, figure: `${fmt(rate)} lines/s`, value: rate, unit: 'lines/s' });
+  }
   return results;
+}
+
+/** A TCP server on 127.0.0.1 that counts the bytes it receives. */
+async function countingServer(): Promise<{ server: Server; port: number; bytes: () => number }> {
+  let bytes = 0;
+  const server = createServer((socket) => socket.on('data', (chunk: Buffer) => (bytes += chunk.length)));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, bytes: () => bytes };
+}
+
+/**
+ * The routing core as the gateway and the relay run it: batches offered to the router (waiting
+ * when it refuses), written by its TCP writers to counting sockets. Lines per second, offer to
+ * the last byte received, for at least minMs of batches.
+ */
+async function routeToSockets(batch: Buffer, lines: number, distribution: 'broadcast' | 'hash-route', sinks: number, minMs: number): Promise<number> {
+  const servers = await Promise.all(Array.from({ length: sinks }, countingServer));
+  const router = createRouter({
+    destinations: parseDestinations(servers.map((s, i) => `127.0.0.1:${s.port}:${String.fromCharCode(97 + i)}`).join(',')),
+    distribution,
+    queueCapPoints: 100_000,
+    metrics: new Registry(),
+    log: () => {},
+  });
+  try {
+    const received = (): number => servers.reduce((n, s) => n + s.bytes(), 0);
+    const start = process.hrtime.bigint();
+    let offered = 0;
+    while (Number(process.hrtime.bigint() - start) / 1e6 < minMs) {
+      while (!router.offer({ data: batch, points: lines })) await new Promise<void>((r) => router.whenReady(r));
+      offered++;
+      // Let the writers run now and then, as the event loop of a real program would.
+      if (offered % 8 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const expected = offered * batch.length * (distribution === 'broadcast' ? sinks : 1);
+    const deadline = Date.now() + 30_000;
+    while (received() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    if (received() < expected) throw new Error(`routing micro benchmark: ${received()} of ${expected} bytes arrived`);
+    return (offered * lines) / (Number(process.hrtime.bigint() - start) / 1e9);
+  } finally {
+    await router.close();
+    for (const s of servers) s.server.close();
+  }
 }

@@ -1,15 +1,18 @@
 // `npm run bench`: the real programs as separate processes on 127.0.0.1, fed by the load generator,
 // measured at a counting sink. Prints a table and writes JSON (bench/results/).
-//   node dist/bench/run.js [--quick] [--runs N] [--points N]
+//   node dist/bench/run.js [--quick] [--runs N] [--points N] [--only a,b] [--cpu-prof DIR]
+// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, micro);
+// --cpu-prof writes a V8 CPU profile of each process (proxy, gateway, relay, generator, sink) to DIR.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGateway, startProxy, startRelay } from '../test/helpers/system.js';
 import type { RunningProgram } from '../test/helpers/programs.js';
-import { runMicroBenchmarks, type MicroResult } from './micro.js';
+import { runMicroBenchmarks } from './micro.js';
+import { formatTop } from './profile-top.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -23,6 +26,11 @@ const burstPoints = Number(flag('--points') ?? (quick ? 100_000 : 5_000_000));
 const latencyRate = 100_000;
 const latencySeconds = quick ? 1 : 5;
 const CONNECTIONS = 4;
+const only = flag('--only')?.split(',');
+const wanted = (scenario: string): boolean => only === undefined || only.includes(scenario);
+const cpuProfDir = flag('--cpu-prof');
+/** Node's own arguments for a process: with --cpu-prof, its profile goes to DIR/<process> at exit. */
+const nodeArgs = (program: string): string[] => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, program)}`] : []);
 
 interface SinkReport {
   lines: number;
@@ -30,6 +38,8 @@ interface SinkReport {
   duplicates: number;
   foreign: number;
   lastArrivalMs: number;
+  /** The sink's own CPU so far (it is a harness process on the same cores). */
+  cpuSeconds: number;
 }
 
 interface Sink {
@@ -41,7 +51,7 @@ interface Sink {
 
 async function startSink(points: number): Promise<Sink> {
   const perConnection = Math.ceil(points / CONNECTIONS);
-  const child = fork(join(here, 'sink.js'), [String(CONNECTIONS), String(perConnection)], { stdio: 'inherit' });
+  const child = fork(join(here, 'sink.js'), [String(CONNECTIONS), String(perConnection)], { stdio: 'inherit', execArgv: nodeArgs('sink') });
   const [listening] = (await once(child, 'message')) as [{ port: number }];
   const ask = async <T>(msg: object, reply: string): Promise<T> => {
     child.send(msg);
@@ -65,10 +75,11 @@ interface Generated {
   sent: number;
   elapsedMs: number;
   startMs: number;
+  cpuSeconds: number;
 }
 
 async function generate(port: number, points: number, ratePerSecond?: number, chunkTimesFile?: string): Promise<Generated> {
-  const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit' });
+  const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit', execArgv: nodeArgs('generator') });
   child.send({ port, connections: CONNECTIONS, points, seed: 42, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}) });
   const [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
   if (msg.type !== 'done') throw new Error(`load generator failed: ${msg.message}`);
@@ -122,13 +133,40 @@ interface ThroughputResult {
   processes: Record<string, ProcessFigures & { cpuSecondsPerMillion: number }>;
   wireBytesPerPoint?: number;
   compressionRatio?: number;
+  /** CPU seconds per million points of the load generator and the sink, which share the cores. */
+  harnessCpuSecondsPerMillion: { generator: number; sink: number };
+  /**
+   * Points per second the machine's cores could carry if every process were busy all the time:
+   * cores / (CPU seconds per point of all processes, harness included). The measured rate's ceiling.
+   */
+  cpuBoundPointsPerSecond: number;
 }
 
-function figures(programs: Record<string, RunningProgram>, points: number): ThroughputResult['processes'] {
+const perMillion = (seconds: number, points: number): number => Math.round((seconds / (points / 1e6)) * 100) / 100;
+
+/** Harness CPU and the CPU-bound ceiling of a throughput run. */
+/** CPU seconds of each program now, to leave start-up out of the figures. */
+function cpuNow(programs: Record<string, RunningProgram>): Record<string, number> {
+  return Object.fromEntries(Object.entries(programs).map(([name, p]) => [name, processFigures(p.proc.pid!).cpuSeconds]));
+}
+
+/** Harness CPU and the CPU-bound ceiling of a throughput run; sinkCpuBefore: the sinks' CPU before the load. */
+function cpuBudget(processes: ThroughputResult['processes'], gen: Generated, sinks: SinkReport[], sinkCpuBefore: number, points: number): Pick<ThroughputResult, 'harnessCpuSecondsPerMillion' | 'cpuBoundPointsPerSecond'> {
+  const sinkSeconds = sinks.reduce((n, r) => n + r.cpuSeconds, 0) - sinkCpuBefore;
+  const total = Object.values(processes).reduce((n, p) => n + p.cpuSeconds, 0) + gen.cpuSeconds + sinkSeconds;
+  return {
+    harnessCpuSecondsPerMillion: { generator: perMillion(gen.cpuSeconds, points), sink: perMillion(sinkSeconds, points) },
+    cpuBoundPointsPerSecond: Math.round((cpus().length * points) / total),
+  };
+}
+
+/** Peak RSS, and the CPU spent since `cpuBefore` (cpuNow taken before the load). */
+function figures(programs: Record<string, RunningProgram>, cpuBefore: Record<string, number>, points: number): ThroughputResult['processes'] {
   const out: ThroughputResult['processes'] = {};
   for (const [name, p] of Object.entries(programs)) {
-    const f = processFigures(p.proc.pid!);
-    out[name] = { ...f, cpuSecondsPerMillion: Math.round((f.cpuSeconds / (points / 1e6)) * 100) / 100 };
+    const now = processFigures(p.proc.pid!);
+    const f = { ...now, cpuSeconds: Math.round((now.cpuSeconds - cpuBefore[name]!) * 100) / 100 };
+    out[name] = { ...f, cpuSecondsPerMillion: perMillion(f.cpuSeconds, points) };
   }
   return out;
 }
@@ -141,21 +179,25 @@ const GATEWAY_ARGS = ['-dev-mode', '-outgoing-queue-cap', '1000000'];
 
 async function endToEnd(points: number): Promise<ThroughputResult> {
   const sink = await startSink(points);
-  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`] });
-  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'] });
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`], nodeArgs: nodeArgs('gateway') });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'], nodeArgs: nodeArgs('proxy') });
   try {
     await proxy.waitForLog(/successful/);
+    const cpuBefore = cpuNow({ proxy, gateway });
+    const sinkCpuBefore = (await sink.report()).cpuSeconds;
     const gen = await generate(proxy.port, points);
     const report = await settle(sink, points);
     const gzipBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="gzip"\}/);
     const rawBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="raw"\}/);
+    const processes = figures({ proxy, gateway }, cpuBefore, points);
     return {
       points,
       arrived: report.lines,
       lost: points - report.distinct,
       duplicates: report.duplicates,
       pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
-      processes: figures({ proxy, gateway }, points),
+      processes,
+      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
       wireBytesPerPoint: Math.round((gzipBytes / points) * 100) / 100,
       compressionRatio: Math.round((rawBytes / Math.max(gzipBytes, 1)) * 100) / 100,
     };
@@ -178,8 +220,8 @@ async function latency(): Promise<LatencyResult> {
   const points = latencyRate * latencySeconds;
   const dir = mkdtempSync(join(tmpdir(), 'polymur-bench-'));
   const sink = await startSink(points);
-  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`] });
-  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'] });
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`], nodeArgs: nodeArgs('gateway') });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'], nodeArgs: nodeArgs('proxy') });
   try {
     await proxy.waitForLog(/successful/);
     await generate(proxy.port, points, latencyRate, join(dir, 'sent.bin'));
@@ -203,8 +245,10 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
   const relayProcess = await startRelay([
     '-destinations', sinks.map((s, i) => `127.0.0.1:${s.port}${distribution === 'hash-route' ? `:${String.fromCharCode(97 + i)}` : ''}`).join(','),
     '-distribution', distribution, '-outgoing-queue-cap', '1000000',
-  ]);
+  ], {}, nodeArgs('relay'));
   try {
+    const cpuBefore = cpuNow({ relay: relayProcess });
+    const sinkCpuBefore = (await Promise.all(sinks.map((s) => s.report()))).reduce((n, r) => n + r.cpuSeconds, 0);
     const gen = await generate(relayProcess.port, points);
     const reports = await Promise.all(sinks.map((s) => settle(s, distribution === 'broadcast' ? points : 0)));
     // With hash-route each sink gets a share; settle until the shares add up.
@@ -216,18 +260,30 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
     }
     const distinct = merged.reduce((n, r) => n + r.distinct, 0);
     const lastArrival = Math.max(...merged.map((r) => r.lastArrivalMs));
+    const processes = figures({ relay: relayProcess }, cpuBefore, points);
     return {
       points,
       arrived: merged.reduce((n, r) => n + r.lines, 0),
       lost: points - distinct,
       duplicates: merged.reduce((n, r) => n + r.duplicates, 0),
       pointsPerSecond: Math.round(distinct / ((lastArrival - gen.startMs) / 1000)),
-      processes: figures({ relay: relayProcess }, points),
+      processes,
+      ...cpuBudget(processes, gen, merged, sinkCpuBefore, points),
     };
   } finally {
     await relayProcess.stop();
     for (const s of sinks) await s.stop();
   }
+}
+
+function relayFigure(r: ThroughputResult): string {
+  const relay = r.processes.relay!;
+  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, RSS ${relay.peakRssMb} MB, CPU ${relay.cpuSecondsPerMillion} s per 1M points; ${harnessFigure(r)}`;
+}
+
+function harnessFigure(r: ThroughputResult): string {
+  const h = r.harnessCpuSecondsPerMillion;
+  return `generator ${h.generator} s, sink ${h.sink} s; CPU-bound ceiling ${r.cpuBoundPointsPerSecond.toLocaleString('en')} points/s`;
 }
 
 function median(values: number[]): number {
@@ -246,32 +302,42 @@ async function repeated<T>(name: string, fn: () => Promise<T>, key: (r: T) => nu
   return { median: all.find((r) => key(r) === m)!, all };
 }
 
+/** A scenario's result, or undefined when --only left it out. */
+async function scenario<T>(key: string, name: string, fn: () => Promise<T>, by: (r: T) => number): Promise<{ median: T; all: T[] } | undefined> {
+  return wanted(key) ? repeated(name, fn, by) : undefined;
+}
+
 const results = {
   date: new Date().toISOString(),
   cores: cpus().length,
   node: process.version,
   runs,
-  endToEnd: await repeated('end to end', () => endToEnd(burstPoints), (r) => r.pointsPerSecond),
-  latency: await repeated('latency at 100k/s', latency, (r) => r.p99Ms),
-  relayBroadcast: await repeated('relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
-  relayHashRoute: await repeated('relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
-  micro: await runMicroBenchmarks(quick) as MicroResult[],
+  endToEnd: await scenario('endToEnd', 'end to end', () => endToEnd(burstPoints), (r) => r.pointsPerSecond),
+  latency: await scenario('latency', 'latency at 100k/s', latency, (r) => r.p99Ms),
+  relayBroadcast: await scenario('relayBroadcast', 'relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
+  relayHashRoute: await scenario('relayHashRoute', 'relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
+  micro: wanted('micro') ? await runMicroBenchmarks(quick) : undefined,
 };
 
-const e = results.endToEnd.median;
-const l = results.latency.median;
-const rb = results.relayBroadcast.median;
-const rh = results.relayHashRoute.median;
+const e = results.endToEnd?.median;
+const l = results.latency?.median;
+const rb = results.relayBroadcast?.median;
+const rh = results.relayHashRoute?.median;
 const rows: Array<[string, string]> = [
   ['machine', `${results.cores} cores, Node ${results.node}, median of ${runs} run(s)`],
-  ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s, ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
-  ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
-  ['proxy peak RSS / CPU per 1M points', `${e.processes.proxy!.peakRssMb} MB / ${e.processes.proxy!.cpuSecondsPerMillion} s`],
-  ['gateway peak RSS / CPU per 1M points', `${e.processes.gateway!.peakRssMb} MB / ${e.processes.gateway!.cpuSecondsPerMillion} s`],
-  [`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`],
-  ['relay broadcast to 1 sink', `${rb.pointsPerSecond.toLocaleString('en')} points/s, ${rb.lost} lost, RSS ${rb.processes.relay!.peakRssMb} MB`],
-  ['relay hash-route to 3 sinks', `${rh.pointsPerSecond.toLocaleString('en')} points/s, ${rh.lost} lost, RSS ${rh.processes.relay!.peakRssMb} MB`],
-  ...results.micro.map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
+  ...(e
+    ? ([
+        ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s, ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
+        ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
+        ['proxy peak RSS / CPU per 1M points', `${e.processes.proxy!.peakRssMb} MB / ${e.processes.proxy!.cpuSecondsPerMillion} s`],
+        ['gateway peak RSS / CPU per 1M points', `${e.processes.gateway!.peakRssMb} MB / ${e.processes.gateway!.cpuSecondsPerMillion} s`],
+        ['harness CPU per 1M points', harnessFigure(e)],
+      ] as Array<[string, string]>)
+    : []),
+  ...(l ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>) : []),
+  ...(rb ? ([['relay broadcast to 1 sink', relayFigure(rb)]] as Array<[string, string]>) : []),
+  ...(rh ? ([['relay hash-route to 3 sinks', relayFigure(rh)]] as Array<[string, string]>) : []),
+  ...(results.micro ?? []).map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n');
@@ -282,3 +348,8 @@ const file = join(outDir, `${results.date.replace(/[:.]/g, '-')}${quick ? '-quic
 writeFileSync(file, JSON.stringify(results, null, 2));
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify(results, null, 2));
 process.stdout.write(`JSON: ${file}\n`);
+if (cpuProfDir) {
+  for (const program of readdirSync(cpuProfDir)) {
+    for (const profile of readdirSync(join(cpuProfDir, program))) process.stdout.write(`\n${formatTop(join(cpuProfDir, program, profile))}\n`);
+  }
+}

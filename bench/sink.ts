@@ -68,7 +68,8 @@ server.listen(0, '127.0.0.1', () => {
 
 process.on('message', (msg: { type: string; file?: string }) => {
   if (msg.type === 'report') {
-    process.send!({ type: 'report', lines, distinct, duplicates, foreign, lastArrivalMs: Number(lastArrivalNs) / 1e6 });
+    const cpu = process.cpuUsage();
+    process.send!({ type: 'report', lines, distinct, duplicates, foreign, lastArrivalMs: Number(lastArrivalNs) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
   } else if (msg.type === 'dump' && msg.file) {
     writeFileSync(msg.file, Buffer.from(arrival.buffer));
     process.send!({ type: 'dumped' });

@@ -79,7 +79,9 @@ export function createBatcher(opts: { batchSize: number; flushIntervalMs: number
   const cut = (): void => {
     stopTimer();
     if (points === 0) return;
-    const data = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, bytes);
+    // The one copy of the data: the pieces may be views of socket chunks, which the batch must not
+    // keep alive for as long as it waits in a queue.
+    const data = Buffer.concat(pieces, bytes);
     const batch: Batch = { data, points };
     pieces = [];
     bytes = 0;
@@ -90,8 +92,8 @@ export function createBatcher(opts: { batchSize: number; flushIntervalMs: number
   };
 
   const append = (data: Buffer, n: number): void => {
-    // Copy: the caller's buffer may be a small view of a large socket chunk.
-    pieces.push(Buffer.from(data));
+    // Kept as given until cut() copies it: the caller does not reuse its buffers.
+    pieces.push(data);
     bytes += data.length;
     points += n;
   };

@@ -13,6 +13,8 @@ import type { SendOutcome } from './outcome.js';
 import { createGatewayTransport, type GatewayTransport } from './transport.js';
 
 const gzip = promisify(gzipCallback);
+/** Output buffer of the gzip: a whole compressed batch in one piece, not one round trip per 16 KiB. */
+const GZIP_CHUNK_BYTES = 256 * 1024;
 
 export interface Forwarder {
   start(): Promise<void>;
@@ -122,10 +124,17 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     };
   };
 
-  /** Sends one batch until it is delivered, dead-lettered, or the hard stop comes. */
-  const deliver = async (worker: number, lease: Lease): Promise<void> => {
+  /** The next batch (joined with those waiting) and its gzip body; undefined once the queue is closed and empty. */
+  const prepare = async (): Promise<{ lease: Lease; body: Buffer } | undefined> => {
+    const taken = await opts.queue.take();
+    if (!taken) return undefined;
+    const lease = gather(taken);
+    return { lease, body: await gzip(lease.batch.data, { level: opts.compressionLevel ?? 1, chunkSize: GZIP_CHUNK_BYTES }) };
+  };
+
+  /** Sends one compressed batch until it is delivered, dead-lettered, or the hard stop comes. */
+  const deliver = async (worker: number, lease: Lease, body: Buffer): Promise<void> => {
     const { batch } = lease;
-    const body = await gzip(batch.data, { level: opts.compressionLevel ?? 1 });
     for (let attempt = 1; !hardStop.signal.aborted; attempt++) {
       const index = selector.pick();
       const transport = transports[index]!;
@@ -164,12 +173,17 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     }
   };
 
+  // Each worker compresses its next batch while its request is in flight, so the gzip (in zlib's
+  // thread pool) overlaps the round trip instead of adding to it. Still one request per worker; a
+  // batch in hand at the hard stop is not acknowledged, so it counts as undelivered (or stays spooled).
   const work = async (worker: number): Promise<void> => {
     opts.log(`HTTP writer #${worker} started`);
+    let next = prepare();
     for (;;) {
-      const lease = await opts.queue.take();
-      if (!lease) return;
-      await deliver(worker, gather(lease));
+      const item = await next;
+      if (!item || hardStop.signal.aborted) return;
+      next = prepare();
+      await deliver(worker, item.lease, item.body);
       if (hardStop.signal.aborted) return;
     }
   };

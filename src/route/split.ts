@@ -23,42 +23,50 @@ function addRange(r: Ranges, start: number, end: number): void {
 }
 
 export function splitByDestination(data: Buffer, ring: HashRing, replication: number): Map<number, Batch> {
-  const byNode = new Map<number, Ranges>();
+  // Indexed by ring node: an array lookup per line, not a Map's.
+  const byNode: Array<Ranges | undefined> = new Array<Ranges | undefined>(ring.nodes.length);
   const nodeIndex = new Map(ring.nodes.map((n, i) => [n, i]));
-  const rangesOf = (i: number): Ranges => {
-    let r = byNode.get(i);
-    if (!r) {
-      r = { bounds: [], points: 0, bytes: 0 };
-      byNode.set(i, r);
-    }
-    return r;
-  };
+  const rangesOf = (i: number): Ranges => (byNode[i] ??= { bounds: [], points: 0, bytes: 0 });
   let pos = 0;
+  // The next TAB at or after pos (data.length when none), searched again only once passed: the
+  // name ends at the first blank, found with native searches rather than a byte loop.
+  let nextTab = -1;
   while (pos < data.length) {
     let nl = data.indexOf(LF, pos);
     if (nl === -1) nl = data.length - 1;
     let nameStart = pos;
     while (nameStart < nl && (data[nameStart] === SPACE || data[nameStart] === TAB)) nameStart++;
-    let nameEnd = nameStart;
-    while (nameEnd < nl && data[nameEnd] !== SPACE && data[nameEnd] !== TAB) nameEnd++;
-    const name = data.subarray(nameStart, nameEnd);
+    if (nextTab < nameStart) {
+      nextTab = data.indexOf(TAB, nameStart);
+      if (nextTab === -1) nextTab = data.length;
+    }
+    let nameEnd = data.indexOf(SPACE, nameStart);
+    if (nameEnd === -1 || nameEnd > nl) nameEnd = nl;
+    if (nextTab < nameEnd) nameEnd = nextTab;
     if (replication === 1) {
-      addRange(rangesOf(ring.firstNodeIndex(name)), pos, nl + 1);
+      addRange(rangesOf(ring.firstNodeIndex(data, nameStart, nameEnd)), pos, nl + 1);
     } else {
+      const name = data.subarray(nameStart, nameEnd);
       for (const node of ring.getNodes(name, replication)) addRange(rangesOf(nodeIndex.get(node)!), pos, nl + 1);
     }
     pos = nl + 1;
   }
   const out = new Map<number, Batch>();
-  for (const [i, r] of byNode) {
+  byNode.forEach((r, i) => {
+    if (r === undefined) return;
     let part: Buffer;
     if (r.bounds.length === 2) part = data.subarray(r.bounds[0], r.bounds[1]);
     else {
       part = Buffer.allocUnsafe(r.bytes);
       let at = 0;
-      for (let k = 0; k < r.bounds.length; k += 2) at += data.copy(part, at, r.bounds[k], r.bounds[k + 1]);
+      // A plain Uint8Array view and set(): half the cost of Buffer#copy for ranges of a line or two.
+      for (let k = 0; k < r.bounds.length; k += 2) {
+        const length = r.bounds[k + 1]! - r.bounds[k]!;
+        part.set(new Uint8Array(data.buffer, data.byteOffset + r.bounds[k]!, length), at);
+        at += length;
+      }
     }
     out.set(i, { data: part, points: r.points });
-  }
+  });
   return out;
 }

@@ -30,8 +30,9 @@ export function programPath(name: ProgramName): string {
   return join(cliDir, `${name}.js`);
 }
 
-export function startProgram(name: ProgramName, args: string[], env: NodeJS.ProcessEnv = {}): RunningProgram {
-  const proc = spawn(process.execPath, [programPath(name), ...args], {
+/** `nodeArgs` go to node itself (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+export function startProgram(name: ProgramName, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): RunningProgram {
+  const proc = spawn(process.execPath, [...nodeArgs, programPath(name), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

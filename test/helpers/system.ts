@@ -50,6 +50,7 @@ export async function startGateway(opts: {
   keyStore?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
 }): Promise<GatewayProcess & { cert: TestCert }> {
   const cert = opts.cert ?? makeCert();
   const keyStore = opts.keyStore ?? opts.keyFile?.url;
@@ -61,13 +62,21 @@ export async function startGateway(opts: {
       '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...keyArgs, ...(opts.args ?? []),
     ],
     opts.env,
+    opts.nodeArgs,
   );
   const [https, ports] = await Promise.all([p.waitForLog(/HTTPS listener started: \S+:(\d+)/), statAndApi(p, opts.args ?? [])]);
   const port = portOf(https);
   return Object.assign(p, { url: `https://localhost:${port}`, port, ...ports, cert });
 }
 
-export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiKey?: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<ListenerProcess> {
+export async function startProxy(opts: {
+  gateway?: string;
+  cert?: TestCert;
+  apiKey?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
+}): Promise<ListenerProcess> {
   const target = opts.gateway !== undefined ? ['-gateway', opts.gateway, '-api-key', opts.apiKey ?? '123'] : [];
   const p = startProgram(
     'proxy',
@@ -76,6 +85,7 @@ export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiK
       ...(opts.cert ? ['-cert', opts.cert.certPath] : []), ...(opts.args ?? []),
     ],
     opts.env,
+    opts.nodeArgs,
   );
   const [listener, stat] = await Promise.all([
     p.waitForLog(/Metrics listener started: \S+:(\d+)/),
@@ -86,8 +96,8 @@ export async function startProxy(opts: { gateway?: string; cert?: TestCert; apiK
 
 export type RelayProcess = ListenerProcess & { readonly apiPort: number };
 
-export async function startRelay(args: string[], env?: NodeJS.ProcessEnv): Promise<RelayProcess> {
-  const p = startProgram('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...args], env);
+export async function startRelay(args: string[], env?: NodeJS.ProcessEnv, nodeArgs?: string[]): Promise<RelayProcess> {
+  const p = startProgram('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...args], env, nodeArgs);
   const [listener, ports] = await Promise.all([p.waitForLog(/Metrics listener started: \S+:(\d+)/), statAndApi(p, args)]);
   return Object.assign(p, { port: portOf(listener), ...ports });
 }
