@@ -2,20 +2,12 @@
 // polymur-gateway relays to Debian's carbon-cache, and the values are read back from whisper files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-import { once } from 'node:events';
 import { startCarbon } from '../helpers/carbon.js';
 import { startCollectd, startStatsd } from '../helpers/peers.js';
+import { sendText } from '../helpers/graphite-stream.js';
 import { startGateway, startProxy, writeKeyFile } from '../helpers/system.js';
 
 const KEY = 'real-peers-key-0123456789abcdef';
-
-async function sendText(port: number, text: string): Promise<void> {
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  socket.end(text);
-  await once(socket, 'close');
-}
 
 test('collectd and statsd -> proxy -> gateway -> carbon-cache: values land in whisper files', async () => {
   const carbon = await startCarbon();

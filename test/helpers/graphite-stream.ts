@@ -21,3 +21,11 @@ export async function openGraphiteStream(port: number): Promise<GraphiteStream> 
     },
   };
 }
+
+/** One short connection: writes the text as it is (a last line may lack its LF) and closes. */
+export async function sendText(port: number, text: string): Promise<void> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.end(text);
+  await once(socket, 'close');
+}

@@ -1,5 +1,6 @@
 // Runs our real programs as child processes and watches their logs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +27,12 @@ export interface RunningProgram {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
 }
 
+/** Every program still running; a test that failed before stopping one must not leave it behind. */
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 export function programPath(name: ProgramName): string {
   return join(cliDir, `${name}.js`);
 }
@@ -36,6 +43,8 @@ export function startProgram(name: ProgramName, args: string[], env: NodeJS.Proc
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let out = '';
   let err = '';
   const watchers: Array<{ stream: 'out' | 'err'; pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
