@@ -1,9 +1,14 @@
 // The unit that moves between stages, and the contracts between them.
 
-/** Complete, LF-terminated, validated Graphite plaintext lines, and how many there are. */
+/**
+ * Complete, LF-terminated, validated Graphite plaintext lines, and how many there are. When
+ * `rawBytes` is set, `data` holds those lines gzipped (one or more gzip members) and `rawBytes`
+ * is their size before compression.
+ */
 export interface Batch {
   readonly data: Buffer;
   readonly points: number;
+  readonly rawBytes?: number;
 }
 
 /**

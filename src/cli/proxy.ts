@@ -5,12 +5,16 @@ import type { Batch, BatchQueue } from '../batch/batch.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { PROXY_FLAGS } from '../config/programs.js';
 import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
+import { createCompressingSink } from '../forward/compressing-sink.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
 import { runProgram, type Running } from './program.js';
+
+/** Batches gzipped at once on zlib's thread pool (4 threads by default). */
+const COMPRESSIONS_AT_ONCE = 4;
 
 function countDrops(registry: Registry): (batch: Batch) => void {
   const dropped = registry.counter('polymur_points_dropped_total', 'Data points dropped, by reason');
@@ -71,12 +75,15 @@ async function start(config: ProxyConfig): Promise<Running> {
       });
   await forwarder.start();
 
+  // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
+  // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
+  const compressor = config.spoolDir === '' && !config.consoleOut ? createCompressingSink({ sink: queue, level: 1, concurrency: COMPRESSIONS_AT_ONCE }) : undefined;
   const input = await startInput({
     config,
     // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
     // interval); the forwarder still joins spooled records into batches of up to -batch-size.
     flushIntervalMs: config.spoolDir !== '' ? 0 : config.flushIntervalMs,
-    sink: queue,
+    sink: compressor ?? queue,
     registry,
     queues: () => [['queue', queue.depth().batches, config.queueCap]],
   });
@@ -84,6 +91,7 @@ async function start(config: ProxyConfig): Promise<Running> {
   return {
     async shutdown() {
       await input.drain();
+      await compressor?.close();
       await queue.close();
       const { undelivered } = await forwarder.close(config.shutdownTimeoutMs);
       if (undelivered > 0) {

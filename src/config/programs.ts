@@ -70,7 +70,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'timeout', type: 'duration', default: '30s', usage: 'Timeout of every request to the gateway' },
   { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed or too large' },
   { name: 'max-retry-delay', type: 'duration', default: '30s', usage: 'Longest wait between two attempts to send a batch' },
-  { name: 'queue-max-bytes', type: 'int', default: 256 * MiB, usage: 'Largest size of the in-flight queue in bytes' },
+  { name: 'queue-max-bytes', type: 'int', default: 64 * MiB, usage: 'Largest size of the in-flight queue in bytes (batches are held gzipped, about 15 bytes a data point)' },
   { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
   spoolDir,
   spoolMaxBytes,

@@ -1,20 +1,17 @@
-// The proxy's senders: `workers` loops that take a batch from the queue, gzip it once, and POST it
+// The proxy's senders: `workers` loops that take a batch from the queue, gzip it once (unless it
+// was compressed on its way into the queue), and POST it
 // until a gateway acknowledges it. Failures are retried with backoff and full jitter (Retry-After
 // is a floor), moving to the next gateway of the list; a batch leaves the queue only when it was
 // delivered or, rejected as malformed, written to the dead-letter file.
 import { appendFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import type { BatchQueue, Lease } from '../batch/batch.js';
 import type { Registry } from '../observe/metrics.js';
 import { backoffDelay } from './backoff.js';
 import { createGatewaySelector } from './gateway-selector.js';
+import { gunzip, gzip } from './gzip.js';
 import type { SendOutcome } from './outcome.js';
 import { createGatewayTransport, type GatewayTransport } from './transport.js';
 
-const gzip = promisify(gzipCallback);
-/** Output buffer of the gzip: a whole compressed batch in one piece, not one round trip per 16 KiB. */
-const GZIP_CHUNK_BYTES = 256 * 1024;
 
 export interface Forwarder {
   start(): Promise<void>;
@@ -100,8 +97,11 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   };
 
   const deadLetter = async (lease: Lease, reason: string): Promise<void> => {
-    const head = `# ${new Date().toISOString()} rejected by the gateway (${reason}): ${lease.batch.points} data points\n`;
-    await appendFile(opts.deadLetterPath, Buffer.concat([Buffer.from(head), lease.batch.data]));
+    const { batch } = lease;
+    const head = `# ${new Date().toISOString()} rejected by the gateway (${reason}): ${batch.points} data points\n`;
+    // The file is for people: the lines as they were read.
+    const lines = batch.rawBytes === undefined ? batch.data : await gunzip(batch.data);
+    await appendFile(opts.deadLetterPath, Buffer.concat([Buffer.from(head), lines]));
     m.deadLetter.inc(lease.batch.points);
     opts.log(`Batch of ${lease.batch.points} data points rejected by the gateway (${reason}); written to ${opts.deadLetterPath}`);
   };
@@ -118,8 +118,10 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       points += next.batch.points;
     }
     if (leases.length === 1) return first;
+    // Gzip members joined are one valid gzip stream (RFC 1952), read whole by our gateway and Go's.
+    const rawBytes = first.batch.rawBytes === undefined ? undefined : leases.reduce((sum, l) => sum + (l.batch.rawBytes ?? 0), 0);
     return {
-      batch: { data: Buffer.concat(leases.map((l) => l.batch.data)), points },
+      batch: { data: Buffer.concat(leases.map((l) => l.batch.data)), points, ...(rawBytes === undefined ? {} : { rawBytes }) },
       ack: () => leases.forEach((l) => l.ack()),
     };
   };
@@ -129,7 +131,10 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const taken = await opts.queue.take();
     if (!taken) return undefined;
     const lease = gather(taken);
-    return { lease, body: await gzip(lease.batch.data, { level: opts.compressionLevel ?? 1, chunkSize: GZIP_CHUNK_BYTES }) };
+    const { batch } = lease;
+    // Batches of the in-memory queue were compressed on their way in; spooled ones are raw.
+    const body = batch.rawBytes === undefined ? await gzip(batch.data, opts.compressionLevel ?? 1) : batch.data;
+    return { lease, body };
   };
 
   /** Sends one compressed batch until it is delivered, dead-lettered, or the hard stop comes. */
@@ -149,7 +154,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
           m.batches.inc();
           m.points.inc(batch.points);
           m.bytes.inc(body.length, { encoding: 'gzip' });
-          m.bytes.inc(batch.data.length, { encoding: 'raw' });
+          m.bytes.inc(batch.rawBytes ?? batch.data.length, { encoding: 'raw' });
           lease.ack();
           return;
         case 'rejected':

@@ -82,6 +82,10 @@ test('raw HTTP against the gateway process: 200, 401, 400, 413 exactly as specif
     assert.deepEqual([ok.status, ok.body], [200, 'Batch Received\n']);
     const withHeader = await post(gateway.port, '/ingest', { 'X-Polymur-Key': KEY, 'Content-Encoding': 'gzip' }, gzipSync('a.c 2 1700000000\n'), ca);
     assert.equal(withHeader.status, 200);
+    // The proxy joins queued batches by concatenating their gzip members: one body, two members.
+    const members = Buffer.concat([gzipSync('a.d 3 1700000000\n'), gzipSync('a.e 4 1700000000\n')]);
+    const joined = await post(gateway.port, '/ingest', { 'X-Polymur-Key': KEY }, members, ca);
+    assert.deepEqual([joined.status, joined.body], [200, 'Batch Received\n']);
     const wrongKey = await post(gateway.port, '/ingest', { 'X-Polymur-Key': 'nope' }, gzipSync('a.b 1 1700000000\n'), ca);
     assert.deepEqual([wrongKey.status, wrongKey.body], [401, 'invalid key']);
     for (const body of [Buffer.alloc(0), Buffer.from('not gzip at all'), gzipSync('a.b 1 1700000000\n').subarray(0, 12)]) {
@@ -91,8 +95,8 @@ test('raw HTTP against the gateway process: 200, 401, 400, 413 exactly as specif
     const big = await post(gateway.port, '/ingest', { 'X-Polymur-Key': KEY }, gzipSync(Buffer.alloc(1_000_000, 'a.b 1 1700000000\n')), ca);
     assert.equal(big.status, 413);
 
-    await sink.waitForLines(2);
-    assert.deepEqual([...sink.lines].sort(), ['site1.a.b 1 1700000000', 'site1.a.c 2 1700000000']);
+    await sink.waitForLines(4);
+    assert.deepEqual([...sink.lines].sort(), ['site1.a.b 1 1700000000', 'site1.a.c 2 1700000000', 'site1.a.d 3 1700000000', 'site1.a.e 4 1700000000']);
   } finally {
     await gateway.stop();
     await sink.close();

@@ -1,0 +1,54 @@
+// Between the proxy's batcher and its in-memory queue: each batch is gzipped on zlib's thread pool
+// before it is queued, so the queue holds what goes on the wire (about a fourth of the raw bytes)
+// and -queue-max-bytes buys four times the buffering for the same memory. Batches reach the queue
+// in the order they were offered. At most `concurrency` batches are held here (compressing, or
+// compressed and refused by the full queue); past that offer() refuses and the producer pauses.
+import type { Batch, BatchSink } from '../batch/batch.js';
+import { gzip } from './gzip.js';
+
+export function createCompressingSink(opts: { sink: BatchSink; level: number; concurrency: number }): BatchSink {
+  /** Compressions in offer order; the head is handed to the sink first. */
+  const held: Array<Promise<Batch>> = [];
+  const readyListeners: Array<() => void> = [];
+  const idleListeners: Array<() => void> = [];
+  let pumping = false;
+  let closed = false;
+
+  const compress = async (batch: Batch): Promise<Batch> => {
+    const data = await gzip(batch.data, opts.level);
+    return { data, points: batch.points, rawBytes: batch.data.length };
+  };
+
+  const sinkReady = (): Promise<void> => new Promise((resolve) => opts.sink.whenReady(resolve));
+
+  /** Hands compressed batches to the sink in order, waiting while it refuses. */
+  const pump = async (): Promise<void> => {
+    pumping = true;
+    while (held.length > 0) {
+      const batch = await held[0]!;
+      while (!opts.sink.offer(batch)) await sinkReady();
+      held.shift();
+      for (const l of readyListeners.splice(0)) l();
+    }
+    pumping = false;
+    for (const l of idleListeners.splice(0)) l();
+  };
+
+  return {
+    offer(batch) {
+      if (closed || held.length >= opts.concurrency) return false;
+      held.push(compress(batch));
+      if (!pumping) void pump();
+      return true;
+    },
+    whenReady(listener) {
+      if (!closed && held.length < opts.concurrency) listener();
+      else readyListeners.push(listener);
+    },
+    /** Stops accepting and waits until everything held is in the sink (which its owner closes). */
+    async close() {
+      closed = true;
+      if (pumping) await new Promise<void>((resolve) => idleListeners.push(resolve));
+    },
+  };
+}
