@@ -178,8 +178,8 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     }
   };
 
-  // Each worker compresses its next batch while its request is in flight, so the gzip (in zlib's
-  // thread pool) overlaps the round trip instead of adding to it. Still one request per worker; a
+  // Each worker prepares its next batch while its request is in flight, so a spooled batch's gzip
+  // (in zlib's thread pool) overlaps the round trip instead of adding to it. Still one request per worker; a
   // batch in hand at the hard stop is not acknowledged, so it counts as undelivered (or stays spooled).
   const work = async (worker: number): Promise<void> => {
     opts.log(`HTTP writer #${worker} started`);
