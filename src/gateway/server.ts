@@ -5,9 +5,9 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
 import type { BatchSink } from '../batch/batch.js';
+import { formatHostPort, listenOn } from '../input/address.js';
 import { filterLines, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
@@ -302,11 +302,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     });
     server.on('clientError', onClientError);
     server.on('drop', () => m.refused.inc());
-    server.listen(port, opts.listenAddr === '' ? '::' : opts.listenAddr);
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
-    const address = server.address() as AddressInfo;
+    const address = await listenOn(server, opts.listenAddr === '' ? '::' : opts.listenAddr, port);
     addresses[scheme === 'HTTPS' ? 'https' : 'http'] = address;
-    opts.log(`${scheme} listener started: ${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+    opts.log(`${scheme} listener started: ${formatHostPort(address.address, address.port)}`);
   }
 
   let closed: Promise<void> | undefined;
