@@ -13,8 +13,11 @@ import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
 import { runProgram, type Running } from './program.js';
 
-/** Batches gzipped at once on zlib's thread pool (4 threads by default). */
-const COMPRESSIONS_AT_ONCE = 4;
+/**
+ * Batches gzipped at once on zlib's thread pool. Two keep up with the forwarder on two cores; four
+ * added about 30 MB of peak RSS (malloc arenas of the busier zlib threads) and no throughput.
+ */
+const COMPRESSIONS_AT_ONCE = 2;
 
 function countDrops(registry: Registry): (batch: Batch) => void {
   const dropped = registry.counter('polymur_points_dropped_total', 'Data points dropped, by reason');
