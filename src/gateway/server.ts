@@ -8,11 +8,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createGunzip } from 'node:zlib';
 import type { BatchSink } from '../batch/batch.js';
 import { formatHostPort, listenOn } from '../input/address.js';
-import { filterLines, type InvalidReason } from '../input/lines.js';
+import { filterLines, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createAuthLimiter } from './auth-limiter.js';
-import { dropLongLines } from './long-lines.js';
 
 export interface KeyLookup {
   lookup(key: string): string | undefined;
@@ -51,8 +50,6 @@ export interface GatewayOptions {
 class BodyTooLarge extends Error {}
 
 const RETRY_AFTER_SECONDS = '1';
-/** The longest Graphite line accepted, as on the plaintext listeners. */
-const MAX_LINE_BYTES = 16 * 1024;
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
 const REFUSED_BODY_LINGER_MS = 1000;
 /** How often Node checks the header and request timeouts (its default, 30 s, would let them overrun). */
@@ -214,10 +211,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
     const onInvalid = (line: Buffer, reason: InvalidReason): void => {
       m.invalid.inc(1, { reason });
-      invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.toString('latin1').slice(0, 200))}`);
+      invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
     };
-    body = dropLongLines(body, MAX_LINE_BYTES, (head) => onInvalid(head, 'too_long'));
-    const lines = filterLines(body, 0, body.length, prefix, onInvalid);
+    const lines = filterLines(body, 0, body.length, prefix, onInvalid, MAX_LINE_BYTES);
     if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });

@@ -120,6 +120,9 @@ class Output {
 
 const NEWLINE = Buffer.from('\n');
 
+/** The longest Graphite line accepted (not counting its LF), on the listeners and at the gateway. */
+export const MAX_LINE_BYTES = 16 * 1024;
+
 /**
  * Validates every line of buf[start, end) (a final line without LF counts as a line). Returns
  * only the valid lines, each ending in exactly "\n" (a trailing "\r" removed), each prefixed with

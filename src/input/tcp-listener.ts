@@ -6,7 +6,7 @@ import type { Batcher } from '../batch/batcher.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createLineFramer } from './framer.js';
-import type { InvalidReason } from './lines.js';
+import { MAX_LINE_BYTES, type InvalidReason } from './lines.js';
 import { formatHostPort, listenOn, parseHostPort } from './address.js';
 
 export interface TcpListener {
@@ -28,7 +28,7 @@ export interface TcpListenerOptions {
 
 export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener> {
   const { host, port } = parseHostPort(opts.listenAddr);
-  const maxLineBytes = opts.maxLineBytes ?? 16 * 1024;
+  const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 5 * 60_000;
   const received = opts.metrics.counter('polymur_points_received_total', 'Data points received');
   const invalid = opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason');
@@ -39,7 +39,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const invalidLog = rateLimitedLog(opts.log);
   const onInvalid = (line: Buffer, reason: InvalidReason): void => {
     invalid.inc(1, { reason });
-    invalidLog(`Invalid data point dropped (${reason}): ${JSON.stringify(line.toString('latin1').slice(0, 200))}`);
+    invalidLog(`Invalid data point dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
   };
 
   let paused = false;
