@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { sendLoad } from '../../bench/load-generator.js';
-import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
+import { assertLoadDelivered, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
 import { parseResponse, postHead, rawConnect, rawPost, type RawConnection } from '../helpers/raw-http.js';
 import { startGateway, startProxy, writeKeyFile, type GatewayProcess } from '../helpers/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
@@ -41,13 +41,7 @@ async function underLoad(name: string, gatewayArgs: string[], attack: (b: Bench)
     const sending = sendLoad({ port: proxy.port, connections: CONNECTIONS, points: POINTS, ratePerSecond: 5_000 });
     const figures = await attack({ gateway, ca: gateway.cert.cert, sink });
     await sending;
-    const good = (): string[] => sink.lines.filter((l) => l.startsWith('collectd.'));
-    await until('every well-behaved point at the sink', () => delivery(good(), CONNECTIONS, POINTS).missing === 0, 60_000);
-    const d = delivery(good(), CONNECTIONS, POINTS);
-    const rss = peakRssMb(gateway.proc.pid!);
-    process.stdout.write(`# ${name}: ${figures}; well-behaved client sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; gateway peak RSS ${rss} MB\n`);
-    assert.equal(d.missing, 0);
-    assert.ok(rss < 250, `gateway peak RSS ${rss} MB stays below 250 MB`);
+    await assertLoadDelivered({ name, figures, sink, connections: CONNECTIONS, points: POINTS, program: 'gateway', pid: gateway.proc.pid!, maxRssMb: 250 });
   } finally {
     await proxy.stop();
     await gateway.stop();

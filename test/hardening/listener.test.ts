@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { sendLoad } from '../../bench/load-generator.js';
-import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
+import { assertLoadDelivered, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
 import { startGateway, startProxy, type ListenerProcess } from '../helpers/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
@@ -24,13 +24,7 @@ async function underLoad(name: string, proxyArgs: string[], attack: (proxy: List
     await sink.waitForLines(1_000);
     const figures = await attack(proxy, sink);
     await sending;
-    const good = (): string[] => sink.lines.filter((l) => l.startsWith('collectd.'));
-    await until('every well-behaved point at the sink', () => delivery(good(), CONNECTIONS, POINTS).missing === 0, 60_000);
-    const d = delivery(good(), CONNECTIONS, POINTS);
-    const rss = peakRssMb(proxy.proc.pid!);
-    process.stdout.write(`# ${name}: ${figures}; well-behaved client sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; proxy peak RSS ${rss} MB\n`);
-    assert.equal(d.missing, 0);
-    assert.ok(rss < 200, `proxy peak RSS ${rss} MB stays below 200 MB`);
+    await assertLoadDelivered({ name, figures, sink, connections: CONNECTIONS, points: POINTS, program: 'proxy', pid: proxy.proc.pid!, maxRssMb: 200 });
   } finally {
     await proxy.stop();
     await gateway.stop();

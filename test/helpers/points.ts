@@ -1,4 +1,5 @@
 // Counting what arrived against what was sent, by the unique id each generated line carries.
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { pointId } from '../../bench/load-generator.js';
 
@@ -50,4 +51,28 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The end of a test that attacks a program while the load generator sends through it: waits until
+ * every generated point (the `collectd.` lines) is at the sink, prints the figures, and requires
+ * that none is missing and that the program's peak RSS stayed under the bound.
+ */
+export async function assertLoadDelivered(opts: {
+  name: string;
+  figures: string;
+  sink: { readonly lines: readonly string[] };
+  connections: number;
+  points: number;
+  program: string;
+  pid: number;
+  maxRssMb: number;
+}): Promise<void> {
+  const good = (): string[] => opts.sink.lines.filter((l) => l.startsWith('collectd.'));
+  await until('every well-behaved point at the sink', () => delivery(good(), opts.connections, opts.points).missing === 0, 60_000);
+  const d = delivery(good(), opts.connections, opts.points);
+  const rss = peakRssMb(opts.pid);
+  process.stdout.write(`# ${opts.name}: ${opts.figures}; well-behaved client sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; ${opts.program} peak RSS ${rss} MB\n`);
+  assert.equal(d.missing, 0);
+  assert.ok(rss < opts.maxRssMb, `${opts.program} peak RSS ${rss} MB stays below ${opts.maxRssMb} MB`);
 }

@@ -3,8 +3,6 @@
 // original's `stats` command on the same port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
@@ -12,19 +10,11 @@ import { until } from '../helpers/points.js';
 import type { RunningProgram } from '../helpers/programs.js';
 import { scrape } from '../helpers/prometheus.js';
 import { startGateway, startProxy, startRelay, writeKeyFile, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
+import { textCommand } from '../helpers/text-command.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const lines = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}.m${i} ${i} 1700000000`);
 const bytesOf = (received: readonly string[]): number => received.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
-
-async function statCommand(port: number, command: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  let reply = '';
-  socket.setEncoding('utf8').on('data', (s: string) => (reply += s));
-  socket.end(`${command}\n`);
-  await once(socket, 'close');
-  return reply;
-}
 
 test('relay /metrics: received, invalid by reason, forwarded and per-destination figures match what was sent; /healthz; stats', async () => {
   const sinks: TcpSink[] = [];
@@ -66,10 +56,10 @@ test('relay /metrics: received, invalid by reason, forwarded and per-destination
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
     assert.equal(((await health.json()) as { status: string }).status, 'ok');
-    const stats = JSON.parse(await statCommand(port, 'stats')) as Record<string, Record<string, number>>;
+    const stats = JSON.parse(await textCommand(port, 'stats')) as Record<string, Record<string, number>>;
     assert.equal(typeof stats.service!['uptime-seconds'], 'number');
     assert.ok(stats['runtime-meminfo']!.HeapAlloc! > 0);
-    assert.equal(await statCommand(port, 'bogus'), 'Not a command: bogus\n');
+    assert.equal(await textCommand(port, 'bogus'), 'Not a command: bogus\n');
   } finally {
     await relay?.stop();
     for (const s of sinks) await s.close();

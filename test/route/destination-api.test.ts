@@ -3,27 +3,16 @@
 // ring over the new set says) and getdest shows the change; a bad address gets a clear error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-import { once } from 'node:events';
 import { freePort } from '../helpers/carbon.js';
 import { carbonPlacement } from '../helpers/carbon-ring.js';
 import { scrape } from '../helpers/prometheus.js';
 import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
 import { startRelay, type RelayProcess } from '../helpers/system.js';
+import { textCommand } from '../helpers/text-command.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const PER_PHASE = 300;
-
-/** One text command on the API port, as `echo getdest | nc` sends it; the whole reply. */
-async function command(port: number, text: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  let reply = '';
-  socket.setEncoding('utf8').on('data', (s: string) => (reply += s));
-  socket.end(`${text}\n`);
-  await once(socket, 'close');
-  return reply;
-}
 
 interface Destinations {
   active: string[];
@@ -61,9 +50,9 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
 
     await phase('start', [a, b]);
 
-    assert.equal(await command(api, `putdest ${c}`), `Registered destination: ${c}\n`);
-    await until('c connected', async () => (JSON.parse(await command(api, 'getdest')) as Destinations).active.includes(c), 10_000);
-    const afterPut = JSON.parse(await command(api, 'getdest')) as Destinations;
+    assert.equal(await textCommand(api, `putdest ${c}`), `Registered destination: ${c}\n`);
+    await until('c connected', async () => (JSON.parse(await textCommand(api, 'getdest')) as Destinations).active.includes(c), 10_000);
+    const afterPut = JSON.parse(await textCommand(api, 'getdest')) as Destinations;
     assert.deepEqual(Object.keys(afterPut).sort(), ['active', 'registered']);
     assert.deepEqual(Object.keys(afterPut.registered).sort(), [a, b, c].sort());
     assert.ok(Object.values(afterPut.registered).every((t) => !Number.isNaN(Date.parse(t))), 'registered maps to times');
@@ -80,16 +69,16 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     // HTTP put of the one removed: it is back in the ring.
     const put = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: JSON.stringify({ destination: a }) });
     assert.equal(put.status, 200);
-    await until('a connected again', async () => (JSON.parse(await command(api, 'getdest')) as Destinations).active.includes(a), 10_000);
+    await until('a connected again', async () => (JSON.parse(await textCommand(api, 'getdest')) as Destinations).active.includes(a), 10_000);
     await phase('readded', [b, c, a]);
 
     // Clear refusals, nothing changed by them.
-    assert.match(await command(api, 'putdest 127.0.0.1'), /^Error: bad destination "127\.0\.0\.1": expected host:port/);
-    assert.match(await command(api, 'putdest 127.0.0.1:99999:x'), /^Error: bad destination/);
-    assert.match(await command(api, `putdest ${b}`), /^Error: destination .* already registered/);
-    assert.match(await command(api, 'deldest 127.0.0.1:1:zz'), /^Error: destination 127\.0\.0\.1:1:zz is not registered/);
-    assert.match(await command(api, 'frobnicate'), /^Not a command: frobnicate/);
-    assert.equal(await command(api, 'putdest'), 'Must provide destination\n');
+    assert.match(await textCommand(api, 'putdest 127.0.0.1'), /^Error: bad destination "127\.0\.0\.1": expected host:port/);
+    assert.match(await textCommand(api, 'putdest 127.0.0.1:99999:x'), /^Error: bad destination/);
+    assert.match(await textCommand(api, `putdest ${b}`), /^Error: destination .* already registered/);
+    assert.match(await textCommand(api, 'deldest 127.0.0.1:1:zz'), /^Error: destination 127\.0\.0\.1:1:zz is not registered/);
+    assert.match(await textCommand(api, 'frobnicate'), /^Not a command: frobnicate/);
+    assert.equal(await textCommand(api, 'putdest'), 'Must provide destination\n');
     const bad = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: JSON.stringify({ destination: 'no port' }) });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /bad destination "no port"/);
@@ -97,7 +86,7 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     assert.equal(notJson.status, 400);
     const badEscape = await fetch(`http://127.0.0.1:${api}/destinations/127.0.0.1%3A1%3Gx`, { method: 'DELETE' });
     assert.equal(badEscape.status, 400);
-    const after = JSON.parse(await command(api, 'getdest')) as Destinations;
+    const after = JSON.parse(await textCommand(api, 'getdest')) as Destinations;
     assert.deepEqual(Object.keys(after.registered).sort(), [a, b, c].sort());
   } finally {
     await stream?.close();
@@ -119,7 +108,7 @@ test('deldest of a destination that is down: its queued points are dropped, logg
     await sink.waitForLines(100);
     await until('100 points queued for the down destination', async () => (await scrape(relay!.statPort)).value('polymur_destination_queued_points', { destination: down }) === 100, 10_000);
 
-    assert.equal(await command(relay.apiPort, `deldest ${down}`), `Unregistered destination: ${down}\n`);
+    assert.equal(await textCommand(relay.apiPort, `deldest ${down}`), `Unregistered destination: ${down}\n`);
     await relay.waitForLog(new RegExp(`Unregistered destination ${down.replace(/\./g, '\\.')}: 100 queued data points for it discarded`));
     const m = await scrape(relay.statPort);
     assert.equal(m.value('polymur_points_dropped_total', { reason: 'destination_removed' }), 100);
