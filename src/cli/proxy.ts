@@ -7,6 +7,7 @@ import { PROXY_FLAGS } from '../config/programs.js';
 import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { createCompressingSink } from '../forward/compressing-sink.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
+import { gzipEngine } from '../forward/gzip.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
@@ -14,8 +15,8 @@ import { startInput } from './input.js';
 import { runProgram, type Running } from './program.js';
 
 /**
- * Batches gzipped at once on zlib's thread pool. Two keep up with the forwarder on two cores; four
- * added about 30 MB of peak RSS (malloc arenas of the busier zlib threads) and no throughput.
+ * Batches gzipped at once on libuv's thread pool. Two keep up with the forwarder on two cores; four
+ * added about 30 MB of peak RSS (malloc arenas of the busier pool threads) and no throughput.
  */
 const COMPRESSIONS_AT_ONCE = 2;
 
@@ -56,6 +57,7 @@ async function start(config: ProxyConfig): Promise<Running> {
   const ca = readCa(config.certPath);
   const queue = await openQueue(config, registry);
 
+  if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
   const forwarder = config.consoleOut
     ? createConsoleForwarder({ queue })
     : createForwarder({
@@ -80,7 +82,7 @@ async function start(config: ProxyConfig): Promise<Running> {
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
-  const compressor = config.spoolDir === '' && !config.consoleOut ? createCompressingSink({ sink: queue, level: 1, concurrency: COMPRESSIONS_AT_ONCE }) : undefined;
+  const compressor = config.spoolDir === '' && !config.consoleOut ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE }) : undefined;
   const input = await startInput({
     config,
     // With a spool, what was read goes to disk at once (nothing waits in memory for the flush

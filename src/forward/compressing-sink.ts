@@ -1,12 +1,12 @@
-// Between the proxy's batcher and its in-memory queue: each batch is gzipped on zlib's thread pool
-// before it is queued, so the queue holds what goes on the wire (about a fourth of the raw bytes)
-// and -queue-max-bytes buys four times the buffering for the same memory. Batches reach the queue
+// Between the proxy's batcher and its in-memory queue: each batch is gzipped off the event loop
+// (forward/gzip.ts) before it is queued, so the queue holds what goes on the wire (about a fourth
+// of the raw bytes) and -queue-max-bytes buys four times the buffering for the same memory. Batches reach the queue
 // in the order they were offered. At most `concurrency` batches are held here (compressing, or
 // compressed and refused by the full queue); past that offer() refuses and the producer pauses.
 import type { Batch, BatchSink } from '../batch/batch.js';
 import { gzip } from './gzip.js';
 
-export function createCompressingSink(opts: { sink: BatchSink; level: number; concurrency: number }): BatchSink {
+export function createCompressingSink(opts: { sink: BatchSink; concurrency: number }): BatchSink {
   /** Compressions in offer order; the head is handed to the sink first. */
   const held: Array<Promise<Batch>> = [];
   const readyListeners: Array<() => void> = [];
@@ -15,7 +15,7 @@ export function createCompressingSink(opts: { sink: BatchSink; level: number; co
   let closed = false;
 
   const compress = async (batch: Batch): Promise<Batch> => {
-    const data = await gzip(batch.data, opts.level);
+    const data = await gzip(batch.data);
     return { data, points: batch.points, rawBytes: batch.data.length };
   };
 

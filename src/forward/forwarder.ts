@@ -29,7 +29,6 @@ export interface ForwarderOptions {
   readonly batchSize?: number;
   readonly timeoutMs: number;
   readonly maxRetryDelayMs?: number;
-  readonly compressionLevel?: number;
   readonly deadLetterPath: string;
   readonly verbose: boolean;
   readonly metrics: Registry;
@@ -133,7 +132,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const lease = gather(taken);
     const { batch } = lease;
     // Batches of the in-memory queue were compressed on their way in; spooled ones are raw.
-    const body = batch.rawBytes === undefined ? await gzip(batch.data, opts.compressionLevel ?? 1) : batch.data;
+    const body = batch.rawBytes === undefined ? await gzip(batch.data) : batch.data;
     return { lease, body };
   };
 
@@ -179,7 +178,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   };
 
   // Each worker prepares its next batch while its request is in flight, so a spooled batch's gzip
-  // (in zlib's thread pool) overlaps the round trip instead of adding to it. Still one request per worker; a
+  // (off the event loop) overlaps the round trip instead of adding to it. Still one request per worker; a
   // batch in hand at the hard stop is not acknowledged, so it counts as undelivered (or stays spooled).
   const work = async (worker: number): Promise<void> => {
     opts.log(`HTTP writer #${worker} started`);
