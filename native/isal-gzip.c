@@ -11,7 +11,11 @@ typedef struct {
   napi_ref input_ref;  // keeps the input alive while a pool thread reads it
   const uint8_t *input;
   size_t input_len;
-  uint8_t *output;
+  // Allocated and freed on the main thread, so the pool threads never allocate: glibc would give
+  // each of them an arena of its own, which holds on to freed memory.
+  struct isal_zstream *stream;
+  uint8_t *level_buf;
+  uint8_t *output;  // output_bound() bytes; the result is copied out of it
   size_t output_len;
   const char *error;
 } Job;
@@ -23,55 +27,42 @@ static size_t output_bound(size_t n) { return n + n / 64 + 1024; }
 static void compress(napi_env env, void *data) {
   (void)env;
   Job *job = data;
-  struct isal_zstream *stream = malloc(sizeof *stream);
-  uint8_t *level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
-  size_t capacity = output_bound(job->input_len);
-  job->output = malloc(capacity);
-  if (!stream || !level_buf || !job->output) {
-    job->error = "out of memory";
-  } else {
-    isal_deflate_init(stream);
-    stream->gzip_flag = IGZIP_GZIP;
-    stream->level = 1;
-    stream->level_buf = level_buf;
-    stream->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
-    stream->end_of_stream = 1;
-    stream->flush = NO_FLUSH;
-    stream->next_in = (uint8_t *)job->input;
-    stream->avail_in = (uint32_t)job->input_len;
-    stream->next_out = job->output;
-    stream->avail_out = (uint32_t)capacity;
-    int rc = isal_deflate(stream);
-    if (rc != COMP_OK) job->error = "isal_deflate failed";
-    else if (stream->internal_state.state != ZSTATE_END) job->error = "isal_deflate ran out of output space";
-    else job->output_len = stream->total_out;
-  }
-  free(stream);
-  free(level_buf);
-  if (job->error) {
-    free(job->output);
-    job->output = NULL;
-  } else {
-    // Queued batches hold this buffer: give back what compression did not use.
-    uint8_t *shrunk = realloc(job->output, job->output_len);
-    if (shrunk) job->output = shrunk;
-  }
+  struct isal_zstream *stream = job->stream;
+  isal_deflate_init(stream);
+  stream->gzip_flag = IGZIP_GZIP;
+  stream->level = 1;
+  stream->level_buf = job->level_buf;
+  stream->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+  stream->end_of_stream = 1;
+  stream->flush = NO_FLUSH;
+  stream->next_in = (uint8_t *)job->input;
+  stream->avail_in = (uint32_t)job->input_len;
+  stream->next_out = job->output;
+  stream->avail_out = (uint32_t)output_bound(job->input_len);
+  int rc = isal_deflate(stream);
+  if (rc != COMP_OK) job->error = "isal_deflate failed";
+  else if (stream->internal_state.state != ZSTATE_END) job->error = "isal_deflate ran out of output space";
+  else job->output_len = stream->total_out;
 }
 
-static void free_output(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
+static void free_job(Job *job) {
+  free(job->stream);
+  free(job->level_buf);
+  free(job->output);
+  free(job);
 }
 
 static void settle(napi_env env, napi_status status, void *data) {
   Job *job = data;
   napi_value result;
-  if (status == napi_ok && !job->error &&
-      napi_create_external_buffer(env, job->output_len, job->output, free_output, NULL, &result) == napi_ok) {
+  // Copied into a buffer of Node's of the exact size: the output scratch is freed at once, not
+  // when the garbage collector finds the buffer.
+  void *copy;
+  bool done = status == napi_ok && !job->error &&
+              napi_create_buffer_copy(env, job->output_len, job->output, &copy, &result) == napi_ok;
+  if (done) {
     napi_resolve_deferred(env, job->deferred, result);
   } else {
-    free(job->output);
     napi_value message;
     napi_create_string_utf8(env, job->error ? job->error : "gzip job failed", NAPI_AUTO_LENGTH, &message);
     napi_create_error(env, NULL, message, &result);
@@ -79,7 +70,7 @@ static void settle(napi_env env, napi_status status, void *data) {
   }
   napi_delete_reference(env, job->input_ref);
   napi_delete_async_work(env, job->work);
-  free(job);
+  free_job(job);
 }
 
 static napi_value gzip(napi_env env, napi_callback_info info) {
@@ -104,6 +95,14 @@ static napi_value gzip(napi_env env, napi_callback_info info) {
     return NULL;
   }
   job->input = bytes;
+  job->stream = malloc(sizeof *job->stream);
+  job->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+  job->output = malloc(output_bound(job->input_len));
+  if (!job->stream || !job->level_buf || !job->output) {
+    free_job(job);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
   napi_value promise, name;
   napi_create_reference(env, input, 1, &job->input_ref);
   napi_create_promise(env, &job->deferred, &promise);
