@@ -18,45 +18,68 @@ let lastArrivalNs = 0n;
 const SPACE = 0x20;
 const LF = 0x0a;
 
-/** Reads the id in the value field of the line starting at `start`; -1 when it is not one of ours. */
-function idAt(buf: Buffer, start: number, end: number): number {
-  let i = buf.indexOf(SPACE, start);
-  if (i < 0 || i >= end) return -1;
-  i++;
+/**
+ * The id in the value field of the line [start, nl), read from the line's end: back over the
+ * timestamp, then the value's digits, so the name (most of the line) is never scanned.
+ * -1 when it is not one of ours: no name before the value, a value that is not digits, or out of range.
+ */
+function idBefore(buf: Buffer, start: number, nl: number): number {
+  let i = nl - 1;
+  while (i > start && buf[i] !== SPACE) i--;
   let n = 0;
-  for (; i < end; i++) {
-    const c = buf[i]!;
-    if (c === SPACE) break;
-    if (c < 0x30 || c > 0x39) return -1;
-    n = n * 10 + (c - 0x30);
+  let scale = 1;
+  for (i--; i > start; i--) {
+    const digit = buf[i]! - 0x30;
+    if (digit === SPACE - 0x30) break;
+    if (digit < 0 || digit > 9) return -1;
+    n += digit * scale;
+    scale *= 10;
   }
+  if (i <= start || scale === 1) return -1;
   const connection = Math.floor(n / 1_000_000_000);
-  const seq = n % 1_000_000_000;
-  if (connection >= connections || seq >= perConnection) return -1;
+  const seq = n - connection * 1_000_000_000;
+  // Negated so that NaN (a value too long for a double) is foreign too.
+  if (!(connection < connections && seq < perConnection)) return -1;
   return connection * perConnection + seq;
 }
 
+/** Counts the line [start, nl) as ours (first or repeated) or foreign. */
+function count(buf: Buffer, start: number, nl: number, nowMs: number): void {
+  lines++;
+  const id = idBefore(buf, start, nl);
+  if (id < 0) foreign++;
+  else if (seen[id]) duplicates++;
+  else {
+    seen[id] = 1;
+    arrival[id] = nowMs;
+    distinct++;
+  }
+}
+
 const server = createServer((socket) => {
+  // The start of a line that a read cut off: only it is copied to join the next read, never a whole read.
   let carry: Buffer | null = null;
   socket.on('data', (chunk: Buffer) => {
     const now = process.hrtime.bigint();
+    lastArrivalNs = now;
     const nowMs = Number(now) / 1e6;
-    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
     let start = 0;
-    for (let nl = buf.indexOf(LF, start); nl !== -1; nl = buf.indexOf(LF, start)) {
-      lines++;
-      const id = idAt(buf, start, nl);
-      if (id < 0) foreign++;
-      else if (seen[id]) duplicates++;
-      else {
-        seen[id] = 1;
-        arrival[id] = nowMs;
-        distinct++;
+    if (carry) {
+      const nl = chunk.indexOf(LF);
+      if (nl < 0) {
+        carry = Buffer.concat([carry, chunk]);
+        return;
       }
+      const line = Buffer.concat([carry, chunk.subarray(0, nl)]);
+      count(line, 0, line.length, nowMs);
+      carry = null;
       start = nl + 1;
     }
-    carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
-    lastArrivalNs = now;
+    for (let nl = chunk.indexOf(LF, start); nl !== -1; nl = chunk.indexOf(LF, start)) {
+      count(chunk, start, nl, nowMs);
+      start = nl + 1;
+    }
+    if (start < chunk.length) carry = chunk.subarray(start);
   });
   socket.on('error', () => {});
 });
