@@ -1,8 +1,9 @@
 // The benchmark's load generator as its own process (fork with IPC), so sending competes with the
-// programs under test only for CPU, not for an event loop. Records when each chunk was handed to
-// the socket, for latency.
+// programs under test only for CPU, not for an event loop. The whole load is built before the
+// measured window; the CPU and the start time reported cover the sending only. Records when each
+// chunk was handed to the socket, for latency.
 import { writeFileSync } from 'node:fs';
-import { sendLoad, type LoadOptions } from './load-generator.js';
+import { prepareLoad, sendPrepared, type LoadOptions } from './load-generator.js';
 
 interface Job extends Omit<LoadOptions, 'onChunk'> {
   readonly chunkTimesFile?: string;
@@ -11,9 +12,9 @@ interface Job extends Omit<LoadOptions, 'onChunk'> {
 process.once('message', (job: Job) => {
   const perConnection = Math.ceil(job.points / job.connections);
   const sendTimes = job.chunkTimesFile ? new Float64Array(job.connections * perConnection) : undefined;
-  const startMs = Number(process.hrtime.bigint()) / 1e6;
+  const load = prepareLoad(job);
   const cpuBefore = process.cpuUsage();
-  sendLoad({
+  sendPrepared(load, {
     ...job,
     ...(sendTimes
       ? {
@@ -22,10 +23,10 @@ process.once('message', (job: Job) => {
           },
         }
       : {}),
-  }).then(({ sent, elapsedMs }) => {
-    if (sendTimes && job.chunkTimesFile) writeFileSync(job.chunkTimesFile, Buffer.from(sendTimes.buffer));
+  }).then(({ sent, startedMs, elapsedMs }) => {
     const cpu = process.cpuUsage(cpuBefore);
-    process.send!({ type: 'done', sent, elapsedMs, startMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
+    if (sendTimes && job.chunkTimesFile) writeFileSync(job.chunkTimesFile, Buffer.from(sendTimes.buffer));
+    process.send!({ type: 'done', sent, elapsedMs, startMs: startedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
   }, (err: unknown) => {
     process.send!({ type: 'error', message: String(err) }, () => process.exit(1));
   });

@@ -13,6 +13,7 @@ import { startGateway, startProxy, startRelay } from '../test/helpers/system.js'
 import type { RunningProgram } from '../test/helpers/programs.js';
 import { runMicroBenchmarks } from './micro.js';
 import { formatTop } from './profile-top.js';
+import { startSink as startCountingSink, type Sink, type SinkReport } from './sink-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -32,44 +33,8 @@ const cpuProfDir = flag('--cpu-prof');
 /** Node's own arguments for a process: with --cpu-prof, its profile goes to DIR/<process> at exit. */
 const nodeArgs = (program: string): string[] => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, program)}`] : []);
 
-interface SinkReport {
-  lines: number;
-  distinct: number;
-  duplicates: number;
-  foreign: number;
-  lastArrivalMs: number;
-  /** The sink's own CPU so far (it is a harness process on the same cores). */
-  cpuSeconds: number;
-}
-
-interface Sink {
-  readonly port: number;
-  report(): Promise<SinkReport>;
-  dump(file: string): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function startSink(points: number): Promise<Sink> {
-  const perConnection = Math.ceil(points / CONNECTIONS);
-  const child = fork(join(here, 'sink.js'), [String(CONNECTIONS), String(perConnection)], { stdio: 'inherit', execArgv: nodeArgs('sink') });
-  const [listening] = (await once(child, 'message')) as [{ port: number }];
-  const ask = async <T>(msg: object, reply: string): Promise<T> => {
-    child.send(msg);
-    for (;;) {
-      const [m] = (await once(child, 'message')) as [{ type: string } & T];
-      if (m.type === reply) return m;
-    }
-  };
-  return {
-    port: listening.port,
-    report: () => ask<SinkReport>({ type: 'report' }, 'report'),
-    dump: (file) => ask({ type: 'dump', file }, 'dumped'),
-    async stop() {
-      child.send({ type: 'stop' });
-      if (child.exitCode === null) await once(child, 'exit');
-    },
-  };
-}
+/** A sink for `points` spread over the bench's connections. */
+const startSink = (points: number): Promise<Sink> => startCountingSink(CONNECTIONS, Math.ceil(points / CONNECTIONS), nodeArgs('sink'));
 
 interface Generated {
   sent: number;
