@@ -16,6 +16,11 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Buffer's indexOf taken once: `buf.indexOf` looked up on each call goes through a megamorphic
+ * property load (socket chunks and Buffers made in JavaScript have different maps), per line.
+ */
+const indexOf = Buffer.prototype.indexOf;
 
 function isBlank(c: number): boolean {
   return c === SPACE || c === TAB;
@@ -94,7 +99,7 @@ export function checkLine(buf: Buffer, start: number, end: number): InvalidReaso
  * line needs checkLine's full reading, which gives the same verdict on every line true is given for.
  */
 function isPlainValidLine(buf: Buffer, start: number, end: number): boolean {
-  const nameEnd = buf.indexOf(SPACE, start);
+  const nameEnd = indexOf.call(buf, SPACE, start);
   if (nameEnd <= start || nameEnd >= end) return false;
   // The value is read where it stands: it must end at a space, and the timestamp at the line's end.
   const valueEnd = numberEnd(buf, nameEnd + 1, end);
@@ -150,13 +155,13 @@ export function filterLines(
   let nextTab = -1;
 
   while (pos < end) {
-    let nl = buf.indexOf(LF, pos);
+    let nl = indexOf.call(buf, LF, pos);
     if (nl === -1 || nl >= end) nl = end;
     let lineEnd = nl;
     const hasCr = lineEnd > pos && buf[lineEnd - 1] === CR;
     if (hasCr) lineEnd--;
     if (nextTab < pos) {
-      nextTab = buf.indexOf(TAB, pos);
+      nextTab = indexOf.call(buf, TAB, pos);
       if (nextTab === -1 || nextTab > end) nextTab = end;
     }
     const verdict =
