@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // polymur-proxy: Graphite plaintext in, batched gzip over HTTPS to polymur-gateway out.
 import { readFileSync } from 'node:fs';
-import type { Batch, BatchQueue } from '../batch/batch.js';
+import type { Batch, BatchQueue, BatchSink } from '../batch/batch.js';
+import { createBufferPool, type BufferPool } from '../batch/buffer-pool.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
+import { recycleAcross } from '../batch/recycle-across.js';
 import { PROXY_FLAGS } from '../config/programs.js';
 import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { createCompressingSink } from '../forward/compressing-sink.js';
@@ -40,6 +42,12 @@ async function openQueue(config: ProxyConfig, registry: Registry): Promise<Batch
     });
   }
   return createMemoryQueue({ maxBatches: config.queueCap, maxBytes: config.queueMaxBytes, policy: config.whenFull, onDrop });
+}
+
+/** The compressing stage in front of the queue; each raw batch's buffer goes back to `pool` once gzipped. */
+function compressInto(queue: BatchQueue, pool: BufferPool): BatchSink {
+  const recycling = recycleAcross(pool);
+  return recycling.into(createCompressingSink({ sink: recycling.out(queue), level: 1, concurrency: COMPRESSIONS_AT_ONCE }));
 }
 
 function readCa(path: string): Buffer | undefined {
@@ -80,13 +88,16 @@ async function start(config: ProxyConfig): Promise<Running> {
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
-  const compressor = config.spoolDir === '' && !config.consoleOut ? createCompressingSink({ sink: queue, level: 1, concurrency: COMPRESSIONS_AT_ONCE }) : undefined;
+  // A free buffer for each batch compressing and one being filled: raw batch buffers are reused.
+  const pool = config.spoolDir === '' && !config.consoleOut ? createBufferPool({ keep: COMPRESSIONS_AT_ONCE + 1 }) : undefined;
+  const compressor = pool ? compressInto(queue, pool) : undefined;
   const input = await startInput({
     config,
     // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
     // interval); the forwarder still joins spooled records into batches of up to -batch-size.
     flushIntervalMs: config.spoolDir !== '' ? 0 : config.flushIntervalMs,
     sink: compressor ?? queue,
+    ...(pool ? { pool } : {}),
     registry,
     queues: () => [['queue', queue.depth().batches, config.queueCap]],
   });
