@@ -3,6 +3,7 @@
 // refuses a batch it is kept, in order, and add() returns false until the sink has room: the
 // caller pauses its sockets. Nothing handed to add() is ever dropped here.
 import type { Batch, BatchSink } from './batch.js';
+import type { BufferPool } from './buffer-pool.js';
 
 export interface Batcher {
   /** Adds validated lines; false means "stop reading until whenReady". The data is kept either way. */
@@ -32,7 +33,24 @@ function afterNthLine(buf: Buffer, n: number): number {
   return pos;
 }
 
-export function createBatcher(opts: { batchSize: number; flushIntervalMs: number; sink: BatchSink; timers?: Timers }): Batcher {
+/** The pieces copied one after another into `into` (exactly their total size). */
+function fill(into: Buffer, pieces: readonly Buffer[]): Buffer {
+  let at = 0;
+  for (const piece of pieces) {
+    into.set(piece, at);
+    at += piece.length;
+  }
+  return into;
+}
+
+export function createBatcher(opts: {
+  batchSize: number;
+  flushIntervalMs: number;
+  sink: BatchSink;
+  /** Where each batch's buffer comes from, when whoever reads the batches last gives them back. */
+  pool?: BufferPool;
+  timers?: Timers;
+}): Batcher {
   const timers: Timers = opts.timers ?? { setTimeout, clearTimeout: clearTimeout as (h: never) => void };
   let pieces: Buffer[] = [];
   let bytes = 0;
@@ -81,7 +99,7 @@ export function createBatcher(opts: { batchSize: number; flushIntervalMs: number
     if (points === 0) return;
     // The one copy of the data: the pieces may be views of socket chunks, which the batch must not
     // keep alive for as long as it waits in a queue.
-    const data = Buffer.concat(pieces, bytes);
+    const data = opts.pool ? fill(opts.pool.take(bytes), pieces) : Buffer.concat(pieces, bytes);
     const batch: Batch = { data, points };
     pieces = [];
     bytes = 0;

@@ -3,6 +3,7 @@
 // enter through the same batcher).
 import type { BatchSink } from '../batch/batch.js';
 import { createBatcher } from '../batch/batcher.js';
+import type { BufferPool } from '../batch/buffer-pool.js';
 import { createTcpListener } from '../input/tcp-listener.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
@@ -28,11 +29,18 @@ export async function startInput(opts: {
   config: InputConfig;
   flushIntervalMs: number;
   sink: BatchSink;
+  /** Where batch buffers come from, when the sink gives them back once read (the proxy's compressing stage). */
+  pool?: BufferPool;
   registry: Registry;
   queues: () => QueueFigure[];
 }): Promise<Input> {
   const { config, registry } = opts;
-  const batcher = createBatcher({ batchSize: config.batchSize, flushIntervalMs: opts.flushIntervalMs, sink: opts.sink });
+  const batcher = createBatcher({
+    batchSize: config.batchSize,
+    flushIntervalMs: opts.flushIntervalMs,
+    sink: opts.sink,
+    ...(opts.pool ? { pool: opts.pool } : {}),
+  });
   const observability = await startObservability({
     registry,
     statAddr: config.statAddr,

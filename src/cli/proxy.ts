@@ -2,6 +2,7 @@
 // polymur-proxy: Graphite plaintext in, batched gzip over HTTPS to polymur-gateway out.
 import { readFileSync } from 'node:fs';
 import type { Batch, BatchQueue } from '../batch/batch.js';
+import { createBufferPool } from '../batch/buffer-pool.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { PROXY_FLAGS } from '../config/programs.js';
 import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
@@ -82,13 +83,16 @@ async function start(config: ProxyConfig): Promise<Running> {
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
-  const compressor = config.spoolDir === '' && !config.consoleOut ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE }) : undefined;
+  // A free buffer for each batch compressing and one being filled: raw batch buffers are reused.
+  const pool = config.spoolDir === '' && !config.consoleOut ? createBufferPool({ keep: COMPRESSIONS_AT_ONCE + 1 }) : undefined;
+  const compressor = pool ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE, pool }) : undefined;
   const input = await startInput({
     config,
     // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
     // interval); the forwarder still joins spooled records into batches of up to -batch-size.
     flushIntervalMs: config.spoolDir !== '' ? 0 : config.flushIntervalMs,
     sink: compressor ?? queue,
+    ...(pool ? { pool } : {}),
     registry,
     queues: () => [['queue', queue.depth().batches, config.queueCap]],
   });

@@ -4,9 +4,15 @@
 // in the order they were offered. At most `concurrency` batches are held here (compressing, or
 // compressed and refused by the full queue); past that offer() refuses and the producer pauses.
 import type { Batch, BatchSink } from '../batch/batch.js';
+import type { BufferPool } from '../batch/buffer-pool.js';
 import { gzip } from './gzip.js';
 
-export function createCompressingSink(opts: { sink: BatchSink; concurrency: number }): BatchSink {
+export function createCompressingSink(opts: {
+  sink: BatchSink;
+  concurrency: number;
+  /** Where each raw batch's buffer goes back once gzipped (the batcher takes it again). */
+  pool?: BufferPool;
+}): BatchSink {
   /** Compressions in offer order; the head is handed to the sink first. */
   const held: Array<Promise<Batch>> = [];
   const readyListeners: Array<() => void> = [];
@@ -16,6 +22,7 @@ export function createCompressingSink(opts: { sink: BatchSink; concurrency: numb
 
   const compress = async (batch: Batch): Promise<Batch> => {
     const data = await gzip(batch.data);
+    opts.pool?.give(batch.data);
     return { data, points: batch.points, rawBytes: batch.data.length };
   };
 

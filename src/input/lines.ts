@@ -16,6 +16,11 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Buffer's indexOf taken once: `buf.indexOf` looked up on each call goes through a megamorphic
+ * property load (socket chunks and Buffers made in JavaScript have different maps), per line.
+ */
+const indexOf = Buffer.prototype.indexOf;
 
 function isBlank(c: number): boolean {
   return c === SPACE || c === TAB;
@@ -89,16 +94,36 @@ export function checkLine(buf: Buffer, start: number, end: number): InvalidReaso
 }
 
 /**
+ * Where the number starting at buf[start] ends when it has the form values and timestamps nearly
+ * always take — an optional sign, digits, an optional fraction — or -1 for any other form, which
+ * numberEnd reads in full. Small, so the per-line fast path inlines it (numberEnd is a call).
+ */
+function plainNumberEnd(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  if (i < end && (buf[i] === 0x2d || buf[i] === 0x2b)) i++;
+  const digitsStart = i;
+  while (i < end && isDigit(buf[i]!)) i++;
+  let digits = i - digitsStart;
+  if (i < end && buf[i] === 0x2e) {
+    const fractionStart = ++i;
+    while (i < end && isDigit(buf[i]!)) i++;
+    digits += i - fractionStart;
+  }
+  return digits > 0 ? i : -1;
+}
+
+/**
  * The shape nearly every line has — `name value timestamp`, one space between fields, no tab (the
- * caller knows) — checked with native searches instead of a byte loop. true: valid; false: the
- * line needs checkLine's full reading, which gives the same verdict on every line true is given for.
+ * caller knows), plain numbers — checked with a native search and two short digit loops. true:
+ * valid; false: the line needs checkLine's full reading, which gives the same verdict on every
+ * line true is given for.
  */
 function isPlainValidLine(buf: Buffer, start: number, end: number): boolean {
-  const nameEnd = buf.indexOf(SPACE, start);
+  const nameEnd = indexOf.call(buf, SPACE, start);
   if (nameEnd <= start || nameEnd >= end) return false;
   // The value is read where it stands: it must end at a space, and the timestamp at the line's end.
-  const valueEnd = numberEnd(buf, nameEnd + 1, end);
-  return valueEnd !== -1 && valueEnd < end && buf[valueEnd] === SPACE && isNumber(buf, valueEnd + 1, end);
+  const valueEnd = plainNumberEnd(buf, nameEnd + 1, end);
+  return valueEnd !== -1 && valueEnd < end && buf[valueEnd] === SPACE && plainNumberEnd(buf, valueEnd + 1, end) === end;
 }
 
 /** Collects output pieces; copies only when the output differs from the input. */
@@ -150,13 +175,13 @@ export function filterLines(
   let nextTab = -1;
 
   while (pos < end) {
-    let nl = buf.indexOf(LF, pos);
+    let nl = indexOf.call(buf, LF, pos);
     if (nl === -1 || nl >= end) nl = end;
     let lineEnd = nl;
     const hasCr = lineEnd > pos && buf[lineEnd - 1] === CR;
     if (hasCr) lineEnd--;
     if (nextTab < pos) {
-      nextTab = buf.indexOf(TAB, pos);
+      nextTab = indexOf.call(buf, TAB, pos);
       if (nextTab === -1 || nextTab > end) nextTab = end;
     }
     const verdict =
