@@ -1,17 +1,18 @@
 // polymur-gateway's HTTP(S) server: /ping and /ingest as the original's wire protocol says. The key
-// is checked on every request; the gzip body is decompressed as a stream with a running byte count,
-// so a gzip bomb is cut off at -max-batch-bytes without ever being held whole; a batch is answered
-// 200 only once the destinations' queues took it, and 503 + Retry-After when they are full.
+// is checked on every request; the gzip body is read whole up to -max-body-bytes and inflated in
+// one pass that stops at -max-batch-bytes (see body.ts), so a gzip bomb is never inflated beyond
+// the cap; a batch is answered 200 only once the destinations' queues took it, and 503 +
+// Retry-After when they are full.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { createGunzip } from 'node:zlib';
 import type { BatchSink } from '../batch/batch.js';
 import { formatHostPort, listenOn } from '../input/address.js';
 import { filterLines, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createAuthLimiter } from './auth-limiter.js';
+import { BodyTooLarge, readBody } from './body.js';
 
 export interface KeyLookup {
   lookup(key: string): string | undefined;
@@ -47,22 +48,15 @@ export interface GatewayOptions {
   readonly onReceived?: (points: number) => void;
 }
 
-class BodyTooLarge extends Error {}
-
 const RETRY_AFTER_SECONDS = '1';
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
 const REFUSED_BODY_LINGER_MS = 1000;
 /** How often Node checks the header and request timeouts (its default, 30 s, would let them overrun). */
 const TIMEOUT_CHECK_MS = 500;
-/**
- * Output buffer of the streaming gunzip: a batch of a few hundred KiB comes out in one or two
- * pieces instead of twenty 16 KiB ones, each a round trip between the zlib thread and JavaScript
- * (about half of the gunzip's CPU at the default size).
- */
-const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
+  const limits = { maxBodyBytes, maxBatchBytes: opts.maxBatchBytes };
   const m = {
     batches: opts.metrics.counter('polymur_batches_received_total', 'Batches accepted, by key name'),
     points: opts.metrics.counter('polymur_points_received_total', 'Data points accepted, by key name'),
@@ -120,61 +114,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   /**
-   * Reads the body, decompressing gzip as it streams, counting compressed bytes against
-   * maxBodyBytes and decompressed bytes against maxBatchBytes. Rejects with BodyTooLarge or with
-   * the gunzip error; the request itself is never destroyed here, so an answer can still be sent
-   * (the rest of the body is read and discarded, for a moment: see refuseBody).
-   */
-  const readBody = (req: IncomingMessage, gzip: boolean): Promise<Buffer> =>
-    new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let compressed = 0;
-      let settled = false;
-      const gunzip = gzip ? createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }) : undefined;
-      const fail = (err: Error): void => {
-        if (settled) return;
-        settled = true;
-        req.removeListener('data', onData);
-        gunzip?.destroy();
-        req.resume();
-        reject(err);
-      };
-      const collect = (chunk: Buffer): void => {
-        size += chunk.length;
-        if (size > opts.maxBatchBytes) return fail(new BodyTooLarge());
-        chunks.push(chunk);
-      };
-      const finish = (): void => {
-        if (settled) return;
-        settled = true;
-        m.bytes.inc(compressed, { encoding: gzip ? 'gzip' : 'identity' });
-        m.bytes.inc(size, { encoding: 'raw' });
-        resolve(Buffer.concat(chunks, size));
-      };
-      function onData(chunk: Buffer): void {
-        compressed += chunk.length;
-        if (compressed > maxBodyBytes) return fail(new BodyTooLarge());
-        if (!gunzip) return collect(chunk);
-        // Backpressure: a small body may expand a thousandfold; read on only as gunzip keeps up.
-        if (!gunzip.write(chunk)) {
-          req.pause();
-          gunzip.once('drain', () => req.resume());
-        }
-      }
-      req.on('data', onData);
-      req.once('error', fail);
-      if (gunzip) {
-        gunzip.on('data', collect);
-        gunzip.once('error', fail);
-        gunzip.once('end', finish);
-        req.once('end', () => gunzip.end());
-      } else {
-        req.once('end', finish);
-      }
-    });
-
-  /**
    * 413 or 400 while the client may still be sending. Closing at once would reset the connection
    * under the bytes in flight and the client would never read the answer; so the rest is read and
    * dropped (never inflated, never kept) for a moment, then an unfinished request is cut off.
@@ -200,9 +139,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       req.resume();
       return refuseBody(req, res, 413);
     }
+    const gzip = encoding === 'gzip';
     let body: Buffer;
     try {
-      body = await readBody(req, encoding === 'gzip');
+      const read = await readBody(req, gzip, limits);
+      body = read.data;
+      m.bytes.inc(read.received, { encoding });
+      m.bytes.inc(body.length, { encoding: 'raw' });
     } catch (err) {
       if (err instanceof BodyTooLarge) return refuseBody(req, res, 413);
       if (req.socket.destroyed) return;
