@@ -241,9 +241,20 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
   }
 }
 
-function relayFigure(r: ThroughputResult): string {
-  const relay = r.processes.relay!;
-  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, RSS ${relay.peakRssMb} MB, CPU ${relay.cpuSecondsPerMillion} s per 1M points; ${harnessFigure(r)}`;
+/** A figure's median over every run, with the runs' range when there are several. */
+function spread(values: number[], unit: string): string {
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  return `${median(values)}${unit}${values.length > 1 && low !== high ? ` (${low}-${high})` : ''}`;
+}
+
+/** Peak RSS and CPU per million points of one program: medians of the runs, not the median run's. */
+function processFigure(all: ThroughputResult[], program: string): string {
+  return `${spread(all.map((r) => r.processes[program]!.peakRssMb), ' MB')} / ${spread(all.map((r) => r.processes[program]!.cpuSecondsPerMillion), ' s')}`;
+}
+
+function relayFigure(all: ThroughputResult[], r: ThroughputResult): string {
+  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, RSS / CPU per 1M points ${processFigure(all, 'relay')}; ${harnessFigure(r)}`;
 }
 
 function harnessFigure(r: ThroughputResult): string {
@@ -289,19 +300,19 @@ const l = results.latency?.median;
 const rb = results.relayBroadcast?.median;
 const rh = results.relayHashRoute?.median;
 const rows: Array<[string, string]> = [
-  ['machine', `${results.cores} cores, Node ${results.node}, median of ${runs} run(s)`],
+  ['machine', `${results.cores} cores, Node ${results.node}; rates: the median run of ${runs}; RSS and CPU: medians (range) of the runs`],
   ...(e
     ? ([
-        ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s, ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
+        ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s (runs ${results.endToEnd!.all.map((r) => r.pointsPerSecond.toLocaleString('en')).join(', ')}), ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
         ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
-        ['proxy peak RSS / CPU per 1M points', `${e.processes.proxy!.peakRssMb} MB / ${e.processes.proxy!.cpuSecondsPerMillion} s`],
-        ['gateway peak RSS / CPU per 1M points', `${e.processes.gateway!.peakRssMb} MB / ${e.processes.gateway!.cpuSecondsPerMillion} s`],
+        ['proxy peak RSS / CPU per 1M points', processFigure(results.endToEnd!.all, 'proxy')],
+        ['gateway peak RSS / CPU per 1M points', processFigure(results.endToEnd!.all, 'gateway')],
         ['harness CPU per 1M points', harnessFigure(e)],
       ] as Array<[string, string]>)
     : []),
   ...(l ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>) : []),
-  ...(rb ? ([['relay broadcast to 1 sink', relayFigure(rb)]] as Array<[string, string]>) : []),
-  ...(rh ? ([['relay hash-route to 3 sinks', relayFigure(rh)]] as Array<[string, string]>) : []),
+  ...(rb ? ([['relay broadcast to 1 sink', relayFigure(results.relayBroadcast!.all, rb)]] as Array<[string, string]>) : []),
+  ...(rh ? ([['relay hash-route to 3 sinks', relayFigure(results.relayHashRoute!.all, rh)]] as Array<[string, string]>) : []),
   ...(results.micro ?? []).map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
 ];
 const width = Math.max(...rows.map(([k]) => k.length));

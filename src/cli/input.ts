@@ -4,6 +4,7 @@
 import type { BatchSink } from '../batch/batch.js';
 import { createBatcher } from '../batch/batcher.js';
 import type { BufferPool } from '../batch/buffer-pool.js';
+import { createScavengePacer, youngGenerationCollector } from '../input/scavenge-pacer.js';
 import { createTcpListener } from '../input/tcp-listener.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
@@ -56,6 +57,7 @@ export async function startInput(opts: {
     metrics: registry,
     log,
     onReceived: observability.received,
+    onBytesRead: createScavengePacer({ collect: youngGenerationCollector() }).read,
   });
   return {
     async drain() {

@@ -24,6 +24,8 @@ export interface TcpListenerOptions {
   readonly metrics: Registry;
   readonly log: (msg: string) => void;
   readonly onReceived?: (points: number) => void;
+  /** Bytes read from a client (before framing). */
+  readonly onBytesRead?: (bytes: number) => void;
 }
 
 export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener> {
@@ -74,7 +76,10 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
         socket.once('close', () => clearTimeout(cut));
       });
     }
-    socket.on('data', (chunk: Buffer) => framer.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      opts.onBytesRead?.(chunk.length);
+      framer.push(chunk);
+    });
     socket.on('end', () => {
       framer.end();
       socket.end();
