@@ -20,8 +20,8 @@ export const SCAVENGE_EVERY_BYTES = 4 * 1024 * 1024;
 
 /**
  * V8's own collector, young generation only, or undefined where this runtime won't expose it.
- * The flag is turned on just long enough to fetch the function (in a fresh context, so no
- * global `gc` appears), the way Node's own tests do it.
+ * The flag is turned on just long enough to fetch the function from a fresh context, so no
+ * global `gc` appears and no command-line flag is needed.
  */
 export function youngGenerationCollector(): (() => void) | undefined {
   try {
