@@ -1,8 +1,9 @@
 // Between the proxy's batcher and its in-memory queue: each batch is gzipped off the event loop
 // (forward/gzip.ts) before it is queued, so the queue holds what goes on the wire (about a fourth
-// of the raw bytes) and -queue-max-bytes buys four times the buffering for the same memory. Batches reach the queue
-// in the order they were offered. At most `concurrency` batches are held here (compressing, or
-// compressed and refused by the full queue); past that offer() refuses and the producer pauses.
+// of the raw bytes) and -queue-max-bytes buys four times the buffering for the same memory.
+// Batches reach the queue in the order they were offered. At most `concurrency` batches are held
+// here (compressing, or compressed and refused by the full queue); past that offer() refuses and
+// the producer pauses. Each raw buffer goes back to `pool` as soon as its gzip is done.
 import type { Batch, BatchSink } from '../batch/batch.js';
 import type { BufferPool } from '../batch/buffer-pool.js';
 import { gzip } from './gzip.js';

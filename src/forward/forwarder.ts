@@ -178,8 +178,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   };
 
   // Each worker prepares its next batch while its request is in flight, so a spooled batch's gzip
-  // (off the event loop) overlaps the round trip instead of adding to it. Still one request per worker; a
-  // batch in hand at the hard stop is not acknowledged, so it counts as undelivered (or stays spooled).
+  // (off the event loop) overlaps the round trip instead of adding to it. Still one request per
+  // worker; a batch in hand at the hard stop is not acknowledged, so it counts as undelivered (or
+  // stays spooled).
   const work = async (worker: number): Promise<void> => {
     opts.log(`HTTP writer #${worker} started`);
     let next = prepare();

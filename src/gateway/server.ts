@@ -1,8 +1,8 @@
 // polymur-gateway's HTTP(S) server: /ping and /ingest as the original's wire protocol says. The key
-// is checked on every request; the gzip body is read whole up to -max-body-bytes and inflated in
-// one pass that stops at -max-batch-bytes (see body.ts), so a gzip bomb is never inflated beyond
-// the cap; a batch is answered 200 only once the destinations' queues took it, and 503 +
-// Retry-After when they are full.
+// is checked on every request; the gzip body is read up to -max-body-bytes and inflated up to
+// -max-batch-bytes (see body.ts: in one pass when small, as it streams in when large), so a gzip
+// bomb is never inflated beyond the cap; a batch is answered 200 only once the destinations'
+// queues took it, and 503 + Retry-After when they are full.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
