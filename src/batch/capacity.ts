@@ -9,10 +9,13 @@ export interface Capacity {
   /** offer()'s answer for a batch that does not fit: false under 'block', true under 'drop' (reported). */
   whenFull(batch: Batch, bytes: number): boolean;
   hold(bytes: number, points: number): void;
+  /** hold()s when the batch fits; otherwise remembers its size for whenReady and answers false. */
+  tryHold(bytes: number, points: number): boolean;
   release(bytes: number, points: number): void;
   /** Calls back once a batch the size of the last refused one fits. */
   whenReady(listener: () => void): void;
   depth(): QueueDepth;
+  limits(): QueueDepth;
   /** Wakes every waiting listener (their next offer is refused by the closed queue). */
   close(): void;
 }
@@ -31,6 +34,12 @@ export function createCapacity(opts: {
   // that offers again on every callback neither spins nor recurses. 1: the smallest batch.
   let refusedBytes = 1;
 
+  const hold = (bytes: number, n: number): void => {
+    batches++;
+    bytesHeld += bytes;
+    points += n;
+  };
+
   const fits = (bytes: number): boolean =>
     batches === 0 || (batches < opts.maxBatches && bytesHeld + bytes <= opts.maxBytes);
 
@@ -44,10 +53,14 @@ export function createCapacity(opts: {
       opts.onDrop?.(batch);
       return true;
     },
-    hold(bytes, n) {
-      batches++;
-      bytesHeld += bytes;
-      points += n;
+    hold,
+    tryHold(bytes, n) {
+      if (!fits(bytes)) {
+        refusedBytes = bytes;
+        return false;
+      }
+      hold(bytes, n);
+      return true;
     },
     release(bytes, n) {
       batches--;
@@ -60,6 +73,7 @@ export function createCapacity(opts: {
       else listeners.push(listener);
     },
     depth: () => ({ batches, bytes: bytesHeld, points }),
+    limits: () => ({ batches: opts.maxBatches, bytes: opts.maxBytes, points: Infinity }),
     close() {
       for (const l of listeners.splice(0)) l();
     },

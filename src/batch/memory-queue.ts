@@ -27,16 +27,46 @@ export function createMemoryQueue(opts: {
     };
   };
 
+  /** A batch whose room is already held. */
+  const enqueue = (batch: Batch): void => {
+    const taker = takers.shift();
+    if (taker) taker(lease(batch));
+    else items.push(batch);
+  };
+
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    for (const t of takers.splice(0)) t(undefined);
+    capacity.close();
+  };
+
   return {
     offer(batch) {
       if (closed) return false;
       if (!capacity.fits(batch.data.length)) return capacity.whenFull(batch, batch.data.length);
       capacity.hold(batch.data.length, batch.points);
-      const taker = takers.shift();
-      if (taker) taker(lease(batch));
-      else items.push(batch);
+      enqueue(batch);
       return true;
     },
+    reserve(bytes, points) {
+      if (closed || !capacity.tryHold(bytes, points)) return undefined;
+      let settled = false;
+      return {
+        commit(batch) {
+          if (settled) return;
+          settled = true;
+          enqueue(batch);
+        },
+        cancel() {
+          if (settled) return;
+          settled = true;
+          capacity.release(bytes, points);
+        },
+      };
+    },
+    limits: capacity.limits,
+    fault: () => undefined,
     whenReady: capacity.whenReady,
     takeNow() {
       const batch = items.shift();
@@ -50,10 +80,8 @@ export function createMemoryQueue(opts: {
     },
     depth: capacity.depth,
     async close() {
-      if (closed) return;
-      closed = true;
-      for (const t of takers.splice(0)) t(undefined);
-      capacity.close();
+      close();
     },
+    destroy: close,
   };
 }

@@ -58,5 +58,10 @@ export function createCompressingSink(opts: {
       closed = true;
       if (pumping) await new Promise<void>((resolve) => idleListeners.push(resolve));
     },
+    /** Stops accepting; compressions under way finish on their own and reach the sink while it takes them. */
+    destroy() {
+      closed = true;
+      for (const l of idleListeners.splice(0)) l();
+    },
   };
 }

@@ -21,5 +21,6 @@ export function createConsoleSink(out: NodeJS.WritableStream = process.stdout): 
       else listener();
     },
     async close() {},
+    destroy() {},
   };
 }

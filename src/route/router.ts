@@ -277,5 +277,14 @@ export function createRouter(opts: RouterOptions): Router {
         await Promise.all(all.map((d) => d.writer.close(true)));
       }
     },
+    destroy() {
+      closed = true;
+      clearInterval(queueLogTimer);
+      notifyReady();
+      for (const d of dests.values()) {
+        d.queue.destroy();
+        void d.writer.close(true);
+      }
+    },
   };
 }

@@ -157,32 +157,64 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     };
   };
 
-  return {
-    offer(batch) {
-      if (closed) return false;
-      const recordBytes = batch.data.length + HEADER_BYTES;
-      if (!capacity.fits(recordBytes)) return capacity.whenFull(batch, recordBytes);
+  /** Appends a batch whose room is already held. */
+  const append = (batch: Batch): void => {
       if (current.bytes >= segmentBytes) rotate();
       writevSync(fd, [encodeHeader(batch.data, batch.points), batch.data]);
       if (opts.fsync === 'always') fdatasyncSync(fd);
       const entry: Entry = { segment: current, offset: current.bytes + HEADER_BYTES, length: batch.data.length, points: batch.points, data: undefined };
       current.records++;
       current.bytes += HEADER_BYTES + batch.data.length;
-      track(entry);
       const taker = takers.shift();
       if (taker) {
         entry.data = batch.data;
         memoryInUse += entry.length;
         taker(lease(entry));
-        return true;
+        return;
       }
       if (memoryInUse + entry.length <= memoryBytes) {
         entry.data = batch.data;
         memoryInUse += entry.length;
       }
       pending.push(entry);
+  };
+
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    closeSync(fd);
+    for (const t of takers.splice(0)) t(undefined);
+    capacity.close();
+  };
+
+  return {
+    offer(batch) {
+      if (closed) return false;
+      const recordBytes = batch.data.length + HEADER_BYTES;
+      if (!capacity.fits(recordBytes)) return capacity.whenFull(batch, recordBytes);
+      capacity.hold(recordBytes, batch.points);
+      append(batch);
       return true;
     },
+    reserve(bytes, points) {
+      const recordBytes = bytes + HEADER_BYTES;
+      if (closed || !capacity.tryHold(recordBytes, points)) return undefined;
+      let settled = false;
+      return {
+        commit(batch) {
+          if (settled) return;
+          settled = true;
+          append(batch);
+        },
+        cancel() {
+          if (settled) return;
+          settled = true;
+          capacity.release(recordBytes, points);
+        },
+      };
+    },
+    limits: capacity.limits,
+    fault: () => undefined,
     whenReady: capacity.whenReady,
     takeNow() {
       const entry = pending.shift();
@@ -196,11 +228,8 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     },
     depth: capacity.depth,
     async close() {
-      if (closed) return;
-      closed = true;
-      closeSync(fd);
-      for (const t of takers.splice(0)) t(undefined);
-      capacity.close();
+      close();
     },
+    destroy: close,
   };
 }
