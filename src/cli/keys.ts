@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { generateKey } from '../keys/generate.js';
 import { KeyStoreError, openKeyStore, type KeyStore } from '../keys/store.js';
+import { versionText } from './version.js';
 
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
 const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
@@ -76,7 +77,7 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
   }
 }
 
-const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR');
+const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR', { version: () => versionText(program), takesArguments: true });
 let store: KeyStore | undefined;
 try {
   store = openKeyStore(String(values['key-store']));

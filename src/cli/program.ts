@@ -4,6 +4,7 @@
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
 import { log } from '../observe/log.js';
+import { versionText } from './version.js';
 
 export interface Running {
   /** Stop accepting, deliver or persist what is held, release everything. */
@@ -17,7 +18,7 @@ export async function runProgram<C>(opts: {
   readConfig: (f: FlagReader) => C;
   start: (config: C) => Promise<Running>;
 }): Promise<void> {
-  const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix);
+  const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix, { version: () => versionText(opts.program) });
   let config: C;
   try {
     config = opts.readConfig(new FlagReader(values));
