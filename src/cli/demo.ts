@@ -102,7 +102,7 @@ children.push(proxy);
 const listenPort = listenAddr.slice(listenAddr.lastIndexOf(':') + 1);
 process.stdout.write(
   `\nPolymur demo: proxy on ${listenAddr} -> gateway https://localhost:${GATEWAY_PORT} -> console.\n` +
-    `Send a data point:\n  echo "some.test.data 1337 $(date +%s)" | nc localhost ${listenPort}\n` +
+    `Send a data point:\n  echo "some.test.data 1337 $(date +%s)" | nc -N localhost ${listenPort}\n` +
     `It is printed here within a second (the proxy flushes every ${FLUSH_INTERVAL}). Ctrl-C stops both.\n\n`,
 );
 
