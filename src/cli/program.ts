@@ -3,7 +3,7 @@
 // SIGINT/SIGTERM (a second signal exits at once).
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
-import { log } from '../observe/log.js';
+import { LOG_FORMATS, log, setLogFormat } from '../observe/log.js';
 import { versionText } from './version.js';
 
 export interface Running {
@@ -21,7 +21,9 @@ export async function runProgram<C>(opts: {
   const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix, { version: () => versionText(opts.program) });
   let config: C;
   try {
-    config = opts.readConfig(new FlagReader(values));
+    const flags = new FlagReader(values);
+    setLogFormat(flags.oneOf('log-format', LOG_FORMATS));
+    config = opts.readConfig(flags);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${opts.program}: ${err.message}\n`);
