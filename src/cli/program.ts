@@ -1,7 +1,7 @@
 // What every program's entry does the same way: flags (Go semantics, environment fallback), one
 // validation of the configuration, startup errors reported plainly, and a draining shutdown on
 // SIGINT/SIGTERM (a second signal exits at once).
-import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
+import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
 import { log } from '../observe/log.js';
 
@@ -23,7 +23,8 @@ export async function runProgram<C>(opts: {
     config = opts.readConfig(new FlagReader(values));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${opts.program}: ${err.message}\n`);
+    // As Go's flag package does for a bad value: the reason, then the usage.
+    process.stderr.write(`${opts.program}: ${err.message}\n${usage(opts.program, opts.flags)}`);
     process.exit(2);
   }
 

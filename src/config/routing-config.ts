@@ -34,8 +34,8 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     }
   }
   return {
-    apiAddr: f.string('api-addr'),
-    statAddr: f.string('stat-addr'),
+    apiAddr: f.hostPort('api-addr'),
+    statAddr: f.hostPort('stat-addr'),
     consoleOut,
     destinations,
     distribution,
