@@ -48,6 +48,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
               policy: 'block',
               log,
               metrics: registry,
+              labels: { destination: dest.id },
             }),
         }
       : {}),
