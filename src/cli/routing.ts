@@ -66,7 +66,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
   return {
     readiness: {
       destinations: () => router.destinations(),
-      queues: () => router.destinations().map((d) => [`outgoing-queue.${d.id}`, capped(d.queue)] as const),
+      queues: () => router.destinations().map((d) => [`queue of destination ${d.id}`, capped(d.queue)] as const),
     },
     sink: router,
     queues: () =>

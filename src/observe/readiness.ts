@@ -14,6 +14,7 @@ export interface ReadinessSources {
   readonly gatewayUp?: () => boolean;
   /** The gateway: whether one load of the API keys has succeeded. */
   readonly keysLoaded?: () => boolean;
+  /** Each queue with the words that name it in a reason ("queue to the gateway"). */
   readonly queues?: () => ReadonlyArray<readonly [name: string, queue: QueueView]>;
 }
 
@@ -24,13 +25,13 @@ const UNITS: ReadonlyArray<keyof QueueDepth> = ['batches', 'bytes', 'points'];
 
 function queueReasons(name: string, queue: QueueView): string[] {
   const fault = queue.fault();
-  const reasons = fault === undefined ? [] : [`queue ${name} cannot store: ${fault}`];
+  const reasons = fault === undefined ? [] : [`${name} cannot store: ${fault}`];
   const depth = queue.depth();
   const limits = queue.limits();
   for (const unit of UNITS) {
     const limit = limits[unit];
     if (Number.isFinite(limit) && depth[unit] > QUEUE_FULL_RATIO * limit) {
-      reasons.push(`queue ${name} is ${Math.round((100 * depth[unit]) / limit)} % full (${depth[unit]} of ${limit} ${unit})`);
+      reasons.push(`${name} is ${Math.round((100 * depth[unit]) / limit)} % full (${depth[unit]} of ${limit} ${unit})`);
       break;
     }
   }
