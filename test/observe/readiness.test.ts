@@ -5,12 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { createMemoryQueue } from '../../src/batch/memory-queue.js';
+import { createKeyCache } from '../../src/keys/cache.js';
+import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { readinessReasons, type QueueView } from '../../src/observe/readiness.js';
 import { makeCert } from '../helpers/certs.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
-import { startGateway, startProxy, startRelay, type GatewayProcess, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay, writeKeyFile, type GatewayProcess, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 interface Ready {
@@ -55,6 +58,23 @@ test('readinessReasons: keys never loaded, a spool fault, a queue over 90 % of a
   assert.deepEqual(readinessReasons({ destinations: () => dests }), []);
   assert.deepEqual(readinessReasons({ destinations: () => [] }), ['no destination registered']);
   assert.deepEqual(readinessReasons({ gatewayUp: () => false }), ['gateway not reached: the last attempt failed']);
+});
+
+test('the key cache is loaded() once a load from a real file store succeeded, not before', async () => {
+  const file = writeKeyFile({});
+  writeFileSync(file.path, '{"site1": ');
+  const cache = createKeyCache({ store: createFileKeyStore(file.path), refreshMs: 600_000, log: () => undefined });
+  try {
+    await assert.rejects(cache.start());
+    assert.equal(cache.loaded(), false);
+    assert.deepEqual(readinessReasons({ keysLoaded: cache.loaded }), ['API keys never loaded from the key store']);
+    writeFileSync(file.path, '{"site1": "key-one"}');
+    await cache.refresh();
+    assert.equal(cache.loaded(), true);
+    assert.deepEqual(readinessReasons({ keysLoaded: cache.loaded }), []);
+  } finally {
+    await cache.close();
+  }
 });
 
 test('gateway /readyz: 503 while its destination is down, 200 once a real TCP sink listens there', async () => {
