@@ -74,7 +74,7 @@ for (const [program, flag, args] of cases) {
   });
 }
 
-test('gateway and relay: a duplicate destination spelt two ways exits 2', async () => {
+test('relay: a duplicate destination spelt two ways exits 2, in broadcast and hash-route', async () => {
   for (const distribution of ['broadcast', 'hash-route']) {
     const r = await runToExit('relay', ['-listen-addr', '127.0.0.1:0', ...LOCAL, '-distribution', distribution, '-destinations', '[::1]:2003,[0:0:0:0:0:0:0:1]:2003']);
     assert.equal(r.code, 2, r.stderr);
@@ -106,9 +106,11 @@ test('relay on [::1] everywhere: listens, routes to a [::1] destination, answers
   }
 });
 
-test('gateway -listen-addr [::1]: the HTTPS listener is on ::1 and answers /ping', async () => {
+test('gateway -listen-addr [::1] answers /ping on ::1, and a proxy on [::1] sends to https://[::1]:port through it', async () => {
   const cert = makeCert();
-  const gateway = startProgram('gateway', ['-dev-mode', '-console-out', '-listen-addr', '[::1]', '-listen-https-port', '0', '-cert', cert.certPath, '-key', cert.keyPath, '-stat-addr', '[::1]:0']);
+  const sink = await startTcpSink(0, '::1');
+  const gateway = startProgram('gateway', ['-dev-mode', '-destinations', `[::1]:${sink.port}`, '-listen-addr', '[::1]', '-listen-https-port', '0', '-cert', cert.certPath, '-key', cert.keyPath, '-stat-addr', '[::1]:0', '-api-addr', '[::1]:0']);
+  let proxy: ReturnType<typeof startProgram> | undefined;
   try {
     const [, port] = await gateway.waitForLog(/HTTPS listener started: \[::1\]:(\d+)/);
     const status = await new Promise<number>((resolve, reject) => {
@@ -120,7 +122,18 @@ test('gateway -listen-addr [::1]: the HTTPS listener is on ::1 and answers /ping
       req.end();
     });
     assert.equal(status, 200);
+
+    proxy = startProgram('proxy', ['-gateway', `https://[::1]:${port}`, '-api-key', '123', '-cert', cert.certPath, '-listen-addr', '[::1]:0', '-stat-addr', '[::1]:0', '-flush-interval', '50ms']);
+    const [, listen] = await proxy.waitForLog(/Metrics listener started: \[::1\]:(\d+)/);
+    await proxy.waitForLog(/Connection to gateway https:\/\/\[::1\]:\d+ successful/);
+    const socket = connect(Number(listen), '::1');
+    await once(socket, 'connect');
+    socket.end('v6.proxy.m 1 1700000000\n');
+    await sink.waitForLines(1, 15_000);
+    assert.deepEqual(sink.lines, ['v6.proxy.m 1 1700000000']);
   } finally {
+    await proxy?.stop();
     await gateway.stop();
+    await sink.close();
   }
 });
