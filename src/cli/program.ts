@@ -1,7 +1,7 @@
 // What every program's entry does the same way: flags (Go semantics, environment fallback), one
 // validation of the configuration, startup errors reported plainly, and a draining shutdown on
 // SIGINT/SIGTERM (a second signal exits at once).
-import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
+import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
 import { LOG_FORMATS, log, setLogFormat } from '../observe/log.js';
 import { versionText } from './version.js';
@@ -26,7 +26,8 @@ export async function runProgram<C>(opts: {
     config = opts.readConfig(flags);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${opts.program}: ${err.message}\n`);
+    // As Go's flag package does for a bad value: the reason, then the usage.
+    process.stderr.write(`${opts.program}: ${err.message}\n${usage(opts.program, opts.flags)}`);
     process.exit(2);
   }
 

@@ -43,7 +43,7 @@ const routing: FlagSpec[] = [
   { name: 'distribution', type: 'string', default: 'broadcast', usage: 'Destination distribution methods: broadcast, hash-route' },
   {
     name: 'incoming-queue-cap', type: 'int', default: 32768,
-    usage: 'In-flight incoming message queue capacity (number of data point batches)',
+    usage: 'No effect; accepted for compatibility (batches go straight to the per-destination queues, see -outgoing-queue-cap)',
   },
   {
     name: 'outgoing-queue-cap', type: 'int', default: 4096,

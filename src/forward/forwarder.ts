@@ -15,6 +15,8 @@ import { createGatewayTransport, type GatewayTransport } from './transport.js';
 
 export interface Forwarder {
   start(): Promise<void>;
+  /** Whether the last attempt to reach a gateway (a ping or a batch) got an answer that was not a failure. */
+  gatewayUp(): boolean;
   /** Stops taking batches; in-flight ones get until the timeout. Returns the points not delivered. */
   close(timeoutMs: number): Promise<{ undelivered: number }>;
 }
@@ -70,11 +72,13 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   const hardStop = new AbortController();
   const running: Promise<void>[] = [];
   let closing: Promise<{ undelivered: number }> | undefined;
+  let lastAttemptOk = false;
 
   /** One /ping; true when the answer is final (accepted, or the key refused). */
   const pingOnce = async (transport: GatewayTransport): Promise<boolean> => {
     opts.log(`Pinging gateway ${transport.url}`);
     const r = await transport.ping();
+    lastAttemptOk = r.ok;
     if (r.ok) {
       opts.log(`Connection to gateway ${transport.url} successful`);
       return true;
@@ -146,6 +150,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       const started = process.hrtime.bigint();
       const outcome: SendOutcome = await transport.post(body, hardStop.signal);
       m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      lastAttemptOk = outcome.kind === 'success' || outcome.kind === 'rejected';
       switch (outcome.kind) {
         case 'success':
           selector.succeeded(index);
@@ -199,6 +204,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       if (!(await pingOnce(first))) void pingInBackground(first);
       for (let i = 0; i < opts.workers; i++) running.push(work(i));
     },
+    gatewayUp: () => lastAttemptOk,
     close(timeoutMs) {
       closing ??= (async () => {
         // The queue is closed by its owner; workers finish what it still holds, up to the timeout.
@@ -229,6 +235,8 @@ export function createConsoleForwarder(opts: { queue: BatchQueue; out?: NodeJS.W
         }
       })();
     },
+    // Standard output is always there to write to.
+    gatewayUp: () => true,
     async close() {
       await running;
       return { undelivered: opts.queue.depth().points };

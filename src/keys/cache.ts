@@ -11,6 +11,8 @@ export interface KeyCache {
   start(): Promise<void>;
   refresh(): Promise<void>;
   size(): number;
+  /** True once one load from the store has succeeded (readiness: a gateway without keys refuses every batch). */
+  loaded(): boolean;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export function createKeyCache(opts: {
   metrics?: Registry;
 }): KeyCache {
   let byDigest = new Map<string, string>();
+  let loaded = false;
   let timer: NodeJS.Timeout | undefined;
   let unwatch: (() => void) | undefined;
   const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
@@ -43,6 +46,7 @@ export function createKeyCache(opts: {
     for (const d of next.keys()) if (!byDigest.has(d)) added++;
     for (const d of byDigest.keys()) if (!next.has(d)) removed++;
     byDigest = next;
+    loaded = true;
     if (added > 0 || removed > 0) opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
   };
 
@@ -80,6 +84,7 @@ export function createKeyCache(opts: {
     },
     refresh,
     size: () => byDigest.size,
+    loaded: () => loaded,
     async close() {
       if (timer) clearInterval(timer);
       unwatch?.();
@@ -96,6 +101,7 @@ export function createStaticKeys(keys: Map<string, string>): KeyCache {
     start: async () => undefined,
     refresh: async () => undefined,
     size: () => byDigest.size,
+    loaded: () => true,
     close: async () => undefined,
   };
 }
