@@ -42,8 +42,18 @@ export function createConsulKeyStore(url: string): KeyStore {
       const res = await call(`read ${name}`, `${prefix}${encodeURIComponent(name)}?raw=true`);
       return res.status === 404 ? undefined : await res.text();
     },
-    async put(name, key) {
-      await call(`write ${name}`, `${prefix}${encodeURIComponent(name)}`, { method: 'PUT', body: key });
+    async put(name, entry, only) {
+      const path = `${prefix}${encodeURIComponent(name)}`;
+      // Check-and-set: cas=0 writes only a new key; cas=<ModifyIndex> only the version we saw.
+      let cas = '';
+      if (only === 'absent') cas = '?cas=0';
+      if (only === 'present') {
+        const res = await call(`read ${name}`, path);
+        if (res.status === 404) return false;
+        cas = `?cas=${((await res.json()) as Array<{ ModifyIndex: number }>)[0]!.ModifyIndex}`;
+      }
+      const res = await call(`write ${name}`, path + cas, { method: 'PUT', body: entry });
+      return (await res.text()).trim() === 'true';
     },
     async delete(name) {
       const existed = (await this.get(name)) !== undefined;
