@@ -26,6 +26,15 @@ export class LockTimeout extends Error {
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
+/** Removes the file; one already gone is fine (someone else removed it first). */
+async function remove(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+}
+
 /** Creates the file only if it does not exist, with our pid inside; false when it exists. */
 async function create(path: string): Promise<boolean> {
   let handle;
@@ -82,12 +91,12 @@ async function takeOver(lockPath: string): Promise<void> {
   const marker = `${lockPath}.break`;
   if (!(await create(marker))) {
     const other = await holderOf(marker);
-    if (other && other.ageMs > BREAK_STALE_MS) await unlink(marker).catch((err) => { if (!isMissing(err)) throw err; });
+    if (other && other.ageMs > BREAK_STALE_MS) await remove(marker);
     return;
   }
   try {
     const h = await holderOf(lockPath);
-    if (h && stale(h)) await unlink(lockPath).catch((err) => { if (!isMissing(err)) throw err; });
+    if (h && stale(h)) await remove(lockPath);
   } finally {
     await unlink(marker).catch(() => undefined);
   }

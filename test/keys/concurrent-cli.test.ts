@@ -1,11 +1,12 @@
 // polymur-keys run many times at once against one file store (the security issue: of 10
 // simultaneous creates that all reported success, 6-8 were in the file, and a reported delete was
-// undone). Real processes, real file: every change a run reports is in the file afterwards.
+// undone). Real processes, a real file and a real etcd: every change a run reports is in the store afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { startEtcd } from '../helpers/etcd.js';
 import { runToExit } from '../helpers/programs.js';
 import { writeKeyFile } from '../helpers/system.js';
 
@@ -51,4 +52,18 @@ test('concurrent creates of one name: exactly one succeeds, and the file holds i
   for (const r of runs.filter((x) => x.code !== 0)) assert.deepEqual([r.code, r.stderr], [1, 'Key contested already exists\n']);
   const key = /with key (\S+)/.exec(winners[0]!.stdout)![1]!;
   assert.deepEqual(JSON.parse(readFileSync(file.path, 'utf8')), { contested: hashed(key) });
+});
+
+test('concurrent creates of one name in etcd: the transaction lets exactly one through', async () => {
+  const etcd = await startEtcd();
+  try {
+    const store = `etcd://${etcd.endpoint}`;
+    const runs = await Promise.all(Array.from({ length: 6 }, () => runToExit('keys', ['-key-store', store, 'create', 'contested'])));
+    const winners = runs.filter((r) => r.code === 0);
+    assert.equal(winners.length, 1, runs.map((r) => r.stdout + r.stderr).join(''));
+    const key = /with key (\S+)/.exec(winners[0]!.stdout)![1]!;
+    assert.equal(await etcd.ctl('get', 'polymur/gateway/keys/contested', '--print-value-only'), `${hashed(key)}\n`);
+  } finally {
+    await etcd.stop();
+  }
 });
