@@ -44,16 +44,19 @@ export function createConsulKeyStore(url: string): KeyStore {
     },
     async put(name, entry, only) {
       const path = `${prefix}${encodeURIComponent(name)}`;
-      // Check-and-set: cas=0 writes only a new key; cas=<ModifyIndex> only the version we saw.
-      let cas = '';
-      if (only === 'absent') cas = '?cas=0';
-      if (only === 'present') {
+      // Check-and-set (the answer is "true" or "false"): cas=0 writes only a new key,
+      // cas=<ModifyIndex> only over the version that was read.
+      const write = async (cas: string): Promise<boolean> =>
+        (await (await call(`write ${name}`, `${path}${cas}`, { method: 'PUT', body: entry })).text()).trim() === 'true';
+      if (only === undefined) return write('');
+      if (only === 'absent') return write('?cas=0');
+      // A write that lost to another writer is tried again over what that one left.
+      for (let attempt = 0; attempt < 5; attempt++) {
         const res = await call(`read ${name}`, path);
         if (res.status === 404) return false;
-        cas = `?cas=${((await res.json()) as Array<{ ModifyIndex: number }>)[0]!.ModifyIndex}`;
+        if (await write(`?cas=${((await res.json()) as Array<{ ModifyIndex: number }>)[0]!.ModifyIndex}`)) return true;
       }
-      const res = await call(`write ${name}`, path + cas, { method: 'PUT', body: entry });
-      return (await res.text()).trim() === 'true';
+      throw new KeyStoreError(`consul key store ${endpoints[0]}: cannot write ${name}: it changed under every one of 5 attempts`);
     },
     async delete(name) {
       const existed = (await this.get(name)) !== undefined;
