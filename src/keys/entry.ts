@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 
 const HASHED = /^sha256:([0-9a-f]{64})$/;
-export const HASHED_PREFIX = 'sha256:';
+const HASHED_PREFIX = 'sha256:';
 
 /** The SHA-256 of a presented key, as the cache indexes it. */
 export function keyDigest(key: string): string {
@@ -15,10 +15,6 @@ export function keyDigest(key: string): string {
 /** The entry a store keeps for a new key. */
 export function hashedEntry(key: string): string {
   return HASHED_PREFIX + keyDigest(key);
-}
-
-export function isHashedEntry(entry: string): boolean {
-  return HASHED.test(entry);
 }
 
 /**
