@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 import { createKeyCache } from '../../src/keys/cache.js';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { readinessReasons, type QueueView } from '../../src/observe/readiness.js';
 import { makeCert } from '../helpers/certs.js';
+import { runToExit } from '../helpers/programs.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
 import { startGateway, startProxy, startRelay, writeKeyFile, type GatewayProcess, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
@@ -150,5 +151,25 @@ test('relay /readyz: a down destination whose queue passed 90 % of -outgoing-que
   } finally {
     await relay?.stop();
     await up.close();
+  }
+});
+
+test('gateway /readyz: 503 "API keys never loaded" while its key file is missing, 200 once polymur-keys creates it', async () => {
+  const sink = await startTcpSink();
+  const file = writeKeyFile({});
+  rmSync(file.path);
+  let gateway: GatewayProcess | undefined;
+  try {
+    gateway = await startGateway({ keyFile: file, args: ['-destinations', sink.address] });
+    await until('the destination connected', async () => !(await readyz(gateway!.statPort)).body.reasons.some((r) => r.startsWith('no destination')), 15_000);
+    const missing = await readyz(gateway.statPort);
+    assert.equal(missing.status, 503);
+    assert.deepEqual(missing.body.reasons, ['API keys never loaded from the key store']);
+    const created = await runToExit('keys', ['-key-store', file.url, 'create', 'site1']);
+    assert.equal(created.code, 0, created.stderr);
+    await until('keys loaded', async () => (await readyz(gateway!.statPort)).status === 200, 30_000);
+  } finally {
+    await gateway?.stop();
+    await sink.close();
   }
 });
