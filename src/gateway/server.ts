@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { BatchSink } from '../batch/batch.js';
 import { formatHostPort, listenOn } from '../input/address.js';
-import { filterLines, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
+import { filterLines, INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createAuthLimiter } from './auth-limiter.js';
@@ -68,6 +68,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     refused: opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections'),
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
+  for (const reason of INVALID_REASONS) m.invalid.inc(0, { reason });
   const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: 60_000 });
   const invalidLog = rateLimitedLog(opts.log);
   let closing = false;
