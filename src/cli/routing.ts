@@ -52,7 +52,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
         }
       : {}),
   });
-  const api = await createDestinationApi({ listenAddr: config.apiAddr, router, log });
+  const api = await createDestinationApi({ listenAddr: config.apiAddr, router, token: config.apiToken, log });
   return {
     sink: router,
     queues: () =>
