@@ -3,13 +3,15 @@
 import { sendLoad } from '../../bench/load-generator.js';
 import type { TestCert } from './certs.js';
 import { assertLoadDelivered } from './points.js';
-import { startGateway, startProxy, writeKeyFile, type GatewayProcess } from './system.js';
+import { startGateway, startProxy, writeKeyFile, type GatewayProcess, type ListenerProcess } from './system.js';
 import { startTcpSink, type TcpSink } from './tcp-sink.js';
 
 export interface GatewayBench {
   readonly gateway: GatewayProcess & { cert: TestCert };
   readonly ca: Buffer;
   readonly sink: TcpSink;
+  /** The proxy the well-behaved points go through. */
+  readonly proxy: ListenerProcess;
   /** The well-behaved proxy's key (name `site1`). */
   readonly key: string;
 }
@@ -40,7 +42,7 @@ export async function underGatewayLoad(
   try {
     const sending = sendLoad({ port: proxy.port, connections: CONNECTIONS, points: POINTS, ratePerSecond: 5_000 });
     await sink.waitForLines(500);
-    const figures = await attack({ gateway, ca: gateway.cert.cert, sink, key: GATEWAY_KEY });
+    const figures = await attack({ gateway, ca: gateway.cert.cert, sink, proxy, key: GATEWAY_KEY });
     await sending;
     await assertLoadDelivered({ name, figures, sink, connections: CONNECTIONS, points: POINTS, program: 'gateway', pid: gateway.proc.pid!, maxRssMb: 250 });
   } finally {
