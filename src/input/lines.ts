@@ -253,6 +253,8 @@ export function filterLines(
   let pos = start;
   const hasPrefix = prefix !== undefined && prefix.length > 0;
   const suspects = findSuspectBytes(buf, start, end);
+  // The next suspect byte at or after pos: asked for again only once passed (one comparison a line).
+  let nextSuspect = -1;
 
   while (pos < end) {
     let nl = indexOf.call(buf, LF, pos);
@@ -260,10 +262,11 @@ export function filterLines(
     let lineEnd = nl;
     const hasCr = lineEnd > pos && buf[lineEnd - 1] === CR;
     if (hasCr) lineEnd--;
+    if (nextSuspect < pos) nextSuspect = suspects.next(pos);
     const verdict =
       nl - pos > maxLineBytes
         ? 'too_long'
-        : suspects.next(pos) >= lineEnd && isPlainValidLine(buf, pos, lineEnd)
+        : nextSuspect >= lineEnd && isPlainValidLine(buf, pos, lineEnd)
           ? null
           : checkLine(buf, pos, lineEnd);
     const next = nl < end ? nl + 1 : end;
