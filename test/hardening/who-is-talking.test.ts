@@ -44,7 +44,13 @@ test('X-Forwarded-For names the client only from -trusted-proxies, beside the re
     assert.deepEqual(statuses, Array.from({ length: pings }, () => 200));
     const validLines = (log().match(/key for site1 is valid/g) ?? []).length;
     assert.ok(validLines <= 5, `${validLines} "key is valid" lines for ${pings + 3} pings`);
-    return `untrusted XFF ignored (logged 127.0.0.1), trusted XFF logged as "10.0.0.1:5 via 127.0.0.2:…"; ${pings} pings answered 200 with ${validLines} log lines`;
+
+    // Behind the balancer, failed keys count against the forwarded client, not the balancer's address.
+    const guesses: number[] = [];
+    for (let i = 0; i < 21; i++) guesses.push((await ping(gateway.port, ca, `guess-${i}`, '127.0.0.2', '192.0.2.66')).status);
+    const neighbour = await ping(gateway.port, ca, key, '127.0.0.2', '192.0.2.1');
+    assert.deepEqual([guesses.slice(0, 20).every((s) => s === 401), guesses[20], neighbour.status], [true, 429, 200]);
+    return `untrusted XFF ignored (logged 127.0.0.1), trusted XFF logged as "10.0.0.1:5 via 127.0.0.2:…"; ${pings} pings answered 200 with ${validLines} log lines; behind the balancer 192.0.2.66 got 20 x 401 then 429 while 192.0.2.1 got 200`;
   });
 });
 
