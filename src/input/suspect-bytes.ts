@@ -14,7 +14,7 @@ const ASCII_SUSPECTS: readonly number[] = [
   0x2f,
 ];
 /** The lead bytes of the UTF-8 forms of the Unicode spaces Python's str.split() splits on (U+0085 to U+3000). */
-const UNICODE_SPACE_LEADS: readonly number[] = [0xc2, 0xe1, 0xe2, 0xe3];
+const UTF8_SUSPECTS: readonly number[] = [...ASCII_SUSPECTS, 0xc2, 0xe1, 0xe2, 0xe3];
 
 export interface SuspectBytes {
   /** The position of the first suspect byte at or after pos (end when none). */
@@ -27,8 +27,9 @@ export interface SuspectBytes {
  */
 export function findSuspectBytes(buf: Buffer, start: number, end: number): SuspectBytes {
   const range = buf.subarray(start, end);
-  if (!isAscii(range) && !isUtf8(range)) return { next: (pos) => pos };
-  const values = isAscii(range) ? ASCII_SUSPECTS : [...ASCII_SUSPECTS, ...UNICODE_SPACE_LEADS];
+  const ascii = isAscii(range);
+  if (!ascii && !isUtf8(range)) return { next: (pos) => pos };
+  const values = ascii ? ASCII_SUSPECTS : UTF8_SUSPECTS;
   const at = new Float64Array(values.length).fill(-1);
   let nearest = -1;
   return {
