@@ -250,7 +250,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     server.on('connection', (s: Socket) => {
       if (!perIp.admit(s)) {
         m.refusedPerIp.inc();
-        refusedLog(`Connection from ${s.remoteAddress}:${s.remotePort} refused: ${perIp.openFrom(s.remoteAddress ?? '')} open from that address (-max-connections-per-ip)`);
+        refusedLog(perIp.refusal(s));
         return void s.destroy();
       }
       sockets.add(s);

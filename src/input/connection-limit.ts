@@ -6,8 +6,8 @@ import { plainAddress } from '../net/trusted-proxies.js';
 export interface ConnectionLimit {
   /** Counts the socket against its address until it closes; false (not counted) when that address is at the limit. */
   admit(socket: Socket): boolean;
-  /** Connections open from the socket's address. */
-  openFrom(address: string): number;
+  /** The log line for a socket admit() refused. */
+  refusal(socket: Socket): string;
 }
 
 /** maxPerAddress 0: no limit. `exempt` addresses (trusted load balancers) are never limited. */
@@ -27,6 +27,7 @@ export function createConnectionLimit(maxPerAddress: number, exempt: (address: s
       });
       return true;
     },
-    openFrom: (address) => open.get(plainAddress(address)) ?? 0,
+    refusal: (socket) =>
+      `Connection from ${socket.remoteAddress}:${socket.remotePort} refused: ${open.get(plainAddress(socket.remoteAddress ?? '')) ?? 0} open from that address (-max-connections-per-ip ${maxPerAddress})`,
   };
 }

@@ -70,7 +70,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const server = createServer((socket) => {
     if (!perIp.admit(socket)) {
       refusedPerIp.inc();
-      refusedLog(`Connection from ${socket.remoteAddress}:${socket.remotePort} refused: ${perIp.openFrom(socket.remoteAddress ?? '')} open from that address (-max-connections-per-ip)`);
+      refusedLog(perIp.refusal(socket));
       return void socket.destroy();
     }
     sockets.add(socket);
