@@ -38,7 +38,15 @@ async function start(config: GatewayConfig): Promise<Running> {
     listenAddr: config.listenAddr,
     ...(config.httpPort !== undefined ? { httpPort: config.httpPort } : {}),
     ...(config.httpsPort !== undefined
-      ? { httpsPort: config.httpsPort, tls: { cert: readFileSync(config.certPath), key: readFileSync(config.keyPath) } }
+      ? {
+          httpsPort: config.httpsPort,
+          tls: {
+            cert: readFileSync(config.certPath),
+            key: readFileSync(config.keyPath),
+            minVersion: config.tlsMinVersion,
+            ...(config.clientCaPath !== '' ? { clientCa: readFileSync(config.clientCaPath) } : {}),
+          },
+        }
       : {}),
     keys,
     sink: output.sink,
@@ -48,6 +56,8 @@ async function start(config: GatewayConfig): Promise<Running> {
     headersTimeoutMs: config.readHeaderTimeoutMs,
     requestTimeoutMs: config.readTimeoutMs,
     maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    trustedProxies: config.trustedProxies,
     drainTimeoutMs: config.shutdownTimeoutMs,
     metrics: registry,
     log,

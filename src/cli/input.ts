@@ -14,6 +14,7 @@ import { startObservability, type QueueFigure } from './observability.js';
 export interface InputConfig {
   readonly listenAddr: string;
   readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly idleTimeoutMs: number;
   readonly statAddr: string;
   readonly metricsFlushMs: number;
@@ -56,6 +57,7 @@ export async function startInput(opts: {
     listenAddr: config.listenAddr,
     batcher,
     maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
     idleTimeoutMs: config.idleTimeoutMs,
     metrics: registry,
     log,

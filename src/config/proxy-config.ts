@@ -23,6 +23,7 @@ export interface ProxyConfig {
   readonly spoolMaxBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly idleTimeoutMs: number;
 }
 
@@ -67,6 +68,7 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
     maxConnections: f.int('max-connections', 1),
+    maxConnectionsPerIp: f.int('max-connections-per-ip', 0),
     idleTimeoutMs: f.ms('idle-timeout'),
   };
 }
