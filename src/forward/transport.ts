@@ -1,6 +1,7 @@
 // One gateway: keep-alive connections (an undici Pool), /ping and /ingest as the wire protocol
 // says, every request bounded by the timeout, answers turned into SendOutcome values.
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import { classifyError, classifyResponse, describeError, isCertificateError, type SendOutcome } from './outcome.js';
 
 export type PingResult =
@@ -36,13 +37,25 @@ export function createGatewayTransport(opts: {
 }): GatewayTransport {
   const url = new URL(opts.url);
   const basePath = url.pathname.replace(/\/+$/, '');
+  // A socket still connecting (a peer that accepts and never completes the TLS handshake) is not
+  // the pool's yet: pool.destroy() leaves it to its connect timeout. destroy() reaches it here.
+  const sockets = new Set<Socket>();
+  // undici's connector returns the socket it opens (its type says void).
+  const connector = buildConnector({ timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) }) as unknown as (
+    ...args: Parameters<buildConnector.connector>
+  ) => Socket | undefined;
+  const connect: buildConnector.connector = (options, callback) => {
+    const socket = connector(options, callback);
+    if (!socket) return;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
   const pool = new Pool(url.origin, {
     connections: opts.connections ?? 8,
-    connectTimeout: opts.timeoutMs,
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     keepAliveTimeout: 30_000,
-    ...(opts.ca ? { connect: { ca: opts.ca } } : {}),
+    connect,
   });
 
   const call = async (path: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
@@ -80,6 +93,7 @@ export function createGatewayTransport(opts: {
     destroy() {
       // Requests it fails are answered by post() and ping() as errors; nothing else waits on it.
       pool.destroy().catch(() => {});
+      for (const socket of sockets) socket.destroy();
     },
   };
 }
