@@ -58,7 +58,7 @@ function readCa(path: string): Buffer | undefined {
 async function start(config: ProxyConfig): Promise<Running> {
   const registry = new Registry();
   const ca = readCa(config.certPath);
-  for (const warning of plainHttpWarnings(config)) log(warning);
+  if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
   const queue = await openQueue(config, registry);
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);

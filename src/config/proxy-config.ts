@@ -89,9 +89,8 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** A warning for each -gateway that is plain http:// to another host: the key and the data travel in clear. */
-export function plainHttpWarnings(config: ProxyConfig): string[] {
-  if (config.consoleOut) return [];
-  return config.gateways
+export function plainHttpWarnings(gateways: readonly string[]): string[] {
+  return gateways
     .filter((g) => {
       const url = new URL(g);
       return url.protocol === 'http:' && !isLoopback(url.hostname);
