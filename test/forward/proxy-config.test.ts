@@ -64,6 +64,18 @@ test('-api-key-file: a file others may read is refused with exit 2; with mode 06
   }
 });
 
+test('a key the gateway refuses at the start-up ping: exit 1 with the message', async () => {
+  const gateway = await startGateway({ keyFile: writeKeyFile({ site1: KEY }), args: ['-console-out'] });
+  try {
+    const proxy = startProgram('proxy', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-gateway', gateway.url, '-cert', gateway.cert.certPath, '-api-key', 'not-a-known-key']);
+    const exit = await proxy.exited;
+    assert.equal(exit.code, 1, proxy.stderr());
+    assert.match(proxy.stderr(), /Gateway https:\/\/localhost:\d+ refused the API key: invalid key/);
+  } finally {
+    await gateway.stop();
+  }
+});
+
 test('plain http:// to a host that is not loopback: a warning at start; loopback and https:// raise none', async () => {
   const rows: Array<[string, number]> = [
     ['http://gateway.example.com:2005', 1],
