@@ -89,7 +89,7 @@ async function start(config: ProxyConfig): Promise<Running> {
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
   // A free buffer for each batch compressing and one being filled: raw batch buffers are reused.
   const pool = config.spoolDir === '' && !config.consoleOut ? createBufferPool({ keep: COMPRESSIONS_AT_ONCE + 1 }) : undefined;
-  const compressor = pool ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE, pool }) : undefined;
+  const compressor = pool ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE, pool, metrics: registry, log }) : undefined;
   const input = await startInput({
     config,
     // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
