@@ -6,6 +6,7 @@
 // waits for it, so the listener opens at once and what arrives is queued meanwhile. An
 // unexpected exception in a loop is counted and logged, the batch in hand is kept and tried
 // again, and the loop goes on.
+import { setMaxListeners } from 'node:events';
 import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { rateLimitedLog } from '../observe/log.js';
@@ -133,6 +134,8 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
   const loopErrorLog = rateLimitedLog(opts.log);
   // Aborted by destroy(), or by close() once the workers are done: every request and wait ends.
   const stop = new AbortController();
+  // Each worker waits on it for a request, a pause and its next batch; the pinger for its ping.
+  setMaxListeners(opts.workers * 4 + 4, stop.signal);
   const running: Promise<void>[] = [];
   let closing: Promise<void> | undefined;
   let destroyed = false;
