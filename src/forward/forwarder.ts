@@ -146,8 +146,9 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
     m.loopErrors.inc(1, { loop });
     loopErrorLog(`${who} unexpected error, will try again: ${describeFailure(err)}`);
   };
-  const pauseAfterFailure = (attempt: number): Promise<void> =>
-    abortableSleep(Math.max(MIN_PAUSE_MS, backoffDelay(attempt, { baseMs: 1000, capMs, random })), stop.signal);
+  /** The wait before attempt `attempt + 1` of something that is not a request (a ping, a file, a bug). */
+  const retryDelay = (attempt: number, floorMs = MIN_PAUSE_MS): number => Math.max(floorMs, backoffDelay(attempt, { baseMs: 1000, capMs, random }));
+  const pauseAfterFailure = (attempt: number): Promise<void> => abortableSleep(retryDelay(attempt), stop.signal);
 
   /** One /ping; true when the answer is final (accepted, or the key refused). */
   const pingOnce = async (transport: GatewayTransport): Promise<boolean> => {
@@ -179,7 +180,7 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
       } catch (err) {
         loopFailed('ping', `Pinging gateway ${transport.url}:`, err);
       }
-      await abortableSleep(Math.max(1000, backoffDelay(attempt, { baseMs: 1000, capMs, random })), stop.signal);
+      await abortableSleep(retryDelay(attempt, 1000), stop.signal);
     }
   };
 
@@ -194,7 +195,7 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
       } catch (err) {
         if (!(err instanceof DeadLetterWriteError)) throw err;
         m.deadLetterErrors.inc();
-        const wait = Math.max(MIN_PAUSE_MS, backoffDelay(attempt, { baseMs: 1000, capMs, random }));
+        const wait = retryDelay(attempt);
         deadLetterLog(`${err.message}; keeping the batch of ${batch.points} data points the gateway rejected (${reason}), retry ${attempt} in ${(wait / 1000).toFixed(2)}s`);
         await abortableSleep(wait, stop.signal);
         continue;
