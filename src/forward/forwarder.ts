@@ -59,6 +59,8 @@ const MIN_PAUSE_MS = 100;
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
+    // Referenced on purpose: a batch waiting for its retry is work; during shutdown it may be the
+    // only thing that keeps the process from ending before the batch is delivered or reported.
     const timer = setTimeout(done, ms);
     function done(): void {
       clearTimeout(timer);
