@@ -27,7 +27,8 @@ async function start(config: GatewayConfig): Promise<Running> {
     metricsFlushMs: config.metricsFlushMs,
     // Self-metrics are a handful of lines; when the destinations are full they wait for the next flush.
     emit: (data, points) => void output.sink.offer({ data, points }),
-    queues: () => [['incoming-queue', 0, config.incomingQueueCap], ...output.queues()],
+    queues: output.queues,
+    readiness: { ...output.readiness, keysLoaded: keys.loaded },
   });
 
   if (config.httpPort !== undefined && config.httpsPort === undefined) {

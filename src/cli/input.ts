@@ -8,6 +8,7 @@ import { createScavengePacer, youngGenerationCollector } from '../input/scavenge
 import { createTcpListener } from '../input/tcp-listener.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import type { ReadinessSources } from '../observe/readiness.js';
 import { startObservability, type QueueFigure } from './observability.js';
 
 export interface InputConfig {
@@ -34,6 +35,7 @@ export async function startInput(opts: {
   pool?: BufferPool;
   registry: Registry;
   queues: () => QueueFigure[];
+  readiness: ReadinessSources;
 }): Promise<Input> {
   const { config, registry } = opts;
   const batcher = createBatcher({
@@ -48,6 +50,7 @@ export async function startInput(opts: {
     metricsFlushMs: config.metricsFlushMs,
     emit: (data, points) => batcher.add(data, points),
     queues: opts.queues,
+    readiness: opts.readiness,
   });
   const listener = await createTcpListener({
     listenAddr: config.listenAddr,

@@ -1,9 +1,10 @@
 // What every program's entry does the same way: flags (Go semantics, environment fallback), one
 // validation of the configuration, startup errors reported plainly, and a draining shutdown on
 // SIGINT/SIGTERM (a second signal exits at once).
-import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
+import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
-import { log } from '../observe/log.js';
+import { LOG_FORMATS, log, setLogFormat } from '../observe/log.js';
+import { versionText } from './version.js';
 
 export interface Running {
   /** Stop accepting, deliver or persist what is held, release everything. */
@@ -17,13 +18,16 @@ export async function runProgram<C>(opts: {
   readConfig: (f: FlagReader) => C;
   start: (config: C) => Promise<Running>;
 }): Promise<void> {
-  const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix);
+  const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix, { version: () => versionText(opts.program) });
   let config: C;
   try {
-    config = opts.readConfig(new FlagReader(values));
+    const flags = new FlagReader(values);
+    setLogFormat(flags.oneOf('log-format', LOG_FORMATS));
+    config = opts.readConfig(flags);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${opts.program}: ${err.message}\n`);
+    // As Go's flag package does for a bad value: the reason, then the usage.
+    process.stderr.write(`${opts.program}: ${err.message}\n${usage(opts.program, opts.flags)}`);
     process.exit(2);
   }
 

@@ -17,7 +17,8 @@ async function start(config: RelayConfig): Promise<Running> {
     flushIntervalMs: config.flushIntervalMs,
     sink: output.sink,
     registry,
-    queues: () => [['incoming-queue', 0, config.incomingQueueCap], ...output.queues()],
+    queues: output.queues,
+    readiness: output.readiness,
   });
   return {
     async shutdown() {

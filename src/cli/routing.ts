@@ -4,6 +4,7 @@ import type { BatchSink } from '../batch/batch.js';
 import type { RoutingConfig } from '../config/routing-config.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import type { QueueView, ReadinessSources } from '../observe/readiness.js';
 import { createDestinationApi } from '../route/api.js';
 import { join } from 'node:path';
 import { parseDestinations, type DestinationAddress } from '../route/destination.js';
@@ -16,6 +17,8 @@ export interface Output {
   readonly sink: BatchSink;
   /** Per-destination queue figures for -metrics-flush. */
   queues(): QueueFigure[];
+  /** A destination up, and each destination's queue able to store and not nearly full. */
+  readonly readiness: ReadinessSources;
   close(): Promise<void>;
 }
 
@@ -25,7 +28,7 @@ const BYTES_PER_POINT_ESTIMATE = 128;
 export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
   if (config.consoleOut) {
     const sink = createConsoleSink();
-    return { sink, queues: () => [], close: () => sink.close() };
+    return { sink, queues: () => [], readiness: {}, close: () => sink.close() };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
@@ -48,12 +51,23 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
               policy: 'block',
               log,
               metrics: registry,
+              labels: { destination: dest.id },
             }),
         }
       : {}),
   });
   const api = await createDestinationApi({ listenAddr: config.apiAddr, router, log });
+  // The router refuses a batch once a destination holds -outgoing-queue-cap points: that is its limit in points.
+  const capped = (queue: QueueView): QueueView => ({
+    depth: () => queue.depth(),
+    limits: () => ({ ...queue.limits(), points: Math.min(queue.limits().points, config.outgoingQueueCap) }),
+    fault: () => queue.fault(),
+  });
   return {
+    readiness: {
+      destinations: () => router.destinations(),
+      queues: () => router.destinations().map((d) => [`queue of destination ${d.id}`, capped(d.queue)] as const),
+    },
     sink: router,
     queues: () =>
       // The original's path: dots of the destination become underscores, its colons stay.

@@ -27,10 +27,7 @@ export interface Forwarder extends Stage {
   start(): void;
   /** Data points not delivered yet: the queue's depth, batches in flight included. */
   undelivered(): number;
-}
-
-export interface GatewayForwarder extends Forwarder {
-  /** The last attempt to reach a gateway (a ping or a batch) was answered. */
+  /** Whether the last attempt to reach a gateway (a ping or a batch) got an answer that was not a failure. */
   gatewayUp(): boolean;
 }
 
@@ -113,7 +110,7 @@ interface Prepared {
   readonly body: Promise<Settled<Buffer>>;
 }
 
-export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
+export function createForwarder(opts: ForwarderOptions): Forwarder {
   const transports: GatewayTransport[] = opts.gateways.map((url) =>
     createGatewayTransport({ url, apiKey: opts.apiKey, ...(opts.ca ? { ca: opts.ca } : {}), timeoutMs: opts.timeoutMs, connections: opts.workers }),
   );
@@ -255,7 +252,8 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
       const outcome: SendOutcome = await transport.post(body, stop.signal);
       m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (stop.signal.aborted) return;
-      up = outcome.kind !== 'retryable';
+      // A refused key is not a gateway that works for us; a rejected batch is an answer.
+      up = outcome.kind === 'success' || outcome.kind === 'rejected';
       switch (outcome.kind) {
         case 'success':
           selector.succeeded(index);
@@ -369,5 +367,7 @@ export function createConsoleForwarder(opts: { queue: BatchQueue; out?: NodeJS.W
     close: () => running,
     destroy: () => stop.abort(),
     undelivered: () => opts.queue.depth().points,
+    // Standard output is always there to write to.
+    gatewayUp: () => true,
   };
 }
