@@ -5,10 +5,12 @@ import type { Batch, BatchQueue } from '../batch/batch.js';
 import { createBufferPool } from '../batch/buffer-pool.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { PROXY_FLAGS } from '../config/programs.js';
-import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
+import { plainHttpWarnings, readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { createCompressingSink } from '../forward/compressing-sink.js';
+import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
 import { gzipEngine } from '../forward/gzip.js';
+import { closeStages, type Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
@@ -56,6 +58,7 @@ function readCa(path: string): Buffer | undefined {
 async function start(config: ProxyConfig): Promise<Running> {
   const registry = new Registry();
   const ca = readCa(config.certPath);
+  if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
   const queue = await openQueue(config, registry);
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
@@ -70,7 +73,7 @@ async function start(config: ProxyConfig): Promise<Running> {
         batchSize: config.batchSize,
         timeoutMs: config.timeoutMs,
         maxRetryDelayMs: config.maxRetryDelayMs,
-        deadLetterPath: config.deadLetterPath,
+        deadLetter: createDeadLetter({ path: config.deadLetterPath, maxBytes: config.deadLetterMaxBytes, metrics: registry, log }),
         verbose: config.verbose,
         metrics: registry,
         log,
@@ -79,13 +82,14 @@ async function start(config: ProxyConfig): Promise<Running> {
           process.exit(1);
         },
       });
-  await forwarder.start();
+  // The gateway is pinged in the background: the listener opens at once, what arrives is queued.
+  forwarder.start();
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
   // A free buffer for each batch compressing and one being filled: raw batch buffers are reused.
   const pool = config.spoolDir === '' && !config.consoleOut ? createBufferPool({ keep: COMPRESSIONS_AT_ONCE + 1 }) : undefined;
-  const compressor = pool ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE, pool }) : undefined;
+  const compressor = pool ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE, pool, metrics: registry, log }) : undefined;
   const input = await startInput({
     config,
     // With a spool, what was read goes to disk at once (nothing waits in memory for the flush
@@ -100,10 +104,14 @@ async function start(config: ProxyConfig): Promise<Running> {
 
   return {
     async shutdown() {
-      await input.drain();
-      await compressor?.close();
-      await queue.close();
-      const { undelivered } = await forwarder.close(config.shutdownTimeoutMs);
+      // The listener and the batcher have no destroy() of their own yet: past the deadline they
+      // are left as they are, and the later stages are destroyed.
+      const listener: Stage = { close: () => input.drain(), destroy: () => {} };
+      const stages: Array<readonly [string, Stage]> = [['listener', listener]];
+      if (compressor) stages.push(['compressor', compressor]);
+      stages.push(['queue', queue], ['forwarder', forwarder]);
+      await closeStages(stages, config.shutdownTimeoutMs, log);
+      const undelivered = forwarder.undelivered();
       if (undelivered > 0) {
         log(
           config.spoolDir !== ''

@@ -69,6 +69,7 @@ const routing: FlagSpec[] = [
 
 export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'api-key', type: 'string', default: '', usage: 'polymur gateway API key' },
+  { name: 'api-key-file', type: 'string', default: '', usage: 'File holding the gateway API key (mode 0600), instead of -api-key' },
   { name: 'cert', type: 'string', default: '', usage: 'TLS Certificate' },
   consoleOut,
   { name: 'gateway', type: 'string', default: '', usage: 'polymur gateway address (comma-separated list: failover in order)' },
@@ -83,6 +84,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'flush-interval', type: 'duration', default: '1s', usage: 'Longest wait before a batch that is not full is sent' },
   { name: 'timeout', type: 'duration', default: '30s', usage: 'Timeout of every request to the gateway' },
   { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed or too large' },
+  { name: 'dead-letter-max-bytes', type: 'int', default: 64 * MiB, usage: 'Largest size of the dead-letter file in bytes; past it the file becomes PATH.1, replacing the older one' },
   { name: 'max-retry-delay', type: 'duration', default: '30s', usage: 'Longest wait between two attempts to send a batch' },
   { name: 'queue-max-bytes', type: 'int', default: 64 * MiB, usage: 'Largest size of the in-flight queue in bytes (batches are held gzipped, about 15 bytes a data point)' },
   { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
