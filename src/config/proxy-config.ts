@@ -21,6 +21,7 @@ export interface ProxyConfig {
   readonly deadLetterPath: string;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
+  readonly spoolFsync: 'always' | 'interval' | 'never';
   readonly shutdownTimeoutMs: number;
   readonly maxConnections: number;
   readonly idleTimeoutMs: number;
@@ -65,6 +66,7 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     deadLetterPath: f.string('dead-letter'),
     spoolDir: f.string('spool-dir'),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
+    spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
     maxConnections: f.int('max-connections', 1),
     idleTimeoutMs: f.ms('idle-timeout'),
