@@ -13,7 +13,7 @@ import type { Batch, BatchQueue, FullPolicy, Lease, Reservation } from '../batch
 import { createCapacity } from '../batch/capacity.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
-import { createCursorWriter, readCursor, type Position } from './cursor.js';
+import { createCursorWriter, isDelivered, lastSeq, MAX_RUNS, readCursor, type Cursor, type DeliveredRun, type Position } from './cursor.js';
 import { Fifo } from './fifo.js';
 import { decodeRecords, encodeHeader, HEADER_BYTES, type Decoded } from './record.js';
 
@@ -76,6 +76,8 @@ const WRITE_GROUP_RECORDS = 256;
 const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
 const READ_AHEAD_BYTES = 1024 * 1024;
 const RETRY_FIRST_MS = 50;
+/** Entries the cursor looks at beyond the delivered prefix for runs delivered out of order. */
+const MAX_WALK = 8192;
 
 function segmentPath(dir: string, seq: number): string {
   return join(dir, `${String(seq).padStart(12, '0')}.seg`);
@@ -187,7 +189,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
 
   for (const seq of existing) {
     const path = segmentPath(dir, seq);
-    if (cursor && seq < cursor.seq) {
+    if (cursor && seq < cursor.prefix.seq) {
       // Delivered before the last run ended (it was killed before deleting the file).
       unlinkSync(path);
       continue;
@@ -195,8 +197,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     const buf = readFileSync(path);
     const decoded = decodeRecords(buf);
     reportSkipped(path, buf, decoded);
-    const from = cursor && seq === cursor.seq ? cursor.offset : 0;
-    const records = decoded.records.filter((r) => r.start >= from);
+    const records = cursor ? decoded.records.filter((r) => !isDelivered(cursor, { seq, offset: r.start })) : decoded.records;
     alreadyDelivered += decoded.records.length - records.length;
     if (records.length === 0) {
       unlinkSync(path);
@@ -222,12 +223,31 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   if (alreadyDelivered > 0) log(`Spool ${dir}: ${alreadyDelivered} records delivered before the last stop are not sent again`);
   if (pending.length > 0) log(`Spool ${dir}: ${capacity.depth().points} data points in ${pending.length} batches from an earlier run, sent first`);
 
-  let nextSeq = Math.max(existing.at(-1) ?? 0, cursor?.seq ?? 0) + 1;
+  let nextSeq = Math.max(existing.at(-1) ?? 0, cursor ? lastSeq(cursor) : 0) + 1;
   let current: Segment | undefined;
   /** Whether the current segment has writes not yet fdatasync'ed. */
   let dirty = false;
   let syncing: Promise<void> | undefined;
-  const cursorWriter = createCursorWriter(dir, (err) => {
+  /** Where the delivered prefix ends: the start of the oldest record not yet delivered. */
+  let prefix: Position = cursor?.prefix ?? { seq: 0, offset: 0 };
+  /** The delivered prefix, and runs of delivered records beyond it (bounded walk). */
+  const snapshot = (): Cursor => {
+    const runs: DeliveredRun[] = [];
+    let from: Position | undefined;
+    let to: Position | undefined;
+    for (let i = 0, e = order.at(0); e && i < MAX_WALK && runs.length < MAX_RUNS; e = order.at(++i)) {
+      if (e.acked && e.segment) {
+        from ??= { seq: e.segment.seq, offset: e.start };
+        to = { seq: e.segment.seq, offset: e.offset + e.length };
+      } else if (from) {
+        runs.push({ from, to: to! });
+        from = undefined;
+      }
+    }
+    if (from && runs.length < MAX_RUNS) runs.push({ from, to: to! });
+    return { prefix, runs };
+  };
+  const cursorWriter = createCursorWriter(dir, snapshot, (err) => {
     ioError('cursor', err);
     quietLog(`Spool ${dir}: cannot write the acknowledgement cursor: ${err.message}`);
   });
@@ -261,12 +281,11 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   };
 
   const advanceCursor = (): void => {
-    let moved: Position | undefined;
     for (let head = order.peek(); head && head.acked && head.segment; head = order.peek()) {
       order.shift();
-      moved = { seq: head.segment.seq, offset: head.offset + head.length };
+      prefix = { seq: head.segment.seq, offset: head.offset + head.length };
     }
-    if (moved) cursorWriter.advance(moved);
+    cursorWriter.changed();
   };
 
   // ---- Handing out batches.
