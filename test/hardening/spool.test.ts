@@ -122,6 +122,8 @@ test('a proxy killed with SIGKILL leaves a torn record; on restart it is logged 
     const points = 30_000;
     await sendLoad({ port: proxy.port, connections: 2, points });
     await until('the proxy counted every point', async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= points);
+    // Appends run off the event loop: what was read is on disk a moment later.
+    await until('the spool wrote every point', async () => (await scrapeCounter(proxy.statPort, 'polymur_spool_points_written_total')) >= points);
     await proxy.stop('SIGKILL');
     const last = join(spool, segments(spool).at(-1)!);
     const validBytes = statSync(last).size;

@@ -161,3 +161,28 @@ test('records not held in memory are read back from disk, in order; spool files 
     await second.close();
   }
 });
+
+test('a record that no longer checks out when read back is logged, counted and passed over; the rest is delivered', async () => {
+  const dir = spoolDir();
+  const first = open(dir);
+  for (let i = 0; i < 20; i++) first.offer(batch(i));
+  await first.close();
+  const logs: string[] = [];
+  const metrics = new Registry();
+  // Too little memory to read the segment's records in at start: they are read back when taken.
+  const second = open(dir, { memoryBytes: 100, log: (m) => logs.push(m), metrics });
+  try {
+    const path = join(dir, segments(dir)[0]!);
+    const buf = readFileSync(path);
+    const victim = decodeRecords(buf).records[5]!;
+    buf[victim.offset + 3] ^= 0x01;
+    writeFileSync(path, buf);
+    assert.deepEqual(await drain(second, 19), [...texts(0, 5), ...texts(6, 20)]);
+    assert.equal(second.takeNow(), undefined);
+    assert.equal(second.depth().batches, 0);
+    assert.match(metrics.render(), new RegExp(`polymur_spool_points_lost_total\\{spool="${dir}",reason="unreadable"\\} 2\\n`));
+    assert.ok(logs.some((l) => l === `Spool ${dir}: 2 data points lost: record at byte ${victim.start} of ${path} no longer checks out`), logs.join('\n'));
+  } finally {
+    await second.close();
+  }
+});
