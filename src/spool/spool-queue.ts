@@ -359,7 +359,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   /** A record that cannot be read back: logged and counted, then passed over when its turn comes. */
   const giveUp = (entry: Entry, err: Error): void => {
     lost?.inc(entry.points, { ...labels, reason: 'unreadable' });
-    log(`Spool ${dir}: ${entry.points} data points lost: ${err.message}`);
+    quietLog(`Spool ${dir}: ${entry.points} data points lost: ${err.message}`);
     entry.lost = true;
     if (!entry.taken) unloaded--;
   };
@@ -407,10 +407,15 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       bytes += next.length;
     }
     filling = true;
-    void load(head, run).finally(() => {
-      filling = false;
-      fill();
-    });
+    load(head, run)
+      .catch((err: unknown) => {
+        ioError('reader', err);
+        quietLog(`Spool ${dir}: the read-ahead failed unexpectedly: ${(err as Error).stack ?? String(err)}`);
+      })
+      .finally(() => {
+        filling = false;
+        fill();
+      });
   };
 
   const takeEntry = async (entry: Entry): Promise<Lease | undefined> => {
