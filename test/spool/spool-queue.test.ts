@@ -45,9 +45,10 @@ const texts = (from: number, to: number): string[] => Array.from({ length: to - 
 
 test('the cursor keeps the acknowledged prefix and the runs acknowledged out of order: after a restart only the rest is sent again', async () => {
   const dir = spoolDir();
-  const first = open(dir);
+  const metrics = new Registry();
+  const first = open(dir, { metrics });
   for (let i = 0; i < 50; i++) first.offer(batch(i));
-  await until('all 50 on disk', () => first.depth().batches === 50 && statSync(join(dir, segments(dir)[0]!)).size > 0);
+  await until('all 50 on disk', () => metrics.counter('polymur_spool_points_written_total', '').value({ spool: dir }) === 100);
   const leases: Lease[] = [];
   for (let i = 0; i < 20; i++) leases.push(first.takeNow()!);
   // Acknowledged out of order, as several forwarder workers do; 12, 16, 17 and 18 are still in flight.
