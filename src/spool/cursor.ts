@@ -40,7 +40,8 @@ export function cursorPath(dir: string): string {
   return join(dir, 'ack.cursor');
 }
 
-const before = (a: Position, b: Position): boolean => a.seq < b.seq || (a.seq === b.seq && a.offset < b.offset);
+/** Whether `a` comes before `b` in spool order. */
+export const before = (a: Position, b: Position): boolean => a.seq < b.seq || (a.seq === b.seq && a.offset < b.offset);
 
 /** Whether the record whose header starts at `at` is delivered according to `cursor`. */
 export function isDelivered(cursor: Cursor, at: Position): boolean {

@@ -13,7 +13,7 @@ import type { Batch, BatchQueue, FullPolicy, Lease, Reservation } from '../batch
 import { createCapacity } from '../batch/capacity.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
-import { createCursorWriter, isDelivered, lastSeq, MAX_RUNS, readCursor, type Cursor, type DeliveredRun, type Position } from './cursor.js';
+import { before, createCursorWriter, isDelivered, lastSeq, MAX_RUNS, readCursor, type Cursor, type DeliveredRun, type Position } from './cursor.js';
 import { Fifo } from './fifo.js';
 import { decodeRecords, encodeHeader, HEADER_BYTES, type Decoded } from './record.js';
 
@@ -229,10 +229,14 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   let dirty = false;
   let syncing: Promise<void> | undefined;
   /** Where the delivered prefix ends: the start of the oldest record not yet delivered. */
-  let prefix: Position = cursor?.prefix ?? { seq: 0, offset: 0 };
-  /** The delivered prefix, and runs of delivered records beyond it (bounded walk). */
+  let prefix: Position = order.peek()?.segment ? { seq: order.peek()!.segment!.seq, offset: order.peek()!.start } : cursor?.prefix ?? { seq: 0, offset: 0 };
+  /**
+   * The delivered prefix, and runs of delivered records beyond it (bounded walk): the runs an
+   * earlier run delivered (records never loaded, so in no entry) until the prefix passes them,
+   * and those of this run.
+   */
   const snapshot = (): Cursor => {
-    const runs: DeliveredRun[] = [];
+    const runs: DeliveredRun[] = (cursor?.runs ?? []).filter((r) => before(prefix, r.to));
     let from: Position | undefined;
     let to: Position | undefined;
     for (let i = 0, e = order.at(0); e && i < MAX_WALK && runs.length < MAX_RUNS; e = order.at(++i)) {
@@ -283,7 +287,9 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   const advanceCursor = (): void => {
     for (let head = order.peek(); head && head.acked && head.segment; head = order.peek()) {
       order.shift();
-      prefix = { seq: head.segment.seq, offset: head.offset + head.length };
+      // Up to the next entry's record: what lies between was delivered before or is damage.
+      const next = order.peek();
+      prefix = next?.segment ? { seq: next.segment.seq, offset: next.start } : { seq: head.segment.seq, offset: head.offset + head.length };
     }
     cursorWriter.changed();
   };
@@ -497,7 +503,8 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     segments.set(seq, current);
   };
 
-  const appendGroup = async (): Promise<void> => {
+  /** Appends the oldest unwritten entries; answers whether one of them was already acknowledged. */
+  const appendGroup = async (): Promise<boolean> => {
     if (!current || current.bytes >= segmentBytes) await rotate();
     const segment = current!;
     const group: Entry[] = [];
@@ -536,6 +543,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     }
     segment.bytes = at;
     written?.inc(points, labels);
+    return group.some((e) => e.acked);
   };
 
   const writeFailed = async (err: unknown): Promise<void> => {
@@ -557,8 +565,9 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     let wait = RETRY_FIRST_MS;
     try {
       while (unwritten.length > 0 && !destroyed) {
+        let placedAcked: boolean;
         try {
-          await appendGroup();
+          placedAcked = await appendGroup();
         } catch (err) {
           await writeFailed(err);
           if (destroyed) break;
@@ -571,7 +580,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
           log(`Spool ${dir}: writing works again; ${unwritten.length} batches still wait in memory`);
           fault = undefined;
         }
-        advanceCursor();
+        if (placedAcked) advanceCursor();
         notify();
         fill();
       }
