@@ -453,13 +453,16 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   // ---- Writing.
   let writing = false;
   let drained: (() => void) | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let wakeRetry: (() => void) | undefined;
+  /** Backoff waits of the writer and the readers, cut short by destroy(). */
+  const sleepers = new Map<NodeJS.Timeout, () => void>();
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      wakeRetry = resolve;
-      retryTimer = setTimeout(resolve, ms);
-      retryTimer.unref();
+      const timer = setTimeout(() => {
+        sleepers.delete(timer);
+        resolve();
+      }, ms);
+      timer.unref();
+      sleepers.set(timer, resolve);
     });
 
   const sync = (segment: Segment): Promise<void> => {
@@ -585,9 +588,10 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
         fill();
       }
     } catch (err) {
-      // Nothing above should throw; if it does, the records stay in memory and the next commit retries.
+      // Nothing above should throw; if it does, the records stay in memory and the writer starts again.
       ioError('writer', err);
-      log(`Spool ${dir}: the writer stopped on an unexpected error: ${(err as Error).stack ?? String(err)}`);
+      log(`Spool ${dir}: the writer stopped on an unexpected error: ${(err as Error).stack ?? String(err)}; starting it again in ${retryMaxMs} ms`);
+      void sleep(retryMaxMs).then(kickWriter);
     } finally {
       writing = false;
       if (current) retire(current);
@@ -700,8 +704,11 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       destroyed = true;
       closed = true;
       clearInterval(syncTimer);
-      clearTimeout(retryTimer);
-      wakeRetry?.();
+      for (const [timer, wake] of sleepers) {
+        clearTimeout(timer);
+        wake();
+      }
+      sleepers.clear();
       if (unwritten.length > 0) {
         const points = unwritten.drain().reduce((sum, e) => sum + e.points, 0);
         lost?.inc(points, { ...labels, reason: 'unwritten' });

@@ -181,12 +181,13 @@ test('a spooling proxy killed with SIGKILL while it delivers: the restart resend
   const sink = await startTcpSink();
   const gw = await downGateway(sink.address);
   const spool = mkdtempSync(join(tmpdir(), 'polymur-spool-'));
-  const proxyArgs = [...FAST_RETRY, '-batch-size', '500', '-spool-dir', spool];
+  const proxyArgs = [...FAST_RETRY, '-batch-size', '100', '-spool-dir', spool];
   let proxy = await startProxy({ gateway: gw.url, cert: gw.cert, args: proxyArgs });
   let gateway: Awaited<ReturnType<typeof gw.start>> | undefined;
   try {
-    // Large enough that the batches in flight at the kill (-workers 3 x -batch-size 500, delivered
-    // by the gateway but never acknowledged: at-least-once) stay a small part of 1 %.
+    // Large enough that the batches in flight at the kill stay a small part of 1 %: delivered by the
+    // gateway but never acknowledged (at-least-once), -workers 3 of them, each -batch-size 100
+    // points joined from spool records.
     const points = 400_000;
     await sendLoad({ port: proxy.port, connections: CONNECTIONS, points });
     await until('every point on disk', async () => (await scrapeCounter(proxy.statPort, 'polymur_spool_points_written_total')) >= points);
