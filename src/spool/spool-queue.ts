@@ -1,8 +1,8 @@
 // The durable queue: a BatchQueue whose batches are appended to segment files, oldest handed out
 // first, a segment deleted once every record in it is acknowledged. Disk I/O is off the event
-// loop: a committed batch is held in memory (bounded: past -spool's write backlog the spool counts
-// as full) until an async writer has appended it, and records not held in memory are read back
-// ahead of the forwarder. A failing append (ENOSPC, EIO, EROFS) keeps its records in memory and is
+// loop: a committed batch is held in memory (bounded: past writeBacklogBytes waiting, the spool
+// counts as full) until an async writer has appended it, and records not held in memory are read
+// back ahead of the forwarder. A failing append (ENOSPC, EIO, EROFS) keeps its records in memory and is
 // retried with backoff; meanwhile fault() says why and the spool counts as full, so -when-full
 // applies. A durable cursor (cursor.ts) marks the delivered prefix, so a restart does not resend
 // what was delivered; on open, damaged records are skipped (record.ts), logged and counted.
@@ -332,7 +332,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     }
   };
 
-  /** Reads consecutive records of one segment, starting with `first`, back into memory. */
+  /** Reads a run of consecutive records of one segment back into memory, checking each again. */
   const readRun = async (run: Entry[]): Promise<void> => {
     const segment = run[0]!.segment!;
     const start = run[0]!.start;
