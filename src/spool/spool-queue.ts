@@ -2,20 +2,20 @@
 // first, a segment deleted once every record in it is acknowledged. Disk I/O is off the event
 // loop: a committed batch is held in memory (bounded: past writeBacklogBytes waiting, the spool
 // counts as full) until an async writer has appended it, and records not held in memory are read
-// back ahead of the forwarder. A failing append (ENOSPC, EIO, EROFS) keeps its records in memory and is
-// retried with backoff; meanwhile fault() says why and the spool counts as full, so -when-full
-// applies. A durable cursor (cursor.ts) marks the delivered prefix, so a restart does not resend
-// what was delivered; on open, damaged records are skipped (record.ts), logged and counted.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+// back ahead of the forwarder. A failing append (ENOSPC, EIO, EROFS) keeps its records in memory
+// and is retried with backoff; meanwhile fault() says why and the spool counts as full, so
+// -when-full applies. A durable cursor (cursor.ts) marks what was delivered, so a restart does not
+// resend it; what an earlier run left is read at start (replay.ts: damage skipped, logged, counted).
+import { mkdirSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Batch, BatchQueue, FullPolicy, Lease, Reservation } from '../batch/batch.js';
 import { createCapacity } from '../batch/capacity.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
-import { before, createCursorWriter, isDelivered, lastSeq, MAX_RUNS, readCursor, type Cursor, type DeliveredRun, type Position } from './cursor.js';
+import { before, createCursorWriter, MAX_RUNS, type Cursor, type DeliveredRun, type Position } from './cursor.js';
 import { Fifo } from './fifo.js';
-import { decodeRecords, encodeHeader, HEADER_BYTES, type Decoded } from './record.js';
+import { decodeRecords, encodeHeader, HEADER_BYTES } from './record.js';
+import { readLeftover, segmentPath } from './replay.js';
 
 export type SpoolFsync = 'always' | 'interval' | 'never';
 
@@ -70,7 +70,6 @@ interface Entry {
   loading?: Promise<void>;
 }
 
-const SEGMENT_NAME = /^(\d{12})\.seg$/;
 /** Records written with one writev (two buffers each, well under IOV_MAX). */
 const WRITE_GROUP_RECORDS = 256;
 const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
@@ -78,10 +77,6 @@ const READ_AHEAD_BYTES = 1024 * 1024;
 const RETRY_FIRST_MS = 50;
 /** Entries the cursor looks at beyond the delivered prefix for runs delivered out of order. */
 const MAX_WALK = 8192;
-
-function segmentPath(dir: string, seq: number): string {
-  return join(dir, `${String(seq).padStart(12, '0')}.seg`);
-}
 
 function errorCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
@@ -152,64 +147,16 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   };
 
   // ---- Replay what an earlier run left.
-  const cursorAtStart = readCursor(dir);
-  if (cursorAtStart === 'damaged') log(`Spool ${dir}: the acknowledgement cursor does not check out; every record on disk is sent again`);
-  const cursor = cursorAtStart === 'damaged' ? undefined : cursorAtStart;
-  const existing = readdirSync(dir)
-    .map((name) => SEGMENT_NAME.exec(name))
-    .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => Number(match[1]))
-    .sort((a, b) => a - b);
-  let alreadyDelivered = 0;
-
-  const reportSkipped = (path: string, buf: Buffer, decoded: Decoded): void => {
-    for (const s of decoded.skipped) {
-      skippedBytes?.inc(s.bytes, { ...labels, kind: s.kind });
-      if (s.kind === 'torn') {
-        log(`Spool segment ${path}: torn record at byte ${s.offset} of ${buf.length}; the ${s.bytes} bytes from there are skipped`);
-      } else {
-        const end = s.offset + s.bytes;
-        log(`Spool segment ${path}: damaged record at byte ${s.offset} of ${buf.length}; ${s.bytes} bytes skipped, ${end < buf.length ? `reading on from the next intact record at byte ${end}` : 'to the end of the file'}`);
-      }
-    }
-    const tail = decoded.skipped.at(-1);
-    if (!tail || tail.offset + tail.bytes !== buf.length) return;
-    if (decoded.version === 1 && tail.kind === 'damaged') {
-      // v1 records carry no marker to find the next intact one by: keep the rest for an operator.
-      writeFileSync(`${path}.damaged`, buf.subarray(tail.offset), { mode: 0o600 });
-      log(`Spool segment ${path}: a v1 segment cannot be read past damage; its last ${tail.bytes} bytes are kept in ${path}.damaged`);
-    }
-    const fd = openSync(path, 'r+');
-    try {
-      ftruncateSync(fd, decoded.validBytes);
-    } finally {
-      closeSync(fd);
-    }
-  };
-
-  for (const seq of existing) {
-    const path = segmentPath(dir, seq);
-    if (cursor && seq < cursor.prefix.seq) {
-      // Delivered before the last run ended (it was killed before deleting the file).
-      unlinkSync(path);
-      continue;
-    }
-    const buf = readFileSync(path);
-    const decoded = decodeRecords(buf);
-    reportSkipped(path, buf, decoded);
-    const records = cursor ? decoded.records.filter((r) => !isDelivered(cursor, { seq, offset: r.start })) : decoded.records;
-    alreadyDelivered += decoded.records.length - records.length;
-    if (records.length === 0) {
-      unlinkSync(path);
-      continue;
-    }
-    const segment: Segment = { seq, path, records: records.length, acked: 0, bytes: decoded.validBytes };
-    segments.set(seq, segment);
-    for (const r of records) {
+  const leftover = readLeftover(dir, log, (s) => skippedBytes?.inc(s.bytes, { ...labels, kind: s.kind }));
+  const cursor = leftover.cursor;
+  for (const left of leftover.segments) {
+    const segment: Segment = { seq: left.seq, path: left.path, records: left.records.length, acked: 0, bytes: left.validBytes };
+    segments.set(segment.seq, segment);
+    for (const r of left.records) {
       const keep = unloaded === 0 && cachedBytes + r.length <= memoryBytes;
       const entry: Entry = {
         segment, start: r.start, offset: r.offset, length: r.length, points: r.points, heldBytes: r.offset - r.start + r.length,
-        data: keep ? Buffer.from(buf.subarray(r.offset, r.offset + r.length)) : undefined,
+        data: keep ? Buffer.from(left.buf.subarray(r.offset, r.offset + r.length)) : undefined,
         cached: keep, taken: false, acked: false, lost: false,
       };
       if (keep) cachedBytes += r.length;
@@ -218,12 +165,12 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
       order.push(entry);
       capacity.hold(entry.heldBytes, entry.points);
     }
-    replayed?.inc(records.length, labels);
+    replayed?.inc(left.records.length, labels);
   }
-  if (alreadyDelivered > 0) log(`Spool ${dir}: ${alreadyDelivered} records delivered before the last stop are not sent again`);
+  if (leftover.alreadyDelivered > 0) log(`Spool ${dir}: ${leftover.alreadyDelivered} records delivered before the last stop are not sent again`);
   if (pending.length > 0) log(`Spool ${dir}: ${capacity.depth().points} data points in ${pending.length} batches from an earlier run, sent first`);
 
-  let nextSeq = Math.max(existing.at(-1) ?? 0, cursor ? lastSeq(cursor) : 0) + 1;
+  let nextSeq = leftover.lastSeq + 1;
   let current: Segment | undefined;
   /** Whether the current segment has writes not yet fdatasync'ed. */
   let dirty = false;
