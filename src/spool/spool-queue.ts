@@ -451,6 +451,22 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     nextSeq++;
     current = { seq, path, records: 0, acked: 0, bytes: 0, handle };
     segments.set(seq, current);
+    if (fsync !== 'never') await syncDirectory();
+  };
+
+  /** Makes a new segment's directory entry durable, as fdatasync makes its records. */
+  const syncDirectory = async (): Promise<void> => {
+    try {
+      const handle = await open(dir, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      ioError('fsync', err);
+      quietLog(`Spool ${dir}: fsync of the directory failed: ${(err as Error).message}`);
+    }
   };
 
   /** Appends the oldest unwritten entries; answers whether one of them was already acknowledged. */
