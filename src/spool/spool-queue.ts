@@ -470,13 +470,13 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   };
 
   /** Appends the oldest unwritten entries; answers whether one of them was already acknowledged. */
-  const appendGroup = async (): Promise<boolean> => {
+  const appendGroup = async (groupBytes: number): Promise<boolean> => {
     if (!current || current.bytes >= segmentBytes) await rotate();
     const segment = current!;
     const group: Entry[] = [];
     const buffers: Buffer[] = [];
     let total = 0;
-    for (let e = unwritten.at(0); e && group.length < WRITE_GROUP_RECORDS && (group.length === 0 || (total + e.length <= WRITE_GROUP_BYTES && segment.bytes + total < segmentBytes)); e = unwritten.at(group.length)) {
+    for (let e = unwritten.at(0); e && group.length < WRITE_GROUP_RECORDS && (group.length === 0 || (total + e.length <= groupBytes && segment.bytes + total < segmentBytes)); e = unwritten.at(group.length)) {
       group.push(e);
       buffers.push(encodeHeader(e.data!, e.points), e.data!);
       total += HEADER_BYTES + e.length;
@@ -529,21 +529,26 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   const writeLoop = async (): Promise<void> => {
     writing = true;
     let wait = RETRY_FIRST_MS;
+    // Shrinks while appends fail, so what still fits on a nearly full disk is written.
+    let groupBytes = WRITE_GROUP_BYTES;
     try {
       while (unwritten.length > 0 && !destroyed) {
         let placedAcked: boolean;
         try {
-          placedAcked = await appendGroup();
+          placedAcked = await appendGroup(groupBytes);
         } catch (err) {
           await writeFailed(err);
           if (destroyed) break;
+          groupBytes = Math.max(1, groupBytes >> 2);
           await sleep(wait);
           wait = Math.min(wait * 2, retryMaxMs);
           continue;
         }
         wait = RETRY_FIRST_MS;
-        if (fault !== undefined) {
-          log(`Spool ${dir}: writing works again; ${unwritten.length} batches still wait in memory`);
+        groupBytes = Math.min(WRITE_GROUP_BYTES, groupBytes * 2);
+        // Recovered once everything held in memory is on disk, not at the first record that fits.
+        if (fault !== undefined && unwritten.length === 0) {
+          log(`Spool ${dir}: writing works again; every batch held in memory is on disk`);
           fault = undefined;
         }
         if (placedAcked) advanceCursor();

@@ -86,7 +86,11 @@ test('a spool on a full disk: clients are paused, nothing crashes; once space re
       gateway = await gw.start();
       await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
       const d = delivery(sink.lines, CONNECTIONS, points);
-      report('spool on a full disk (block)', d, `; ${await scrapeCounter(proxy.statPort, 'polymur_spool_io_errors_total')} failed appends retried`);
+      const failures = await scrapeCounter(proxy.statPort, 'polymur_spool_io_errors_total');
+      report('spool on a full disk (block)', d, `; ${failures} failed appends retried`);
+      // Loud once when it starts failing and once when it works again, not once per retry.
+      assert.equal(proxy.stderr().split('\n').filter((l) => l.includes(`SPOOL ${spool} cannot write`)).length, 1);
+      assert.equal(proxy.stderr().split('\n').filter((l) => l.includes(`Spool ${spool}: writing works again`)).length, 1);
       assert.equal(d.missing, 0);
       assert.equal(d.duplicated, 0);
     } finally {
