@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sendLoad } from '../../bench/load-generator.js';
 import { makeCert } from '../helpers/certs.js';
-import { delivery, scrapeCounter, until, type Delivery } from '../helpers/points.js';
+import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
 import { startGateway, startProxy } from '../helpers/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 import { decodeRecords } from '../../src/spool/record.js';
@@ -76,7 +76,7 @@ test('a spool on a full disk: clients are paused, nothing crashes; once space re
       assert.equal(sent, false, 'the clients are paused while the disk is full');
       assert.ok(received < points, `${received} of ${points} points read`);
       assert.equal(proxy.proc.exitCode, null, 'the proxy is alive');
-      process.stdout.write(`# full disk: ${written} points on disk, ${received} read, the rest waits in the clients\n`);
+      process.stdout.write(`# full disk: ${written} points on disk, ${received} read, the rest waits in the clients; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB\n`);
 
       rmSync(filler);
       await sending;
@@ -87,7 +87,7 @@ test('a spool on a full disk: clients are paused, nothing crashes; once space re
       await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
       const d = delivery(sink.lines, CONNECTIONS, points);
       const failures = await scrapeCounter(proxy.statPort, 'polymur_spool_io_errors_total');
-      report('spool on a full disk (block)', d, `; ${failures} failed appends retried`);
+      report('spool on a full disk (block)', d, `; ${failures} failed appends retried; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
       // Loud once when it starts failing and once when it works again, not once per retry.
       assert.equal(proxy.stderr().split('\n').filter((l) => l.includes(`SPOOL ${spool} cannot write`)).length, 1);
       assert.equal(proxy.stderr().split('\n').filter((l) => l.includes(`Spool ${spool}: writing works again`)).length, 1);
@@ -122,7 +122,7 @@ test('a spool on a full disk with -when-full drop: what cannot be held is droppe
       gateway = await gw.start();
       await until('every held point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === dropped, 60_000);
       const d = delivery(sink.lines, CONNECTIONS, points);
-      report('spool on a full disk (drop)', d, `; dropped and counted ${dropped}`);
+      report('spool on a full disk (drop)', d, `; dropped and counted ${dropped}; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
       assert.equal(d.distinct + dropped, points, 'every point arrived or was counted dropped');
       assert.equal(d.duplicated, 0);
     } finally {
@@ -169,7 +169,7 @@ test('a damaged spool: flipped bytes cost the damaged records only; every intact
     const d = delivery(sink.lines, CONNECTIONS, points);
     const arrivedIds = new Set(sink.lines.map((l) => Number(l.split(' ')[1])));
     const skipped = await scrapeCounter(proxy.statPort, 'polymur_spool_skipped_bytes_total');
-    report('damaged spool (2 records flipped)', d, `; lost with the damaged records ${lostIds.length}, skipped bytes counted ${skipped}`);
+    report('damaged spool (2 records flipped)', d, `; lost with the damaged records ${lostIds.length}, skipped bytes counted ${skipped}; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
     assert.ok(lostIds.every((id) => !arrivedIds.has(id)), 'nothing of a damaged record is delivered');
     assert.equal(d.distinct, points - lostIds.length, 'every intact record arrives');
     assert.equal(skipped, victims.reduce((sum, v) => sum + v.offset + v.length - v.start, 0));
@@ -196,14 +196,16 @@ test('a spooling proxy killed with SIGKILL while it delivers: the restart resend
     await sendLoad({ port: proxy.port, connections: CONNECTIONS, points });
     await until('every point on disk', async () => (await scrapeCounter(proxy.statPort, 'polymur_spool_points_written_total')) >= points);
     gateway = await gw.start();
+    const deliveryStarted = Date.now();
     // Killed a third of the way through delivering what it holds.
     await sink.waitForLines(points / 3);
     await proxy.stop('SIGKILL');
     const atKill = sink.lines.length;
+    const killedAfter = Date.now() - deliveryStarted;
     proxy = await startProxy({ gateway: gw.url, cert: gw.cert, args: proxyArgs });
     await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
     const d = delivery(sink.lines, CONNECTIONS, points);
-    report('spooling proxy SIGKILL while delivering', d, `; ${atKill} lines at the sink when it was killed; duplicates ${((100 * d.duplicated) / points).toFixed(2)} % of the stream`);
+    report('spooling proxy SIGKILL while delivering', d, `; ${atKill} lines at the sink when it was killed ${killedAfter} ms into delivery; duplicates ${((100 * d.duplicated) / points).toFixed(2)} % of the stream; restarted proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
     assert.equal(d.missing, 0);
     assert.ok(d.duplicated < points / 100, `${d.duplicated} duplicates stay under 1 % of ${points}`);
   } finally {
