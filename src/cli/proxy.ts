@@ -37,6 +37,7 @@ async function openQueue(config: ProxyConfig, registry: Registry): Promise<Batch
     return openSpoolQueue({
       dir: config.spoolDir,
       maxBytes: config.spoolMaxBytes,
+      fsync: config.spoolFsync,
       policy: config.whenFull,
       log,
       metrics: registry,

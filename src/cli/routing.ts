@@ -48,6 +48,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
             openSpoolQueue({
               dir: join(config.spoolDir, dest.id.replace(/[^A-Za-z0-9_.-]/g, '_')),
               maxBytes: config.spoolMaxBytes,
+              fsync: config.spoolFsync,
               policy: 'block',
               log,
               metrics: registry,

@@ -26,6 +26,10 @@ const spoolMaxBytes: FlagSpec = {
   name: 'spool-max-bytes', type: 'int', default: 10 * 1024 * MiB,
   usage: 'Largest size of the on-disk queue in bytes',
 };
+const spoolFsync: FlagSpec = {
+  name: 'spool-fsync', type: 'string', default: 'interval',
+  usage: 'When spool writes are flushed to the disk: always (every append), interval (every second) or never (left to the OS)',
+};
 const maxConnections: FlagSpec = {
   name: 'max-connections', type: 'int', default: 4096,
   usage: 'Most concurrent client connections accepted',
@@ -64,6 +68,7 @@ const routing: FlagSpec[] = [
   statAddr,
   spoolDir,
   spoolMaxBytes,
+  spoolFsync,
   shutdownTimeout,
 ];
 
@@ -90,6 +95,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
   spoolDir,
   spoolMaxBytes,
+  spoolFsync,
   shutdownTimeout,
   maxConnections,
   maxConnectionsPerIp,

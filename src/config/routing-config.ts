@@ -16,6 +16,7 @@ export interface RoutingConfig {
   readonly metricsFlushMs: number;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
+  readonly spoolFsync: 'always' | 'interval' | 'never';
   readonly shutdownTimeoutMs: number;
 }
 
@@ -50,6 +51,7 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     metricsFlushMs: f.int('metrics-flush', 0) * 1000,
     spoolDir: f.string('spool-dir'),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
+    spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
   };
 }
