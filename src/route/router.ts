@@ -107,6 +107,7 @@ export function createRouter(opts: RouterOptions): Router {
     dropped: opts.metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason'),
   };
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
+  const handoverLog = rateLimitedLog(opts.log, 2, 5000);
 
   const limitText = (d: Destination): string => {
     const l = d.queue.limits();
@@ -149,7 +150,7 @@ export function createRouter(opts: RouterOptions): Router {
     place,
     onPlaced(points) {
       m.rerouted.inc(points);
-      opts.log(`Redistributed ${points} data points to the remaining destinations`);
+      handoverLog(`Redistributed ${points} data points to the remaining destinations`);
     },
     onRoom: notifyReady,
   });

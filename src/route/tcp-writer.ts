@@ -205,10 +205,10 @@ export function createTcpWriter(opts: {
     } catch (err) {
       connected = false;
       s.destroy();
-      // What the dead connection may not have delivered goes first on the next one.
-      resend = [...window.drain(), ...resend];
       const timedOut = stuck;
       stuck = undefined;
+      // What the dead connection may not have delivered goes first on the next one.
+      resend = [...window.drain(timedOut !== undefined), ...resend];
       if (stopped) return;
       if (timedOut) {
         stuckStreak++;
