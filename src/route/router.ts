@@ -9,7 +9,6 @@
 // timeout, leaves the ring and what it held is handed to the others (handover.ts); it rejoins when
 // it answers again.
 import type { Batch, BatchQueue, BatchSink, FullPolicy } from '../batch/batch.js';
-import { canEverHold } from '../batch/capacity.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
@@ -17,6 +16,7 @@ import { DestinationError, duplicateMessage, parseDestination, sameDestination, 
 import { createHandover } from './handover.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
 import { reserveAll, type Part } from './reserve.js';
+import { createRouterMetrics, refusalText, startQueueReport } from './router-report.js';
 import { splitByDestination } from './split.js';
 import { createTcpWriter, type TcpWriter } from './tcp-writer.js';
 
@@ -85,37 +85,9 @@ export function createRouter(opts: RouterOptions): Router {
   let ringDests: Destination[] = [];
   let closed = false;
   let closing: Promise<void> | undefined;
-  const perDestination = <T>(value: (d: Destination) => T): Array<readonly [{ destination: string }, T]> =>
-    [...dests.values()].map((d) => [{ destination: d.address.id }, value(d)] as const);
-  opts.metrics.gauge('polymur_destination_queued_points', 'Data points queued per destination', () => perDestination((d) => d.queue.depth().points));
-  opts.metrics.gauge('polymur_destination_queue_capacity_points', 'Queue capacity per destination in points (+Inf for a spooled queue: the spool bounds it in bytes)', () =>
-    opts.makeQueue ? Infinity : opts.queueCapPoints,
-  );
-  opts.metrics.gauge('polymur_destination_up', 'Whether the destination is connected', () => perDestination((d) => (d.writer.connected ? 1 : 0)));
-  const m = {
-    forwarded: opts.metrics.counter('polymur_points_forwarded_total', 'Data points accepted for delivery to the destinations'),
-    written: opts.metrics.counter('polymur_destination_written_points_total', 'Data points written per destination'),
-    writtenBatches: opts.metrics.counter('polymur_destination_written_batches_total', 'Batches written per destination'),
-    writtenBytes: opts.metrics.counter('polymur_destination_written_bytes_total', 'Bytes written per destination'),
-    reconnects: opts.metrics.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination'),
-    writeTimeouts: opts.metrics.counter('polymur_destination_write_timeouts_total', 'Connections dropped because the destination accepted no byte for -write-timeout'),
-    resent: opts.metrics.counter('polymur_destination_resent_points_total', 'Data points of the resend window written again after a connection died'),
-    writerFailures: opts.metrics.counter('polymur_destination_writer_failures_total', 'Unexpected failures of a destination writer loop (it carries on)'),
-    refused: opts.metrics.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
-    oversized: opts.metrics.counter('polymur_batches_oversized_total', 'Batches refused because they are larger than a destination queue can ever hold'),
-    rerouted: opts.metrics.counter('polymur_rerouted_points_total', 'Data points moved from a failed destination to the others'),
-    dropped: opts.metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason'),
-  };
+  const m = createRouterMetrics(opts.metrics, { list: () => dests.values(), capacityPoints: opts.makeQueue ? Infinity : opts.queueCapPoints });
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
   const handoverLog = rateLimitedLog(opts.log, 2, 5000);
-
-  const limitText = (d: Destination): string => {
-    const l = d.queue.limits();
-    return l.points === Infinity ? `${l.bytes} bytes` : `${l.points}`;
-  };
-  // The original's 5 s queue report, in its words.
-  const atCapacity = (d: Destination): string =>
-    `Destination ${d.address.id} queue is at capacity (${limitText(d)}) - ${policy === 'block' ? 'further data points wait until it drains' : 'its copy of further data points is dropped (-when-full drop)'}`;
 
   const rebuildRing = (): void => {
     ringDests = [...dests.values()].filter((d) => d.inRing);
@@ -259,28 +231,7 @@ export function createRouter(opts: RouterOptions): Router {
 
   for (const address of opts.destinations) register(address);
 
-  const queueLogTimer = setInterval(() => {
-    for (const d of dests.values()) {
-      const queued = d.queue.depth().points;
-      const fault = d.queue.fault();
-      if (fault) opts.log(`Destination ${d.address.id} queue cannot store: ${fault}`);
-      else if (queued >= d.queue.limits().points) opts.log(atCapacity(d));
-      else if (queued > 0) opts.log(`Destination ${d.address.id} queue length: ${queued}`);
-    }
-  }, 5000);
-  queueLogTimer.unref();
-
-  /** Why a part was refused, for the log. */
-  const refusal = (part: Part<Destination>): string => {
-    const { dest, queue, batch } = part;
-    const fault = queue.fault();
-    if (fault) return `Destination ${dest.address.id} queue cannot store: ${fault}`;
-    if (!canEverHold(queue.limits(), batch.data.length, batch.points)) {
-      m.oversized.inc();
-      return `A batch of ${batch.points} data points (${batch.data.length} bytes) is larger than destination ${dest.address.id}'s queue can ever hold (${limitText(dest)}): raise -outgoing-queue-cap or -spool-max-bytes`;
-    }
-    return atCapacity(dest);
-  };
+  const queueReport = startQueueReport({ list: () => dests.values(), policy, log: opts.log });
 
   const targets = (batch: Batch): Array<Part<Destination>> | null =>
     hashRoute ? place(batch) : [...dests.values()].filter((d) => !d.draining).map((dest) => ({ dest, queue: dest.queue, batch }));
@@ -294,13 +245,13 @@ export function createRouter(opts: RouterOptions): Router {
       if (room.refused.length > 0 && policy === 'block') {
         const part = room.refused[0]!;
         m.refused.inc();
-        fullLog(refusal(part));
+        fullLog(refusalText(part.dest, part.batch, policy, m));
         watch(part.queue);
         return false;
       }
       for (const part of room.refused) {
         m.dropped.inc(part.batch.points, { reason: 'queue_full', destination: part.dest.address.id });
-        fullLog(`${refusal(part)}; dropped its copy of ${part.batch.points} data points`);
+        fullLog(`${refusalText(part.dest, part.batch, policy, m)}; dropped its copy of ${part.batch.points} data points`);
       }
       room.commit();
       m.forwarded.inc(batch.points);
@@ -350,7 +301,7 @@ export function createRouter(opts: RouterOptions): Router {
     close() {
       closing ??= (async () => {
         closed = true;
-        clearInterval(queueLogTimer);
+        queueReport.stop();
         notifyReady();
         const all = [...dests.values()];
         await Promise.all(all.map((d) => d.queue.close()));
@@ -366,7 +317,7 @@ export function createRouter(opts: RouterOptions): Router {
     },
     destroy() {
       closed = true;
-      clearInterval(queueLogTimer);
+      queueReport.stop();
       for (const w of waiting.splice(0)) w();
       for (const d of dests.values()) {
         d.queue.destroy();
