@@ -243,20 +243,23 @@ export function createTcpWriter(opts: {
     get connected() {
       return connected;
     },
+    // Only from a writer that is not writing: down, or destroyed (a deleted destination).
     takeHeld() {
-      if (connected) return undefined;
+      if (connected && !stopped) return undefined;
       const lease = held;
       held = undefined;
       return lease;
     },
     takeUnconfirmed() {
-      if (connected) return [];
+      if (connected && !stopped) return [];
       const batches = resend;
       resend = [];
       return batches;
     },
     close: () => closing,
     destroy() {
+      // What the peer may not have read yet stays at hand for takeUnconfirmed (a deleted destination's failover).
+      if (!stopped) resend = [...window.drain(true), ...resend];
       stopped = true;
       wake?.();
       socket?.destroy();

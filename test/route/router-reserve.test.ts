@@ -157,3 +157,32 @@ test('hash-route deldest of a destination that is down: what it queued goes to t
     await sink.close();
   }
 });
+
+test('hash-route deldest of a destination that stopped reading: the batch in hand, its queue and what its socket took unread all go to the ring', async () => {
+  const sink = await startTcpSink();
+  const stuck = await startTcpSink();
+  stuck.pause();
+  const up = `${sink.address}:a`;
+  const gone = `${stuck.address}:b`;
+  // No write timeout: the destination is still in the ring, connected, its writer blocked on a full socket.
+  const { router, counter } = routerWith([up, gone], { distribution: 'hash-route', queueCapPoints: 1_000_000, resendWindowMs: 1000, resendWindowBytes: 32 * 1024 * 1024 });
+  try {
+    const sent: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const part = lines(`deldest.stuck.host${i}`, i * 10_000, 10_000);
+      sent.push(...part);
+      assert.equal(router.offer(batchOf(part)), true);
+    }
+    const status = () => router.destinations().find((d) => d.id === gone)!;
+    await until('the stuck destination has points written into its socket and more queued', () => status().writtenPoints > 0 && status().queuedPoints > 0, 10_000);
+    router.removeDestination(gone);
+    await until('every point at the remaining destination', () => new Set(sink.lines).size === sent.length, 20_000);
+    assert.deepEqual([...new Set(sink.lines)].sort(), [...sent].sort());
+    assert.ok(counter('polymur_rerouted_points_total') > 0);
+    process.stdout.write(`# hash-route deldest of a stuck destination: sent ${sent.length}, arrived ${sink.lines.length}, distinct ${new Set(sink.lines).size}, duplicated ${sink.lines.length - new Set(sink.lines).size}\n`);
+  } finally {
+    router.destroy();
+    await sink.close();
+    await stuck.close();
+  }
+});
