@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sendLoad } from '../../bench/load-generator.js';
-import { freePort } from '../helpers/carbon.js';
+import { freePort, startCarbons } from '../helpers/carbon.js';
+import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
 import { scrape } from '../helpers/prometheus.js';
@@ -132,6 +133,53 @@ test('hash-route: a destination that stops reading leaves the ring within the wr
   } finally {
     await relay.stop();
     await Promise.all([a.close(), b.close(), stuck.close()]);
+  }
+});
+
+test('hash-route over real carbon-caches, one stopped with SIGSTOP: it leaves the ring after the write timeout, every point is stored on the others', async () => {
+  const carbons = await startCarbons(['a', 'b', 'c']);
+  const destinations = carbons.map((c, i) => `${c.address}:${'abc'[i]}`);
+  let relay: RelayProcess | undefined;
+  try {
+    relay = await startRelay(['-destinations', destinations.join(','), '-distribution', 'hash-route', '-flush-interval', '50ms', '-shutdown-timeout', '2s', ...WRITE_TIMEOUT]);
+    carbons[2]!.signal('SIGSTOP');
+    // 30 metrics x 3,000 seconds, long names: enough bytes (17 MB) to fill the stopped carbon's socket buffers.
+    const metrics = 30;
+    const perMetric = 3_000;
+    const prefix = `faults.sigstop.${'x'.repeat(70)}.${'y'.repeat(70)}`;
+    const since = Math.floor(Date.now() / 1000) - perMetric - 60;
+    const stream = await openGraphiteStream(relay.port);
+    for (let t = 0; t < perMetric; t += 500) {
+      const chunk: string[] = [];
+      for (let s = t; s < t + 500; s++) for (let k = 0; k < metrics; k++) chunk.push(`${prefix}.m${k} ${s} ${since + s}`);
+      await stream.send(chunk);
+    }
+    await stream.close();
+    await relay.waitForLog(/Removing \S+:c from the hash ring after a write timeout/, 30_000);
+    const names = Array.from({ length: metrics }, (_, k) => `${prefix}.m${k}`);
+    /** Distinct (metric, timestamp) with the value sent, over a and b; read a few metrics per python call. */
+    const storedOnAB = async (): Promise<number> => {
+      let n = 0;
+      for (let k = 0; k < metrics; k += 5) {
+        const group = names.slice(k, k + 5);
+        const [a, b] = await Promise.all(carbons.slice(0, 2).map((c) => c.fetchMany(group.filter((m) => c.storedMetrics().includes(m)))));
+        for (const m of group) {
+          const seen = new Set<number>();
+          for (const [ts, v] of [...(a!.get(m) ?? []), ...(b!.get(m) ?? [])]) if (v === ts - since) seen.add(ts);
+          n += seen.size;
+        }
+      }
+      return n;
+    };
+    let stored = 0;
+    await until('every point in the whisper files of a and b', async () => (stored = await storedOnAB()) === metrics * perMetric, 60_000);
+    const timeouts = (await scrape(relay.statPort)).value('polymur_destination_write_timeouts_total', { destination: destinations[2]! });
+    process.stdout.write(`# carbon-cache SIGSTOP, hash-route: sent ${metrics * perMetric}, stored on a and b ${stored} (distinct metric+timestamp); ${timeouts} write timeouts; ${await scrapeCounter(relay.statPort, 'polymur_rerouted_points_total')} points handed to the others\n`);
+    assert.ok(timeouts >= 1);
+  } finally {
+    carbons[2]!.signal('SIGCONT');
+    await relay?.stop();
+    await Promise.all(carbons.map((c) => c.stop()));
   }
 });
 
