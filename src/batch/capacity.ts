@@ -4,20 +4,21 @@
 import type { Batch, FullPolicy, QueueDepth } from './batch.js';
 
 /**
- * An empty queue takes one batch of up to this many times its limits, so a batch a little larger
- * than a cap still moves (the proxy's default 5,000-point batches against the default
- * 4,096-point -outgoing-queue-cap). A larger batch is refused, never taken whole: one request
- * cannot pass a queue's cap by more than this.
+ * Bytes are a hard bound. Points are a soft one (the memory a queue holds is its bytes): an empty
+ * queue takes one batch of up to this many times its points bound, so the requests proxies send
+ * (up to twice their -batch-size once they join queued batches, against the default 4,096-point
+ * -outgoing-queue-cap) and bigger ones a client may post still move, while one request can never
+ * pass a queue's cap by more than this: a larger batch is refused, never taken whole.
  */
-export const EMPTY_QUEUE_OVERSHOOT = 2;
+export const EMPTY_QUEUE_POINTS_OVERSHOOT = 32;
 
 /** Whether a queue with these limits could ever take a batch this big (when it is empty). */
 export function canEverHold(limits: QueueDepth, bytes: number, points: number): boolean {
-  return bytes <= limits.bytes * EMPTY_QUEUE_OVERSHOOT && points <= limits.points * EMPTY_QUEUE_OVERSHOOT;
+  return bytes <= limits.bytes && points <= limits.points * EMPTY_QUEUE_POINTS_OVERSHOOT;
 }
 
 export interface Capacity {
-  /** Whether a batch of `bytes` and `points` fits now (see EMPTY_QUEUE_OVERSHOOT for an empty queue). */
+  /** Whether a batch of `bytes` and `points` fits now (see EMPTY_QUEUE_POINTS_OVERSHOOT for an empty queue). */
   fits(bytes: number, points?: number): boolean;
   /** offer()'s answer for a batch that does not fit: false under 'block', true under 'drop' (reported). */
   whenFull(batch: Batch, bytes: number): boolean;

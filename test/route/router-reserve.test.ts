@@ -120,15 +120,15 @@ test('broadcast, drop: the full destination\'s copy is dropped and counted, the 
   }
 });
 
-test('one batch cannot pass a queue\'s cap by more than twice: a 10x batch is refused (counted, logged with the flag to raise), a 2x one taken by an empty queue', async () => {
+test('one batch cannot pass a queue\'s cap by more than 32 times: a 40x batch is refused (counted, logged with the flag to raise), a 32x one taken by an empty queue', async () => {
   const sink = await startTcpSink();
   const { router, counter, logged } = routerWith([sink.address]);
   try {
-    assert.equal(router.offer(batchOf(lines('big', 0, 1000))), false);
+    assert.equal(router.offer(batchOf(lines('big', 0, 4000))), false);
     assert.equal(counter('polymur_batches_oversized_total'), 1);
-    assert.ok(logged.some((l) => /1000 data points .* larger than destination .* can ever hold \(100\): raise -outgoing-queue-cap/.test(l)), logged.join('\n'));
-    assert.equal(router.offer(batchOf(lines('big', 0, 200))), true);
-    await sink.waitForLines(200);
+    assert.ok(logged.some((l) => /4000 data points .* larger than destination .* can ever hold \(100\): raise -outgoing-queue-cap/.test(l)), logged.join('\n'));
+    assert.equal(router.offer(batchOf(lines('big', 0, 3200))), true);
+    await sink.waitForLines(3200);
   } finally {
     router.destroy();
     await sink.close();
