@@ -70,6 +70,19 @@ const routing: FlagSpec[] = [
   spoolMaxBytes,
   spoolFsync,
   shutdownTimeout,
+  {
+    name: 'when-full', type: 'string', default: 'block',
+    usage: 'When a destination queue is full: block (refuse the batch: 503 to proxies, relay stops reading) or drop (that destination\'s copy, counted)',
+  },
+  {
+    name: 'write-timeout', type: 'duration', default: '10s',
+    usage: 'A destination that accepts no byte for this long while data waits is marked down (0 is never)',
+  },
+  {
+    name: 'resend-window', type: 'duration', default: '1s',
+    usage: 'After a destination connection dies, write again what was written in this last stretch (0 is off: no duplicates)',
+  },
+  { name: 'resend-window-bytes', type: 'int', default: 4 * MiB, usage: 'Most bytes per destination the resend window keeps' },
 ];
 
 export const PROXY_FLAGS: readonly FlagSpec[] = [

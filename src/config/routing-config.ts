@@ -18,6 +18,12 @@ export interface RoutingConfig {
   readonly spoolMaxBytes: number;
   readonly spoolFsync: 'always' | 'interval' | 'never';
   readonly shutdownTimeoutMs: number;
+  readonly whenFull: 'block' | 'drop';
+  /** 0: never. */
+  readonly writeTimeoutMs: number;
+  /** 0: off. */
+  readonly resendWindowMs: number;
+  readonly resendWindowBytes: number;
 }
 
 export function readRoutingConfig(f: FlagReader): RoutingConfig {
@@ -53,7 +59,17 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
+    whenFull: f.oneOf('when-full', ['block', 'drop'] as const),
+    writeTimeoutMs: nonNegativeMs(f, 'write-timeout'),
+    resendWindowMs: nonNegativeMs(f, 'resend-window'),
+    resendWindowBytes: f.int('resend-window-bytes', 0),
   };
+}
+
+function nonNegativeMs(f: FlagReader, name: string): number {
+  const ms = f.ms(name);
+  if (ms < 0) throw new ConfigError(`-${name} must not be negative (0 turns it off), got ${ms}ms`);
+  return ms;
 }
 
 function parseDestinationsFlag(destinations: string[], distribution: 'broadcast' | 'hash-route'): ReturnType<typeof parseDestinations> {
