@@ -24,7 +24,7 @@ export interface Lease {
   tryReserve(bytes: number): boolean;
   /**
    * Reserves `bytes` more, waiting up to `waitMs` for room: true once reserved, false when the wait
-   * ran out (nothing reserved). After release(), resolves false at once.
+   * ran out or the lease was released meanwhile (nothing reserved). After release(), false at once.
    */
   reserve(bytes: number, waitMs: number): Promise<boolean>;
   /** Counts bytes already in memory (a copy made while validating): never waits, may pass the limit. */
@@ -50,6 +50,8 @@ export class BudgetExhausted extends Error {
 interface Waiter {
   readonly bytes: number;
   readonly grant: () => void;
+  /** Leaves the line without room: the wait ran out, or its lease was released. */
+  readonly giveUp: () => void;
 }
 
 export function createInflightBudget(limit: number): InflightBudget {
@@ -73,6 +75,7 @@ export function createInflightBudget(limit: number): InflightBudget {
     lease() {
       let held = 0;
       let released = false;
+      const mine = new Set<Waiter>();
       const give = (bytes: number): void => {
         const n = Math.min(bytes, held);
         held -= n;
@@ -95,26 +98,26 @@ export function createInflightBudget(limit: number): InflightBudget {
           if (released) return Promise.resolve(false);
           if (tryReserve(bytes)) return Promise.resolve(true);
           return new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => {
-              queue.splice(queue.indexOf(waiter), 1);
-              // The first in line gave up: the next may fit.
-              wake();
-              resolve(false);
-            }, waitMs);
-            timer.unref();
             const waiter: Waiter = {
               bytes,
               grant: () => {
                 clearTimeout(timer);
+                mine.delete(waiter);
                 held += bytes;
-                // Released while waiting (the request ended): the grant goes straight back.
-                if (released) {
-                  give(bytes);
-                  return resolve(false);
-                }
                 resolve(true);
               },
+              giveUp: () => {
+                clearTimeout(timer);
+                mine.delete(waiter);
+                queue.splice(queue.indexOf(waiter), 1);
+                // It may have been first in line: the next may fit.
+                wake();
+                resolve(false);
+              },
             };
+            const timer = setTimeout(waiter.giveUp, waitMs);
+            timer.unref();
+            mine.add(waiter);
             queue.push(waiter);
           });
         },
@@ -126,6 +129,8 @@ export function createInflightBudget(limit: number): InflightBudget {
         shrink: give,
         release() {
           released = true;
+          // A request that ended while it waited leaves the line, so nobody waits behind it.
+          for (const w of [...mine]) w.giveUp();
           give(held);
         },
       };

@@ -5,6 +5,7 @@
 // /ping from another client keeps answering quickly, and the proxy's points all arrive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Agent, request } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { sendLoad } from '../../bench/load-generator.js';
 import { startSink, type SinkReport } from '../../bench/sink-process.js';
@@ -27,11 +28,12 @@ interface Attack {
 /**
  * Starts the counting sink, a gateway with default limits (plus `gatewayArgs`) and a proxy; streams
  * POINTS well-behaved points at 5,000/s while `attack` runs; then waits until every one of them
- * arrived, prints the figures and checks none is missing. Returns the sink's last report.
+ * arrived (and `alsoArrived` holds: what the attack sent that must arrive too, the sink counts it
+ * as foreign), prints the figures and checks none is missing.
  */
-async function besideProxy(name: string, gatewayArgs: string[], attack: (a: Attack) => Promise<string>): Promise<SinkReport> {
+async function besideProxy(name: string, gatewayArgs: string[], alsoArrived: (r: SinkReport) => boolean, attack: (a: Attack) => Promise<string>): Promise<void> {
   const sink = await startSink(CONNECTIONS, POINTS / CONNECTIONS);
-  const gateway = await startGateway({ keyFile: writeKeyFile({ site1: KEY }), args: ['-destinations', `127.0.0.1:${sink.port}`, ...gatewayArgs] });
+  const gateway = await startGateway({ keyFile: writeKeyFile({ site1: KEY }), args: ['-destinations', `127.0.0.1:${sink.port}`, ...gatewayArgs], nodeArgs: process.env.GWMEM_NODE_ARGS ? process.env.GWMEM_NODE_ARGS.split(' ') : [] });
   const proxy = await startProxy({
     gateway: gateway.url,
     cert: gateway.cert,
@@ -43,12 +45,11 @@ async function besideProxy(name: string, gatewayArgs: string[], attack: (a: Atta
     const figures = await attack({ gateway, ca: gateway.cert.cert });
     await sending;
     let report = await sink.report();
-    await until('every well-behaved point at the sink', async () => (report = await sink.report()).distinct === POINTS, 60_000);
+    await until('every well-behaved point at the sink', async () => (report = await sink.report()).distinct === POINTS && alsoArrived(report), 60_000);
     process.stdout.write(
       `# ${name}: ${figures}; well-behaved proxy sent ${POINTS}, arrived ${report.distinct} distinct, missing ${POINTS - report.distinct}, duplicated ${report.duplicates}\n`,
     );
     assert.equal(POINTS - report.distinct, 0);
-    return report;
   } finally {
     await proxy.stop();
     await gateway.stop();
@@ -84,7 +85,7 @@ function assertRefused(answers: readonly RawResponse[]): void {
 
 for (const count of (process.env.GWMEM_BOMBS ?? "30,100").split(",").map(Number)) {
   test(`${count} concurrent gzip bombs of 1,024 members each get 413 or 503 + Retry-After; gateway peak RSS stays under ${MAX_RSS_MB} MB`, async () => {
-    await besideProxy(`${count} bombs`, [], async ({ gateway, ca }) => {
+    await besideProxy(`${count} bombs`, [], () => true, async ({ gateway, ca }) => {
       const body = bomb(1024);
       const before = peakRssMb(gateway.proc.pid!);
       const started = Date.now();
@@ -97,3 +98,97 @@ for (const count of (process.env.GWMEM_BOMBS ?? "30,100").split(",").map(Number)
     });
   });
 }
+
+/** `count` lines `a V 1`, V mostly 1 and a pseudo-random digit one line in 50: about 23 MB that gzip takes to ~200 KB. */
+function tinyLines(count: number): Buffer {
+  const b = Buffer.alloc(count * 6);
+  let x = 1;
+  for (let i = 0, o = 0; i < count; i++, o += 6) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    b[o] = 0x61;
+    b[o + 1] = 0x20;
+    b[o + 2] = 0x30 + ((x >> 16) % 50 === 0 ? (x >> 8) % 10 : 1);
+    b[o + 3] = 0x20;
+    b[o + 4] = 0x31;
+    b[o + 5] = 0x0a;
+  }
+  return b;
+}
+
+interface PingFigures {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** POSTs /ping on one kept-alive connection, one at a time every 10 ms, while `busy` holds; the round trips in ms. */
+async function pingWhile(port: number, ca: Buffer, busy: () => boolean): Promise<PingFigures> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  const once = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const req = request({ host: '127.0.0.1', servername: 'localhost', port, path: '/ping', method: 'POST', headers: { 'x-polymur-key': KEY }, ca, agent }, (res) => {
+        res.resume();
+        res.once('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`/ping answered ${res.statusCode}`))));
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('/ping took over 10 s')));
+      req.once('error', reject);
+      req.end();
+    });
+  try {
+    while (busy()) {
+      times.push(await once());
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    agent.destroy();
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number): number => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 10) / 10;
+  return { count: times.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+}
+
+/** Runs `rounds` rounds of the 4 requests at once while another client pings; the answers and the ping figures. */
+async function pingBeside(gateway: Attack['gateway'], ca: Buffer, bodies: readonly Buffer[], rounds: number): Promise<{ answers: RawResponse[]; ping: PingFigures; ms: number }> {
+  let running = true;
+  const started = Date.now();
+  const pings = pingWhile(gateway.port, ca, () => running);
+  const answers: RawResponse[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) answers.push(...(await Promise.all(bodies.map((b) => rawPost(gateway.port, ca, '/ingest', KEY, b)))));
+  } finally {
+    running = false;
+  }
+  return { answers, ping: await pings, ms: Date.now() - started };
+}
+
+const PING_P99_MS = 50;
+const format = (p: PingFigures): string => `${p.count} pings p50 ${p.p50} ms, p99 ${p.p99} ms, max ${p.max} ms`;
+
+test(`/ping from another client stays under ${PING_P99_MS} ms p99 while 4 bombs with a forged size trailer, then 4 valid bodies of 3.9 M lines, are inflated and checked`, async () => {
+  const LINES = 3_900_000;
+  const ROUNDS = 3;
+  // -max-batch-bytes a little over the valid bodies, so all four fit the default budget at once;
+  // destination queues that hold four of them (the sink reads them as fast as they come).
+  const gatewayArgs = ['-max-batch-bytes', String(32 * MiB), '-outgoing-queue-cap', String(5 * LINES)];
+  const expectedForeign = 4 * ROUNDS * LINES;
+  const all = (r: SinkReport): boolean => r.foreign === expectedForeign;
+  await besideProxy('slow bodies', gatewayArgs, all, async ({ gateway, ca }) => {
+    // First, in a fresh process: one gzip member of 128 MiB of zeros (about 128 KB) whose trailer says 100 bytes.
+    const forged = gzipSync(Buffer.alloc(128 * MiB), { level: 9 });
+    forged.writeUInt32LE(100, forged.length - 4);
+    const bombs = await pingBeside(gateway, ca, [forged, forged, forged, forged], 5);
+    process.stdout.write(`# slow bodies: 20 forged-trailer bombs of ${forged.length} B (4 at a time) in ${bombs.ms} ms: ${format(bombs.ping)}\n`);
+    assert.deepEqual(tally(bombs.answers), { '413 "Batch Too Large\\n"': 20 });
+    // Then valid bodies of tiny lines: each 23 MB to inflate and 3.9 M lines to check.
+    const valid = gzipSync(tinyLines(LINES));
+    const checked = await pingBeside(gateway, ca, [valid, valid, valid, valid], ROUNDS);
+    process.stdout.write(`# slow bodies: ${4 * ROUNDS} valid bodies of ${valid.length} B, ${LINES} lines each (4 at a time) in ${checked.ms} ms: ${format(checked.ping)}\n`);
+    assert.deepEqual(tally(checked.answers), { '200 "Batch Received\\n"': 4 * ROUNDS });
+    assert.ok(bombs.ping.p99 < PING_P99_MS, `/ping p99 ${bombs.ping.p99} ms beside the forged bombs`);
+    assert.ok(checked.ping.p99 < PING_P99_MS, `/ping p99 ${checked.ping.p99} ms beside the valid bodies`);
+    return `/ping p99 ${bombs.ping.p99} ms beside bombs, ${checked.ping.p99} ms beside valid bodies; every one of the ${expectedForeign} lines of the valid bodies arrived; gateway peak RSS ${peakRssMb(gateway.proc.pid!)} MB`;
+  });
+});
