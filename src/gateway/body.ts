@@ -48,7 +48,7 @@ const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
 export const STREAM_AFTER_BYTES = 1024 * 1024;
 /** The most the one pass on the event loop inflates: a millisecond or two; beyond it, the thread pool. */
 export const PASS_OUTPUT_BYTES = 1024 * 1024;
-/** Output pieces of the streaming gunzip: each one a thread-pool job of well under a millisecond. */
+/** Output pieces of the streaming gunzip of a body whose size is not known: thread-pool jobs of well under a millisecond. */
 const STREAM_PIECE_BYTES = 256 * 1024;
 /** The smallest output piece of the one pass: a trailer that lies low must not make it inflate in tiny steps. */
 const MIN_PASS_PIECE_BYTES = 64 * 1024;
@@ -180,7 +180,9 @@ async function inflateWhole(compressed: Buffer, maxBytes: number, budget: BodyBu
     if (out) return out;
   }
   await reserveOrThrow(lease, maxBytes, waitMs);
-  const stream = streamingGunzip(maxBytes);
+  // Output pieces the trailer's size: a batch that tells the truth is one piece, nothing to join
+  // (no second copy for the collector); the room for them is reserved whatever the trailer says.
+  const stream = streamingGunzip(maxBytes, Math.min(Math.max(hint + 1, STREAM_PIECE_BYTES), maxBytes + 1));
   stream.end(compressed);
   return stream.done;
 }
@@ -209,8 +211,8 @@ interface StreamingGunzip {
 }
 
 /** A gunzip on zlib's thread pool, fed as the body arrives, its output counted against maxBytes and joined in steps. */
-function streamingGunzip(maxBytes: number): StreamingGunzip {
-  const g: Gunzip = createGunzip({ chunkSize: STREAM_PIECE_BYTES });
+function streamingGunzip(maxBytes: number, pieceBytes = STREAM_PIECE_BYTES): StreamingGunzip {
+  const g: Gunzip = createGunzip({ chunkSize: pieceBytes });
   const done = new Promise<Buffer[]>((resolve, reject) => {
     const pieces: Buffer[] = [];
     let size = 0;
