@@ -77,7 +77,7 @@ export function createInflightBudget(limit: number): InflightBudget {
       let released = false;
       const mine = new Set<Waiter>();
       const give = (bytes: number): void => {
-        const n = Math.min(bytes, held);
+        const n = Math.min(Math.max(bytes, 0), held);
         held -= n;
         used -= n;
         wake();

@@ -77,6 +77,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     refused: opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections'),
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
+  opts.metrics.gauge('polymur_inflight_bytes', 'Bytes held by /ingest requests being read, inflated and validated (-max-inflight-bytes)', () => budget.used());
+  opts.metrics.gauge('polymur_inflight_limit_bytes', 'The in-flight memory budget, -max-inflight-bytes', () => budget.limit);
+  opts.metrics.gauge('polymur_inflight_waiting_requests', '/ingest requests waiting for room in the in-flight budget', () => budget.waiting());
   const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: 60_000 });
   const invalidLog = rateLimitedLog(opts.log);
   let closing = false;
