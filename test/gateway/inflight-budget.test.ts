@@ -1,9 +1,11 @@
 // The gateway's in-flight memory budget (src/gateway/inflight-budget.ts) on its own: what leases
 // hold never passes the limit through reserve, waiters are served in arrival order as room comes
-// back, a wait that runs out reserves nothing, and a lease released while it waits gives its grant back.
+// back, a wait that runs out reserves nothing, and a lease released while it waits leaves the line.
+// And its flag: a budget that could not hold one streaming batch is refused at start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInflightBudget } from '../../src/gateway/inflight-budget.js';
+import { runToExit } from '../helpers/programs.js';
 
 test('reservations wait in arrival order for released room, a wait that runs out reserves nothing, a released lease keeps nothing', async (t) => {
   // The budget's timers are unref()ed: something must keep this process up while they run.
@@ -52,4 +54,13 @@ test('reservations wait in arrival order for released room, a wait that runs out
   c.add(5);
   c.release();
   assert.deepEqual([b.held, c.held, budget.used()], [0, 0, 0]);
+});
+
+test('-max-inflight-bytes below -max-batch-bytes + 1 MiB exits 2 with a message', async () => {
+  const tooSmall = await runToExit('gateway', ['-dev-mode', '-console-out', '-max-batch-bytes', '1000000', '-max-inflight-bytes', '2000000']);
+  assert.equal(tooSmall.code, 2);
+  assert.match(tooSmall.stderr, /-max-inflight-bytes must be at least -max-batch-bytes \+ 1048576 \(2048576\), got 2000000/);
+  const bad = await runToExit('gateway', ['-dev-mode', '-console-out', '-max-inflight-bytes', 'lots']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /invalid value "lots" for flag -max-inflight-bytes/);
 });
