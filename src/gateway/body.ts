@@ -47,7 +47,7 @@ const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
 /** Compressed bytes held before the body is inflated as it streams (up to 1,000x that once inflated). */
 export const STREAM_AFTER_BYTES = 1024 * 1024;
 /** The most the one pass on the event loop inflates: a millisecond or two; beyond it, the thread pool. */
-export const PASS_OUTPUT_BYTES = 1024 * 1024;
+const PASS_OUTPUT_BYTES = 1024 * 1024;
 /** Output pieces of the streaming gunzip of a body whose size is not known: thread-pool jobs of well under a millisecond. */
 const STREAM_PIECE_BYTES = 256 * 1024;
 /** The smallest output piece of the one pass: a trailer that lies low must not make it inflate in tiny steps. */

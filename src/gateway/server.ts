@@ -1,8 +1,9 @@
 // polymur-gateway's HTTP(S) server: /ping and /ingest as the original's wire protocol says. The key
 // is checked on every request; the gzip body is read up to -max-body-bytes and inflated up to
 // -max-batch-bytes (see body.ts: in one pass when small, as it streams in when large), so a gzip
-// bomb is never inflated beyond the cap; a batch is answered 200 only once the destinations'
-// queues took it, and 503 + Retry-After when they are full.
+// bomb is never inflated beyond the cap, and all requests together hold at most -max-inflight-bytes
+// (inflight-budget.ts); validation yields to other clients (validate-slices.ts). A batch is answered
+// 200 only once the destinations' queues took it, and 503 + Retry-After when they are full.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -126,9 +127,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   /**
-   * 413, 400 or 503 (the in-flight budget stayed full) while the client may still be sending. Closing at once would reset the connection
-   * under the bytes in flight and the client would never read the answer; so the rest is read and
-   * dropped (never inflated, never kept) for a moment, then an unfinished request is cut off.
+   * 413, 400 or 503 (no room in the in-flight budget) while the client may still be sending.
+   * Closing at once would reset the connection under the bytes in flight and the client would
+   * never read the answer; so the rest is read and dropped (never inflated, never kept) for a
+   * moment, then an unfinished request is cut off.
    */
   const refuseBody = (req: IncomingMessage, res: ServerResponse, status: 400 | 413 | 503): void => {
     if (status === 503) reply(res, '/ingest', 503, 'Gateway busy, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
