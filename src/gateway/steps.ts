@@ -4,9 +4,33 @@
 /** Bytes copied per step when joining pieces: a fraction of a millisecond of memcpy. */
 const COPY_STEP_BYTES = 1024 * 1024;
 
-/** Resolves on a later turn of the event loop, after pending I/O has been served. */
+/** Work waiting for its turn, in arrival order: one step per turn of the event loop, whoever it belongs to. */
+const waiting: Array<() => void> = [];
+let scheduled = false;
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(runOne);
+}
+
+function runOne(): void {
+  scheduled = false;
+  const next = waiting.shift();
+  if (waiting.length > 0) schedule();
+  next?.();
+}
+
+/**
+ * Resolves on a later turn of the event loop, after pending I/O has been served. The turns are
+ * shared: with four large batches in progress, each turn still runs the step of only one of them
+ * (round robin), so what a turn holds the loop for does not grow with the number of requests.
+ */
 export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    schedule();
+  });
 }
 
 /**
