@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { filterLines, type FilterResult, type InvalidReason } from '../input/lines.js';
 import { joinInSteps, nextTurn } from './steps.js';
 
-/** Bytes validated between two looks at the clock: a few tenths of a millisecond even for the shortest lines. */
-const SLICE_BYTES = 32 * 1024;
+/** Bytes validated between two looks at the clock: an ordinary proxy batch in one or two, 2-3 ms of the shortest lines. */
+const SLICE_BYTES = 256 * 1024;
 /** The longest one turn of the event loop validates before it lets other clients in. */
 const TURN_MS = 2;
 
@@ -31,7 +31,9 @@ export async function filterLinesInSlices(
     }
     const nl = body.indexOf(LF, Math.min(start + SLICE_BYTES, body.length) - 1);
     const end = nl === -1 ? body.length : nl + 1;
-    const r = filterLines(body, start, end, prefix, onInvalid, maxLineBytes);
+    // A view of the slice, not (body, start, end): filterLines looks for a TAB up to the end of the
+    // buffer it is given, which for a slice of a large body would be the whole rest of it each time.
+    const r = filterLines(body.subarray(start, end), 0, end - start, prefix, onInvalid, maxLineBytes);
     pieces.push(r.data);
     points += r.points;
     invalid += r.invalid;
