@@ -64,6 +64,10 @@ export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits
   return new Promise<Body>((resolve, reject) => {
     // Chunks not yet taken in, in order: taking one may wait (for room in the budget, for gunzip).
     const backlog: Buffer[] = [];
+    // A body of declared length that will be held whole is copied into one buffer as it arrives:
+    // its chunks die at once, and no second copy of the body is made at its end.
+    const declared = heldLength(req, cap);
+    let whole: Buffer | undefined;
     const held: Buffer[] = [];
     let heldBytes = 0;
     let received = 0;
@@ -109,6 +113,14 @@ export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits
           await feed(chunk);
           continue;
         }
+        if (declared !== undefined) {
+          if (!whole) {
+            await reserve(declared);
+            whole = Buffer.allocUnsafe(declared);
+          }
+          heldBytes += chunk.copy(whole, heldBytes);
+          continue;
+        }
         await reserve(chunk.length);
         held.push(chunk);
         heldBytes += chunk.length;
@@ -126,10 +138,10 @@ export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits
     };
     const endOfBody = (): void => {
       if (stream) return stream.end();
-      const whole = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
+      const body = whole ? whole.subarray(0, heldBytes) : held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
       held.length = 0;
-      if (!gzip) return finish(whole);
-      inflateWhole(whole, limits.maxBatchBytes, budget).then(finish, fail);
+      if (!gzip) return finish(body);
+      inflateWhole(body, limits.maxBatchBytes, budget).then(finish, fail);
     };
     function onData(chunk: Buffer): void {
       // Not gzip at all: refused at its first bytes, not once the body ends or reaches a cap.
@@ -146,6 +158,14 @@ export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits
       if (!busy && !settled) endOfBody();
     });
   });
+}
+
+/** The body's Content-Length when it will be held whole (at most STREAM_AFTER_BYTES and the cap), else undefined. */
+function heldLength(req: IncomingMessage, cap: number): number | undefined {
+  const text = req.headers['content-length'];
+  if (text === undefined || !/^\d{1,8}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= STREAM_AFTER_BYTES && n <= cap ? n : undefined;
 }
 
 /** Whether the chunk, found at `offset` in the body, agrees with gzip's magic and method where they overlap. */
