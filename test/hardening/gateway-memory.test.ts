@@ -57,7 +57,7 @@ async function besideProxy(name: string, gatewayArgs: string[], alsoArrived: (r:
   }
 }
 
-/** `members` gzip members of 1 MiB of zeros each, joined: about 1 KB on the wire per GiB... per MiB inflated. */
+/** `members` gzip members of 1 MiB of zeros each, joined: about 1 KB on the wire per MiB inflated. */
 function bomb(members: number): Buffer {
   const member = gzipSync(Buffer.alloc(MiB), { level: 9 });
   return Buffer.concat(Array.from({ length: members }, () => member));
