@@ -53,6 +53,7 @@ async function start(config: GatewayConfig): Promise<Running> {
     keyPrefix: config.keyPrefix,
     maxBatchBytes: config.maxBatchBytes,
     maxBodyBytes: config.maxBodyBytes,
+    maxInflightBytes: config.maxInflightBytes,
     headersTimeoutMs: config.readHeaderTimeoutMs,
     requestTimeoutMs: config.readTimeoutMs,
     maxConnections: config.maxConnections,

@@ -129,6 +129,10 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
   { name: 'max-batch-bytes', type: 'int', default: 64 * MiB, usage: 'Largest decompressed size of one batch in bytes' },
   { name: 'max-body-bytes', type: 'int', default: 32 * MiB, usage: 'Largest compressed size of one request body in bytes' },
+  {
+    name: 'max-inflight-bytes', type: 'int', default: 256 * MiB,
+    usage: 'Memory all requests together may hold while their bodies are read, inflated and validated, in bytes; over it a request waits briefly, then gets 503',
+  },
   { name: 'read-header-timeout', type: 'duration', default: '10s', usage: 'Longest time a client may take to send the request headers' },
   { name: 'read-timeout', type: 'duration', default: '60s', usage: 'Longest time a client may take to send a whole request, body included' },
   maxConnections,
