@@ -3,7 +3,10 @@
 // reported through onInvalid; what passes is handed on as byte ranges, copied only when the
 // output must differ from the input (a dropped line, a CR, a prefix).
 
-export type InvalidReason = 'fields' | 'value' | 'timestamp' | 'too_long';
+export const INVALID_REASONS = ['fields', 'value', 'timestamp', 'too_long'] as const;
+export type InvalidReason = (typeof INVALID_REASONS)[number];
+/** The label sets of `polymur_points_invalid_total`, shown at 0 from the start. */
+export const INVALID_REASON_LABELS = INVALID_REASONS.map((reason) => ({ reason }));
 
 export interface FilterResult {
   readonly data: Buffer;

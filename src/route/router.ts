@@ -8,6 +8,7 @@ import type { Batch, BatchQueue, BatchSink, Lease } from '../batch/batch.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import { registerQueueMetrics } from '../observe/queue-metrics.js';
 import { DestinationError, duplicateMessage, parseDestination, sameDestination, type DestinationAddress, type Distribution } from './destination.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
 import { splitByDestination } from './split.js';
@@ -68,22 +69,24 @@ export function createRouter(opts: RouterOptions): Router {
   let ring: HashRing = createHashRing([], hashType);
   let ringDests: Destination[] = [];
   let closed = false;
-  opts.metrics.gauge('polymur_destination_queued_points', 'Data points queued per destination', () =>
-    [...dests.values()].map((d) => [{ destination: d.address.id }, d.queue.depth().points] as const),
+  registerQueueMetrics(opts.metrics, () =>
+    [...dests.values()].map((d) => {
+      const limits = d.queue.limits();
+      return { labels: { destination: d.address.id }, depth: d.queue.depth(), limits: { ...limits, points: Math.min(limits.points, opts.queueCapPoints) } };
+    }),
   );
-  opts.metrics.gauge('polymur_destination_queue_capacity_points', 'Queue capacity per destination in points', () => opts.queueCapPoints);
   opts.metrics.gauge('polymur_destination_up', 'Whether the destination is connected', () =>
     [...dests.values()].map((d) => [{ destination: d.address.id }, d.writer.connected ? 1 : 0] as const),
   );
   const m = {
-    forwarded: opts.metrics.counter('polymur_points_forwarded_total', 'Data points accepted for delivery to the destinations'),
-    written: opts.metrics.counter('polymur_destination_written_points_total', 'Data points written per destination'),
-    writtenBatches: opts.metrics.counter('polymur_destination_written_batches_total', 'Batches written per destination'),
-    writtenBytes: opts.metrics.counter('polymur_destination_written_bytes_total', 'Bytes written per destination'),
-    reconnects: opts.metrics.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination'),
+    forwarded: opts.metrics.counter('polymur_points_forwarded_total', 'Data points accepted into the destination queues for delivery'),
+    written: opts.metrics.counter('polymur_points_written_total', 'Data points written to the next hop, per destination', []),
+    writtenBatches: opts.metrics.counter('polymur_batches_written_total', 'Batches written to the next hop, per destination', []),
+    writtenBytes: opts.metrics.counter('polymur_bytes_written_total', 'Bytes written to the next hop, per destination', []),
+    reconnects: opts.metrics.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination', []),
     refused: opts.metrics.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
     rerouted: opts.metrics.counter('polymur_rerouted_points_total', 'Data points moved from a failed destination to the others'),
-    dropped: opts.metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason'),
+    dropped: opts.metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason', [{ reason: 'destination_removed' }]),
   };
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
 
@@ -141,6 +144,7 @@ export function createRouter(opts: RouterOptions): Router {
       opts.makeQueue?.(address) ??
       createMemoryQueue({ maxBatches: Number.MAX_SAFE_INTEGER, maxBytes: opts.queueMaxBytes ?? 256 * 1024 * 1024, policy: 'block' });
     const labels = { destination: address.id };
+    for (const counter of [m.written, m.writtenBatches, m.writtenBytes, m.reconnects]) counter.declare(labels);
     const log = rateLimitedLog(opts.log, 3, 10_000);
     const d: Destination = {
       address,

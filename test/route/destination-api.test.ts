@@ -106,13 +106,13 @@ test('deldest of a destination that is down: its queued points are dropped, logg
     await stream.send(Array.from({ length: 100 }, (_, i) => `deldest.m${i} ${i} 1700000000`));
     await stream.close();
     await sink.waitForLines(100);
-    await until('100 points queued for the down destination', async () => (await scrape(relay!.statPort)).value('polymur_destination_queued_points', { destination: down }) === 100, 10_000);
+    await until('100 points queued for the down destination', async () => (await scrape(relay!.statPort)).value('polymur_queue_points', { destination: down }) === 100, 10_000);
 
     assert.equal(await textCommand(relay.apiPort, `deldest ${down}`), `Unregistered destination: ${down}\n`);
     await relay.waitForLog(new RegExp(`Unregistered destination ${down.replace(/\./g, '\\.')}: 100 queued data points for it discarded`));
     const m = await scrape(relay.statPort);
     assert.equal(m.value('polymur_points_dropped_total', { reason: 'destination_removed' }), 100);
-    assert.deepEqual(m.samples('polymur_destination_queued_points').map((s) => s.labels?.destination), [sink.address]);
+    assert.deepEqual(m.samples('polymur_queue_points').map((s) => s.labels?.destination), [sink.address]);
   } finally {
     await relay?.stop();
     await sink.close();
