@@ -3,13 +3,15 @@
 // Counters and gauges are plain numbers keyed by their label values, so incrementing one on a
 // hot path is a Map lookup and an add, once per batch rather than per data point.
 //
-// Why ours and not prom-client: our stages register the same family from several places (the
-// listener and the gateway both count `polymur_points_invalid_total`; every spool adds its own
-// labelled collector to `polymur_spool_bytes`) and pass label sets at the call site, where
-// prom-client wants one owner declaring every label name up front; a switch rewrites every
-// registration in src/ for no change on the wire. Its default metrics that operators look for
-// (process_cpu_seconds_total, process_resident_memory_bytes, process_start_time_seconds, the
-// event-loop lag and heap figures) are in process-metrics.ts under prom-client's names.
+// Why ours and not prom-client: not speed. Both cost well under 1 % (the hot path increments a few
+// counters per batch of thousands of points; a micro-benchmark of 2M incs on the shared machine gave
+// 25-220 ns for ours and 300-450 ns for prom-client unlabelled, 1.2-7 us for either labelled).
+// It is the shape: our stages register the same family from several places (the listener and the
+// gateway both count `polymur_points_invalid_total`; every spool adds its own labelled collector to
+// `polymur_spool_bytes`) and pass label sets at the call site, where prom-client wants one owner
+// declaring every label name up front; switching rewrites every registration in src/ for no change
+// on the wire. The prom-client default metrics that dashboards query are in process-metrics.ts
+// under prom-client's names.
 
 export type Labels = Readonly<Record<string, string>>;
 
