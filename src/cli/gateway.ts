@@ -7,14 +7,14 @@ import { createGateway } from '../gateway/server.js';
 import { createKeyCache, createStaticKeys } from '../keys/cache.js';
 import { openKeyStore } from '../keys/store.js';
 import { log } from '../observe/log.js';
-import { Registry } from '../observe/metrics.js';
 import { startObservability } from './observability.js';
 import { runProgram, type Running } from './program.js';
 import { startOutput } from './routing.js';
+import { programRegistry } from './version.js';
 
 async function start(config: GatewayConfig): Promise<Running> {
   log('::: Polymur-gateway :::');
-  const registry = new Registry();
+  const registry = programRegistry('polymur-gateway');
   const keys = config.devMode
     ? createStaticKeys(new Map([['dev', '123']]))
     : createKeyCache({ store: openKeyStore(config.keyStore), log, metrics: registry });

@@ -3,14 +3,14 @@
 import { RELAY_FLAGS } from '../config/programs.js';
 import { readRelayConfig, type RelayConfig } from '../config/relay-config.js';
 import { log } from '../observe/log.js';
-import { Registry } from '../observe/metrics.js';
 import { startInput } from './input.js';
 import { runProgram, type Running } from './program.js';
 import { startOutput } from './routing.js';
+import { programRegistry } from './version.js';
 
 async function start(config: RelayConfig): Promise<Running> {
   log('::: Polymur :::');
-  const registry = new Registry();
+  const registry = programRegistry('polymur');
   const output = await startOutput(config, registry);
   const input = await startInput({
     config,
