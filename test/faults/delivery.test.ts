@@ -44,7 +44,14 @@ test('1. the gateway is killed with SIGKILL and restarted during a stream', asyn
     await gateway.stop('SIGKILL');
     gateway = await restartGateway(gateway, gwArgs);
     await sending;
-    await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
+    try {
+      await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
+    } catch (err) {
+      // Say whether the missing points still wait in the proxy or are gone.
+      const d = delivery(sink.lines, CONNECTIONS, points);
+      const queued = await scrapeCounter(proxy.statPort, 'polymur_queue_points');
+      throw new Error(`${(err as Error).message}: sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}; the proxy still holds ${queued}`);
+    }
     const d = delivery(sink.lines, CONNECTIONS, points);
     report('scenario 1 (gateway SIGKILL + restart)', d, { proxy: peakRssMb(proxy.proc.pid!), gateway: peakRssMb(gateway.proc.pid!) });
     assert.equal(d.missing, 0);
