@@ -50,6 +50,7 @@ export function createKeyCache(opts: {
   opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => byDigest.size);
 
   const load = async (): Promise<void> => {
+    opts.log('Running API key sync');
     const unusable: string[] = [];
     const next = index(await opts.store.list(), (name, why) => unusable.push(`"${name}" (${why})`));
     const said = unusable.join(', ');

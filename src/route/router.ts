@@ -142,6 +142,8 @@ export function createRouter(opts: RouterOptions): Router {
       createMemoryQueue({ maxBatches: Number.MAX_SAFE_INTEGER, maxBytes: opts.queueMaxBytes ?? 256 * 1024 * 1024, policy: 'block' });
     const labels = { destination: address.id };
     const log = rateLimitedLog(opts.log, 3, 10_000);
+    // The original's words: joining the pool on the first connection, reconnecting after.
+    let pooled = false;
     const d: Destination = {
       address,
       queue,
@@ -155,7 +157,8 @@ export function createRouter(opts: RouterOptions): Router {
         queue,
         events: {
           onUp() {
-            opts.log(`Connected to destination ${address.id}`);
+            opts.log(pooled ? `Reconnected to destination: ${address.id}` : `Adding destination to connection pool: ${address.id}`);
+            pooled = true;
             if (opts.distribution === 'hash-route' && !d.inRing && dests.get(address.id) === d) {
               d.inRing = true;
               rebuildRing();
@@ -189,7 +192,6 @@ export function createRouter(opts: RouterOptions): Router {
     };
     dests.set(address.id, d);
     opts.log(`Registered destination ${address.id}`);
-    opts.log(`Adding destination to connection pool: ${address.id}`);
     rebuildRing();
   };
 
@@ -251,6 +253,7 @@ export function createRouter(opts: RouterOptions): Router {
       // Both at once: an idle writer waits in take() until its queue closes.
       void Promise.all([d.writer.close(true), d.queue.close()]);
       opts.log(`Unregistered destination ${id}`);
+      opts.log(`Removing destination ${id} from connection pool`);
       notifyReady();
     },
     destinations() {

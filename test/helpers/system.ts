@@ -64,7 +64,7 @@ export async function startGateway(opts: {
     opts.env,
     opts.nodeArgs,
   );
-  const [https, ports] = await Promise.all([p.waitForLog(/HTTPS listener started: \S+:(\d+)/), statAndApi(p, opts.args ?? [])]);
+  const [https, ports] = await Promise.all([p.waitForLog(/HTTPS listening on \S+:(\d+)/), statAndApi(p, opts.args ?? [])]);
   const port = portOf(https);
   return Object.assign(p, { url: `https://localhost:${port}`, port, ...ports, cert });
 }
