@@ -113,7 +113,7 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
     name: 'key-prefix', type: 'bool', default: false,
     usage: "If enabled, prepends all metrics with the origin polymur-proxy API key's name",
   },
-  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
+  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
   { name: 'max-batch-bytes', type: 'int', default: 64 * MiB, usage: 'Largest decompressed size of one batch in bytes' },
   { name: 'max-body-bytes', type: 'int', default: 32 * MiB, usage: 'Largest compressed size of one request body in bytes' },
   { name: 'read-header-timeout', type: 'duration', default: '10s', usage: 'Longest time a client may take to send the request headers' },
