@@ -198,7 +198,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       req.resume();
       return reply(res, 'other', 404, 'Not Found\n');
     }
-    if (req.method !== 'POST') {
+    // /ping answers any method, as the original's (load balancers check with GET).
+    if (path === '/ingest' && req.method !== 'POST') {
       req.resume();
       return reply(res, path, 405, 'Method Not Allowed\n', { allow: 'POST' });
     }
