@@ -64,7 +64,8 @@ export function createKeyCache(opts: {
     loaded = true;
     if (lastFailure !== undefined) opts.log(`API key store ${opts.store.description} is readable again`);
     lastFailure = undefined;
-    if (added > 0 || removed > 0) opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
+    // After every sync, changes or not, as the original: scrapers watch for it.
+    opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
   };
 
   // Reloads take turns: two overlapping reads could finish out of order and put an older key set
