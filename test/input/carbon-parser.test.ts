@@ -1,11 +1,16 @@
 // Our validation beside carbon's own line parser: each line goes through Debian's carbon 1.1
 // (MetricLineReceiver.lineReceived and metricReceived, the code carbon-cache runs per line) in a
 // Python subprocess, and through filterLines. They agree on every line except the deliberate
-// differences listed here with their reason (MIGRATING.md, "Values").
+// differences listed here with their reason (MIGRATING.md, "Values"); and 1_000 through a relay
+// into a real carbon-cache, stored as 1000.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { filterLines } from '../../src/input/lines.js';
+import { startCarbon } from '../helpers/carbon.js';
+import { sendText } from '../helpers/graphite-stream.js';
+import { scrapeCounter } from '../helpers/points.js';
+import { startRelay } from '../helpers/system.js';
 
 // Per line: what carbon hands on to its cache ([name, value, timestamp] as Python's repr), or null
 // when it drops it (an exception out of metricReceived, e.g. int(inf), drops it too).
@@ -74,4 +79,22 @@ test("carbon's own parser and ours agree on values and timestamps, except the li
     if (ours !== expected) disagreements.push(`${JSON.stringify(line)}: carbon ${stored ? `stores ${JSON.stringify(carbon[i])}` : 'drops it'}, we ${ours ? 'forward' : 'drop'} it`);
   });
   assert.deepEqual(disagreements, []);
+});
+
+test('through a relay into a real carbon-cache: 1_000 is stored as 1000, an infinite value is dropped before carbon', async () => {
+  const carbon = await startCarbon();
+  const relay = await startRelay(['-destinations', carbon.address, '-flush-interval', '50ms']);
+  try {
+    const now = Math.floor(Date.now() / 1000) - 5;
+    await sendText(relay.port, `migrate.grouped 1_000 ${now}\nmigrate.infinite inf ${now}\nmigrate.plain 7 ${now}\n`);
+    await carbon.waitForMetric('migrate.grouped', 30_000);
+    await carbon.waitForMetric('migrate.plain', 30_000);
+    const stored = await carbon.fetchMany(['migrate.grouped', 'migrate.plain']);
+    assert.deepEqual([stored.get('migrate.grouped'), stored.get('migrate.plain')], [[[now, 1000]], [[now, 7]]]);
+    assert.equal(await scrapeCounter(relay.statPort, 'polymur_points_invalid_total'), 1);
+    assert.ok(!carbon.storedMetrics().includes('migrate.infinite'), 'no whisper file for the infinite value');
+  } finally {
+    await relay.stop();
+    await carbon.stop();
+  }
 });
