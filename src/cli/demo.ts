@@ -17,6 +17,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: "The demo proxy's Graphite plaintext listen address" },
   { name: 'gateway-port', type: 'int', default: 8443, usage: "The demo gateway's HTTPS port on 127.0.0.1" },
   { name: 'gateway-stat-addr', type: 'string', default: 'localhost:2021', usage: "The demo gateway's runstats listen address" },
+  { name: 'gateway-api-addr', type: 'string', default: 'localhost:2030', usage: "The demo gateway's destination API listen address" },
   { name: 'proxy-stat-addr', type: 'string', default: 'localhost:2020', usage: "The demo proxy's runstats listen address" },
   { name: 'state-dir', type: 'string', default: '.demo', usage: 'Where the certificate and the key store are kept between runs' },
 ];
@@ -89,7 +90,7 @@ const children: ChildProcess[] = [];
 const gateway = run('gateway.js', [
   '-listen-addr', '127.0.0.1', '-listen-https-port', String(GATEWAY_PORT),
   '-cert', certPath, '-key', keyPath, '-key-store', keyStoreUrl,
-  '-console-out', '-stat-addr', String(values['gateway-stat-addr']),
+  '-console-out', '-stat-addr', String(values['gateway-stat-addr']), '-api-addr', String(values['gateway-api-addr']),
 ]);
 children.push(gateway);
 await waitForGateway(gateway, GATEWAY_PORT);

@@ -15,6 +15,7 @@ import { programRegistry } from './version.js';
 async function start(config: GatewayConfig): Promise<Running> {
   log('::: Polymur-gateway :::');
   const registry = programRegistry('polymur-gateway');
+  if (config.devMode) log("Running in dev-mode: API-key set to '123'");
   const keys = config.devMode
     ? createStaticKeys(new Map([['dev', '123']]))
     : createKeyCache({ store: openKeyStore(config.keyStore), log, metrics: registry });
@@ -63,6 +64,7 @@ async function start(config: GatewayConfig): Promise<Running> {
     metrics: registry,
     log,
     onReceived: observability.received,
+    logBatches: config.verbose,
   });
 
   return {

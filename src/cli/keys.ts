@@ -12,7 +12,7 @@ import { versionText } from './version.js';
 const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
 const program = invokedAs === 'keys' ? 'polymur-keys' : invokedAs;
 const FLAGS: FlagSpec[] = [
-  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
+  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
 ];
 
 const USAGE = `Usage: ${program} [-key-store URL] <command>

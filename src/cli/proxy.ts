@@ -59,6 +59,7 @@ function readCa(path: string): Buffer | undefined {
 }
 
 async function start(config: ProxyConfig): Promise<Running> {
+  log('::: Polymur-proxy :::');
   const registry = programRegistry('polymur-proxy');
   const ca = readCa(config.certPath);
   if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);

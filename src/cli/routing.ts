@@ -5,9 +5,9 @@ import type { RoutingConfig } from '../config/routing-config.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import type { QueueView, ReadinessSources } from '../observe/readiness.js';
-import { createDestinationApi } from '../route/api.js';
+import { createDestinationApi, type DestinationControl } from '../route/api.js';
 import { join } from 'node:path';
-import { parseDestinations, type DestinationAddress } from '../route/destination.js';
+import { DestinationError, parseDestinations, type DestinationAddress } from '../route/destination.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { createConsoleSink } from '../route/console-sink.js';
 import { createRouter, type Router } from '../route/router.js';
@@ -22,13 +22,33 @@ export interface Output {
   close(): Promise<void>;
 }
 
+const CONSOLE_DESTINATIONS: DestinationControl = {
+  destinations: () => [],
+  addDestination() {
+    throw new DestinationError('-console-out: the output goes to the console, destinations cannot be added');
+  },
+  removeDestination(text) {
+    throw new DestinationError(`destination ${text} is not registered (-console-out)`);
+  },
+};
+
 /** Average bytes per Graphite line, to turn a cap in points into a cap in bytes. */
 const BYTES_PER_POINT_ESTIMATE = 128;
 
 export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
   if (config.consoleOut) {
     const sink = createConsoleSink();
-    return { sink, queues: () => [], readiness: {}, close: () => sink.close() };
+    // The original opens -api-addr with -console-out too: getdest answers (no destinations), changes are refused.
+    const api = await createDestinationApi({ listenAddr: config.apiAddr, router: CONSOLE_DESTINATIONS, token: config.apiToken, log });
+    return {
+      sink,
+      queues: () => [],
+      readiness: {},
+      async close() {
+        await api.close();
+        await sink.close();
+      },
+    };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);

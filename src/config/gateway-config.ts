@@ -26,6 +26,8 @@ export interface GatewayConfig extends RoutingConfig {
   readonly tlsMinVersion: TlsVersion;
   /** Empty: no client certificates asked for. */
   readonly clientCaPath: string;
+  /** A log line per accepted batch. */
+  readonly verbose: boolean;
 }
 
 function port(f: FlagReader, name: string): number | undefined {
@@ -85,5 +87,6 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     trustedProxies,
     tlsMinVersion: f.oneOf('tls-min-version', Object.keys(TLS_VERSIONS) as TlsVersion[]),
     clientCaPath,
+    verbose: f.bool('verbose'),
   };
 }

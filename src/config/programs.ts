@@ -126,7 +126,7 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
     name: 'key-prefix', type: 'bool', default: false,
     usage: "If enabled, prepends all metrics with the origin polymur-proxy API key's name",
   },
-  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
+  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
   { name: 'max-batch-bytes', type: 'int', default: 64 * MiB, usage: 'Largest decompressed size of one batch in bytes' },
   { name: 'max-body-bytes', type: 'int', default: 32 * MiB, usage: 'Largest compressed size of one request body in bytes' },
   {
@@ -143,6 +143,7 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'tls-min-version', type: 'string', default: '1.2', usage: 'Oldest TLS version accepted: 1.2 or 1.3' },
   { name: 'client-ca', type: 'string', default: '', usage: 'CA certificate file: clients must present a certificate it signed (mTLS; the API key is still required)' },
+  { name: 'verbose', type: 'bool', default: false, usage: "Log a line per batch received ('[client X] Recieved batch from from NAME'), as the original always did" },
   ...routing,
 ];
 

@@ -8,6 +8,7 @@
 // again, and the loop goes on.
 import { setMaxListeners } from 'node:events';
 import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
+import { formatGoDuration } from '../config/duration.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
@@ -253,14 +254,16 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       if (opts.verbose) opts.log(`[worker #${worker}] sending batch (${batch.points} data points)`);
       const started = process.hrtime.bigint();
       const outcome: SendOutcome = await transport.post(body, stop.signal);
-      m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      const elapsedNs = process.hrtime.bigint() - started;
+      m.duration.observe(Number(elapsedNs) / 1e9);
       if (stop.signal.aborted) return;
       // A refused key is not a gateway that works for us; a rejected batch is an answer.
       up = outcome.kind === 'success' || outcome.kind === 'rejected';
       switch (outcome.kind) {
         case 'success':
           selector.succeeded(index);
-          if (opts.verbose) opts.log(`[worker #${worker}] [gateway] Batch Received`);
+          // The original's line: the request's duration as Go prints it, then the gateway's answer.
+          if (opts.verbose) opts.log(`[worker #${worker}] ${formatGoDuration(elapsedNs)} [gateway] Batch Received`);
           m.batches.inc();
           m.points.inc(batch.points);
           m.bytes.inc(body.length, { encoding: 'gzip' });

@@ -60,6 +60,8 @@ export interface GatewayOptions {
   readonly metrics: Registry;
   readonly log: (m: string) => void;
   readonly onReceived?: (points: number) => void;
+  /** -verbose: the original's line per accepted batch. */
+  readonly logBatches?: boolean;
 }
 
 const RETRY_AFTER_SECONDS = '1';
@@ -214,6 +216,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     m.batches.inc(1, { key: name });
     m.points.inc(lines.points, { key: name });
     opts.onReceived?.(lines.points);
+    // The original's wording, its spelling included: log scrapers match it.
+    if (opts.logBatches) opts.log(`[client ${clientName(req)}] Recieved batch from from ${name}`);
     m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     reply(res, '/ingest', 200, 'Batch Received\n');
   };
@@ -228,7 +232,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       req.resume();
       return reply(res, 'other', 404, 'Not Found\n');
     }
-    if (req.method !== 'POST') {
+    // /ping answers any method, as the original's (load balancers check with GET).
+    if (path === '/ingest' && req.method !== 'POST') {
       req.resume();
       return reply(res, path, 405, 'Method Not Allowed\n', { allow: 'POST' });
     }
@@ -298,7 +303,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     server.on('drop', () => m.refused.inc());
     const address = await listenOn(server, opts.listenAddr === '' ? '::' : opts.listenAddr, port);
     addresses[scheme === 'HTTPS' ? 'https' : 'http'] = address;
-    opts.log(`${scheme} listener started: ${formatHostPort(address.address, address.port)}`);
+    opts.log(`${scheme} listening on ${formatHostPort(address.address, address.port)}`);
   }
 
   let closed: Promise<void> | undefined;

@@ -9,7 +9,8 @@
 // - name: no control byte (< 0x20, 0x7f: they would end up in a file name), no `/` (carbon would
 //   write `a/b` into the file of `a.b`, a series graphite-web cannot find under that name), valid
 //   UTF-8 without Unicode whitespace (carbon drops a line it cannot decode, or splits it elsewhere);
-// - value: a number as Python's float() reads it, finite (1e999 and 400-digit numbers are inf);
+// - value: a number as Python's float() reads it (`1_000` too), finite (1e999 and 400-digit numbers
+//   are inf, `inf` itself: carbon would store them, graphite cannot draw them), ASCII digits only;
 // - timestamp: a finite number whose integer part is -1 (carbon's "now") or 0 to 2^32-1 (whisper
 //   stores timestamps as unsigned 32-bit; anything later is absurd for a data point).
 
@@ -56,36 +57,48 @@ function isDigit(c: number): boolean {
 function numberEnd(buf: Buffer, start: number, end: number): number {
   let i = start;
   if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
-  let digits = 0;
-  while (i < end && isDigit(buf[i]!)) {
-    i++;
-    digits++;
-  }
+  let next = digitsEnd(buf, i, end);
+  let digits = next - i;
+  i = next;
   if (i < end && buf[i] === 0x2e) {
     i++;
-    while (i < end && isDigit(buf[i]!)) {
-      i++;
-      digits++;
-    }
+    next = digitsEnd(buf, i, end);
+    digits += next - i;
+    i = next;
   }
   if (digits === 0) return -1;
   if (i < end && (buf[i] === 0x65 || buf[i] === 0x45)) {
     i++;
     if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
-    let exp = 0;
-    while (i < end && isDigit(buf[i]!)) {
-      i++;
-      exp++;
-    }
-    if (exp === 0) return -1;
+    next = digitsEnd(buf, i, end);
+    if (next === i) return -1;
+    i = next;
+  }
+  return i;
+}
+
+const UNDERSCORE = 0x5f;
+
+/**
+ * Where the digits starting at buf[start] end: Python's digitpart, digit (["_"] digit)*, so
+ * `1_000` as float() (and carbon) reads it; an underscore stands only between two digits.
+ */
+function digitsEnd(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    if (isDigit(buf[i]!)) i++;
+    else if (buf[i] === UNDERSCORE && i > start && i + 1 < end && isDigit(buf[i + 1]!)) i += 2;
+    else break;
   }
   return i;
 }
 
 /** The number buf[start, end) holds, NaN when it is not exactly one number (see numberEnd). */
 function numberValue(buf: Buffer, start: number, end: number): number {
+  if (numberEnd(buf, start, end) !== end) return NaN;
   // A string, but only here on the slow path: the fast path never evaluates a number this way.
-  return numberEnd(buf, start, end) === end ? Number(buf.toString('latin1', start, end)) : NaN;
+  const text = buf.toString('latin1', start, end);
+  return Number(text.includes('_') ? text.replace(/_/g, '') : text);
 }
 
 /** buf[start, end) is exactly one finite number, as carbon reads and whisper stores it. */

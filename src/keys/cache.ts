@@ -50,6 +50,7 @@ export function createKeyCache(opts: {
   opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => byDigest.size);
 
   const load = async (): Promise<void> => {
+    opts.log('Running API key sync');
     const unusable: string[] = [];
     const next = index(await opts.store.list(), (name, why) => unusable.push(`"${name}" (${why})`));
     const said = unusable.join(', ');
@@ -63,7 +64,8 @@ export function createKeyCache(opts: {
     loaded = true;
     if (lastFailure !== undefined) opts.log(`API key store ${opts.store.description} is readable again`);
     lastFailure = undefined;
-    if (added > 0 || removed > 0) opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
+    // After every sync, changes or not, as the original: scrapers watch for it.
+    opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
   };
 
   // Reloads take turns: two overlapping reads could finish out of order and put an older key set

@@ -8,20 +8,52 @@ interface ConsulEntry {
   readonly Value: string | null;
 }
 
-export function createConsulKeyStore(url: string): KeyStore {
-  const { endpoints, prefix } = parseStoreUrl(url);
-  const base = `http://${endpoints[0]}/v1/kv/`;
-  const description = `consul ${endpoints[0]}/${prefix}`;
+/** Where the Go original's Consul client (api.DefaultConfig) goes when CONSUL_HTTP_ADDR is not set. */
+const CONSUL_DEFAULT_ADDR = '127.0.0.1:8500';
+
+export interface ConsulLocation {
+  /** "http://host:port" or "https://host:port". */
+  readonly origin: string;
+  /** Ends in "/". */
+  readonly prefix: string;
+}
+
+/**
+ * "consul://host:port[/prefix]". Without a host ("consul", "consul://", "consul:///prefix") the
+ * agent is the one the original's Consul client uses: CONSUL_HTTP_ADDR ("host:port" or
+ * "http(s)://host:port"; CONSUL_HTTP_SSL=true means https), else 127.0.0.1:8500.
+ */
+export function resolveConsulLocation(url: string, env: NodeJS.ProcessEnv = process.env): ConsulLocation {
+  const rest = url === 'consul' ? '' : url.slice('consul://'.length);
+  if (!rest.startsWith('/') && rest !== '') {
+    const { endpoints, prefix } = parseStoreUrl(url);
+    return { origin: `http://${endpoints[0]}`, prefix };
+  }
+  const addr = env.CONSUL_HTTP_ADDR?.trim() || CONSUL_DEFAULT_ADDR;
+  const given = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(addr);
+  const scheme = given ? given[1]!.toLowerCase() : env.CONSUL_HTTP_SSL?.toLowerCase() === 'true' ? 'https' : 'http';
+  if (scheme !== 'http' && scheme !== 'https') {
+    throw new KeyStoreError(`CONSUL_HTTP_ADDR "${addr}": only http:// and https:// agents are supported, give host:port`);
+  }
+  const host = (given ? given[2]! : addr).replace(/\/+$/, '');
+  if (host === '' || host.includes('/')) throw new KeyStoreError(`CONSUL_HTTP_ADDR "${addr}" is not host:port`);
+  return { origin: `${scheme}://${host}`, prefix: parseStoreUrl(`consul://${host}${rest}`).prefix };
+}
+
+export function createConsulKeyStore(url: string, env: NodeJS.ProcessEnv = process.env): KeyStore {
+  const { origin, prefix } = resolveConsulLocation(url, env);
+  const base = `${origin}/v1/kv/`;
+  const description = `consul ${origin}/${prefix}`;
 
   const call = async (what: string, path: string, init?: RequestInit): Promise<Response> => {
     let res: Response;
     try {
       res = await fetch(base + path, { ...init, signal: AbortSignal.timeout(10_000) });
     } catch (err) {
-      throw new KeyStoreError(`consul key store ${endpoints[0]}: cannot ${what}: ${(err as Error).message}`);
+      throw new KeyStoreError(`consul key store ${origin}: cannot ${what}: ${(err as Error).message}`);
     }
     if (!res.ok && res.status !== 404) {
-      throw new KeyStoreError(`consul key store ${endpoints[0]}: cannot ${what}: HTTP ${res.status} ${await res.text()}`);
+      throw new KeyStoreError(`consul key store ${origin}: cannot ${what}: HTTP ${res.status} ${await res.text()}`);
     }
     return res;
   };
@@ -56,7 +88,7 @@ export function createConsulKeyStore(url: string): KeyStore {
         if (res.status === 404) return false;
         if (await write(`?cas=${((await res.json()) as Array<{ ModifyIndex: number }>)[0]!.ModifyIndex}`)) return true;
       }
-      throw new KeyStoreError(`consul key store ${endpoints[0]}: cannot write ${name}: it changed under every one of 5 attempts`);
+      throw new KeyStoreError(`consul key store ${origin}: cannot write ${name}: it changed under every one of 5 attempts`);
     },
     async delete(name) {
       const existed = (await this.get(name)) !== undefined;

@@ -37,10 +37,13 @@ export class KeyStoreMissing extends KeyStoreError {
 /** The original's key layout in a key-value store. */
 export const DEFAULT_KEY_PREFIX = 'polymur/gateway/keys/';
 
-/** "file:PATH" (or a bare path), "etcd://host:port[,host:port][/prefix]", "consul://host:port[/prefix]". */
+/**
+ * "file:PATH" (or a bare path), "etcd://host:port[,host:port][/prefix]", "consul://host:port[/prefix]",
+ * or "consul" / "consul:///prefix": the agent named by CONSUL_HTTP_ADDR, as the original.
+ */
 export function openKeyStore(url: string): KeyStore {
   if (url.startsWith('etcd://')) return createEtcdKeyStore(url);
-  if (url.startsWith('consul://')) return createConsulKeyStore(url);
+  if (url === 'consul' || url.startsWith('consul://')) return createConsulKeyStore(url);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     throw new KeyStoreError(`unsupported key store "${url}": use file:PATH, etcd://HOST:PORT or consul://HOST:PORT`);
   }

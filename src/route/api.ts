@@ -7,13 +7,16 @@ import { formatHostPort, parseHostPort } from '../input/address.js';
 import { rateLimitedLog } from '../observe/log.js';
 import { createCommandPort, type CommandPort } from '../observe/command-port.js';
 import { bearerToken, browserSign, createApiToken, splitAuth } from './api-guard.js';
-import { DestinationError } from './destination.js';
+import { DestinationError, parseDestination } from './destination.js';
 import type { Router } from './router.js';
+
+/** What the API changes and shows: the router, or with -console-out a stand-in with no destinations. */
+export type DestinationControl = Pick<Router, 'destinations' | 'addDestination' | 'removeDestination'>;
 
 const MAX_COMMAND_BYTES = 1024;
 
 /** The original's getdest reply: connected destinations and when each was registered. */
-export function destinationsJson(router: Router): string {
+export function destinationsJson(router: DestinationControl): string {
   const list = router.destinations();
   const body = {
     active: list.filter((d) => d.connected).map((d) => d.id),
@@ -24,7 +27,7 @@ export function destinationsJson(router: Router): string {
 
 type Change = 'putdest' | 'deldest';
 
-function change(router: Router, command: Change, address: string): string {
+function change(router: DestinationControl, command: Change, address: string): string {
   if (command === 'putdest') {
     router.addDestination(address);
     return `Registered destination: ${address}\n`;
@@ -33,20 +36,39 @@ function change(router: Router, command: Change, address: string): string {
   return `Unregistered destination: ${address}\n`;
 }
 
-function textCommand(router: Router, line: string): string {
+/**
+ * The original's replies where they lose nothing: "Destination X not valid", and "Registered
+ * destination: X" for one already registered (it is, as asked). A deldest of an unknown
+ * destination stays an error: the original's "Unregistered" would hide a typo (MIGRATING.md).
+ */
+function textChange(router: DestinationControl, command: Change, address: string): string {
+  let id: string;
+  try {
+    id = parseDestination(address).id;
+  } catch (err) {
+    if (!(err instanceof DestinationError)) throw err;
+    const prefix = `bad destination "${address}": `;
+    return `Destination ${address} not valid: ${err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message}\n`;
+  }
+  if (command === 'putdest' && router.destinations().some((d) => d.id === id)) return `Registered destination: ${address}\n`;
+  try {
+    return change(router, command, address);
+  } catch (err) {
+    if (err instanceof DestinationError) return `Error: ${err.message}\n`;
+    throw err;
+  }
+}
+
+function textCommand(router: DestinationControl, line: string): string {
   const [command, arg, ...rest] = line.split(/\s+/);
   if (command === 'getdest' && arg === undefined) return destinationsJson(router);
   // The original's reply to a change without an address.
   if ((command === 'putdest' || command === 'deldest') && arg === undefined) return 'Must provide destination\n';
-  if ((command === 'putdest' || command === 'deldest') && arg !== undefined && rest.length === 0) {
-    try {
-      return change(router, command, arg);
-    } catch (err) {
-      if (err instanceof DestinationError) return `Error: ${err.message}\n`;
-      throw err;
-    }
-  }
-  return `Not a command: ${line}\nCommands: getdest | putdest ADDR | deldest ADDR\n`;
+  if ((command === 'putdest' || command === 'deldest') && arg !== undefined && rest.length === 0) return textChange(router, command, arg);
+  if (command === 'getdest') return 'Error: getdest takes no argument\n';
+  if (command === 'putdest' || command === 'deldest') return `Error: ${command} takes one destination\n`;
+  // The original's reply names the first word only.
+  return `Not a command: ${command}\n`;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -74,7 +96,7 @@ function addressFrom(path: string, body: string): string {
 
 export async function createDestinationApi(opts: {
   listenAddr: string;
-  router: Router;
+  router: DestinationControl;
   /** -api-token; empty: none required. */
   token: string;
   log: (m: string) => void;

@@ -155,6 +155,7 @@ export function createRouter(opts: RouterOptions): Router {
     d.writer.destroy();
     void d.queue.close();
     opts.log(`Unregistered destination ${d.address.id}`);
+    opts.log(`Removing destination ${d.address.id} from connection pool`);
   };
 
   const register = (address: DestinationAddress): void => {
@@ -173,6 +174,8 @@ export function createRouter(opts: RouterOptions): Router {
     const labels = { destination: address.id };
     m.declare(address.id);
     const log = rateLimitedLog(opts.log, 3, 10_000);
+    // The original's words: joining the pool on the first connection, reconnecting after.
+    let pooled = false;
     const d: Destination = {
       address,
       queue,
@@ -189,7 +192,8 @@ export function createRouter(opts: RouterOptions): Router {
         ...(opts.resendWindowBytes !== undefined ? { resendWindowBytes: opts.resendWindowBytes } : {}),
         events: {
           onUp() {
-            opts.log(`Connected to destination ${address.id}`);
+            opts.log(pooled ? `Reconnected to destination: ${address.id}` : `Adding destination to connection pool: ${address.id}`);
+            pooled = true;
             if (hashRoute && !d.inRing && dests.get(address.id) === d) {
               d.inRing = true;
               rebuildRing();
@@ -228,7 +232,6 @@ export function createRouter(opts: RouterOptions): Router {
     };
     dests.set(address.id, d);
     opts.log(`Registered destination ${address.id}`);
-    opts.log(`Adding destination to connection pool: ${address.id}`);
     rebuildRing();
   };
 

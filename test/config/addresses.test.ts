@@ -112,7 +112,7 @@ test('gateway -listen-addr [::1] answers /ping on ::1, and a proxy on [::1] send
   const gateway = startProgram('gateway', ['-dev-mode', '-destinations', `[::1]:${sink.port}`, '-listen-addr', '[::1]', '-listen-https-port', '0', '-cert', cert.certPath, '-key', cert.keyPath, '-stat-addr', '[::1]:0', '-api-addr', '[::1]:0']);
   let proxy: ReturnType<typeof startProgram> | undefined;
   try {
-    const [, port] = await gateway.waitForLog(/HTTPS listener started: \[::1\]:(\d+)/);
+    const [, port] = await gateway.waitForLog(/HTTPS listening on \[::1\]:(\d+)/);
     const status = await new Promise<number>((resolve, reject) => {
       const req = request({ host: '::1', servername: 'localhost', port: Number(port), path: '/ping', method: 'POST', headers: { 'X-Polymur-Key': '123' }, ca: cert.cert }, (res) => {
         res.resume();

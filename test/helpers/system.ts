@@ -34,13 +34,10 @@ export function writeKeyFile(keys: Record<string, string>): KeyFile {
 
 const portOf = (m: RegExpMatchArray): number => Number(m[1]);
 
-/** The stat port, and the destination API's port (-1 with -console-out, which has no destinations). */
-async function statAndApi(p: RunningProgram, args: string[]): Promise<{ statPort: number; apiPort: number }> {
-  const [stat, api] = await Promise.all([
-    p.waitForLog(/Runstats started: \S+:(\d+)/),
-    args.includes('-console-out') ? null : p.waitForLog(/API started: \S+:(\d+)/),
-  ]);
-  return { statPort: portOf(stat), apiPort: api ? portOf(api) : -1 };
+/** The stat port, and the destination API's port (open with -console-out too, as the original's). */
+async function statAndApi(p: RunningProgram): Promise<{ statPort: number; apiPort: number }> {
+  const [stat, api] = await Promise.all([p.waitForLog(/Runstats started: \S+:(\d+)/), p.waitForLog(/API started: \S+:(\d+)/)]);
+  return { statPort: portOf(stat), apiPort: portOf(api) };
 }
 
 export async function startGateway(opts: {
@@ -64,7 +61,7 @@ export async function startGateway(opts: {
     opts.env,
     opts.nodeArgs,
   );
-  const [https, ports] = await Promise.all([p.waitForLog(/HTTPS listener started: \S+:(\d+)/), statAndApi(p, opts.args ?? [])]);
+  const [https, ports] = await Promise.all([p.waitForLog(/HTTPS listening on \S+:(\d+)/), statAndApi(p)]);
   const port = portOf(https);
   return Object.assign(p, { url: `https://localhost:${port}`, port, ...ports, cert });
 }
@@ -98,6 +95,6 @@ export type RelayProcess = ListenerProcess & { readonly apiPort: number };
 
 export async function startRelay(args: string[], env?: NodeJS.ProcessEnv, nodeArgs?: string[]): Promise<RelayProcess> {
   const p = startProgram('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...args], env, nodeArgs);
-  const [listener, ports] = await Promise.all([p.waitForLog(/Metrics listener started: \S+:(\d+)/), statAndApi(p, args)]);
+  const [listener, ports] = await Promise.all([p.waitForLog(/Metrics listener started: \S+:(\d+)/), statAndApi(p)]);
   return Object.assign(p, { port: portOf(listener), ...ports });
 }

@@ -114,6 +114,8 @@ test('isNumber agrees with Python float() (carbon parses values that way), minus
     '', '.', '-', '+', 'e', 'e3', '1e', '1e+', '.e1', '+-1', '--1', '1..2', '1.2.3', '1e3.5', '1e3e3',
     '0x10', '0b1', '1,5', 'x', 'one', '1 ', ' 1', '1f', '1d', 'nan', 'NaN', '-nan', 'inf', '-inf', 'Infinity', '1e999',
     '-1e999', '1e308', '1.8e308', '1e-999', '9'.repeat(308), '9'.repeat(309), '9'.repeat(400), `0.${'0'.repeat(400)}1`,
+    // Python's digit groups (PEP 515): an underscore between two digits only.
+    '1_000', '-1_000.000_5', '1e1_0', '1_0e-0_3', '.5_5', '1__0', '_1', '1_', '1_.5', '1._5', '1e_1', '1_e1', '_', '+_1',
   ];
   // What carbon stores: float() succeeds and the value is finite (1e999 overflows to inf).
   const python = `

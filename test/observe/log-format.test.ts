@@ -13,7 +13,7 @@ test('formatLogLine: Go log format or one JSON object', () => {
 
 test('a relay with -log-format json writes every log line as a JSON object; a bad format exits 2', async () => {
   const port = await freePort();
-  const relay = startProgram('relay', ['-console-out', '-listen-addr', `127.0.0.1:${port}`, '-stat-addr', '127.0.0.1:0', '-log-format', 'json']);
+  const relay = startProgram('relay', ['-console-out', '-listen-addr', `127.0.0.1:${port}`, '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', '-log-format', 'json']);
   try {
     await relay.waitForLog(/"msg":"Metrics listener started: 127\.0\.0\.1:\d+"/);
   } finally {

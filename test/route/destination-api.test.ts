@@ -74,12 +74,15 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     await until('a connected again', async () => (JSON.parse(await textCommand(api, 'getdest')) as Destinations).active.includes(a), 10_000);
     await phase('readded', [b, c, a]);
 
-    // Clear refusals, nothing changed by them.
-    assert.match(await textCommand(api, 'putdest 127.0.0.1'), /^Error: bad destination "127\.0\.0\.1": expected host:port/);
-    assert.match(await textCommand(api, 'putdest 127.0.0.1:99999:x'), /^Error: bad destination/);
-    assert.match(await textCommand(api, `putdest ${b}`), /^Error: destination .* already registered/);
-    assert.match(await textCommand(api, 'deldest 127.0.0.1:1:zz'), /^Error: destination 127\.0\.0\.1:1:zz is not registered/);
-    assert.match(await textCommand(api, 'frobnicate'), /^Not a command: frobnicate/);
+    // Clear refusals in the original's words (MIGRATING.md), nothing changed by them.
+    assert.equal(await textCommand(api, 'putdest 127.0.0.1'), 'Destination 127.0.0.1 not valid: expected host:port or host:port:instance, e.g. 10.0.0.1:2003:a\n');
+    assert.match(await textCommand(api, 'putdest 127.0.0.1:99999:x'), /^Destination 127\.0\.0\.1:99999:x not valid: /);
+    assert.match(await textCommand(api, 'deldest 127.0.0.1'), /^Destination 127\.0\.0\.1 not valid: /);
+    // Already registered: it is, as asked (the original's reply); nothing registered twice.
+    assert.equal(await textCommand(api, `putdest ${b}`), `Registered destination: ${b}\n`);
+    assert.equal(await textCommand(api, 'deldest 127.0.0.1:1:zz'), 'Error: destination 127.0.0.1:1:zz is not registered\n');
+    assert.equal(await textCommand(api, 'frobnicate now'), 'Not a command: frobnicate\n');
+    assert.equal(await textCommand(api, `putdest ${b} ${c}`), 'Error: putdest takes one destination\n');
     assert.equal(await textCommand(api, 'putdest'), 'Must provide destination\n');
     const bad = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', headers: JSON_TYPE, body: JSON.stringify({ destination: 'no port' }) });
     assert.equal(bad.status, 400);
