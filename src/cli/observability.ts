@@ -1,5 +1,6 @@
 // The observability every program runs: the 5 s "Received N data points" line, the stat address
 // (`stats` command, /metrics, /healthz), process metrics, and -metrics-flush self-metrics.
+import type { Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createMetricsFlusher, runtimeGraphiteMetrics } from '../observe/graphite-flush.js';
@@ -14,7 +15,10 @@ export type QueueFigure = readonly [name: string, size: number, limit: number];
 export interface Observability {
   /** Count data points received (feeds the 5 s line and the `rate` self-metric). */
   received(points: number): void;
-  close(): Promise<void>;
+  /** The periodic lines and self-metrics: stopped before the pipeline they feed closes. */
+  readonly reporting: Stage;
+  /** The stat address: closed last, so the shutdown can be watched. */
+  readonly statServer: Stage;
 }
 
 export async function startObservability(opts: {
@@ -50,12 +54,13 @@ export async function startObservability(opts: {
         })
       : undefined;
 
+  const stopReporting = (): void => {
+    flusher?.stop();
+    rate.stop();
+  };
   return {
     received: (points) => rate.add(points),
-    async close() {
-      flusher?.stop();
-      rate.stop();
-      await statServer.close();
-    },
+    reporting: { close: async () => stopReporting(), destroy: stopReporting },
+    statServer,
   };
 }

@@ -1,21 +1,41 @@
 // What every program's entry does the same way: flags (Go semantics, environment fallback), one
-// validation of the configuration, startup errors reported plainly, and a draining shutdown on
-// SIGINT/SIGTERM (a second signal exits at once).
+// validation of the configuration, startup errors reported plainly, and the lifecycle: signal
+// handlers installed before anything starts, SIGHUP ignored, and SIGINT/SIGTERM closing the
+// program's stages in order under -shutdown-timeout, with a backstop that ends the process one
+// second after it whatever is blocked (a second signal exits at once).
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
+import { closeStages, type NamedStage, type Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 
+/** Data points a program still held at exit, and where they are (`stay in the spool …`, `are lost`). */
+export type Undelivered = ReadonlyArray<readonly [points: number, where: string]>;
+
 export interface Running {
-  /** Stop accepting, deliver or persist what is held, release everything. */
-  shutdown(): Promise<void>;
+  /** The program's stages in shutdown order: each feeds the ones after it, so it drains first. */
+  readonly stages: readonly NamedStage[];
+  /** Measured after the shutdown: what was not delivered. */
+  undelivered(): Undelivered;
 }
 
-export async function runProgram<C>(opts: {
+/**
+ * Handed to start(): every stage it opens is tracked as it opens, so that a signal during start-up
+ * can release what exists so far (nothing has been accepted from clients yet) without waiting for
+ * start() to finish, which may hang (a gateway that never answers the first ping).
+ */
+export interface StartUp {
+  track<S extends Stage>(name: string, stage: S): S;
+}
+
+/** After the deadline, the backstop's extra time before process.exit, whatever is still blocked. */
+export const BACKSTOP_GRACE_MS = 1000;
+
+export async function runProgram<C extends { readonly shutdownTimeoutMs: number }>(opts: {
   program: string;
   flags: readonly FlagSpec[];
   envPrefix: string;
   readConfig: (f: FlagReader) => C;
-  start: (config: C) => Promise<Running>;
+  start: (config: C, startUp: StartUp) => Promise<Running>;
 }): Promise<void> {
   const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix);
   let config: C;
@@ -26,34 +46,65 @@ export async function runProgram<C>(opts: {
     process.stderr.write(`${opts.program}: ${err.message}\n`);
     process.exit(2);
   }
+  const deadlineMs = config.shutdownTimeoutMs;
 
-  let running: Running;
-  try {
-    running = await opts.start(config);
-  } catch (err) {
-    log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
-
-  let stopping = false;
+  const opened: NamedStage[] = [];
+  let running: Running | undefined;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    const since = Date.now();
+    const during = running === undefined ? ' during start-up' : '';
+    log(`Received ${signal}${during}, shutting down (at most ${deadlineMs / 1000}s)`);
+    const backstop = setTimeout(() => {
+      log(`Shutdown: still not finished ${(Date.now() - since) / 1000}s after ${signal}; exiting now`);
+      if (running) logUndelivered(running.undelivered());
+      process.exit(1);
+    }, deadlineMs + BACKSTOP_GRACE_MS);
+    backstop.unref();
+    // During start-up nothing was accepted yet: what is open is released newest first.
+    const stages = running?.stages ?? [...opened].reverse();
+    const report = await closeStages(stages, deadlineMs, log);
+    if (running) logUndelivered(running.undelivered());
+    log(`Shutdown ${report.timedOut ? 'cut short by -shutdown-timeout' : 'complete'} after ${(Date.now() - since) / 1000}s`);
+    process.exit(report.destroyed.length > 0 ? 1 : 0);
+  };
+  // Installed before start() runs: Node's default for these signals is to die, losing the queue.
+  process.on('SIGHUP', () => log('Received SIGHUP: ignored (reload is not implemented yet)'));
+  let signalled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (signalled !== undefined) {
       log(`Received ${signal} again, exiting now`);
       process.exit(1);
     }
-    stopping = true;
-    log(`Received ${signal}, shutting down`);
-    running.shutdown().then(
-      () => {
-        log('Shutdown complete');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log(`Shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      },
-    );
+    signalled = signal;
+    stop(signal).catch((err: unknown) => {
+      log(`Shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  const startUp: StartUp = {
+    track(name, stage) {
+      // Opened after the signal, by a start-up still under way: it must not take work now.
+      if (signalled !== undefined) stage.destroy();
+      else opened.push([name, stage]);
+      return stage;
+    },
+  };
+  try {
+    const started = await opts.start(config, startUp);
+    // A signal during start-up already closes what start() opened.
+    if (signalled === undefined) running = started;
+  } catch (err) {
+    if (signalled !== undefined) return;
+    log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
+
+function logUndelivered(undelivered: Undelivered): void {
+  const total = undelivered.reduce((sum, [points]) => sum + points, 0);
+  const parts = undelivered.filter(([points]) => points > 0).map(([points, where]) => `${points} ${where}`);
+  log(`Shutdown: ${total} data points left undelivered${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
 }

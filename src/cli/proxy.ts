@@ -13,7 +13,7 @@ import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
-import { runProgram, type Running } from './program.js';
+import { runProgram, type Running, type StartUp } from './program.js';
 
 /**
  * Batches gzipped at once on libuv's thread pool. Two keep up with the forwarder on two cores; four
@@ -53,10 +53,10 @@ function readCa(path: string): Buffer | undefined {
   }
 }
 
-async function start(config: ProxyConfig): Promise<Running> {
+async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   const registry = new Registry();
   const ca = readCa(config.certPath);
-  const queue = await openQueue(config, registry);
+  const queue = startUp.track('queue', await openQueue(config, registry));
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
   const forwarder = config.consoleOut
@@ -79,7 +79,8 @@ async function start(config: ProxyConfig): Promise<Running> {
           process.exit(1);
         },
       });
-  await forwarder.start();
+  // The first ping may hang: a signal meanwhile releases the queue and the forwarder.
+  await startUp.track('forwarder', forwarder).start();
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
@@ -97,21 +98,21 @@ async function start(config: ProxyConfig): Promise<Running> {
     queues: () => [['queue', queue.depth().batches, config.queueCap]],
   });
 
+  startUp.track('input', input.listener);
   return {
-    async shutdown() {
-      await input.drain();
-      await compressor?.close();
-      await queue.close();
-      const { undelivered } = await forwarder.close(config.shutdownTimeoutMs);
-      if (undelivered > 0) {
-        log(
-          config.spoolDir !== ''
-            ? `${undelivered} data points not yet acknowledged stay in the spool ${config.spoolDir}`
-            : `${undelivered} data points could not be delivered before the shutdown timeout`,
-        );
-      }
-      await input.close();
-    },
+    stages: [
+      ['listener', input.listener],
+      ['self-metrics', input.reporting],
+      ['batcher', input.batcher],
+      ...(compressor ? [['compressor', compressor] as const] : []),
+      ['queue', queue],
+      ['forwarder', forwarder],
+      ['stat server', input.statServer],
+    ],
+    undelivered: () =>
+      config.spoolDir !== ''
+        ? [[forwarder.undelivered(), `stay in the spool ${config.spoolDir}`], [input.batcher.held(), 'held in memory are lost']]
+        : [[forwarder.undelivered() + input.batcher.held(), 'held in memory are lost']],
   };
 }
 

@@ -5,6 +5,7 @@
 // delivered or, rejected as malformed, written to the dead-letter file.
 import { appendFile } from 'node:fs/promises';
 import type { BatchQueue, Lease } from '../batch/batch.js';
+import type { Stage } from '../lifecycle/stage.js';
 import type { Registry } from '../observe/metrics.js';
 import { backoffDelay } from './backoff.js';
 import { createGatewaySelector } from './gateway-selector.js';
@@ -13,10 +14,15 @@ import type { SendOutcome } from './outcome.js';
 import { createGatewayTransport, type GatewayTransport } from './transport.js';
 
 
-export interface Forwarder {
+/**
+ * close(): deliver what the queue holds until it is closed and empty (its owner closes it first;
+ * the caller bounds the wait); destroy(): abort requests and waits now, leaving what was not
+ * acknowledged in the queue.
+ */
+export interface Forwarder extends Stage {
   start(): Promise<void>;
-  /** Stops taking batches; in-flight ones get until the timeout. Returns the points not delivered. */
-  close(timeoutMs: number): Promise<{ undelivered: number }>;
+  /** Data points in the queue not acknowledged by a gateway. */
+  undelivered(): number;
 }
 
 export interface ForwarderOptions {
@@ -66,10 +72,10 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
     deadLetter: opts.metrics.counter('polymur_dead_letter_points_total', 'Data points written to the dead-letter file'),
   };
-  // Aborted when the shutdown timeout passes: in-flight requests and waits end at once.
+  // Aborted by destroy(): in-flight requests and waits end at once.
   const hardStop = new AbortController();
   const running: Promise<void>[] = [];
-  let closing: Promise<{ undelivered: number }> | undefined;
+  let closing: Promise<void> | undefined;
 
   /** One /ping; true when the answer is final (accepted, or the key refused). */
   const pingOnce = async (transport: GatewayTransport): Promise<boolean> => {
@@ -199,19 +205,19 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       if (!(await pingOnce(first))) void pingInBackground(first);
       for (let i = 0; i < opts.workers; i++) running.push(work(i));
     },
-    close(timeoutMs) {
+    close() {
       closing ??= (async () => {
-        // The queue is closed by its owner; workers finish what it still holds, up to the timeout.
-        const timer = setTimeout(() => hardStop.abort(), timeoutMs);
-        timer.unref();
         await Promise.all(running);
-        clearTimeout(timer);
         hardStop.abort();
         await Promise.all(transports.map((t) => t.close()));
-        return { undelivered: opts.queue.depth().points };
       })();
       return closing;
     },
+    destroy() {
+      hardStop.abort();
+      for (const t of transports) void t.close();
+    },
+    undelivered: () => opts.queue.depth().points,
   };
 }
 
@@ -231,7 +237,9 @@ export function createConsoleForwarder(opts: { queue: BatchQueue; out?: NodeJS.W
     },
     async close() {
       await running;
-      return { undelivered: opts.queue.depth().points };
     },
+    // Printing to stdout cannot be aborted; what is not printed stays counted in the queue.
+    destroy: () => undefined,
+    undelivered: () => opts.queue.depth().points,
   };
 }

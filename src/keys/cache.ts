@@ -2,16 +2,17 @@
 // the store reports a change. Lookups go through SHA-256 of the presented key, so the time a
 // lookup takes does not depend on how much of a real key an attacker has guessed.
 import { createHash } from 'node:crypto';
+import type { Stage } from '../lifecycle/stage.js';
 import type { Registry } from '../observe/metrics.js';
 import type { KeyStore } from './store.js';
 
-export interface KeyCache {
+/** close() stops the reloads and closes the store; destroy() stops the reloads, the store closes on its own time. */
+export interface KeyCache extends Stage {
   /** The name of the key's owner, or undefined for an unknown key. */
   lookup(key: string): string | undefined;
   start(): Promise<void>;
   refresh(): Promise<void>;
   size(): number;
-  close(): Promise<void>;
 }
 
 function digest(key: string): string {
@@ -70,6 +71,13 @@ export function createKeyCache(opts: {
     });
   };
 
+  let closing: Promise<void> | undefined;
+  const stopReloads = (): void => {
+    if (timer) clearInterval(timer);
+    unwatch?.();
+    unwatch = undefined;
+  };
+
   return {
     lookup: (key) => byDigest.get(digest(key)),
     async start() {
@@ -80,10 +88,16 @@ export function createKeyCache(opts: {
     },
     refresh,
     size: () => byDigest.size,
-    async close() {
-      if (timer) clearInterval(timer);
-      unwatch?.();
-      await opts.store.close();
+    close() {
+      closing ??= (async () => {
+        stopReloads();
+        await opts.store.close();
+      })();
+      return closing;
+    },
+    destroy() {
+      stopReloads();
+      closing ??= opts.store.close().catch((err: unknown) => opts.log(`Closing the key store ${opts.store.description} failed: ${(err as Error).message}`));
     },
   };
 }
@@ -97,5 +111,6 @@ export function createStaticKeys(keys: Map<string, string>): KeyCache {
     refresh: async () => undefined,
     size: () => byDigest.size,
     close: async () => undefined,
+    destroy: () => undefined,
   };
 }

@@ -16,6 +16,8 @@ export interface Stage {
   destroy(): void;
 }
 
+export type NamedStage = readonly [name: string, stage: Stage];
+
 export interface ShutdownReport {
   /** Stages that drained before the deadline, in order. */
   readonly closed: readonly string[];
@@ -30,7 +32,7 @@ export interface ShutdownReport {
  * destroyed. Never waits longer than `deadlineMs` (plus what destroy() takes, which is synchronous).
  */
 export async function closeStages(
-  stages: ReadonlyArray<readonly [name: string, stage: Stage]>,
+  stages: readonly NamedStage[],
   deadlineMs: number,
   log: (m: string) => void,
   timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } = { setTimeout, clearTimeout },
@@ -63,7 +65,7 @@ export async function closeStages(
         continue;
       }
       if (outcome === 'deadline') break;
-      stage.destroy();
+      destroyQuietly(name, stage, log);
       destroyed.push(name);
     }
   } finally {
@@ -72,13 +74,18 @@ export async function closeStages(
   if (index < stages.length) {
     log(`Shutdown: -shutdown-timeout of ${deadlineMs / 1000}s passed; stopping ${stages.slice(index).map(([n]) => n).join(', ')} now`);
     for (const [name, stage] of stages.slice(index)) {
-      try {
-        stage.destroy();
-      } catch (err) {
-        log(`Shutdown: destroying ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      destroyQuietly(name, stage, log);
       destroyed.push(name);
     }
   }
   return { closed, destroyed, timedOut: expired };
+}
+
+/** destroy() must not stop the stages after it from being destroyed too. */
+function destroyQuietly(name: string, stage: Stage, log: (m: string) => void): void {
+  try {
+    stage.destroy();
+  } catch (err) {
+    log(`Shutdown: destroying ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
