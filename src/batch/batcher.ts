@@ -5,6 +5,7 @@
 import type { Batch, BatchSink } from './batch.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Stage } from '../lifecycle/stage.js';
+import { realTimers, type Timers } from '../lifecycle/timers.js';
 
 /**
  * close(): flush and wait until the sink has taken everything; destroy(): stop the timer and stop
@@ -18,11 +19,6 @@ export interface Batcher extends Stage {
   flush(): void;
   /** Data points held: collected, and cut into batches the sink has not taken yet. */
   held(): number;
-}
-
-export interface Timers {
-  setTimeout: (fn: () => void, ms: number) => unknown;
-  clearTimeout: (handle: never) => void;
 }
 
 const LF = 0x0a;
@@ -56,7 +52,7 @@ export function createBatcher(opts: {
   pool?: BufferPool;
   timers?: Timers;
 }): Batcher {
-  const timers: Timers = opts.timers ?? { setTimeout, clearTimeout: clearTimeout as (h: never) => void };
+  const timers = opts.timers ?? realTimers;
   let pieces: Buffer[] = [];
   let bytes = 0;
   let points = 0;

@@ -1,6 +1,7 @@
 // The one lifecycle vocabulary every stage speaks (listener, batcher, compressing sink, queue,
 // forwarder, router, writer, spool, servers): close() drains, destroy() stops now. A program
 // closes its stages in order under one deadline with closeStages().
+import { realTimers, type Timers } from './timers.js';
 
 export interface Stage {
   /**
@@ -35,7 +36,7 @@ export async function closeStages(
   stages: readonly NamedStage[],
   deadlineMs: number,
   log: (m: string) => void,
-  timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } = { setTimeout, clearTimeout },
+  timers: Timers = realTimers,
 ): Promise<ShutdownReport> {
   const closed: string[] = [];
   const destroyed: string[] = [];
@@ -69,7 +70,7 @@ export async function closeStages(
       destroyed.push(name);
     }
   } finally {
-    timers.clearTimeout(timer);
+    timers.clearTimeout(timer as never);
   }
   if (index < stages.length) {
     log(`Shutdown: -shutdown-timeout of ${deadlineMs / 1000}s passed; stopping ${stages.slice(index).map(([n]) => n).join(', ')} now`);
