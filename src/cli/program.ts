@@ -20,7 +20,7 @@ export interface Running {
 
 /**
  * Handed to start(): every stage it opens is tracked as it opens, so that a signal during start-up
- * can release what exists so far (nothing has been accepted from clients yet) without waiting for
+ * destroys what exists so far (nothing has been accepted from clients yet) without waiting for
  * start() to finish, which may hang (a gateway that never answers the first ping).
  */
 export interface StartUp {
@@ -51,19 +51,25 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
   const opened: NamedStage[] = [];
   let running: Running | undefined;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (running === undefined) {
+      // Nothing was accepted from clients yet, so nothing needs draining (and a first ping may hang).
+      log(`Received ${signal} during start-up, stopping`);
+      const newestFirst = [...opened].reverse();
+      for (const [, stage] of newestFirst) stage.destroy();
+      log(`Shutdown during start-up: released ${newestFirst.map(([name]) => name).join(', ') || 'nothing'}`);
+      process.exit(0);
+    }
+    const { stages, undelivered } = running;
     const since = Date.now();
-    const during = running === undefined ? ' during start-up' : '';
-    log(`Received ${signal}${during}, shutting down (at most ${deadlineMs / 1000}s)`);
+    log(`Received ${signal}, shutting down (at most ${deadlineMs / 1000}s)`);
     const backstop = setTimeout(() => {
       log(`Shutdown: still not finished ${(Date.now() - since) / 1000}s after ${signal}; exiting now`);
-      if (running) logUndelivered(running.undelivered());
+      logUndelivered(undelivered());
       process.exit(1);
     }, deadlineMs + BACKSTOP_GRACE_MS);
     backstop.unref();
-    // During start-up nothing was accepted yet: what is open is released newest first.
-    const stages = running?.stages ?? [...opened].reverse();
     const report = await closeStages(stages, deadlineMs, log);
-    if (running) logUndelivered(running.undelivered());
+    logUndelivered(undelivered());
     log(`Shutdown ${report.timedOut ? 'cut short by -shutdown-timeout' : 'complete'} after ${(Date.now() - since) / 1000}s`);
     process.exit(report.destroyed.length > 0 ? 1 : 0);
   };
@@ -86,18 +92,13 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
 
   const startUp: StartUp = {
     track(name, stage) {
-      // Opened after the signal, by a start-up still under way: it must not take work now.
-      if (signalled !== undefined) stage.destroy();
-      else opened.push([name, stage]);
+      opened.push([name, stage]);
       return stage;
     },
   };
   try {
-    const started = await opts.start(config, startUp);
-    // A signal during start-up already closes what start() opened.
-    if (signalled === undefined) running = started;
+    running = await opts.start(config, startUp);
   } catch (err) {
-    if (signalled !== undefined) return;
     log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }

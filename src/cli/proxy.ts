@@ -112,7 +112,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
     undelivered: () =>
       config.spoolDir !== ''
         ? [[forwarder.undelivered(), `stay in the spool ${config.spoolDir}`], [input.batcher.held(), 'held in memory are lost']]
-        : [[forwarder.undelivered() + input.batcher.held(), 'held in memory are lost']],
+        : [[forwarder.undelivered() + input.batcher.held() + (compressor?.held() ?? 0), 'held in memory are lost']],
   };
 }
 

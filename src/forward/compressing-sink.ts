@@ -8,18 +8,24 @@ import type { Batch, BatchSink } from '../batch/batch.js';
 import type { BufferPool } from '../batch/buffer-pool.js';
 import { gzip } from './gzip.js';
 
+export interface CompressingSink extends BatchSink {
+  /** Data points taken and not yet in the sink (compressing, or refused by it). */
+  held(): number;
+}
+
 export function createCompressingSink(opts: {
   sink: BatchSink;
   concurrency: number;
   /** Where each raw batch's buffer goes back once gzipped (the batcher takes it again). */
   pool?: BufferPool;
-}): BatchSink {
+}): CompressingSink {
   /** Compressions in offer order; the head is handed to the sink first. */
   const held: Array<Promise<Batch>> = [];
   const readyListeners: Array<() => void> = [];
   const idleListeners: Array<() => void> = [];
   let pumping = false;
   let closed = false;
+  let heldPoints = 0;
 
   const compress = async (batch: Batch): Promise<Batch> => {
     const data = await gzip(batch.data);
@@ -36,6 +42,7 @@ export function createCompressingSink(opts: {
       const batch = await held[0]!;
       while (!opts.sink.offer(batch)) await sinkReady();
       held.shift();
+      heldPoints -= batch.points;
       for (const l of readyListeners.splice(0)) l();
     }
     pumping = false;
@@ -46,9 +53,11 @@ export function createCompressingSink(opts: {
     offer(batch) {
       if (closed || held.length >= opts.concurrency) return false;
       held.push(compress(batch));
+      heldPoints += batch.points;
       if (!pumping) void pump();
       return true;
     },
+    held: () => heldPoints,
     whenReady(listener) {
       if (!closed && held.length < opts.concurrency) listener();
       else readyListeners.push(listener);
