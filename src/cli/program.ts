@@ -27,8 +27,8 @@ export interface StartUp {
   track<S extends Stage>(name: string, stage: S): S;
 }
 
-/** After the deadline, the backstop's extra time before process.exit, whatever is still blocked. */
-export const BACKSTOP_GRACE_MS = 1000;
+/** After the deadline, the backstop's extra time before process.exit, whatever is still blocked: a tenth of the promised second is left for exiting. */
+export const BACKSTOP_GRACE_MS = 900;
 
 export async function runProgram<C extends { readonly shutdownTimeoutMs: number }>(opts: {
   program: string;
