@@ -204,6 +204,36 @@ test('proxy with a spool: SIGTERM with the gateway refusing exits within the bou
   }
 });
 
+test('relay with a spool: SIGTERM with a destination that never reads exits within the bound; after a restart every point arrives', async () => {
+  const sink = await startTcpSink();
+  sink.pause();
+  const spool = mkdtempSync(join(tmpdir(), 'polymur-spool-'));
+  // The spool, not the cap, holds what the destination does not take.
+  const args = [...SHUTDOWN, '-spool-dir', spool, '-destinations', sink.address, '-outgoing-queue-cap', '10000000', '-batch-size', '500', '-flush-interval', '100ms'];
+  let relay = await startRelay(args);
+  try {
+    // Far more than the kernel's socket buffers to the destination hold: most of it is spooled.
+    const points = 300_000;
+    const sending = sendLoad({ port: relay.port, connections: 2, points });
+    await until('the relay counted every point', async () => (await scrapeCounter(relay.statPort, 'polymur_points_received_total')) >= points, 60_000);
+    await sending;
+    const exit = await sigterm(relay);
+    const undelivered = undeliveredLogged(relay);
+    assert.match(relay.stderr(), new RegExp(`${undelivered} stay in the spool`));
+    assertBounded('the relay', exit.seconds);
+    sink.resume();
+    relay = await startRelay(args);
+    await until('every point at the sink', () => delivery(sink.lines, 2, points).missing === 0, 60_000);
+    const d = delivery(sink.lines, 2, points);
+    process.stdout.write(`# relay SIGTERM with a spool (destination never reads): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    assert.ok(undelivered > 0);
+    assert.equal(d.missing, 0);
+  } finally {
+    await relay.stop();
+    await sink.close();
+  }
+});
+
 test('SIGHUP kills none of the three programs: each logs it and keeps delivering', async () => {
   const sink = await startTcpSink();
   const gateway = await startGateway({ args: ['-destinations', sink.address] });
