@@ -16,6 +16,7 @@ import { freePort } from '../helpers/carbon.js';
 import { makeCert } from '../helpers/certs.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
+import { postHead, rawConnect } from '../helpers/raw-http.js';
 import { delivery, scrapeCounter, until } from '../helpers/points.js';
 import { startProgram, type Exit, type RunningProgram } from '../helpers/programs.js';
 import { startGateway, startProxy, startRelay } from '../helpers/system.js';
@@ -48,8 +49,12 @@ function undeliveredLogged(p: RunningProgram): number {
 const CHUNK_POINTS = 2000;
 
 /** Lines whose value is their id, from `first` on (what delivery() counts). */
+function lines(first: number): string {
+  return Array.from({ length: CHUNK_POINTS }, (_, i) => `shutdown.m${i % 100} ${first + i} 1700000000\n`).join('');
+}
+
 function chunk(first: number): Buffer {
-  return Buffer.from(Array.from({ length: CHUNK_POINTS }, (_, i) => `shutdown.m${i % 100} ${first + i} 1700000000\n`).join(''));
+  return Buffer.from(lines(first));
 }
 
 /**
@@ -127,22 +132,27 @@ test('gateway: SIGTERM with a destination that never reads and its queue full ex
   try {
     let accepted = 0;
     let next = 0;
-    // Batches of 2,000 points until the gateway answers 503 (its destination queue is full).
+    // Batches until the gateway answers 503 (its destination queue is full).
     for (let i = 0; i < 1000; i++) {
-      const lines = Array.from({ length: 2000 }, (_, k) => `shutdown.gw.m${k % 100} ${next + k} 1700000000\n`).join('');
-      const reply = await post(gateway.port, '/ingest', { 'X-Polymur-Key': '123' }, gzipSync(lines), gateway.cert.cert);
+      const reply = await post(gateway.port, '/ingest', { 'X-Polymur-Key': '123' }, gzipSync(lines(next)), gateway.cert.cert);
       if (reply.status === 503) break;
       assert.equal(reply.status, 200);
-      accepted += 2000;
-      next += 2000;
+      accepted += CHUNK_POINTS;
+      next += CHUNK_POINTS;
     }
     assert.ok(accepted > 0 && accepted < 2_000_000, `the gateway refused at last (${accepted} points accepted)`);
+    // And a request in flight that never completes (half its body, then silence; -read-timeout is 60 s).
+    const body = gzipSync(lines(0));
+    const stalled = await rawConnect(gateway.port, gateway.cert.cert);
+    await stalled.write(postHead('/ingest', '123', body.length));
+    await stalled.write(body.subarray(0, body.length >> 1));
     const exit = await sigterm(gateway);
+    await stalled.closed;
     const undelivered = undeliveredLogged(gateway);
     sink.resume();
     const arrived = (): number => new Set(sink.lines.map((l) => l.split(' ')[1])).size;
     await until('what the kernel held at the sink', () => arrived() + undelivered >= accepted, 30_000);
-    process.stdout.write(`# gateway SIGTERM (destination never reads, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); accepted ${accepted}, arrived ${arrived()}, reported undelivered ${undelivered}\n`);
+    process.stdout.write(`# gateway SIGTERM (destination never reads, queue full, a request stalled mid-body): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); accepted ${accepted}, arrived ${arrived()}, reported undelivered ${undelivered}\n`);
     assertBounded('the gateway', exit.seconds);
     assert.ok(undelivered > 0);
   } finally {
