@@ -62,6 +62,7 @@ export function createBatcher(opts: {
   const readyListeners: Array<() => void> = [];
   let destroyed = false;
   let closing: Promise<void> | undefined;
+  let endClose: (() => void) | undefined;
 
   const startTimer = (): void => {
     if (timer !== undefined || opts.flushIntervalMs <= 0 || destroyed) return;
@@ -150,6 +151,7 @@ export function createBatcher(opts: {
     close() {
       closing ??= new Promise<void>((resolve) => {
         cut();
+        endClose = resolve;
         if (pending.length === 0 || destroyed) resolve();
         else readyListeners.push(resolve);
       });
@@ -159,7 +161,7 @@ export function createBatcher(opts: {
       destroyed = true;
       stopTimer();
       // A pending close() resolves; what is held stays counted by held().
-      for (const l of readyListeners.splice(0)) l();
+      endClose?.();
     },
   };
 }

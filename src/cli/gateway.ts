@@ -9,7 +9,7 @@ import { openKeyStore } from '../keys/store.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { startObservability } from './observability.js';
-import { runProgram, type Running, type StartUp } from './program.js';
+import { keptIn, runProgram, type Running, type StartUp } from './program.js';
 import { startOutput } from './routing.js';
 
 async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
@@ -54,7 +54,6 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     onReceived: observability.received,
   });
 
-  startUp.track('gateway', gateway);
   return {
     stages: [
       ['gateway', gateway],
@@ -63,7 +62,8 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
       ['keys', keys],
       ['stat server', observability.statServer],
     ],
-    undelivered: () => [[output.undelivered(), config.spoolDir !== '' ? `stay in the spool ${config.spoolDir}` : 'held in memory are lost']],
+    // A request cut off in flight was not answered 200: its sender still has it.
+    undelivered: () => [[output.undelivered(), keptIn(config.spoolDir)]],
   };
 }
 

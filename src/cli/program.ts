@@ -8,8 +8,15 @@ import { ConfigError, FlagReader } from '../config/validate.js';
 import { closeStages, type NamedStage, type Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 
-/** Data points a program still held at exit, and where they are (`stay in the spool …`, `are lost`). */
+/** Data points a program still held at exit, and where they are (keptIn()). */
 export type Undelivered = ReadonlyArray<readonly [points: number, where: string]>;
+
+export const LOST = 'held in memory are lost';
+
+/** Where a queue's undelivered points are after the exit: on disk with -spool-dir, else nowhere. */
+export function keptIn(spoolDir: string): string {
+  return spoolDir !== '' ? `stay in the spool ${spoolDir}` : LOST;
+}
 
 export interface Running {
   /** The program's stages in shutdown order: each feeds the ones after it, so it drains first. */
@@ -105,7 +112,9 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
 }
 
 function logUndelivered(undelivered: Undelivered): void {
-  const total = undelivered.reduce((sum, [points]) => sum + points, 0);
-  const parts = undelivered.filter(([points]) => points > 0).map(([points, where]) => `${points} ${where}`);
+  const byPlace = new Map<string, number>();
+  for (const [points, where] of undelivered) byPlace.set(where, (byPlace.get(where) ?? 0) + points);
+  const total = [...byPlace.values()].reduce((sum, points) => sum + points, 0);
+  const parts = [...byPlace].filter(([, points]) => points > 0).map(([where, points]) => `${points} ${where}`);
   log(`Shutdown: ${total} data points left undelivered${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
 }

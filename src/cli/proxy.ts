@@ -13,7 +13,7 @@ import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
-import { runProgram, type Running, type StartUp } from './program.js';
+import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 
 /**
  * Batches gzipped at once on libuv's thread pool. Two keep up with the forwarder on two cores; four
@@ -98,7 +98,6 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
     queues: () => [['queue', queue.depth().batches, config.queueCap]],
   });
 
-  startUp.track('input', input.listener);
   return {
     stages: [
       ['listener', input.listener],
@@ -109,10 +108,10 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
       ['forwarder', forwarder],
       ['stat server', input.statServer],
     ],
-    undelivered: () =>
-      config.spoolDir !== ''
-        ? [[forwarder.undelivered(), `stay in the spool ${config.spoolDir}`], [input.batcher.held(), 'held in memory are lost']]
-        : [[forwarder.undelivered() + input.batcher.held() + (compressor?.held() ?? 0), 'held in memory are lost']],
+    undelivered: () => [
+      [forwarder.undelivered(), keptIn(config.spoolDir)],
+      [input.batcher.held() + (compressor?.held() ?? 0), LOST],
+    ],
   };
 }
 

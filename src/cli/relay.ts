@@ -5,7 +5,7 @@ import { readRelayConfig, type RelayConfig } from '../config/relay-config.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { startInput } from './input.js';
-import { runProgram, type Running, type StartUp } from './program.js';
+import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 import { startOutput } from './routing.js';
 
 async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
@@ -20,8 +20,6 @@ async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
     registry,
     queues: () => [['incoming-queue', 0, config.incomingQueueCap], ...output.queues()],
   });
-  startUp.track('input', input.listener);
-  const lost = 'held in memory are lost';
   return {
     stages: [
       ['listener', input.listener],
@@ -30,10 +28,10 @@ async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
       ...output.stages,
       ['stat server', input.statServer],
     ],
-    undelivered: () =>
-      config.spoolDir !== ''
-        ? [[output.undelivered(), `stay in the spool ${config.spoolDir}`], [input.batcher.held(), lost]]
-        : [[output.undelivered() + input.batcher.held(), lost]],
+    undelivered: () => [
+      [output.undelivered(), keptIn(config.spoolDir)],
+      [input.batcher.held(), LOST],
+    ],
   };
 }
 
