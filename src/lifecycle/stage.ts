@@ -45,11 +45,12 @@ export async function closeStages(
   const deadline = new Promise<'deadline'>((resolve) => {
     onExpire = () => resolve('deadline');
   });
+  // Not unref'd: a close() waiting on nothing that keeps the process alive must still reach the
+  // deadline (destroy, the undelivered count, the exit code), not end in a silent exit.
   const timer = timers.setTimeout(() => {
     expired = true;
     onExpire?.();
   }, deadlineMs);
-  (timer as { unref?: () => void }).unref?.();
   let index = 0;
   try {
     for (; index < stages.length && !expired; index++) {

@@ -4,7 +4,9 @@
 // rest, and each stage closed or destroyed exactly once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { setImmediate as tick } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { createBatcher } from '../../src/batch/batcher.js';
 import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 import { closeStages, type NamedStage, type Stage } from '../../src/lifecycle/stage.js';
@@ -140,4 +142,16 @@ test('close() twice is one drain; destroy() during it ends it (the batcher, a re
   (await queue.take())!.ack();
   await settle();
   assert.equal(queue.depth().points, 0);
+});
+
+test('the deadline keeps the process alive: a close() waiting on nothing still ends in destroy(), not a silent exit', () => {
+  const stageModule = fileURLToPath(new URL('../../src/lifecycle/stage.js', import.meta.url));
+  // Nothing else holds the event loop open: only the deadline can.
+  const script = `
+    const { closeStages } = await import(${JSON.stringify(stageModule)});
+    const stuck = { close: () => new Promise(() => {}), destroy: () => console.log('destroyed') };
+    const report = await closeStages([['stuck', stuck]], 200, () => undefined);
+    console.log(JSON.stringify(report));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.stdout, 'destroyed\n{"closed":[],"destroyed":["stuck"],"timedOut":true}\n', r.stderr);
 });
