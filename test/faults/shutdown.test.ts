@@ -1,6 +1,6 @@
 // SIGTERM while blocked, with real processes on 127.0.0.1: whatever is stuck (a gateway that
-// refuses connections, a destination that accepts and never reads, a gateway that never answers
-// the first ping), the program exits within -shutdown-timeout plus one second and logs how many
+// refuses connections, requests hanging on a frozen link, a destination that accepts and never
+// reads, a gateway that never answers the first ping), the program exits within -shutdown-timeout plus one second and logs how many
 // data points it could not deliver; every point sent either arrived or is in that count, or is
 // still in the spool (and arrives after a restart). SIGHUP kills none of the three programs.
 import { test } from 'node:test';
@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { sendLoad } from '../../bench/load-generator.js';
 import { freePort } from '../helpers/carbon.js';
 import { makeCert } from '../helpers/certs.js';
+import { startFreezeProxy } from '../helpers/freeze-proxy.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 import { postHead, rawConnect } from '../helpers/raw-http.js';
@@ -82,24 +83,54 @@ async function refusingGateway(): Promise<string> {
   return `https://localhost:${await freePort()}`;
 }
 
-test('proxy: SIGTERM with the gateway refusing and the queue full exits within the bound and counts every point it held', async () => {
-  const cert = makeCert();
+/**
+ * A proxy whose gateway fails (`gatewayUrl`), its queue filled by one client until it stops
+ * reading, then SIGTERM: bounded exit, and every point the client sent is in the logged count.
+ */
+async function proxyBlocked(name: string, gatewayUrl: string, cert: ReturnType<typeof makeCert>, extraArgs: string[], ready?: (p: RunningProgram) => Promise<unknown>): Promise<void> {
   const proxy = await startProxy({
-    gateway: await refusingGateway(),
+    gateway: gatewayUrl,
     cert,
-    args: [...SHUTDOWN, '-queue-cap', '2', '-batch-size', '1000', '-flush-interval', '100ms', '-timeout', '1s', '-max-retry-delay', '1s'],
+    args: [...SHUTDOWN, '-queue-cap', '2', '-batch-size', '1000', '-flush-interval', '100ms', '-max-retry-delay', '1s', ...extraArgs],
   });
-  // Nothing leaves: more points than the queue, the compressing stage and one batch can hold
-  // means the queue is full and the proxy has stopped reading.
-  const { sent: points, socket } = await writeUntilBlocked(proxy.port, async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= 5_000);
-  const exit = await sigterm(proxy);
-  socket.destroy();
-  const undelivered = undeliveredLogged(proxy);
-  process.stdout.write(`# proxy SIGTERM (gateway refusing, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); sent ${points}, arrived 0, reported undelivered ${undelivered}\n`);
-  assertBounded('the proxy', exit.seconds);
-  // The client's last bytes were read at close: every point sent is in the count.
-  assert.equal(undelivered, points);
-  assert.equal(exit.code, 1, 'a shutdown cut short by the deadline exits 1');
+  try {
+    await ready?.(proxy);
+    // Nothing leaves: more points than the queue, the compressing stage and one batch can hold
+    // means the queue is full and the proxy has stopped reading.
+    const { sent: points, socket } = await writeUntilBlocked(proxy.port, async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= 5_000);
+    const exit = await sigterm(proxy);
+    socket.destroy();
+    const undelivered = undeliveredLogged(proxy);
+    process.stdout.write(`# proxy SIGTERM (${name}, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); sent ${points}, arrived 0, reported undelivered ${undelivered}\n`);
+    assertBounded('the proxy', exit.seconds);
+    // The client's last bytes were read at close: every point sent is in the count.
+    assert.equal(undelivered, points);
+    assert.equal(exit.code, 1, 'a shutdown cut short by the deadline exits 1');
+  } finally {
+    await proxy.stop('SIGKILL');
+  }
+}
+
+test('proxy: SIGTERM with the gateway refusing and the queue full exits within the bound and counts every point it held', async () => {
+  await proxyBlocked('gateway refusing connections', await refusingGateway(), makeCert(), ['-timeout', '1s']);
+});
+
+test('proxy: SIGTERM with requests hanging in flight (the link to the gateway frozen) exits within the bound and counts every point', async () => {
+  const sink = await startTcpSink();
+  const gateway = await startGateway({ args: ['-destinations', sink.address] });
+  const link = await startFreezeProxy(gateway.port);
+  try {
+    // -timeout 60s: only the shutdown can end the requests in flight.
+    await proxyBlocked('requests hanging on a frozen link, -timeout 60s', `https://localhost:${link.port}`, gateway.cert, ['-timeout', '60s'], async (proxy) => {
+      await proxy.waitForLog(/Connection to gateway .* successful/);
+      link.freeze();
+    });
+    assert.equal(sink.lines.length, 0, 'nothing passed the frozen link');
+  } finally {
+    await link.close();
+    await gateway.stop();
+    await sink.close();
+  }
 });
 
 test('relay: SIGTERM with a destination that never reads and its queue full exits within the bound; arrived + reported = sent', async () => {
