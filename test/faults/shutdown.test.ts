@@ -28,10 +28,10 @@ const SHUTDOWN_TIMEOUT_S = 2;
 const BOUND_S = SHUTDOWN_TIMEOUT_S + 1;
 const SHUTDOWN = ['-shutdown-timeout', `${SHUTDOWN_TIMEOUT_S}s`];
 
-/** Sends SIGTERM and measures how long the process took to exit. */
-async function sigterm(p: RunningProgram): Promise<Exit & { seconds: number }> {
+/** Sends SIGTERM (or `signal`) and measures how long the process took to exit. */
+async function sigterm(p: RunningProgram, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit & { seconds: number }> {
   const started = Date.now();
-  p.proc.kill('SIGTERM');
+  p.proc.kill(signal);
   const exit = await p.exited;
   return { ...exit, seconds: (Date.now() - started) / 1000 };
 }
@@ -291,8 +291,9 @@ test('SIGHUP kills none of the three programs: each logs it and keeps delivering
     await until('both points at the sink', () => sink.lines.includes('hup.proxy 1 1700000000') && sink.lines.includes('hup.relay 2 1700000000'));
     for (const p of [gateway, proxy, relay]) assert.equal(p.proc.exitCode, null, 'still running');
     process.stdout.write('# SIGHUP to gateway, proxy and relay: all three still running, points sent after it arrived\n');
-    const exits = await Promise.all([proxy, relay].map(sigterm));
-    assert.deepEqual(exits.map((e) => e.code), [0, 0], 'a clean drain exits 0');
+    const exits = await Promise.all([sigterm(proxy), sigterm(relay, 'SIGINT')]);
+    assert.deepEqual(exits.map((e) => e.code), [0, 0], 'a clean drain exits 0, on SIGTERM as on SIGINT');
+    assert.match(relay.stderr(), /Received SIGINT, shutting down/);
   } finally {
     await proxy.stop();
     await relay.stop();
