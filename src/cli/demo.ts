@@ -11,6 +11,7 @@ import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { openKeyStore } from '../keys/store.js';
 import { generateKey } from '../keys/generate.js';
 import { log } from '../observe/log.js';
+import { versionText } from './version.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: "The demo proxy's Graphite plaintext listen address" },
@@ -52,7 +53,7 @@ process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 process.on('SIGHUP', () => log('Received SIGHUP: ignored (reload is not implemented yet)'));
 
-const { values } = parseFlagsOrExit('polymur-demo', FLAGS, 'POLYMUR_DEMO');
+const { values } = parseFlagsOrExit('polymur-demo', FLAGS, 'POLYMUR_DEMO', { version: () => versionText('polymur-demo') });
 const GATEWAY_PORT = Number(values['gateway-port']);
 const listenAddr = String(values['listen-addr']);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -132,7 +133,7 @@ run('proxy.js', [
 const listenPort = listenAddr.slice(listenAddr.lastIndexOf(':') + 1);
 process.stdout.write(
   `\nPolymur demo: proxy on ${listenAddr} -> gateway https://localhost:${GATEWAY_PORT} -> console.\n` +
-    `Send a data point:\n  echo "some.test.data 1337 $(date +%s)" | nc localhost ${listenPort}\n` +
+    `Send a data point:\n  echo "some.test.data 1337 $(date +%s)" | nc -N localhost ${listenPort}\n` +
     `It is printed here within a second (the proxy flushes every ${FLUSH_INTERVAL}). Ctrl-C stops both.\n\n`,
 );
 

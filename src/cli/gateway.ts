@@ -29,7 +29,8 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     metricsFlushMs: config.metricsFlushMs,
     // Self-metrics are a handful of lines; when the destinations are full they wait for the next flush.
     emit: (data, points) => void output.sink.offer({ data, points }),
-    queues: () => [['incoming-queue', 0, config.incomingQueueCap], ...output.queues()],
+    queues: output.queues,
+    readiness: { ...output.readiness, keysLoaded: keys.loaded },
   });
 
   if (config.httpPort !== undefined && config.httpsPort === undefined) {

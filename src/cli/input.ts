@@ -9,6 +9,7 @@ import { createTcpListener, type TcpListener } from '../input/tcp-listener.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import type { ReadinessSources } from '../observe/readiness.js';
 import { startObservability, type QueueFigure } from './observability.js';
 
 export interface InputConfig {
@@ -36,6 +37,7 @@ export async function startInput(opts: {
   pool?: BufferPool;
   registry: Registry;
   queues: () => QueueFigure[];
+  readiness: ReadinessSources;
 }): Promise<Input> {
   const { config, registry } = opts;
   const batcher = createBatcher({
@@ -50,6 +52,7 @@ export async function startInput(opts: {
     metricsFlushMs: config.metricsFlushMs,
     emit: (data, points) => batcher.add(data, points),
     queues: opts.queues,
+    readiness: opts.readiness,
   });
   const listener = await createTcpListener({
     listenAddr: config.listenAddr,

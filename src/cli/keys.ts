@@ -4,7 +4,9 @@
 import { basename } from 'node:path';
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { generateKey } from '../keys/generate.js';
-import { KeyStoreError, openKeyStore, type KeyStore } from '../keys/store.js';
+import { hashedEntry } from '../keys/entry.js';
+import { KeyStoreError, KeyStoreMissing, openKeyStore, type KeyStore } from '../keys/store.js';
+import { versionText } from './version.js';
 
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
 const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
@@ -16,7 +18,7 @@ const FLAGS: FlagSpec[] = [
 const USAGE = `Usage: ${program} [-key-store URL] <command>
 Commands:
 \tlist names\tShow API key names
-\tlist all\tShow API key names and keys
+\tlist all\tShow API key names and keys (sha256:<hash> for a key kept hashed)
 \tcreate NAME\tCreate a new API user & key where NAME becomes the user name
 \tregen NAME\tRegenerate a key for the existing user specified
 \tdelete NAME\tDelete unregisters a key for the specified user
@@ -46,24 +48,27 @@ function newNameArg(args: string[]): string {
 async function run(store: KeyStore, args: string[]): Promise<string> {
   switch (args[0]) {
     case 'list': {
-      const keys = await store.list();
+      const keys = await store.list().catch((err: unknown) => {
+        if (err instanceof KeyStoreMissing) return new Map<string, string>(); // no key created yet
+        throw err;
+      });
       const names = [...keys.keys()].sort();
       if (args[1] === 'names' && args.length === 2) return names.map((n) => `${n}\n`).join('');
+      // A plaintext entry (as the original wrote them) shows its key; one of ours, sha256:<hash>.
       if (args[1] === 'all' && args.length === 2) return names.map((n) => `${n}: ${keys.get(n)}\n`).join('');
       throw new UsageError(args.length === 1 ? `${program} list needs names or all` : `${program} list ${args.slice(1).join(' ')} is invalid`);
     }
+    // The store keeps only the key's hash: this output is the one place the key is ever shown.
     case 'create': {
       const name = newNameArg(args);
-      if ((await store.get(name)) !== undefined) throw new Refused(`Key ${name} already exists`);
       const key = generateKey();
-      await store.put(name, key);
+      if (!(await store.put(name, hashedEntry(key), 'absent'))) throw new Refused(`Key ${name} already exists`);
       return `Successfully registered ${name} with key ${key}\n`;
     }
     case 'regen': {
       const name = nameArg(args);
-      if ((await store.get(name)) === undefined) throw new Refused(`Key ${name} doesn't exist`);
       const key = generateKey();
-      await store.put(name, key);
+      if (!(await store.put(name, hashedEntry(key), 'present'))) throw new Refused(`Key ${name} doesn't exist`);
       return `Successfully regenerated ${name} with key ${key}\n`;
     }
     case 'delete': {
@@ -76,7 +81,7 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
   }
 }
 
-const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR');
+const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR', { version: () => versionText(program), takesArguments: true });
 let store: KeyStore | undefined;
 try {
   store = openKeyStore(String(values['key-store']));

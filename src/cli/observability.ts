@@ -1,15 +1,23 @@
 // The observability every program runs: the 5 s "Received N data points" line, the stat address
-// (`stats` command, /metrics, /healthz), process metrics, and -metrics-flush self-metrics.
+// (`stats` command, /metrics, /healthz liveness, /readyz readiness), process metrics, and
+// -metrics-flush self-metrics.
 import type { Stage } from '../lifecycle/stage.js';
+import { createHeartbeat } from '../observe/heartbeat.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createMetricsFlusher, runtimeGraphiteMetrics } from '../observe/graphite-flush.js';
 import { registerProcessMetrics } from '../observe/process-metrics.js';
 import { createRateReporter } from '../observe/rate-reporter.js';
-import { createStatServer } from '../observe/stat-server.js';
+import { readinessReasons, type ReadinessSources } from '../observe/readiness.js';
+import { createStatServer, type StatServer } from '../observe/stat-server.js';
 
-/** A queue as the original's runtime-stats writer reported it: path (`incoming-queue`,
- * `outgoing-queue.<destination>`), current size, limit. */
+/** The 5 s rate line's loop: stale when it missed three of its turns. */
+const RATE_LOOP = 'rate-reporter';
+const RATE_INTERVAL_MS = 5000;
+
+/** A queue as the original's runtime-stats writer reported it: path (`outgoing-queue.<destination>`,
+ * the proxy's `queue`), current size, limit. There is no `incoming-queue`: nothing stands between
+ * the listener and the destination queues. */
 export type QueueFigure = readonly [name: string, size: number, limit: number];
 
 export interface Observability {
@@ -28,16 +36,28 @@ export async function startObservability(opts: {
   /** Where self-metrics enter the program's own pipeline. */
   emit: (data: Buffer, points: number) => void;
   queues: () => QueueFigure[];
-  health?: () => { ok: boolean; details?: Record<string, unknown> };
+  /** What /readyz computes readiness from. */
+  readiness: ReadinessSources;
 }): Promise<Observability> {
   registerProcessMetrics(opts.registry);
-  const rate = createRateReporter({ log });
-  const statServer = await createStatServer({
-    listenAddr: opts.statAddr,
-    registry: opts.registry,
-    log,
-    ...(opts.health ? { health: opts.health } : {}),
-  });
+  const heartbeat = createHeartbeat();
+  opts.registry.gauge('polymur_event_loop_lag_seconds', 'How late the event loop last turned', () => heartbeat.check().eventLoopLagMs / 1000);
+  heartbeat.watch(RATE_LOOP, 3 * RATE_INTERVAL_MS);
+  const rate = createRateReporter({ log, intervalMs: RATE_INTERVAL_MS, onTick: () => heartbeat.beat(RATE_LOOP) });
+  let statServer: StatServer;
+  try {
+    statServer = await createStatServer({
+      listenAddr: opts.statAddr,
+      registry: opts.registry,
+      log,
+      liveness: heartbeat.check,
+      readiness: () => readinessReasons(opts.readiness),
+    });
+  } catch (err) {
+    heartbeat.stop();
+    rate.stop();
+    throw err;
+  }
 
   const flusher =
     opts.metricsFlushMs > 0
@@ -58,9 +78,19 @@ export async function startObservability(opts: {
     flusher?.stop();
     rate.stop();
   };
+  // The liveness heartbeat goes with the stat address that reports it.
   return {
     received: (points) => rate.add(points),
     reporting: { close: async () => stopReporting(), destroy: stopReporting },
-    statServer,
+    statServer: {
+      close: () => {
+        heartbeat.stop();
+        return statServer.close();
+      },
+      destroy: () => {
+        heartbeat.stop();
+        statServer.destroy();
+      },
+    },
   };
 }

@@ -3,10 +3,11 @@
 // handlers installed before anything starts, SIGHUP ignored, and SIGINT/SIGTERM closing the
 // program's stages in order under -shutdown-timeout, with a backstop that ends the process one
 // second after it whatever is blocked (a second signal exits at once).
-import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
+import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
 import { closeStages, type NamedStage, type Stage } from '../lifecycle/stage.js';
-import { log } from '../observe/log.js';
+import { LOG_FORMATS, log, setLogFormat } from '../observe/log.js';
+import { versionText } from './version.js';
 
 /** Data points a program still held at exit, and where they are (keptIn()). */
 export type Undelivered = ReadonlyArray<readonly [points: number, where: string]>;
@@ -44,13 +45,16 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
   readConfig: (f: FlagReader) => C;
   start: (config: C, startUp: StartUp) => Promise<Running>;
 }): Promise<void> {
-  const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix);
+  const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix, { version: () => versionText(opts.program) });
   let config: C;
   try {
-    config = opts.readConfig(new FlagReader(values));
+    const flags = new FlagReader(values);
+    setLogFormat(flags.oneOf('log-format', LOG_FORMATS));
+    config = opts.readConfig(flags);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${opts.program}: ${err.message}\n`);
+    // As Go's flag package does for a bad value: the reason, then the usage.
+    process.stderr.write(`${opts.program}: ${err.message}\n${usage(opts.program, opts.flags)}`);
     process.exit(2);
   }
   const deadlineMs = config.shutdownTimeoutMs;

@@ -96,6 +96,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
     ...(pool ? { pool } : {}),
     registry,
     queues: () => [['queue', queue.depth().batches, config.queueCap]],
+    readiness: { gatewayUp: forwarder.gatewayUp, queues: () => [['queue to the gateway', queue]] },
   });
 
   return {

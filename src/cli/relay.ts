@@ -18,7 +18,8 @@ async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
     flushIntervalMs: config.flushIntervalMs,
     sink: output.sink,
     registry,
-    queues: () => [['incoming-queue', 0, config.incomingQueueCap], ...output.queues()],
+    queues: output.queues,
+    readiness: output.readiness,
   });
   return {
     stages: [

@@ -5,6 +5,7 @@ import type { RoutingConfig } from '../config/routing-config.js';
 import type { NamedStage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import type { QueueView, ReadinessSources } from '../observe/readiness.js';
 import { createDestinationApi } from '../route/api.js';
 import { join } from 'node:path';
 import { parseDestinations, type DestinationAddress } from '../route/destination.js';
@@ -21,6 +22,8 @@ export interface Output {
   readonly stages: readonly NamedStage[];
   /** Data points queued for the destinations and not written yet. */
   undelivered(): number;
+  /** A destination up, and each destination's queue able to store and not nearly full. */
+  readonly readiness: ReadinessSources;
 }
 
 /** Average bytes per Graphite line, to turn a cap in points into a cap in bytes. */
@@ -29,7 +32,7 @@ const BYTES_PER_POINT_ESTIMATE = 128;
 export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
   if (config.consoleOut) {
     const sink = createConsoleSink();
-    return { sink, queues: () => [], stages: [['console', sink]], undelivered: () => 0 };
+    return { sink, queues: () => [], readiness: {}, stages: [['console', sink]], undelivered: () => 0 };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
@@ -52,12 +55,23 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
               policy: 'block',
               log,
               metrics: registry,
+              labels: { destination: dest.id },
             }),
         }
       : {}),
   });
   const api = await createDestinationApi({ listenAddr: config.apiAddr, router, log });
+  // The router refuses a batch once a destination holds -outgoing-queue-cap points: that is its limit in points.
+  const capped = (queue: QueueView): QueueView => ({
+    depth: () => queue.depth(),
+    limits: () => ({ ...queue.limits(), points: Math.min(queue.limits().points, config.outgoingQueueCap) }),
+    fault: () => queue.fault(),
+  });
   return {
+    readiness: {
+      destinations: () => router.destinations(),
+      queues: () => router.destinations().map((d) => [`queue of destination ${d.id}`, capped(d.queue)] as const),
+    },
     sink: router,
     queues: () =>
       // The original's path: dots of the destination become underscores, its colons stay.

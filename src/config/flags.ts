@@ -134,19 +134,39 @@ export function parseFlags(
   return { values, args: argv.slice(i) };
 }
 
+/** `-version`, which every program takes: it prints what the program is and exits 0. */
+const VERSION_FLAG: FlagSpec = { name: 'version', type: 'bool', default: false, usage: 'Print the version and exit' };
+
+export interface EntryOptions {
+  /** The text -version prints. */
+  readonly version: () => string;
+  /**
+   * Whether arguments may follow the flags (polymur-keys' commands). Elsewhere a leftover argument
+   * is an error: `-console-out false` would otherwise end the flags at `false` and silently drop the rest.
+   */
+  readonly takesArguments?: boolean;
+  readonly argv?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /**
  * parseFlags for a program's entry point: on error prints the message and usage to stderr and
- * exits as Go's flag.ExitOnError does (2 for errors, 0 for -h).
+ * exits as Go's flag.ExitOnError does (2 for errors, 0 for -h); -version prints and exits 0.
  */
-export function parseFlagsOrExit(
-  program: string,
-  specs: readonly FlagSpec[],
-  envPrefix: string,
-  argv: readonly string[] = process.argv.slice(2),
-  env: NodeJS.ProcessEnv = process.env,
-): ParsedArgs {
+export function parseFlagsOrExit(program: string, programSpecs: readonly FlagSpec[], envPrefix: string, opts: EntryOptions): ParsedArgs {
+  const specs = [...programSpecs, VERSION_FLAG];
   try {
-    return parseFlags(specs, argv, env, envPrefix);
+    const parsed = parseFlags(specs, opts.argv ?? process.argv.slice(2), opts.env ?? process.env, envPrefix);
+    if (parsed.values.version === true) {
+      process.stdout.write(opts.version() + '\n');
+      process.exit(0);
+    }
+    const leftover = parsed.args[0];
+    if (!opts.takesArguments && leftover !== undefined) {
+      const hint = BOOL_TRUE.has(leftover) || BOOL_FALSE.has(leftover) ? ' (a boolean flag takes its value as -flag=value)' : '';
+      throw new FlagError(`unexpected argument "${leftover}" after the flags${hint}`, 2);
+    }
+    return parsed;
   } catch (err) {
     if (!(err instanceof FlagError)) throw err;
     if (err.message) process.stderr.write(err.message + '\n');

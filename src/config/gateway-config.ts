@@ -38,7 +38,7 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
   if (explicitHttps !== undefined && !tls) throw new ConfigError('-listen-https-port needs -cert and -key');
   return {
     ...readRoutingConfig(f),
-    listenAddr: f.string('listen-addr'),
+    listenAddr: f.host('listen-addr'),
     // HTTPS whenever TLS is configured; plain HTTP when asked for, or as the only listener without TLS.
     httpsPort: tls ? explicitHttps ?? 443 : undefined,
     httpPort: explicitHttp ?? (tls ? undefined : 80),

@@ -10,6 +10,10 @@ const metricsFlush: FlagSpec = {
   name: 'metrics-flush', type: 'int', default: 0,
   usage: 'Graphite flush interval for runtime metrics (0 is disabled)',
 };
+const logFormat: FlagSpec = {
+  name: 'log-format', type: 'string', default: 'text',
+  usage: 'Log lines as text (the original\'s Go log format) or json (one object per line)',
+};
 const shutdownTimeout: FlagSpec = {
   name: 'shutdown-timeout', type: 'duration', default: '10s',
   usage: 'On SIGINT/SIGTERM, how long to keep delivering what is queued; the process exits within this plus one second, whatever is blocked',
@@ -39,7 +43,7 @@ const routing: FlagSpec[] = [
   { name: 'distribution', type: 'string', default: 'broadcast', usage: 'Destination distribution methods: broadcast, hash-route' },
   {
     name: 'incoming-queue-cap', type: 'int', default: 32768,
-    usage: 'In-flight incoming message queue capacity (number of data point batches)',
+    usage: 'No effect; accepted for compatibility (batches go straight to the per-destination queues, see -outgoing-queue-cap)',
   },
   {
     name: 'outgoing-queue-cap', type: 'int', default: 4096,
@@ -48,6 +52,7 @@ const routing: FlagSpec[] = [
   { name: 'hash-type', type: 'string', default: 'carbon_ch', usage: 'Consistent hash for hash-route: carbon_ch, fnv1a_ch' },
   { name: 'replication-factor', type: 'int', default: 1, usage: 'Destinations each data point goes to with hash-route' },
   metricsFlush,
+  logFormat,
   statAddr,
   spoolDir,
   spoolMaxBytes,
@@ -61,6 +66,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'gateway', type: 'string', default: '', usage: 'polymur gateway address (comma-separated list: failover in order)' },
   { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: 'Polymur-proxy listen address' },
   metricsFlush,
+  logFormat,
   { name: 'queue-cap', type: 'int', default: 32768, usage: 'In-flight message queue capacity' },
   statAddr,
   { name: 'verbose', type: 'bool', default: true, usage: 'Verbose logging' },

@@ -12,7 +12,7 @@ export interface RelayConfig extends RoutingConfig {
 export function readRelayConfig(f: FlagReader): RelayConfig {
   return {
     ...readRoutingConfig(f),
-    listenAddr: f.string('listen-addr'),
+    listenAddr: f.hostPort('listen-addr'),
     batchSize: f.int('batch-size', 1),
     flushIntervalMs: f.positiveMs('flush-interval'),
     maxConnections: f.int('max-connections', 1),

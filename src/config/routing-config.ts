@@ -10,7 +10,6 @@ export interface RoutingConfig {
   readonly distribution: 'broadcast' | 'hash-route';
   readonly hashType: 'carbon_ch' | 'fnv1a_ch';
   readonly replicationFactor: number;
-  readonly incomingQueueCap: number;
   readonly outgoingQueueCap: number;
   readonly metricsFlushMs: number;
   readonly spoolDir: string;
@@ -26,6 +25,9 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
   }
   const distribution = f.oneOf('distribution', ['broadcast', 'hash-route'] as const);
   const replicationFactor = f.int('replication-factor', 1);
+  // -incoming-queue-cap is accepted (and checked) for the original's command lines; it limits nothing:
+  // the listener hands batches straight to the destination queues, whose caps apply.
+  f.int('incoming-queue-cap', 1);
   if (!consoleOut) {
     const hosts = new Set(parseDestinationsFlag(destinations, distribution).map((d) => d.host)).size;
     // Carbon places the copies of a point on distinct hosts (DIVERSE_REPLICAS).
@@ -34,14 +36,13 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     }
   }
   return {
-    apiAddr: f.string('api-addr'),
-    statAddr: f.string('stat-addr'),
+    apiAddr: f.hostPort('api-addr'),
+    statAddr: f.hostPort('stat-addr'),
     consoleOut,
     destinations,
     distribution,
     hashType: f.oneOf('hash-type', ['carbon_ch', 'fnv1a_ch'] as const),
     replicationFactor,
-    incomingQueueCap: f.int('incoming-queue-cap', 1),
     outgoingQueueCap: f.int('outgoing-queue-cap', 1),
     metricsFlushMs: f.int('metrics-flush', 0) * 1000,
     spoolDir: f.string('spool-dir'),

@@ -1,5 +1,6 @@
 // Typed access to parsed flag values, validated once at start. A bad combination is a ConfigError:
 // the program prints it and exits 2, as Go's flag package does for a bad value.
+import { AddressError, parseHost, parseHostPort } from '../input/address.js';
 import type { FlagValues } from './flags.js';
 
 export class ConfigError extends Error {
@@ -40,6 +41,28 @@ export class FlagReader {
       throw new ConfigError(`-${name} must be one of ${choices.join(', ')}; got "${v}"`);
     }
     return v as T;
+  }
+
+  /** A host:port address flag (`:2003`, `[::1]:2003`), checked here so a bad one stops the program before anything starts. */
+  hostPort(name: string): string {
+    const text = this.string(name);
+    this.address(name, () => parseHostPort(text));
+    return text;
+  }
+
+  /** A host-only address flag (`0.0.0.0`, `[::1]`, `::1`), returned without brackets, ready for listen(). */
+  host(name: string): string {
+    const text = this.string(name);
+    return this.address(name, () => parseHost(text));
+  }
+
+  private address<T>(name: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (err) {
+      if (err instanceof AddressError) throw new ConfigError(`invalid value for flag -${name}: ${err.message}`);
+      throw err;
+    }
   }
 
   /** A comma-separated list, blanks removed. */

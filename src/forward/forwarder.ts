@@ -21,6 +21,8 @@ import { createGatewayTransport, type GatewayTransport } from './transport.js';
  */
 export interface Forwarder extends Stage {
   start(): Promise<void>;
+  /** Whether the last attempt to reach a gateway (a ping or a batch) got an answer that was not a failure. */
+  gatewayUp(): boolean;
   /** Data points in the queue not acknowledged by a gateway. */
   undelivered(): number;
 }
@@ -76,11 +78,13 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   const hardStop = new AbortController();
   const running: Promise<void>[] = [];
   let closing: Promise<void> | undefined;
+  let lastAttemptOk = false;
 
   /** One /ping; true when the answer is final (accepted, or the key refused). */
   const pingOnce = async (transport: GatewayTransport): Promise<boolean> => {
     opts.log(`Pinging gateway ${transport.url}`);
     const r = await transport.ping();
+    lastAttemptOk = r.ok;
     if (r.ok) {
       opts.log(`Connection to gateway ${transport.url} successful`);
       return true;
@@ -152,6 +156,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       const started = process.hrtime.bigint();
       const outcome: SendOutcome = await transport.post(body, hardStop.signal);
       m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      lastAttemptOk = outcome.kind === 'success' || outcome.kind === 'rejected';
       switch (outcome.kind) {
         case 'success':
           selector.succeeded(index);
@@ -205,6 +210,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       if (!(await pingOnce(first))) void pingInBackground(first);
       for (let i = 0; i < opts.workers; i++) running.push(work(i));
     },
+    gatewayUp: () => lastAttemptOk,
     close() {
       closing ??= (async () => {
         await Promise.all(running);
@@ -235,6 +241,8 @@ export function createConsoleForwarder(opts: { queue: BatchQueue; out?: NodeJS.W
         }
       })();
     },
+    // Standard output is always there to write to.
+    gatewayUp: () => true,
     async close() {
       await running;
     },

@@ -1,6 +1,8 @@
-// Failed authentications per client address: after maxFailures within windowMs the address gets
-// 429 until its window ends. Valid clients are never slowed: only failures count. The table is
-// bounded, so a flood from many addresses cannot grow memory.
+// Failed authentications per client address: after maxFailures within windowMs, the failing
+// attempts from that address get 429 until its window ends. It judges failures only: the gateway
+// lets a valid key through before asking it (server.ts), since many clients may share an address
+// (NAT, a load balancer) with someone guessing. The table is bounded, so a flood from many
+// addresses cannot grow memory.
 
 export interface AuthLimiter {
   blocked(address: string): boolean;

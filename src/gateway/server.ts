@@ -40,7 +40,7 @@ export interface GatewayOptions {
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly maxConnections?: number;
-  /** Failed authentications per client address in a minute before it gets 429. */
+  /** Failed authentications per client address in a minute before its failing attempts get 429. */
   readonly authFailureLimit?: number;
   readonly metrics: Registry;
   readonly log: (m: string) => void;
@@ -48,6 +48,8 @@ export interface GatewayOptions {
 }
 
 const RETRY_AFTER_SECONDS = '1';
+/** How long failed authentications from an address are remembered. */
+const AUTH_WINDOW_MS = 60_000;
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
 const REFUSED_BODY_LINGER_MS = 1000;
 /** How often Node checks the header and request timeouts (its default, 30 s, would let them overrun). */
@@ -67,7 +69,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     refused: opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections'),
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
-  const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: 60_000 });
+  const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: AUTH_WINDOW_MS });
   const invalidLog = rateLimitedLog(opts.log);
   let closing = false;
   let inFlight = 0;
@@ -92,24 +94,26 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return forwarded || `${req.socket.remoteAddress}:${req.socket.remotePort}`;
   };
 
-  /** The key's name, or undefined after answering 401/429. */
+  /**
+   * The key's name, or undefined after answering 401/429. A valid key always goes through: the
+   * limiter slows failing attempts only, so a client behind the same NAT or load balancer as
+   * someone guessing keys is never locked out.
+   */
   const authenticate = (req: IncomingMessage, res: ServerResponse, path: string): string | undefined => {
-    const address = req.socket.remoteAddress ?? '';
-    if (limiter.blocked(address)) {
-      reply(res, path, 429, 'too many invalid keys\n', { 'retry-after': '60', connection: 'close' });
-      return undefined;
-    }
     const header = req.headers['x-polymur-key'];
     const key = Array.isArray(header) ? header[0] : header;
     const name = key === undefined ? undefined : opts.keys.lookup(key);
-    if (name === undefined) {
-      m.authFailures.inc();
-      limiter.failed(address);
-      invalidLog(`[client ${clientName(req)}] invalid key`);
-      reply(res, path, 401, 'invalid key');
+    if (name !== undefined) return name;
+    const address = req.socket.remoteAddress ?? '';
+    if (limiter.blocked(address)) {
+      reply(res, path, 429, 'too many invalid keys\n', { 'retry-after': String(AUTH_WINDOW_MS / 1000), connection: 'close' });
       return undefined;
     }
-    return name;
+    m.authFailures.inc();
+    limiter.failed(address);
+    invalidLog(`[client ${clientName(req)}] invalid key`);
+    reply(res, path, 401, 'invalid key');
+    return undefined;
   };
 
   /**

@@ -42,8 +42,21 @@ export function createConsulKeyStore(url: string): KeyStore {
       const res = await call(`read ${name}`, `${prefix}${encodeURIComponent(name)}?raw=true`);
       return res.status === 404 ? undefined : await res.text();
     },
-    async put(name, key) {
-      await call(`write ${name}`, `${prefix}${encodeURIComponent(name)}`, { method: 'PUT', body: key });
+    async put(name, entry, only) {
+      const path = `${prefix}${encodeURIComponent(name)}`;
+      // Check-and-set (the answer is "true" or "false"): cas=0 writes only a new key,
+      // cas=<ModifyIndex> only over the version that was read.
+      const write = async (cas: string): Promise<boolean> =>
+        (await (await call(`write ${name}`, `${path}${cas}`, { method: 'PUT', body: entry })).text()).trim() === 'true';
+      if (only === undefined) return write('');
+      if (only === 'absent') return write('?cas=0');
+      // A write that lost to another writer is tried again over what that one left.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const res = await call(`read ${name}`, path);
+        if (res.status === 404) return false;
+        if (await write(`?cas=${((await res.json()) as Array<{ ModifyIndex: number }>)[0]!.ModifyIndex}`)) return true;
+      }
+      throw new KeyStoreError(`consul key store ${endpoints[0]}: cannot write ${name}: it changed under every one of 5 attempts`);
     },
     async delete(name) {
       const existed = (await this.get(name)) !== undefined;

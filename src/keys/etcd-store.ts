@@ -23,7 +23,16 @@ export function createEtcdKeyStore(url: string): KeyStore {
         return new Map(Object.entries(all).map(([k, v]) => [k.slice(prefix.length), v]));
       }),
     get: (name) => wrap(`read ${name}`, async () => (await client.get(prefix + name).string()) ?? undefined),
-    put: (name, key) => wrap(`write ${name}`, async () => void (await client.put(prefix + name).value(key))),
+    put: (name, entry, only) =>
+      wrap(`write ${name}`, async () => {
+        if (only === undefined) {
+          await client.put(prefix + name).value(entry);
+          return true;
+        }
+        // One transaction: the condition and the write cannot be split by another writer.
+        const txn = client.if(prefix + name, 'Version', only === 'absent' ? '==' : '>', 0).then(client.put(prefix + name).value(entry));
+        return (await txn.commit()).succeeded;
+      }),
     delete: (name) => wrap(`delete ${name}`, async () => Number((await client.delete().key(prefix + name)).deleted) > 0),
     watch(onChange) {
       let cancelled = false;

@@ -1,12 +1,18 @@
-// Keys in a local JSON file, {"name": "key", ...}. Written atomically (a temporary file in the
-// same directory, then rename) with mode 0600, so a gateway reading it never sees half a file.
-import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+// Keys in a local JSON file, {"name": "entry", ...}. Every change is a read-modify-write under an
+// exclusive lock (file-lock.ts), so concurrent polymur-keys runs cannot undo each other; the new
+// content goes to a temporary file in the same directory (mode 0600, fsynced) renamed over the old
+// one, so a gateway reading it never sees half a file.
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { watch as watchFile, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { KeyStoreError, type KeyStore } from './store.js';
+import { LockTimeout, withFileLock } from './file-lock.js';
+import { KeyStoreError, KeyStoreMissing, type KeyStore } from './store.js';
 
-export function createFileKeyStore(path: string): KeyStore {
+/** How long a change waits for another polymur-keys holding the lock. */
+const DEFAULT_LOCK_WAIT_MS = 10_000;
+
+export function createFileKeyStore(path: string, opts: { lockWaitMs?: number } = {}): KeyStore {
   const description = `file ${path}`;
 
   const read = async (): Promise<Map<string, string>> => {
@@ -14,7 +20,7 @@ export function createFileKeyStore(path: string): KeyStore {
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeyStoreMissing(`key store file ${path} does not exist`);
       throw new KeyStoreError(`cannot read key store ${path}: ${(err as Error).message}`);
     }
     let parsed: unknown;
@@ -34,14 +40,50 @@ export function createFileKeyStore(path: string): KeyStore {
     return keys;
   };
 
+  /** A store not created yet is empty to the commands that change it (create makes the file). */
+  const readOrEmpty = (): Promise<Map<string, string>> =>
+    read().catch((err: unknown) => {
+      if (err instanceof KeyStoreMissing) return new Map<string, string>();
+      throw err;
+    });
+
   const write = async (keys: Map<string, string>): Promise<void> => {
     const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await writeFile(tmp, JSON.stringify(Object.fromEntries(keys), null, 2) + '\n', { mode: 0o600 });
+      const file = await open(tmp, 'wx', 0o600);
+      try {
+        await file.writeFile(JSON.stringify(Object.fromEntries(keys), null, 2) + '\n');
+        await file.sync();
+      } finally {
+        await file.close();
+      }
       await rename(tmp, path);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
-      throw new KeyStoreError(`cannot write key store ${path}: ${(err as Error).message}`);
+      throw err;
+    }
+    // The rename itself is durable once the directory is synced.
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  };
+
+  /** Applies `change` to the current content under the lock; writes only when it says it changed something. */
+  const mutate = async (change: (keys: Map<string, string>) => boolean): Promise<boolean> => {
+    try {
+      return await withFileLock(path, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, async () => {
+        const keys = await readOrEmpty();
+        if (!change(keys)) return false;
+        await write(keys);
+        return true;
+      });
+    } catch (err) {
+      if (err instanceof KeyStoreError) throw err;
+      const why = err instanceof LockTimeout ? `another writer holds the lock: ${err.message}` : (err as Error).message;
+      throw new KeyStoreError(`cannot write key store ${path}: ${why}`);
     }
   };
 
@@ -49,18 +91,26 @@ export function createFileKeyStore(path: string): KeyStore {
     description,
     list: read,
     async get(name) {
-      return (await read()).get(name);
+      return (await readOrEmpty()).get(name);
     },
-    async put(name, key) {
-      const keys = await read();
-      keys.set(name, key);
-      await write(keys);
-    },
-    async delete(name) {
-      const keys = await read();
-      if (!keys.delete(name)) return false;
-      await write(keys);
-      return true;
+    put: (name, entry, only) =>
+      mutate((keys) => {
+        if ((only === 'absent' && keys.has(name)) || (only === 'present' && !keys.has(name))) return false;
+        keys.set(name, entry);
+        return true;
+      }),
+    delete: (name) => mutate((keys) => keys.delete(name)),
+    async audit() {
+      let mode: number;
+      try {
+        mode = (await stat(path)).mode;
+      } catch {
+        return []; // a missing file is reported by the first load
+      }
+      const open = [mode & 0o070 ? 'its group' : '', mode & 0o007 ? 'everyone' : ''].filter((w) => w !== '');
+      if (open.length === 0) return [];
+      const octal = (mode & 0o777).toString(8).padStart(4, '0');
+      return [`key store ${path} has mode ${octal}: ${open.join(' and ')} can read or change the API keys; chmod 600 it`];
     },
     watch(onChange) {
       // Watch the directory: the file itself is replaced by rename on every write.

@@ -1,5 +1,6 @@
 // Where the gateway's API keys live. Every store keeps the original's meaning, name -> key
-// (Consul KV `polymur/gateway/keys/<name>` = `<key>` in the Go original).
+// (Consul KV `polymur/gateway/keys/<name>` = `<key>` in the Go original); the value is the key or
+// its hash (entry.ts).
 import { createFileKeyStore } from './file-store.js';
 import { createEtcdKeyStore } from './etcd-store.js';
 import { createConsulKeyStore } from './consul-store.js';
@@ -7,17 +8,30 @@ import { createConsulKeyStore } from './consul-store.js';
 export interface KeyStore {
   /** A description for messages: "file /etc/polymur/keys.json", "etcd 10.0.0.1:2379". */
   readonly description: string;
+  /** name -> entry; KeyStoreMissing when the store itself is not there (a key file not created yet). */
   list(): Promise<Map<string, string>>;
   get(name: string): Promise<string | undefined>;
-  put(name: string, key: string): Promise<void>;
+  /**
+   * Writes the entry in one atomic step with its condition, so that concurrent writers cannot undo
+   * each other: only when the name is 'absent' (create) or 'present' (regen), or always. Returns
+   * whether it wrote.
+   */
+  put(name: string, entry: string, only?: 'absent' | 'present'): Promise<boolean>;
   delete(name: string): Promise<boolean>;
+  /** What an operator should fix, checked once at the gateway's start (a key file others can read). */
+  audit?(): Promise<string[]>;
   /** Calls back when the store may have changed; returns the unsubscribe function. */
   watch?(onChange: () => void): () => void;
   close(): Promise<void>;
 }
 
 export class KeyStoreError extends Error {
-  override readonly name = 'KeyStoreError';
+  override readonly name: string = 'KeyStoreError';
+}
+
+/** The store does not exist (yet): no key file. A gateway starts with no keys; polymur-keys create makes it. */
+export class KeyStoreMissing extends KeyStoreError {
+  override readonly name = 'KeyStoreMissing';
 }
 
 /** The original's key layout in a key-value store. */

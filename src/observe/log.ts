@@ -1,5 +1,6 @@
-// Log lines in the format of Go's standard logger (`2006/01/02 15:04:05 message`), on stderr,
-// so operators' existing greps and log shippers keep working.
+// Log lines on stderr, one per event: by default in the format of Go's standard logger
+// (`2006/01/02 15:04:05 message`), so operators' existing greps and log shippers keep working;
+// with -log-format json, one JSON object per line (`{"time":"<RFC 3339>","msg":"..."}`).
 function pad(n: number): string {
   return n < 10 ? '0' + n : String(n);
 }
@@ -10,8 +11,22 @@ export function timestamp(d = new Date()): string {
 
 export type LogFn = (message: string) => void;
 
+export type LogFormat = 'text' | 'json';
+export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+
+let format: LogFormat = 'text';
+
+/** Chosen once at start, from -log-format. */
+export function setLogFormat(chosen: LogFormat): void {
+  format = chosen;
+}
+
+export function formatLogLine(message: string, chosen: LogFormat, at = new Date()): string {
+  return chosen === 'json' ? `${JSON.stringify({ time: at.toISOString(), msg: message })}\n` : `${timestamp(at)} ${message}\n`;
+}
+
 export const log: LogFn = (message) => {
-  process.stderr.write(`${timestamp()} ${message}\n`);
+  process.stderr.write(formatLogLine(message, format));
 };
 
 /**

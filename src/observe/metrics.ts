@@ -65,10 +65,20 @@ export class Counter implements Family {
 
 export type GaugeCollector = () => number | ReadonlyArray<readonly [Labels, number]>;
 
+/**
+ * A gauge set by its owners (`set`, `inc`) or read at scrape time from collectors. Each collector
+ * adds its own series: a stage registered once per destination (a spool) passes its labels, and a
+ * number it returns is rendered under them.
+ */
 export class Gauge implements Family {
   readonly kind = 'gauge' as const;
   private readonly series = new Series();
-  constructor(readonly name: string, readonly help: string, private readonly collect?: GaugeCollector) {}
+  /** By the labels they were registered with: a later registration under the same labels replaces the earlier. */
+  private readonly collectors = new Map<string, { labels: Labels | undefined; collect: GaugeCollector }>();
+  constructor(readonly name: string, readonly help: string) {}
+  addCollector(collect: GaugeCollector, labels?: Labels): void {
+    this.collectors.set(keyOf(labels), { labels, collect });
+  }
   set(v: number, labels?: Labels): void {
     this.series.get(labels).value = v;
   }
@@ -82,11 +92,10 @@ export class Gauge implements Family {
     return this.series.values.get(keyOf(labels))?.value ?? 0;
   }
   render(out: string[]): void {
-    if (this.collect) {
-      const v = this.collect();
-      if (typeof v === 'number') out.push(`${this.name} ${formatNumber(v)}`);
-      else for (const [labels, n] of v) out.push(`${this.name}${labelText(labels)} ${formatNumber(n)}`);
-      return;
+    for (const { labels, collect } of this.collectors.values()) {
+      const v = collect();
+      if (typeof v === 'number') out.push(`${this.name}${labelText(labels)} ${formatNumber(v)}`);
+      else for (const [own, n] of v) out.push(`${this.name}${labelText(labels ? { ...labels, ...own } : own)} ${formatNumber(n)}`);
     }
     for (const s of this.series.values.values()) out.push(`${this.name}${labelText(s.labels)} ${formatNumber(s.value)}`);
   }
@@ -117,30 +126,38 @@ export class Histogram implements Family {
   }
 }
 
-/** One registry per process; every stage registers its metrics here by name (prefix `polymur_`). */
+/**
+ * One registry per process; every stage registers its metrics here by name (prefix `polymur_`). A
+ * name registered again is the same metric family: the caller gets the family already there (its
+ * series, told apart by their labels, are rendered together), and a gauge collector joins the others.
+ */
 export class Registry {
   private readonly families = new Map<string, Family>();
 
-  private add<F extends Family>(family: F): F {
-    const existing = this.families.get(family.name);
+  private add<F extends Family>(name: string, kind: Kind, make: () => F): F {
+    const existing = this.families.get(name);
     if (existing) {
-      if (existing.kind !== family.kind) throw new Error(`metric ${family.name} registered twice with different kinds`);
+      if (existing.kind !== kind) throw new Error(`metric ${name} registered twice with different kinds`);
       return existing as F;
     }
-    this.families.set(family.name, family);
+    const family = make();
+    this.families.set(name, family);
     return family;
   }
 
   counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+    return this.add(name, 'counter', () => new Counter(name, help));
   }
 
-  gauge(name: string, help: string, collect?: GaugeCollector): Gauge {
-    return this.add(new Gauge(name, help, collect));
+  /** `labels` are those of the collector's series (its number, or added to each of its pairs). */
+  gauge(name: string, help: string, collect?: GaugeCollector, labels?: Labels): Gauge {
+    const gauge = this.add(name, 'gauge', () => new Gauge(name, help));
+    if (collect) gauge.addCollector(collect, labels);
+    return gauge;
   }
 
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, buckets));
+    return this.add(name, 'histogram', () => new Histogram(name, help, buckets));
   }
 
   /** The Prometheus text exposition of every registered metric. */

@@ -15,6 +15,8 @@ export function createRateReporter(opts: {
   now?: () => number;
   setInterval?: (fn: () => void, ms: number) => { unref?: () => void };
   clearInterval?: (handle: never) => void;
+  /** Called after every interval's report (the liveness heartbeat's beat). */
+  onTick?: () => void;
 }): RateReporter {
   const intervalMs = opts.intervalMs ?? 5000;
   const now = opts.now ?? Date.now;
@@ -31,6 +33,7 @@ export function createRateReporter(opts: {
     }
     inInterval = 0;
     since = t;
+    opts.onTick?.();
   };
   const handle = (opts.setInterval ?? setInterval)(tick, intervalMs);
   handle.unref?.();

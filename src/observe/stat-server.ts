@@ -1,23 +1,25 @@
 // -stat-addr: one TCP port that answers the original runstats `stats` command (`echo stats | nc
-// localhost 2020`) and HTTP (GET /metrics in the Prometheus text format, GET /healthz). The first
-// bytes of a connection decide which: an HTTP method, or a command.
+// localhost 2020`) and HTTP (GET /metrics in the Prometheus text format, GET /healthz for liveness,
+// GET /readyz for readiness). The first bytes of a connection decide which: an HTTP method, or a command.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { formatHostPort, parseHostPort } from '../input/address.js';
 import { createCommandPort, type CommandPort } from './command-port.js';
+import type { Liveness } from './heartbeat.js';
 import type { Registry } from './metrics.js';
 import { buildStats } from './runtime-stats.js';
 
-export interface Health {
-  readonly ok: boolean;
-  readonly details?: Record<string, unknown>;
-}
-
 export type StatServer = CommandPort;
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body) + '\n');
+}
 
 export async function createStatServer(opts: {
   listenAddr: string;
   registry: Registry;
-  health?: () => Health;
+  liveness: () => Liveness;
+  /** Why the program is not ready; empty when it is. */
+  readiness: () => readonly string[];
   log: (m: string) => void;
   startedAt?: Date;
 }): Promise<StatServer> {
@@ -29,8 +31,11 @@ export async function createStatServer(opts: {
     } else if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(opts.registry.render());
     } else if (path === '/healthz') {
-      const health = opts.health?.() ?? { ok: true };
-      res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: health.ok ? 'ok' : 'unhealthy', ...health.details }) + '\n');
+      const live = opts.liveness();
+      json(res, live.ok ? 200 : 503, { status: live.ok ? 'ok' : 'unhealthy', reasons: live.reasons, event_loop_lag_ms: live.eventLoopLagMs, loops: live.loops });
+    } else if (path === '/readyz') {
+      const reasons = opts.readiness();
+      json(res, reasons.length === 0 ? 200 : 503, { status: reasons.length === 0 ? 'ready' : 'not ready', reasons });
     } else if (path === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(buildStats(startedAt), null, 2) + '\n');
     } else {

@@ -1,6 +1,8 @@
 // A destination: `host:port[:instance]`, as carbon names its destinations. On the hash ring the
-// node is (host, instance), with instance null (Python's None) when absent.
+// node is (host, instance), with instance null (Python's None) when absent, the host as written.
+// Which machine it names (for duplicates) compares IPv6 literals in their shortest form.
 import { isIP } from 'node:net';
+import { canonicalHost, formatHostPort } from '../input/address.js';
 
 export interface DestinationAddress {
   readonly host: string;
@@ -8,6 +10,8 @@ export interface DestinationAddress {
   readonly instance: string | null;
   /** As given: "host:port[:instance]". */
   readonly id: string;
+  /** host:port with the host canonical: `[::1]:2003` for `[0:0:0:0:0:0:0:1]:2003` too. */
+  readonly endpoint: string;
 }
 
 export class DestinationError extends Error {
@@ -24,7 +28,7 @@ export function parseDestination(text: string): DestinationAddress {
   }
   const host = m[1] ?? m[2]!;
   if (m[1] !== undefined && isIP(host) !== 6) throw new DestinationError(`bad destination "${text}": ${host} is not an IPv6 address`);
-  return { host, port, instance: m[4] ?? null, id };
+  return { host, port, instance: m[4] ?? null, id, endpoint: formatHostPort(canonicalHost(host), port) };
 }
 
 export type Distribution = 'broadcast' | 'hash-route';
@@ -41,16 +45,19 @@ export function parseDestinations(csv: string, distribution: Distribution = 'has
 
 /**
  * Two destinations that cannot both be used: in hash-route the same ring node (host, instance),
- * as in carbon; in broadcast, where the ring plays no part, the same host:port.
+ * as in carbon, or the same instance at one host:port spelt two ways; in broadcast, where the ring
+ * plays no part, the same host:port.
  */
 export function sameDestination(a: DestinationAddress, b: DestinationAddress, distribution: Distribution): boolean {
-  return distribution === 'hash-route' ? nodeKey(a) === nodeKey(b) : a.host === b.host && a.port === b.port;
+  const sameEndpoint = a.endpoint === b.endpoint;
+  return distribution === 'hash-route' ? nodeKey(a) === nodeKey(b) || (sameEndpoint && a.instance === b.instance) : sameEndpoint;
 }
 
 export function duplicateMessage(d: DestinationAddress, twin: DestinationAddress, distribution: Distribution): string {
-  return distribution === 'hash-route'
-    ? `destination ${d.id} is the same ring node (${d.host}, ${d.instance ?? 'None'}) as ${twin.id}: give it a distinct instance`
-    : `destination ${d.id} is the same host:port as ${twin.id}`;
+  if (distribution === 'hash-route' && nodeKey(d) === nodeKey(twin)) {
+    return `destination ${d.id} is the same ring node (${d.host}, ${d.instance ?? 'None'}) as ${twin.id}: give it a distinct instance`;
+  }
+  return `destination ${d.id} is the same host:port${distribution === 'hash-route' ? ' and instance' : ''} (${d.endpoint}) as ${twin.id}`;
 }
 
 /** The identity of a destination on the hash ring. */

@@ -21,6 +21,8 @@ export interface DestinationStatus {
   readonly queuedPoints: number;
   readonly writtenPoints: number;
   readonly reconnects: number;
+  /** The destination's queue, as readiness reads it (its own limits; the router's cap in points is queueCapPoints). */
+  readonly queue: Pick<BatchQueue, 'depth' | 'limits' | 'fault'>;
 }
 
 export interface Router extends BatchSink {
@@ -260,6 +262,7 @@ export function createRouter(opts: RouterOptions): Router {
         queuedPoints: d.queue.depth().points,
         writtenPoints: d.written,
         reconnects: d.reconnects,
+        queue: d.queue,
       }));
     },
     async close() {

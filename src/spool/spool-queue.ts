@@ -8,7 +8,7 @@ import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileS
 import { join } from 'node:path';
 import type { Batch, BatchQueue, FullPolicy, Lease } from '../batch/batch.js';
 import { createCapacity } from '../batch/capacity.js';
-import type { Registry } from '../observe/metrics.js';
+import type { Labels, Registry } from '../observe/metrics.js';
 import { decodeRecords, encodeHeader, HEADER_BYTES } from './record.js';
 
 export interface SpoolOptions {
@@ -22,6 +22,8 @@ export interface SpoolOptions {
   readonly fsync?: 'always' | 'never';
   readonly log: (m: string) => void;
   readonly metrics?: Registry;
+  /** Labels of this spool's gauges, telling apart the spools of one process (one per destination). */
+  readonly labels?: Labels;
   readonly onDrop?: (batch: Batch) => void;
 }
 
@@ -63,8 +65,8 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
 
   const replayed = opts.metrics?.counter('polymur_spool_records_replayed_total', 'Spool records found on disk at start');
   const damaged = opts.metrics?.counter('polymur_spool_damaged_tails_total', 'Torn or damaged segment tails cut off at start');
-  opts.metrics?.gauge('polymur_spool_bytes', 'Bytes of unacknowledged records in the spool', () => capacity.depth().bytes);
-  opts.metrics?.gauge('polymur_spool_segments', 'Segment files in the spool', () => segments.size);
+  opts.metrics?.gauge('polymur_spool_bytes', 'Bytes of unacknowledged records in the spool', () => capacity.depth().bytes, opts.labels);
+  opts.metrics?.gauge('polymur_spool_segments', 'Segment files in the spool', () => segments.size, opts.labels);
 
   const track = (entry: Entry): void => capacity.hold(entry.length + HEADER_BYTES, entry.points);
 

@@ -5,7 +5,9 @@ import { parseDuration } from '../../src/config/duration.js';
 import { PROXY_FLAGS } from '../../src/config/programs.js';
 import { readProxyConfig } from '../../src/config/proxy-config.js';
 import { ConfigError, FlagReader } from '../../src/config/validate.js';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit, type ProgramName } from '../helpers/programs.js';
+import { readFileSync } from 'node:fs';
+import { gzipEngine } from '../../src/forward/gzip.js';
 
 const SPECS: FlagSpec[] = [
   { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: 'listen address' },
@@ -116,4 +118,25 @@ test('a program exits 2 with a message on a bad flag and on a bad configuration,
   const help = await runToExit('gateway', ['-h']);
   assert.equal(help.code, 0);
   assert.match(help.stderr, /-key-store string/);
+});
+
+test('every program prints its version with -version and exits 0', async () => {
+  const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const names: Array<[ProgramName, string]> = [['proxy', 'polymur-proxy'], ['gateway', 'polymur-gateway'], ['relay', 'polymur'], ['keys', 'polymur-keys']];
+  for (const [name, shown] of names) {
+    const r = await runToExit(name, ['-version']);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    assert.equal(r.stdout, `${shown} ${version} (Node.js ${process.version}; ${gzipEngine})\n`);
+  }
+});
+
+test('an argument left after the flags exits 2 (a bool given as "-flag false" ends the flags)', async () => {
+  for (const name of ['proxy', 'gateway', 'relay'] as const) {
+    const r = await runToExit(name, ['-console-out', 'false', '-listen-addr', '127.0.0.1:0']);
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, /unexpected argument "false" after the flags \(a boolean flag takes its value as -flag=value\)/);
+  }
+  // polymur-keys takes its command after the flags.
+  const keys = await runToExit('keys', ['-key-store', 'file:/nonexistent-dir/k.json', 'list', 'names']);
+  assert.notEqual(keys.code, 2, keys.stderr);
 });

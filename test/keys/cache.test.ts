@@ -1,12 +1,16 @@
 // The gateway's key cache (src/keys/cache.ts) over a real file store: lookup by key, the original's
 // `API keys refreshed: N new, N removed` line, changes picked up without a restart (by the file
-// watch, and by the periodic refresh alone), a broken store keeping the known keys.
+// watch, and by the periodic refresh alone), a broken store keeping the known keys; hashed, empty
+// and unusable entries; a store missing at start or gone while running.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { createKeyCache, createStaticKeys } from '../../src/keys/cache.js';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
+import { Registry } from '../../src/observe/metrics.js';
 import { logLines } from '../helpers/log-lines.js';
+import { until } from '../helpers/points.js';
 import { writeKeyFile } from '../helpers/system.js';
 
 test('lookup by key; a change to the file reaches the running cache through the watch, and is logged', async () => {
@@ -120,4 +124,64 @@ test('a first load that fails is an error, not an empty key set', async () => {
 test('-dev-mode static keys', () => {
   const keys = createStaticKeys(new Map([['dev', '123']]));
   assert.deepEqual([keys.lookup('123'), keys.lookup('1234'), keys.size()], ['dev', undefined, 1]);
+});
+
+test('hashed entries are looked up by their digest; an empty key never matches; unusable entries are reported once', async () => {
+  const hashed = (key: string): string => `sha256:${createHash('sha256').update(key).digest('hex')}`;
+  const file = writeKeyFile({ alice: hashed('key-alice'), legacy: 'key-legacy', empty: '', 'empty-hash': hashed(''), broken: 'sha256:xyz' });
+  const logs = logLines();
+  const cache = createKeyCache({ store: createFileKeyStore(file.path), refreshMs: 600_000, log: logs.log });
+  try {
+    await cache.start();
+    assert.deepEqual([cache.lookup('key-alice'), cache.lookup('key-legacy'), cache.lookup(hashed('key-alice'))], ['alice', 'legacy', undefined]);
+    assert.equal(cache.lookup(''), undefined);
+    assert.equal(cache.size(), 3, 'alice, legacy and the hash of ""');
+    const unusable = `API key store file ${file.path}: entries that authenticate nothing: "empty" (the key is empty), "broken" (a sha256: entry must be 64 lower-case hex digits)`;
+    assert.deepEqual(logs.lines, [unusable, 'API keys refreshed: 3 new, 0 removed']);
+    await cache.refresh();
+    assert.equal(logs.lines.filter((l) => l === unusable).length, 1, 'said once while unchanged');
+  } finally {
+    await cache.close();
+  }
+});
+
+test('a missing store at start: started with no keys, loaded() false, until the file appears', async () => {
+  const file = writeKeyFile({});
+  unlinkSync(file.path);
+  const logs = logLines();
+  const cache = createKeyCache({ store: createFileKeyStore(file.path), refreshMs: 600_000, log: logs.log });
+  try {
+    assert.equal(cache.loaded(), false);
+    await cache.start();
+    assert.deepEqual(logs.lines, [`WARNING: key store file ${file.path} does not exist: every key is refused until it is created`]);
+    assert.deepEqual([cache.loaded(), cache.size(), cache.lookup('key-alice')], [false, 0, undefined]);
+    await createFileKeyStore(file.path).put('alice', 'key-alice');
+    await logs.waitFor(/^API keys refreshed: 1 new, 0 removed$/);
+    assert.deepEqual([cache.loaded(), cache.lookup('key-alice')], [true, 'alice']);
+    assert.ok(logs.lines.includes(`API key store file ${file.path} is readable again`));
+  } finally {
+    await cache.close();
+  }
+});
+
+test('a store gone while running keeps the last keys and says so once, however often it is retried', async () => {
+  const file = writeKeyFile({ alice: 'key-alice' });
+  const store = createFileKeyStore(file.path);
+  let reads = 0;
+  const counted = { ...store, watch: undefined, list: () => (reads++, store.list()) };
+  const logs = logLines();
+  const registry = new Registry();
+  const cache = createKeyCache({ store: counted, refreshMs: 20, log: logs.log, metrics: registry });
+  try {
+    await cache.start();
+    unlinkSync(file.path);
+    const from = reads;
+    await until('ten failed reloads', () => reads >= from + 10, 10_000);
+    const failures = logs.lines.filter((l) => l.includes('failed, keeping the 1 known keys: key store file'));
+    assert.equal(failures.length, 1, logs.lines.join('\n'));
+    assert.deepEqual([cache.loaded(), cache.lookup('key-alice')], [true, 'alice']);
+    assert.ok(Number(/^polymur_key_refresh_errors_total (\d+)$/m.exec(registry.render())![1]) >= 9, 'every failure is counted');
+  } finally {
+    await cache.close();
+  }
 });

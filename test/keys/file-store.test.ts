@@ -7,15 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
-import { DEFAULT_KEY_PREFIX, KeyStoreError, openKeyStore, parseStoreUrl } from '../../src/keys/store.js';
+import { DEFAULT_KEY_PREFIX, KeyStoreError, KeyStoreMissing, openKeyStore, parseStoreUrl } from '../../src/keys/store.js';
 import { writeKeyFile } from '../helpers/system.js';
 
 const tempPath = (): string => join(mkdtempSync(join(tmpdir(), 'polymur-filestore-')), 'keys.json');
 
-test('a missing file is an empty store; put, get, list and delete round-trip through the documented JSON', async () => {
+test('a missing file is a KeyStoreMissing to list, empty to the rest; put, get, list and delete round-trip through the documented JSON', async () => {
   const path = tempPath();
   const store = createFileKeyStore(path);
-  assert.deepEqual(await store.list(), new Map());
+  await assert.rejects(store.list(), (err: Error) => err instanceof KeyStoreMissing && err.message === `key store file ${path} does not exist`);
   assert.equal(await store.get('alice'), undefined);
   await store.put('alice', 'k-alice');
   await store.put('bob', 'k-bob');

@@ -3,6 +3,7 @@
 // picking up a created key and losing a deleted one, seen through its own log and /ping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,10 @@ const keys = (store: string, ...args: string[]) => runToExit('keys', ['-key-stor
 
 const KEY = /^[0-9a-f]{40}$/;
 
-/** Every command, good and bad, against one store; `raw` reads name -> key without our code. */
+/** What a store must keep for a key made by polymur-keys: its SHA-256, never the key. */
+const hashed = (key: string): string => `sha256:${createHash('sha256').update(key).digest('hex')}`;
+
+/** Every command, good and bad, against one store; `raw` reads name -> entry without our code. */
 async function exerciseStore(store: string, raw: () => Promise<Record<string, string>>): Promise<void> {
   const created = await keys(store, 'create', 'alice');
   assert.equal(created.code, 0, created.stderr);
@@ -23,7 +27,7 @@ async function exerciseStore(store: string, raw: () => Promise<Record<string, st
   assert.ok(m, created.stdout);
   const aliceKey = m[1]!;
   assert.match(aliceKey, KEY);
-  assert.deepEqual(await raw(), { alice: aliceKey });
+  assert.deepEqual(await raw(), { alice: hashed(aliceKey) }, 'the store keeps the hash, not the key');
 
   const bob = await keys(store, 'create', 'bob');
   const bobKey = /with key (\S+)/.exec(bob.stdout)![1]!;
@@ -31,25 +35,25 @@ async function exerciseStore(store: string, raw: () => Promise<Record<string, st
 
   const again = await keys(store, 'create', 'alice');
   assert.deepEqual([again.code, again.stdout, again.stderr], [1, '', 'Key alice already exists\n']);
-  assert.deepEqual(await raw(), { alice: aliceKey, bob: bobKey }, 'a refused create changes nothing');
+  assert.deepEqual(await raw(), { alice: hashed(aliceKey), bob: hashed(bobKey) }, 'a refused create changes nothing');
 
   assert.deepEqual(await keys(store, 'list', 'names'), { code: 0, signal: null, stdout: 'alice\nbob\n', stderr: '' });
-  assert.deepEqual(await keys(store, 'list', 'all'), { code: 0, signal: null, stdout: `alice: ${aliceKey}\nbob: ${bobKey}\n`, stderr: '' });
+  assert.deepEqual(await keys(store, 'list', 'all'), { code: 0, signal: null, stdout: `alice: ${hashed(aliceKey)}\nbob: ${hashed(bobKey)}\n`, stderr: '' });
 
   const regen = await keys(store, 'regen', 'alice');
   assert.equal(regen.code, 0, regen.stderr);
   const newKey = /^Successfully regenerated alice with key (\S+)\n$/.exec(regen.stdout)?.[1];
   assert.ok(newKey !== undefined && KEY.test(newKey) && newKey !== aliceKey, regen.stdout);
-  assert.deepEqual(await raw(), { alice: newKey, bob: bobKey });
+  assert.deepEqual(await raw(), { alice: hashed(newKey), bob: hashed(bobKey) });
 
   const deleted = await keys(store, 'delete', 'bob');
   assert.deepEqual([deleted.code, deleted.stdout], [0, 'Successfully deleted bob\n']);
-  assert.deepEqual(await raw(), { alice: newKey });
+  assert.deepEqual(await raw(), { alice: hashed(newKey) });
   for (const cmd of ['delete', 'regen']) {
     const missing = await keys(store, cmd, 'bob');
     assert.deepEqual([missing.code, missing.stdout, missing.stderr], [1, '', "Key bob doesn't exist\n"], cmd);
   }
-  assert.deepEqual(await raw(), { alice: newKey });
+  assert.deepEqual(await raw(), { alice: hashed(newKey) });
 }
 
 test('polymur-keys against a file store: create, list names, list all, regen, delete, and refusals', async () => {

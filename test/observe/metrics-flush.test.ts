@@ -18,7 +18,11 @@ function latest(sink: TcpSink, name: string): number | undefined {
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
-/** Every original name is there, with the limits the flags set, as well-formed lines stamped now. */
+/**
+ * Every original name is there, with the limits the flags set, as well-formed lines stamped now;
+ * but no `incoming-queue.*`: there is no such queue (-incoming-queue-cap is accepted and has no
+ * effect), and a figure that could only be a literal is not reported.
+ */
 async function checkFlushed(sink: TcpSink): Promise<void> {
   const dest = sink.address.replace(/\./g, '_');
   await until('a full flush', () => latest(sink, `outgoing-queue.${dest}.limit`) !== undefined, 10_000);
@@ -27,8 +31,7 @@ async function checkFlushed(sink: TcpSink): Promise<void> {
   }
   assert.ok(latest(sink, 'runtime.Sys')! > 0);
   assert.equal(typeof latest(sink, 'rate'), 'number');
-  assert.equal(latest(sink, 'incoming-queue.current-size'), 0);
-  assert.equal(latest(sink, 'incoming-queue.limit'), 1234);
+  assert.equal(sink.lines.filter((l) => l.includes('.polymur.incoming-queue.')).length, 0, 'no incoming-queue figures');
   assert.equal(typeof latest(sink, `outgoing-queue.${dest}.current-size`), 'number');
   assert.equal(latest(sink, `outgoing-queue.${dest}.limit`), 4321);
   const now = Date.now() / 1000;
@@ -40,7 +43,7 @@ async function checkFlushed(sink: TcpSink): Promise<void> {
   }
 }
 
-test('relay -metrics-flush: rate, runtime memory, incoming and per-destination outgoing queue size and limit as Graphite lines', async () => {
+test('relay -metrics-flush: rate, runtime memory, per-destination outgoing queue size and limit as Graphite lines, no incoming-queue figures', async () => {
   const sink = await startTcpSink();
   let relay: ListenerProcess | undefined;
   try {
