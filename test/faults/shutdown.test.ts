@@ -18,7 +18,7 @@ import { startFreezeProxy } from '../helpers/freeze-proxy.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 import { postHead, rawConnect } from '../helpers/raw-http.js';
-import { delivery, scrapeCounter, until } from '../helpers/points.js';
+import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
 import { startProgram, type Exit, type RunningProgram } from '../helpers/programs.js';
 import { startGateway, startProxy, startRelay } from '../helpers/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
@@ -28,12 +28,13 @@ const SHUTDOWN_TIMEOUT_S = 2;
 const BOUND_S = SHUTDOWN_TIMEOUT_S + 1;
 const SHUTDOWN = ['-shutdown-timeout', `${SHUTDOWN_TIMEOUT_S}s`];
 
-/** Sends SIGTERM (or `signal`) and measures how long the process took to exit. */
-async function sigterm(p: RunningProgram, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit & { seconds: number }> {
+/** Sends SIGTERM (or `signal`) and measures how long the process took to exit, and its peak RSS before. */
+async function sigterm(p: RunningProgram, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit & { seconds: number; rssMb: number }> {
+  const rssMb = peakRssMb(p.proc.pid!);
   const started = Date.now();
   p.proc.kill(signal);
   const exit = await p.exited;
-  return { ...exit, seconds: (Date.now() - started) / 1000 };
+  return { ...exit, seconds: (Date.now() - started) / 1000, rssMb };
 }
 
 function assertBounded(what: string, seconds: number): void {
@@ -101,7 +102,7 @@ async function proxyBlocked(name: string, gatewayUrl: string, cert: ReturnType<t
     const exit = await sigterm(proxy);
     socket.destroy();
     const undelivered = undeliveredLogged(proxy);
-    process.stdout.write(`# proxy SIGTERM (${name}, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); sent ${points}, arrived 0, reported undelivered ${undelivered}\n`);
+    process.stdout.write(`# proxy SIGTERM (${name}, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; sent ${points}, arrived 0, reported undelivered ${undelivered}\n`);
     assertBounded('the proxy', exit.seconds);
     // The client's last bytes were read at close: every point sent is in the count.
     assert.equal(undelivered, points);
@@ -147,7 +148,7 @@ test('relay: SIGTERM with a destination that never reads and its queue full exit
     // What the kernel held for the destination arrives now; the rest is in the count.
     await until('what the kernel held at the sink', () => delivery(sink.lines, 1, points).distinct + undelivered >= points, 30_000);
     const d = delivery(sink.lines, 1, points);
-    process.stdout.write(`# relay SIGTERM (destination never reads, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); sent ${points}, arrived ${d.distinct}, reported undelivered ${undelivered}, unaccounted ${Math.max(0, points - d.distinct - undelivered)}\n`);
+    process.stdout.write(`# relay SIGTERM (destination never reads, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; sent ${points}, arrived ${d.distinct}, reported undelivered ${undelivered}, unaccounted ${Math.max(0, points - d.distinct - undelivered)}\n`);
     assertBounded('the relay', exit.seconds);
     assert.ok(undelivered > 0);
   } finally {
@@ -183,7 +184,7 @@ test('gateway: SIGTERM with a destination that never reads and its queue full ex
     sink.resume();
     const arrived = (): number => new Set(sink.lines.map((l) => l.split(' ')[1])).size;
     await until('what the kernel held at the sink', () => arrived() + undelivered >= accepted, 30_000);
-    process.stdout.write(`# gateway SIGTERM (destination never reads, queue full, a request stalled mid-body): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); accepted ${accepted}, arrived ${arrived()}, reported undelivered ${undelivered}\n`);
+    process.stdout.write(`# gateway SIGTERM (destination never reads, queue full, a request stalled mid-body): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; accepted ${accepted}, arrived ${arrived()}, reported undelivered ${undelivered}\n`);
     assertBounded('the gateway', exit.seconds);
     assert.ok(undelivered > 0);
   } finally {
@@ -236,7 +237,7 @@ test('proxy with a spool: SIGTERM with the gateway refusing exits within the bou
     proxy = await startProxy({ gateway: gateway.url, cert, args });
     await until('every point at the sink', () => delivery(sink.lines, 2, points).missing === 0, 60_000);
     const d = delivery(sink.lines, 2, points);
-    process.stdout.write(`# proxy SIGTERM with a spool (gateway refusing): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    process.stdout.write(`# proxy SIGTERM with a spool (gateway refusing): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB, ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
     assert.equal(d.missing, 0);
   } finally {
     await proxy.stop();
@@ -266,7 +267,7 @@ test('relay with a spool: SIGTERM with a destination that never reads exits with
     relay = await startRelay(args);
     await until('every point at the sink', () => delivery(sink.lines, 2, points).missing === 0, 60_000);
     const d = delivery(sink.lines, 2, points);
-    process.stdout.write(`# relay SIGTERM with a spool (destination never reads): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    process.stdout.write(`# relay SIGTERM with a spool (destination never reads): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB, ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
     assert.ok(undelivered > 0);
     assert.equal(d.missing, 0);
   } finally {
