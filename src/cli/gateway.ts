@@ -40,7 +40,15 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     listenAddr: config.listenAddr,
     ...(config.httpPort !== undefined ? { httpPort: config.httpPort } : {}),
     ...(config.httpsPort !== undefined
-      ? { httpsPort: config.httpsPort, tls: { cert: readFileSync(config.certPath), key: readFileSync(config.keyPath) } }
+      ? {
+          httpsPort: config.httpsPort,
+          tls: {
+            cert: readFileSync(config.certPath),
+            key: readFileSync(config.keyPath),
+            minVersion: config.tlsMinVersion,
+            ...(config.clientCaPath !== '' ? { clientCa: readFileSync(config.clientCaPath) } : {}),
+          },
+        }
       : {}),
     keys,
     sink: output.sink,
@@ -50,6 +58,8 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     headersTimeoutMs: config.readHeaderTimeoutMs,
     requestTimeoutMs: config.readTimeoutMs,
     maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    trustedProxies: config.trustedProxies,
     metrics: registry,
     log,
     onReceived: observability.received,

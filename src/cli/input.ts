@@ -15,6 +15,7 @@ import { startObservability, type QueueFigure } from './observability.js';
 export interface InputConfig {
   readonly listenAddr: string;
   readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly idleTimeoutMs: number;
   readonly statAddr: string;
   readonly metricsFlushMs: number;
@@ -58,6 +59,7 @@ export async function startInput(opts: {
     listenAddr: config.listenAddr,
     batcher,
     maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
     idleTimeoutMs: config.idleTimeoutMs,
     metrics: registry,
     log,

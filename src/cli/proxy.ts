@@ -5,8 +5,9 @@ import type { Batch, BatchQueue } from '../batch/batch.js';
 import { createBufferPool } from '../batch/buffer-pool.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { PROXY_FLAGS } from '../config/programs.js';
-import { readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
+import { plainHttpWarnings, readProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { createCompressingSink } from '../forward/compressing-sink.js';
+import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
 import { gzipEngine } from '../forward/gzip.js';
 import { log } from '../observe/log.js';
@@ -56,6 +57,7 @@ function readCa(path: string): Buffer | undefined {
 async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   const registry = new Registry();
   const ca = readCa(config.certPath);
+  if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
   const queue = startUp.track('queue', await openQueue(config, registry));
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
@@ -70,7 +72,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
         batchSize: config.batchSize,
         timeoutMs: config.timeoutMs,
         maxRetryDelayMs: config.maxRetryDelayMs,
-        deadLetterPath: config.deadLetterPath,
+        deadLetter: createDeadLetter({ path: config.deadLetterPath, maxBytes: config.deadLetterMaxBytes, metrics: registry, log }),
         verbose: config.verbose,
         metrics: registry,
         log,
@@ -79,14 +81,14 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
           process.exit(1);
         },
       });
-  // The first ping may hang: a signal meanwhile releases the queue and the forwarder.
-  await startUp.track('forwarder', forwarder).start();
+  // The gateway is pinged in the background: the listener opens at once, what arrives is queued.
+  startUp.track('forwarder', forwarder).start();
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
   // A free buffer for each batch compressing and one being filled: raw batch buffers are reused.
   const pool = config.spoolDir === '' && !config.consoleOut ? createBufferPool({ keep: COMPRESSIONS_AT_ONCE + 1 }) : undefined;
-  const compressor = pool ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE, pool }) : undefined;
+  const compressor = pool ? createCompressingSink({ sink: queue, concurrency: COMPRESSIONS_AT_ONCE, pool, metrics: registry, log }) : undefined;
   const input = await startInput({
     config,
     // With a spool, what was read goes to disk at once (nothing waits in memory for the flush

@@ -60,7 +60,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
         }
       : {}),
   });
-  const api = await createDestinationApi({ listenAddr: config.apiAddr, router, log });
+  const api = await createDestinationApi({ listenAddr: config.apiAddr, router, token: config.apiToken, log });
   // The router refuses a batch once a destination holds -outgoing-queue-cap points: that is its limit in points.
   const capped = (queue: QueueView): QueueView => ({
     depth: () => queue.depth(),

@@ -1,3 +1,5 @@
+import { createTrustedProxies, TrustedProxiesError } from '../net/trusted-proxies.js';
+import { TLS_VERSIONS, type TlsVersion } from '../net/tls-policy.js';
 import { readRoutingConfig, type RoutingConfig } from './routing-config.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
@@ -16,6 +18,12 @@ export interface GatewayConfig extends RoutingConfig {
   readonly readHeaderTimeoutMs: number;
   readonly readTimeoutMs: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  /** CIDRs whose X-Forwarded-For is believed. */
+  readonly trustedProxies: string[];
+  readonly tlsMinVersion: TlsVersion;
+  /** Empty: no client certificates asked for. */
+  readonly clientCaPath: string;
 }
 
 function port(f: FlagReader, name: string): number | undefined {
@@ -36,6 +44,18 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
   const explicitHttp = port(f, 'listen-http-port');
   const explicitHttps = port(f, 'listen-https-port');
   if (explicitHttps !== undefined && !tls) throw new ConfigError('-listen-https-port needs -cert and -key');
+  const clientCaPath = f.string('client-ca');
+  if (clientCaPath !== '' && !tls) throw new ConfigError('-client-ca needs HTTPS: give -cert and -key');
+  if (clientCaPath !== '' && explicitHttp !== undefined) {
+    throw new ConfigError('-client-ca with -listen-http-port: plain HTTP cannot ask for client certificates');
+  }
+  const trustedProxies = f.list('trusted-proxies');
+  try {
+    createTrustedProxies(trustedProxies);
+  } catch (err) {
+    if (err instanceof TrustedProxiesError) throw new ConfigError(`-trusted-proxies: ${err.message}`);
+    throw err;
+  }
   return {
     ...readRoutingConfig(f),
     listenAddr: f.host('listen-addr'),
@@ -52,5 +72,9 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     readHeaderTimeoutMs: f.positiveMs('read-header-timeout'),
     readTimeoutMs: f.positiveMs('read-timeout'),
     maxConnections: f.int('max-connections', 1),
+    maxConnectionsPerIp: f.int('max-connections-per-ip', 0),
+    trustedProxies,
+    tlsMinVersion: f.oneOf('tls-min-version', Object.keys(TLS_VERSIONS) as TlsVersion[]),
+    clientCaPath,
   };
 }

@@ -30,6 +30,10 @@ const maxConnections: FlagSpec = {
   name: 'max-connections', type: 'int', default: 4096,
   usage: 'Most concurrent client connections accepted',
 };
+const maxConnectionsPerIp: FlagSpec = {
+  name: 'max-connections-per-ip', type: 'int', default: 256,
+  usage: 'Most concurrent connections from one client address (0 is no limit)',
+};
 const idleTimeout: FlagSpec = {
   name: 'idle-timeout', type: 'duration', default: '5m',
   usage: 'Close a client connection that sent nothing for this long (0 is never)',
@@ -38,6 +42,10 @@ const idleTimeout: FlagSpec = {
 /** Flags shared by the two programs that route to destinations (the gateway and the relay). */
 const routing: FlagSpec[] = [
   apiAddr,
+  {
+    name: 'api-token', type: 'string', default: '',
+    usage: 'Token the API requires: Authorization: Bearer TOKEN, or the text command auth TOKEN COMMAND (empty: none)',
+  },
   consoleOut,
   { name: 'destinations', type: 'string', default: '', usage: 'Comma-delimited list of ip:port destinations' },
   { name: 'distribution', type: 'string', default: 'broadcast', usage: 'Destination distribution methods: broadcast, hash-route' },
@@ -61,6 +69,7 @@ const routing: FlagSpec[] = [
 
 export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'api-key', type: 'string', default: '', usage: 'polymur gateway API key' },
+  { name: 'api-key-file', type: 'string', default: '', usage: 'File holding the gateway API key (mode 0600), instead of -api-key' },
   { name: 'cert', type: 'string', default: '', usage: 'TLS Certificate' },
   consoleOut,
   { name: 'gateway', type: 'string', default: '', usage: 'polymur gateway address (comma-separated list: failover in order)' },
@@ -75,6 +84,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'flush-interval', type: 'duration', default: '1s', usage: 'Longest wait before a batch that is not full is sent' },
   { name: 'timeout', type: 'duration', default: '30s', usage: 'Timeout of every request to the gateway' },
   { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed or too large' },
+  { name: 'dead-letter-max-bytes', type: 'int', default: 64 * MiB, usage: 'Largest size of the dead-letter file in bytes; past it the file becomes PATH.1, replacing the older one' },
   { name: 'max-retry-delay', type: 'duration', default: '30s', usage: 'Longest wait between two attempts to send a batch' },
   { name: 'queue-max-bytes', type: 'int', default: 64 * MiB, usage: 'Largest size of the in-flight queue in bytes (batches are held gzipped, about 15 bytes a data point)' },
   { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
@@ -82,6 +92,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   spoolMaxBytes,
   shutdownTimeout,
   maxConnections,
+  maxConnectionsPerIp,
   idleTimeout,
 ];
 
@@ -102,6 +113,13 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
   { name: 'read-header-timeout', type: 'duration', default: '10s', usage: 'Longest time a client may take to send the request headers' },
   { name: 'read-timeout', type: 'duration', default: '60s', usage: 'Longest time a client may take to send a whole request, body included' },
   maxConnections,
+  maxConnectionsPerIp,
+  {
+    name: 'trusted-proxies', type: 'string', default: '',
+    usage: 'Comma-delimited CIDRs of load balancers whose X-Forwarded-For is believed (empty: none)',
+  },
+  { name: 'tls-min-version', type: 'string', default: '1.2', usage: 'Oldest TLS version accepted: 1.2 or 1.3' },
+  { name: 'client-ca', type: 'string', default: '', usage: 'CA certificate file: clients must present a certificate it signed (mTLS; the API key is still required)' },
   ...routing,
 ];
 
@@ -110,6 +128,7 @@ export const RELAY_FLAGS: readonly FlagSpec[] = [
   { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch handed to the destinations' },
   { name: 'flush-interval', type: 'duration', default: '100ms', usage: 'Longest wait before a batch that is not full is routed' },
   maxConnections,
+  maxConnectionsPerIp,
   idleTimeout,
   ...routing,
 ];

@@ -1,8 +1,12 @@
 import type { FullPolicy } from '../batch/batch.js';
+import { deadLetterProblem } from '../forward/dead-letter.js';
+import { readApiKey } from './api-key-file.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
 export interface ProxyConfig {
   readonly apiKey: string;
+  /** Where the key was read from ('' when it came from -api-key). */
+  readonly apiKeyFile: string;
   readonly certPath: string;
   readonly consoleOut: boolean;
   readonly gateways: string[];
@@ -19,17 +23,22 @@ export interface ProxyConfig {
   readonly timeoutMs: number;
   readonly maxRetryDelayMs: number;
   readonly deadLetterPath: string;
+  readonly deadLetterMaxBytes: number;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly idleTimeoutMs: number;
 }
 
 export function readProxyConfig(f: FlagReader): ProxyConfig {
   const consoleOut = f.bool('console-out');
   const gateways = f.list('gateway');
-  const apiKey = f.string('api-key');
+  const apiKeyFile = f.string('api-key-file');
+  if (apiKeyFile !== '' && f.string('api-key') !== '') throw new ConfigError('give -api-key or -api-key-file, not both');
+  const apiKey = apiKeyFile !== '' && !consoleOut ? readApiKey(apiKeyFile) : f.string('api-key');
+  const deadLetterPath = f.string('dead-letter');
   if (!consoleOut) {
     if (gateways.length === 0) throw new ConfigError('no gateway: give -gateway https://host[:port] (or -console-out)');
     for (const g of gateways) {
@@ -43,10 +52,13 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
         throw new ConfigError(`-gateway "${g}" must be an http:// or https:// URL`);
       }
     }
-    if (apiKey === '') throw new ConfigError('no API key: give -api-key KEY (see polymur-keys create NAME)');
+    if (apiKey === '') throw new ConfigError('no API key: give -api-key-file PATH or -api-key KEY (see polymur-keys create NAME)');
+    const problem = deadLetterProblem(deadLetterPath);
+    if (problem !== undefined) throw new ConfigError(`-dead-letter: ${deadLetterPath}: ${problem}`);
   }
   return {
     apiKey,
+    apiKeyFile,
     certPath: f.string('cert'),
     consoleOut,
     gateways,
@@ -62,11 +74,28 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     flushIntervalMs: f.positiveMs('flush-interval'),
     timeoutMs: f.positiveMs('timeout'),
     maxRetryDelayMs: f.positiveMs('max-retry-delay'),
-    deadLetterPath: f.string('dead-letter'),
+    deadLetterPath,
+    deadLetterMaxBytes: f.int('dead-letter-max-bytes', 1),
     spoolDir: f.string('spool-dir'),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
     maxConnections: f.int('max-connections', 1),
+    maxConnectionsPerIp: f.int('max-connections-per-ip', 0),
     idleTimeoutMs: f.ms('idle-timeout'),
   };
+}
+
+/** Loopback names and addresses, where plain http:// never leaves the machine. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** A warning for each -gateway that is plain http:// to another host: the key and the data travel in clear. */
+export function plainHttpWarnings(gateways: readonly string[]): string[] {
+  return gateways
+    .filter((g) => {
+      const url = new URL(g);
+      return url.protocol === 'http:' && !isLoopback(url.hostname);
+    })
+    .map((g) => `WARNING: -gateway ${g} is plain http:// to a host that is not loopback: the API key and the metrics cross the network unencrypted; use https://`);
 }

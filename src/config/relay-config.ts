@@ -6,6 +6,7 @@ export interface RelayConfig extends RoutingConfig {
   readonly batchSize: number;
   readonly flushIntervalMs: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly idleTimeoutMs: number;
 }
 
@@ -16,6 +17,7 @@ export function readRelayConfig(f: FlagReader): RelayConfig {
     batchSize: f.int('batch-size', 1),
     flushIntervalMs: f.positiveMs('flush-interval'),
     maxConnections: f.int('max-connections', 1),
+    maxConnectionsPerIp: f.int('max-connections-per-ip', 0),
     idleTimeoutMs: f.ms('idle-timeout'),
   };
 }

@@ -4,6 +4,8 @@ import { ConfigError, type FlagReader } from './validate.js';
 
 export interface RoutingConfig {
   readonly apiAddr: string;
+  /** Empty: the destination API takes no token. */
+  readonly apiToken: string;
   readonly statAddr: string;
   readonly consoleOut: boolean;
   readonly destinations: string[];
@@ -37,6 +39,7 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
   }
   return {
     apiAddr: f.hostPort('api-addr'),
+    apiToken: f.string('api-token'),
     statAddr: f.hostPort('stat-addr'),
     consoleOut,
     destinations,

@@ -3,10 +3,13 @@
 // of the raw bytes) and -queue-max-bytes buys four times the buffering for the same memory.
 // Batches reach the queue in the order they were offered. At most `concurrency` batches are held
 // here (compressing, or compressed and refused by the full queue); past that offer() refuses and
-// the producer pauses. Each raw buffer goes back to `pool` as soon as its gzip is done.
+// the producer pauses. Each raw buffer goes back to `pool` as soon as its gzip is done. A batch
+// whose gzip fails goes on raw (the forwarder compresses a raw batch itself), counted and logged.
 import type { Batch, BatchSink } from '../batch/batch.js';
 import type { BufferPool } from '../batch/buffer-pool.js';
-import { gzip } from './gzip.js';
+import { log, rateLimitedLog } from '../observe/log.js';
+import type { Registry } from '../observe/metrics.js';
+import { gzip, type Gzip } from './gzip.js';
 
 export interface CompressingSink extends BatchSink {
   /** Data points taken and not yet in the sink (compressing, or refused by it). */
@@ -18,7 +21,15 @@ export function createCompressingSink(opts: {
   concurrency: number;
   /** Where each raw batch's buffer goes back once gzipped (the batcher takes it again). */
   pool?: BufferPool;
+  /** gzip.ts's gzip unless given. */
+  compress?: Gzip;
+  metrics?: Registry;
+  log?: (m: string) => void;
 }): CompressingSink {
+  const failures = opts.metrics?.counter('polymur_worker_errors_total', 'Unexpected exceptions caught in the forwarder loops (the batch is kept and tried again), by loop');
+  failures?.inc(0, { loop: 'compressor' });
+  const failureLog = rateLimitedLog(opts.log ?? log);
+  const gzipOf = opts.compress ?? gzip;
   /** Compressions in offer order; the head is handed to the sink first. */
   const held: Array<Promise<Batch>> = [];
   const readyListeners: Array<() => void> = [];
@@ -28,7 +39,15 @@ export function createCompressingSink(opts: {
   let heldPoints = 0;
 
   const compress = async (batch: Batch): Promise<Batch> => {
-    const data = await gzip(batch.data);
+    let data: Buffer;
+    try {
+      data = await gzipOf(batch.data);
+    } catch (err) {
+      failures?.inc(1, { loop: 'compressor' });
+      failureLog(`gzip of a batch of ${batch.points} data points failed (${err instanceof Error ? err.message : String(err)}); it is queued uncompressed`);
+      // Not given back to the pool: the queue holds this buffer now.
+      return batch;
+    }
     opts.pool?.give(batch.data);
     return { data, points: batch.points, rawBytes: batch.data.length };
   };
@@ -50,6 +69,7 @@ export function createCompressingSink(opts: {
   };
 
   return {
+    held: () => heldPoints,
     offer(batch) {
       if (closed || held.length >= opts.concurrency) return false;
       held.push(compress(batch));
@@ -57,7 +77,6 @@ export function createCompressingSink(opts: {
       if (!pumping) void pump();
       return true;
     },
-    held: () => heldPoints,
     whenReady(listener) {
       if (!closed && held.length < opts.concurrency) listener();
       else readyListeners.push(listener);

@@ -43,9 +43,40 @@ export function classifyResponse(
   return afterMs === undefined ? { kind: 'retryable', reason } : { kind: 'retryable', afterMs, reason };
 }
 
-export function classifyError(err: unknown): SendOutcome {
-  const e = err as { code?: unknown; message?: string; name?: string };
+/**
+ * The codes Node gives a TLS connection whose peer certificate did not verify (OpenSSL's X509_V_ERR
+ * names, and the host name check): the gateway is reachable but not trusted, a configuration
+ * problem (-cert) that an operator must see as such, not as "unreachable".
+ */
+const CERTIFICATE_ERRORS = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED', 'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A failed request in words: `CODE: message`, and for a certificate that did not verify
+ * `CODE: TLS certificate verification failed: message`. The code comes first, so it can label a metric.
+ */
+export function describeError(err: unknown): string {
+  const message = (err as { message?: string }).message ?? String(err);
+  const code = errorCode(err);
+  return isCertificateError(err) ? `${code}: TLS certificate verification failed: ${message}` : `${code}: ${message}`;
+}
+
+function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; name?: string };
   // A DOMException (an abort) has a numeric legacy code; its name says more.
-  const what = typeof e.code === 'string' ? e.code : (e.name ?? 'error');
-  return { kind: 'retryable', reason: `${what}: ${e.message ?? String(err)}` };
+  return typeof e.code === 'string' ? e.code : (e.name ?? 'error');
+}
+
+export function isCertificateError(err: unknown): boolean {
+  return CERTIFICATE_ERRORS.has(errorCode(err));
+}
+
+export function classifyError(err: unknown): SendOutcome {
+  return { kind: 'retryable', reason: describeError(err) };
 }

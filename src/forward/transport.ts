@@ -1,18 +1,31 @@
 // One gateway: keep-alive connections (an undici Pool), /ping and /ingest as the wire protocol
 // says, every request bounded by the timeout, answers turned into SendOutcome values.
-import { Pool } from 'undici';
-import { classifyError, classifyResponse, type SendOutcome } from './outcome.js';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
+import { classifyError, classifyResponse, describeError, isCertificateError, type SendOutcome } from './outcome.js';
 
 export type PingResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly status?: number; readonly message: string; readonly fatal: boolean };
+  | {
+      readonly ok: false;
+      readonly status?: number;
+      readonly message: string;
+      /** The gateway refused the key: a configuration error. */
+      readonly fatal: boolean;
+      /** The gateway's certificate did not verify: reachable, but not trusted. */
+      readonly untrusted: boolean;
+    };
 
 export interface GatewayTransport {
   readonly url: string;
-  ping(): Promise<PingResult>;
+  /** POSTs to /ping; the signal ends a ping that hangs (a gateway that accepts and never answers). */
+  ping(signal?: AbortSignal): Promise<PingResult>;
   /** POSTs one gzip body of `points` lines to /ingest. */
   post(body: Buffer, signal?: AbortSignal): Promise<SendOutcome>;
+  /** Closes the connections once the requests in flight are answered. */
   close(): Promise<void>;
+  /** Closes the connections now, failing the requests in flight. */
+  destroy(): void;
 }
 
 export function createGatewayTransport(opts: {
@@ -24,13 +37,25 @@ export function createGatewayTransport(opts: {
 }): GatewayTransport {
   const url = new URL(opts.url);
   const basePath = url.pathname.replace(/\/+$/, '');
+  // A socket still connecting (a peer that accepts and never completes the TLS handshake) is not
+  // the pool's yet: pool.destroy() leaves it to its connect timeout. destroy() reaches it here.
+  const sockets = new Set<Socket>();
+  // undici's connector returns the socket it opens (its type says void).
+  const connector = buildConnector({ timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) }) as unknown as (
+    ...args: Parameters<buildConnector.connector>
+  ) => Socket | undefined;
+  const connect: buildConnector.connector = (options, callback) => {
+    const socket = connector(options, callback);
+    if (!socket) return;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
   const pool = new Pool(url.origin, {
     connections: opts.connections ?? 8,
-    connectTimeout: opts.timeoutMs,
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     keepAliveTimeout: 30_000,
-    ...(opts.ca ? { connect: { ca: opts.ca } } : {}),
+    connect,
   });
 
   const call = async (path: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
@@ -47,14 +72,13 @@ export function createGatewayTransport(opts: {
 
   return {
     url: opts.url,
-    async ping() {
+    async ping(signal) {
       try {
-        const r = await call('/ping', Buffer.alloc(0));
+        const r = await call('/ping', Buffer.alloc(0), signal);
         if (r.status === 200) return { ok: true };
-        return { ok: false, status: r.status, message: r.text.trim() || `HTTP ${r.status}`, fatal: r.status === 401 };
+        return { ok: false, status: r.status, message: r.text.trim() || `HTTP ${r.status}`, fatal: r.status === 401, untrusted: false };
       } catch (err) {
-        const e = err as { code?: string; message?: string };
-        return { ok: false, message: `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`, fatal: false };
+        return { ok: false, message: describeError(err), fatal: false, untrusted: isCertificateError(err) };
       }
     },
     async post(body, signal) {
@@ -66,5 +90,10 @@ export function createGatewayTransport(opts: {
       }
     },
     close: () => pool.close(),
+    destroy() {
+      // Requests it fails are answered by post() and ping() as errors; nothing else waits on it.
+      pool.destroy().catch(() => {});
+      for (const socket of sockets) socket.destroy();
+    },
   };
 }

@@ -9,9 +9,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { BatchSink } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { formatHostPort, listenOn } from '../input/address.js';
-import { filterLines, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
+import { createConnectionLimit } from '../input/connection-limit.js';
+import { filterLines, INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import { tlsServerOptions, type GatewayTls } from '../net/tls-policy.js';
+import { createTrustedProxies } from '../net/trusted-proxies.js';
 import { createAuthLimiter } from './auth-limiter.js';
 import { BodyTooLarge, readBody } from './body.js';
 
@@ -29,7 +32,7 @@ export interface GatewayOptions {
   readonly listenAddr: string;
   readonly httpPort?: number;
   readonly httpsPort?: number;
-  readonly tls?: { cert: Buffer; key: Buffer };
+  readonly tls?: GatewayTls;
   readonly keys: KeyLookup;
   readonly sink: BatchSink;
   readonly keyPrefix: boolean;
@@ -40,6 +43,10 @@ export interface GatewayOptions {
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly maxConnections?: number;
+  /** Connections one client address may hold at once (trusted proxies excepted); 0: no limit. */
+  readonly maxConnectionsPerIp?: number;
+  /** CIDRs of load balancers whose X-Forwarded-For names the client. */
+  readonly trustedProxies?: readonly string[];
   /** Failed authentications per client address in a minute before its failing attempts get 429. */
   readonly authFailureLimit?: number;
   readonly metrics: Registry;
@@ -67,10 +74,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     invalid: opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason'),
     full: opts.metrics.counter('polymur_batches_refused_total', 'Batches answered 503 because the destination queues were full'),
     refused: opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections'),
+    refusedPerIp: opts.metrics.counter('polymur_connections_refused_per_ip_total', 'Client connections refused over -max-connections-per-ip'),
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
+  for (const reason of INVALID_REASONS) m.invalid.inc(0, { reason });
+  m.refusedPerIp.inc(0);
+  const trusted = createTrustedProxies(opts.trustedProxies ?? []);
+  const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256, trusted.trusts);
   const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: AUTH_WINDOW_MS });
   const invalidLog = rateLimitedLog(opts.log);
+  // One line per valid /ping is the original's; a client pinging in a loop must not flood the log.
+  const pingLog = rateLimitedLog(opts.log);
+  const refusedLog = rateLimitedLog(opts.log);
   let closing = false;
   let inFlight = 0;
   const idle: Array<() => void> = [];
@@ -87,12 +102,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end(body);
   };
 
-  /** The client as the logs name it: X-Forwarded-For when a load balancer set it. */
-  const clientName = (req: IncomingMessage): string => {
-    const xff = req.headers['x-forwarded-for'];
-    const forwarded = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-    return forwarded || `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-  };
+  /** The client as the logs name it: the peer, and beside it X-Forwarded-For's client from a trusted proxy. */
+  const clientName = (req: IncomingMessage): string => trusted.clientOf(req).label;
 
   /**
    * The key's name, or undefined after answering 401/429. A valid key always goes through: the
@@ -104,7 +115,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const key = Array.isArray(header) ? header[0] : header;
     const name = key === undefined ? undefined : opts.keys.lookup(key);
     if (name !== undefined) return name;
-    const address = req.socket.remoteAddress ?? '';
+    // Behind a trusted balancer every client has its address: one bad client must not block the rest.
+    const address = trusted.clientOf(req).address;
     if (limiter.blocked(address)) {
       reply(res, path, 429, 'too many invalid keys\n', { 'retry-after': String(AUTH_WINDOW_MS / 1000), connection: 'close' });
       return undefined;
@@ -189,7 +201,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       req.resume();
       const name = authenticate(req, res, path);
       if (name === undefined) return;
-      opts.log(`[client ${clientName(req)}] key for ${name} is valid`);
+      pingLog(`[client ${clientName(req)}] key for ${name} is valid`);
       return reply(res, path, 200, 'key is valid\n');
     }
     inFlight++;
@@ -228,7 +240,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!opts.tls) throw new Error('HTTPS needs a certificate and a key');
     // A connection that never completes the TLS handshake holds a slot too: it gets the header
     // timeout (Node's default would be 120 s, whatever -read-header-timeout says).
-    const tlsOptions = { handshakeTimeout: timeouts.headersTimeout, cert: opts.tls.cert, key: opts.tls.key };
+    const tlsOptions = { handshakeTimeout: timeouts.headersTimeout, ...tlsServerOptions(opts.tls) };
     servers.push({ server: createHttpsServer({ ...timeouts, ...tlsOptions }, handle), scheme: 'HTTPS', port: opts.httpsPort });
   }
   if (opts.httpPort !== undefined) servers.push({ server: createHttpServer(timeouts, handle), scheme: 'HTTP', port: opts.httpPort });
@@ -239,6 +251,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     server.keepAliveTimeout = 65_000;
     server.maxConnections = opts.maxConnections ?? 4096;
     server.on('connection', (s: Socket) => {
+      if (!perIp.admit(s)) {
+        m.refusedPerIp.inc();
+        refusedLog(perIp.refusal(s));
+        return void s.destroy();
+      }
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });

@@ -1,9 +1,24 @@
 // Graphite plaintext validation on Buffers: `<metric.path> <value> <timestamp>\n`. Every line is
-// checked byte by byte, no string or object per line. What carbon would reject is dropped and
-// reported through onInvalid; what passes is handed on as byte ranges, copied only when the
-// output must differ from the input (a dropped line, a CR, a prefix).
+// checked byte by byte, no string or object per line. What carbon would reject, or store wrongly,
+// is dropped and reported through onInvalid; what passes is handed on as byte ranges, copied only
+// when the output must differ from the input (a dropped line, a CR, a prefix). The proxy, the relay
+// and the gateway all validate with filterLines.
+//
+// The rules, against carbon 1.1 (protocols.py: `line.decode('utf-8')`, `float(timestamp)`,
+// `float(value)`; database.py: the name becomes a file path, dots turned into `/`):
+// - name: no control byte (< 0x20, 0x7f: they would end up in a file name), no `/` (carbon would
+//   write `a/b` into the file of `a.b`, a series graphite-web cannot find under that name), valid
+//   UTF-8 without Unicode whitespace (carbon drops a line it cannot decode, or splits it elsewhere);
+// - value: a number as Python's float() reads it, finite (1e999 and 400-digit numbers are inf);
+// - timestamp: a finite number whose integer part is -1 (carbon's "now") or 0 to 2^32-1 (whisper
+//   stores timestamps as unsigned 32-bit; anything later is absurd for a data point).
 
-export type InvalidReason = 'fields' | 'value' | 'timestamp' | 'too_long';
+import { isUtf8 } from 'node:buffer';
+import { findSuspectBytes } from './suspect-bytes.js';
+
+/** Why a line was dropped: the `reason` label of polymur_points_invalid_total. */
+export const INVALID_REASONS = ['fields', 'name', 'value', 'timestamp', 'too_long'] as const;
+export type InvalidReason = (typeof INVALID_REASONS)[number];
 
 export interface FilterResult {
   readonly data: Buffer;
@@ -15,6 +30,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
+const SLASH = 0x2f;
 const EMPTY = Buffer.alloc(0);
 /**
  * Buffer's indexOf taken once: `buf.indexOf` looked up on each call goes through a megamorphic
@@ -64,9 +80,43 @@ function numberEnd(buf: Buffer, start: number, end: number): number {
   return i;
 }
 
-/** buf[start, end) is exactly one number (see numberEnd). */
+/** The number buf[start, end) holds, NaN when it is not exactly one number (see numberEnd). */
+function numberValue(buf: Buffer, start: number, end: number): number {
+  // A string, but only here on the slow path: the fast path never evaluates a number this way.
+  return numberEnd(buf, start, end) === end ? Number(buf.toString('latin1', start, end)) : NaN;
+}
+
+/** buf[start, end) is exactly one finite number, as carbon reads and whisper stores it. */
 export function isNumber(buf: Buffer, start: number, end: number): boolean {
-  return numberEnd(buf, start, end) === end;
+  return Number.isFinite(numberValue(buf, start, end));
+}
+
+/** The latest timestamp accepted: whisper stores timestamps as unsigned 32-bit integers. */
+export const MAX_TIMESTAMP = 2 ** 32 - 1;
+
+/** carbon's timestamp, int(float(text)): -1 (carbon's "now") or 0 to MAX_TIMESTAMP. */
+function isTimestamp(buf: Buffer, start: number, end: number): boolean {
+  const t = Math.trunc(numberValue(buf, start, end));
+  return t === -1 || (t >= 0 && t <= MAX_TIMESTAMP);
+}
+
+/**
+ * Python's str.split() separators beyond ASCII (carbon splits the decoded line with it): a name
+ * holding one would be read by carbon as several fields.
+ */
+const UNICODE_SPACE = /[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+/** The metric name buf[start, end) may become a whisper file name (see the rules at the top). */
+function isValidName(buf: Buffer, start: number, end: number): boolean {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c < 0x20 || c === 0x7f || c === SLASH) return false;
+    if (c >= 0x80) ascii = false;
+  }
+  if (ascii) return true;
+  const name = buf.subarray(start, end);
+  return isUtf8(name) && !UNICODE_SPACE.test(name.toString('utf8'));
 }
 
 /** Why the line buf[start, end) (no LF, no trailing CR) is invalid, or null when it is valid or blank. */
@@ -75,7 +125,9 @@ export function checkLine(buf: Buffer, start: number, end: number): InvalidReaso
   while (i < end && isBlank(buf[i]!)) i++;
   if (i === end) return 'blank';
   // Field 1: the metric path, anything up to whitespace.
+  const nameStart = i;
   while (i < end && !isBlank(buf[i]!)) i++;
+  const nameEnd = i;
   while (i < end && isBlank(buf[i]!)) i++;
   if (i === end) return 'fields';
   const valueStart = i;
@@ -88,15 +140,22 @@ export function checkLine(buf: Buffer, start: number, end: number): InvalidReaso
   const tsEnd = i;
   while (i < end && isBlank(buf[i]!)) i++;
   if (i !== end) return 'fields';
+  if (!isValidName(buf, nameStart, nameEnd)) return 'name';
   if (!isNumber(buf, valueStart, valueEnd)) return 'value';
-  if (!isNumber(buf, tsStart, tsEnd)) return 'timestamp';
+  if (!isTimestamp(buf, tsStart, tsEnd)) return 'timestamp';
   return null;
 }
 
 /**
- * Where the number starting at buf[start] ends when it has the form values and timestamps nearly
- * always take — an optional sign, digits, an optional fraction — or -1 for any other form, which
- * numberEnd reads in full. Small, so the per-line fast path inlines it (numberEnd is a call).
+ * The most bytes a plain value (digits and a point, no exponent) may have to be certainly finite:
+ * the largest double has 309 integer digits. Longer ones go to checkLine, which evaluates them.
+ */
+const MAX_PLAIN_VALUE_BYTES = 308;
+
+/**
+ * Where the number starting at buf[start] ends when it has the form values nearly always take —
+ * an optional sign, digits, an optional fraction — or -1 for any other form, which numberEnd
+ * reads in full. Small, so the per-line fast path inlines it (numberEnd is a call).
  */
 function plainNumberEnd(buf: Buffer, start: number, end: number): number {
   let i = start;
@@ -113,17 +172,40 @@ function plainNumberEnd(buf: Buffer, start: number, end: number): number {
 }
 
 /**
- * The shape nearly every line has — `name value timestamp`, one space between fields, no tab (the
- * caller knows), plain numbers — checked with a native search and two short digit loops. true:
- * valid; false: the line needs checkLine's full reading, which gives the same verdict on every
- * line true is given for.
+ * buf[start, end) is a timestamp of the form they nearly always take — digits, an optional
+ * fraction, no sign — between 0 and MAX_TIMESTAMP. false: checkLine reads it in full.
+ */
+function isPlainTimestamp(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  let seconds = 0;
+  while (i < end && isDigit(buf[i]!)) seconds = seconds * 10 + buf[i++]! - 0x30;
+  if (i === start || seconds > MAX_TIMESTAMP) return false;
+  if (i < end && buf[i] === 0x2e) {
+    i++;
+    while (i < end && isDigit(buf[i]!)) i++;
+  }
+  return i === end;
+}
+
+/**
+ * The shape nearly every line has — `name value timestamp`, one space between fields, no suspect
+ * byte (the caller knows: no tab, control byte, `/` or Unicode space, valid UTF-8), plain numbers —
+ * checked with a native search and two short digit loops. true: valid; false: the line needs
+ * checkLine's full reading, which gives the same verdict on every line true is given for.
  */
 function isPlainValidLine(buf: Buffer, start: number, end: number): boolean {
   const nameEnd = indexOf.call(buf, SPACE, start);
   if (nameEnd <= start || nameEnd >= end) return false;
   // The value is read where it stands: it must end at a space, and the timestamp at the line's end.
-  const valueEnd = plainNumberEnd(buf, nameEnd + 1, end);
-  return valueEnd !== -1 && valueEnd < end && buf[valueEnd] === SPACE && plainNumberEnd(buf, valueEnd + 1, end) === end;
+  const valueStart = nameEnd + 1;
+  const valueEnd = plainNumberEnd(buf, valueStart, end);
+  return (
+    valueEnd !== -1 &&
+    valueEnd < end &&
+    buf[valueEnd] === SPACE &&
+    valueEnd - valueStart <= MAX_PLAIN_VALUE_BYTES &&
+    isPlainTimestamp(buf, valueEnd + 1, end)
+  );
 }
 
 /** Collects output pieces; copies only when the output differs from the input. */
@@ -170,9 +252,9 @@ export function filterLines(
   let invalid = 0;
   let pos = start;
   const hasPrefix = prefix !== undefined && prefix.length > 0;
-  // The next TAB at or after pos (end when none): searched again only once passed, so lines
-  // without one take the fast path at the cost of one scan of the whole buffer.
-  let nextTab = -1;
+  const suspects = findSuspectBytes(buf, start, end);
+  // The next suspect byte at or after pos: asked for again only once passed (one comparison a line).
+  let nextSuspect = -1;
 
   while (pos < end) {
     let nl = indexOf.call(buf, LF, pos);
@@ -180,14 +262,11 @@ export function filterLines(
     let lineEnd = nl;
     const hasCr = lineEnd > pos && buf[lineEnd - 1] === CR;
     if (hasCr) lineEnd--;
-    if (nextTab < pos) {
-      nextTab = indexOf.call(buf, TAB, pos);
-      if (nextTab === -1 || nextTab > end) nextTab = end;
-    }
+    if (nextSuspect < pos) nextSuspect = suspects.next(pos);
     const verdict =
       nl - pos > maxLineBytes
         ? 'too_long'
-        : nextTab >= lineEnd && isPlainValidLine(buf, pos, lineEnd)
+        : nextSuspect >= lineEnd && isPlainValidLine(buf, pos, lineEnd)
           ? null
           : checkLine(buf, pos, lineEnd);
     const next = nl < end ? nl + 1 : end;

@@ -6,8 +6,9 @@ import type { Batcher } from '../batch/batcher.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import { createConnectionLimit } from './connection-limit.js';
 import { createLineFramer } from './framer.js';
-import { MAX_LINE_BYTES, type InvalidReason } from './lines.js';
+import { INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from './lines.js';
 import { formatHostPort, listenOn, parseHostPort } from './address.js';
 
 /**
@@ -26,6 +27,8 @@ export interface TcpListenerOptions {
   readonly batcher: Batcher;
   readonly maxLineBytes?: number;
   readonly maxConnections?: number;
+  /** Connections one client address may hold at once; 0: no limit. */
+  readonly maxConnectionsPerIp?: number;
   /** A connection silent for this long is closed (its last line delivered). 0: never. */
   readonly idleTimeoutMs?: number;
   readonly metrics: Registry;
@@ -41,8 +44,13 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const idleTimeoutMs = opts.idleTimeoutMs ?? 5 * 60_000;
   const received = opts.metrics.counter('polymur_points_received_total', 'Data points received');
   const invalid = opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason');
+  for (const reason of INVALID_REASONS) invalid.inc(0, { reason });
   const connectionsTotal = opts.metrics.counter('polymur_connections_total', 'Client connections accepted');
   const refused = opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections');
+  const refusedPerIp = opts.metrics.counter('polymur_connections_refused_per_ip_total', 'Client connections refused over -max-connections-per-ip');
+  refusedPerIp.inc(0);
+  const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256);
+  const refusedLog = rateLimitedLog(opts.log);
   const sockets = new Set<Socket>();
   opts.metrics.gauge('polymur_connections_open', 'Client connections open', () => sockets.size);
   const invalidLog = rateLimitedLog(opts.log);
@@ -67,6 +75,11 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   };
 
   const server = createServer((socket) => {
+    if (!perIp.admit(socket)) {
+      refusedPerIp.inc();
+      refusedLog(perIp.refusal(socket));
+      return void socket.destroy();
+    }
     sockets.add(socket);
     connectionsTotal.inc();
     const framer = createLineFramer(deliver, { maxLineBytes, onInvalid });

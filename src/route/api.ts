@@ -1,9 +1,12 @@
 // The destination API on -api-addr: the original's text commands (`echo getdest | nc localhost
 // 2030`, `putdest ADDR`, `deldest ADDR`) and the same as HTTP JSON (GET/PUT/DELETE /destinations)
-// on the same port; the first bytes of a connection tell which.
+// on the same port; the first bytes of a connection tell which. Browser requests are refused and
+// -api-token is required when set (see api-guard.ts).
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { formatHostPort, parseHostPort } from '../input/address.js';
+import { rateLimitedLog } from '../observe/log.js';
 import { createCommandPort, type CommandPort } from '../observe/command-port.js';
+import { bearerToken, browserSign, createApiToken, splitAuth } from './api-guard.js';
 import { DestinationError } from './destination.js';
 import type { Router } from './router.js';
 
@@ -72,13 +75,29 @@ function addressFrom(path: string, body: string): string {
 export async function createDestinationApi(opts: {
   listenAddr: string;
   router: Router;
+  /** -api-token; empty: none required. */
+  token: string;
   log: (m: string) => void;
 }): Promise<CommandPort> {
-  const send = (res: ServerResponse, status: number, body: string, type = 'application/json'): void => {
-    res.writeHead(status, { 'content-type': type }).end(body);
+  const token = createApiToken(opts.token);
+  const refusedLog = rateLimitedLog(opts.log);
+  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
   };
   const http = createHttpServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const browser = browserSign(req);
+    if (browser !== undefined) {
+      refusedLog(`[api ${peer}] ${req.method} ${path} refused: ${browser}, a browser's request`);
+      req.resume();
+      return send(res, 403, '{"error":"browser requests are refused"}\n', { connection: 'close' });
+    }
+    if (!token.matches(bearerToken(req))) {
+      refusedLog(`[api ${peer}] ${req.method} ${path} refused: no valid -api-token`);
+      req.resume();
+      return send(res, 401, '{"error":"Authorization: Bearer <api token> required"}\n', { 'www-authenticate': 'Bearer', connection: 'close' });
+    }
     if (path !== '/destinations' && !path.startsWith('/destinations/')) return send(res, 404, '{"error":"not found"}\n');
     if (req.method === 'GET') return send(res, 200, destinationsJson(opts.router));
     if (req.method !== 'PUT' && req.method !== 'POST' && req.method !== 'DELETE') return send(res, 405, '{"error":"method not allowed"}\n');
@@ -94,7 +113,15 @@ export async function createDestinationApi(opts: {
         send(res, status, JSON.stringify({ error: (err as Error).message }) + '\n');
       });
   });
-  const port = await createCommandPort({ listenAddr: opts.listenAddr, http, command: (line) => textCommand(opts.router, line), maxConnections: 64 });
+  const command = (line: string): string => {
+    const { token: given, command: rest } = splitAuth(line);
+    if (!token.matches(given)) {
+      refusedLog(`[api] text command refused: no valid -api-token`);
+      return 'Error: this API needs its token: auth TOKEN COMMAND\n';
+    }
+    return textCommand(opts.router, rest);
+  };
+  const port = await createCommandPort({ listenAddr: opts.listenAddr, http, command, maxConnections: 64 });
   const { host } = parseHostPort(opts.listenAddr);
   opts.log(`API started: ${formatHostPort(host, port.address.port)}`);
   return port;

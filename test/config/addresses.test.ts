@@ -97,7 +97,7 @@ test('relay on [::1] everywhere: listens, routes to a [::1] destination, answers
     await sink.waitForLines(1, 10_000);
     assert.deepEqual(sink.lines, ['v6.relay.m 1 1700000000']);
     assert.equal((await fetch(`http://[::1]:${stat[1]}/healthz`)).status, 200);
-    const twin = await fetch(`http://[::1]:${api[1]}/destinations`, { method: 'PUT', body: `[0:0:0:0:0:0:0:1]:${sink.port}` });
+    const twin = await fetch(`http://[::1]:${api[1]}/destinations`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: `[0:0:0:0:0:0:0:1]:${sink.port}` });
     assert.equal(twin.status, 400);
     assert.match(await twin.text(), /same host:port/);
   } finally {

@@ -7,6 +7,9 @@ import { gunzipSync } from 'node:zlib';
 import type { Batch } from '../../src/batch/batch.js';
 import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 import { createCompressingSink } from '../../src/forward/compressing-sink.js';
+import { gzip } from '../../src/forward/gzip.js';
+import { Registry } from '../../src/observe/metrics.js';
+import { logLines } from '../helpers/log-lines.js';
 
 function batchOf(tag: string, points: number): Batch {
   let text = '';
@@ -16,7 +19,7 @@ function batchOf(tag: string, points: number): Batch {
 
 test('batches reach the queue gzipped, in offer order, with their raw size; joined members read as one stream', async () => {
   const queue = createMemoryQueue({ maxBatches: 100, maxBytes: 1 << 24, policy: 'block' });
-  const sink = createCompressingSink({ sink: queue, concurrency: 4 });
+  const sink = createCompressingSink({ sink: queue, concurrency: 4, metrics: new Registry(), log: assert.fail });
   // Sizes that compress in different times, so a later small batch may finish before an earlier big one.
   const sent = [batchOf('a', 20_000), batchOf('b', 1), batchOf('c', 5_000), batchOf('d', 2)];
   for (const b of sent) assert.equal(sink.offer(b), true);
@@ -33,7 +36,7 @@ test('batches reach the queue gzipped, in offer order, with their raw size; join
 
 test('at most `concurrency` batches held; a full queue holds them here; whenReady once one moves on; nothing lost', async () => {
   const queue = createMemoryQueue({ maxBatches: 1, maxBytes: 1 << 24, policy: 'block' });
-  const sink = createCompressingSink({ sink: queue, concurrency: 2 });
+  const sink = createCompressingSink({ sink: queue, concurrency: 2, metrics: new Registry(), log: assert.fail });
   assert.equal(sink.offer(batchOf('a', 10)), true);
   assert.equal(sink.offer(batchOf('b', 10)), true);
   assert.equal(sink.offer(batchOf('c', 10)), false, 'a third batch is refused while two are held');
@@ -58,5 +61,30 @@ test('at most `concurrency` batches held; a full queue holds them here; whenRead
   let calledAfterClose = false;
   sink.whenReady(() => (calledAfterClose = true));
   assert.equal(calledAfterClose, false, 'a closed sink never invites another offer');
+  await queue.close();
+});
+
+test('a batch whose gzip fails goes on raw, in its place, counted and logged; the next ones are gzipped', async () => {
+  const queue = createMemoryQueue({ maxBatches: 100, maxBytes: 1 << 24, policy: 'block' });
+  const metrics = new Registry();
+  const logs = logLines();
+  let calls = 0;
+  const sink = createCompressingSink({
+    sink: queue,
+    concurrency: 4,
+    // The second compression fails, as the native addon would on an allocation failure.
+    compress: (data) => (++calls === 2 ? Promise.reject(new Error('out of memory')) : gzip(data)),
+    metrics,
+    log: logs.log,
+  });
+  const sent = [batchOf('a', 10), batchOf('b', 10), batchOf('c', 10)];
+  for (const b of sent) assert.equal(sink.offer(b), true);
+  await sink.close();
+  const got: Batch[] = [];
+  for (let lease = queue.takeNow(); lease; lease = queue.takeNow()) got.push(lease.batch);
+  assert.deepEqual(got.map((b) => (b.rawBytes === undefined ? b.data : gunzipSync(b.data)).toString()), sent.map((b) => b.data.toString()));
+  assert.deepEqual(got.map((b) => b.rawBytes), [sent[0]!.data.length, undefined, sent[2]!.data.length], 'only the failed one is raw');
+  assert.equal(metrics.counter('polymur_worker_errors_total', '').value({ loop: 'compressor' }), 1);
+  assert.deepEqual(logs.lines, ['gzip of a batch of 10 data points failed (out of memory); it is queued uncompressed']);
   await queue.close();
 });

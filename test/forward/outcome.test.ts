@@ -46,7 +46,8 @@ test('classifyError: every request error is retryable, named by its code', () =>
     [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'ECONNRESET: read ECONNRESET'],
     [Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error'],
     [Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'UND_ERR_CONNECT_TIMEOUT: Connect Timeout Error'],
-    [Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate'],
+    [Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'DEPTH_ZERO_SELF_SIGNED_CERT: TLS certificate verification failed: self-signed certificate'],
+    [Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), "ERR_TLS_CERT_ALTNAME_INVALID: TLS certificate verification failed: Hostname/IP does not match certificate's altnames"],
     [new DOMException('This operation was aborted', 'AbortError'), 'AbortError: This operation was aborted'],
     ['a string', 'error: a string'],
   ];

@@ -32,8 +32,8 @@ async function underLoad(name: string, proxyArgs: string[], attack: (proxy: List
   }
 }
 
-async function open(port: number, opts: { allowHalfOpen?: boolean } = {}): Promise<{ socket: Socket; closedAt: Promise<number>; endedAt: Promise<number> }> {
-  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false });
+async function open(port: number, opts: { allowHalfOpen?: boolean; localAddress?: string } = {}): Promise<{ socket: Socket; closedAt: Promise<number>; endedAt: Promise<number> }> {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
   socket.on('error', () => {});
   socket.resume();
   const closedAt = new Promise<number>((r) => socket.once('close', () => r(Date.now())));
@@ -95,5 +95,26 @@ test('-idle-timeout: a silent connection is closed, its last line delivered; one
     assert.ok(t(stubbornEnded) >= 1900 && t(stubbornEnded) < 4500, `FIN to the half-open one after ${t(stubbornEnded)} ms`);
     assert.ok(t(stubbornClosed) >= 3900 && t(stubbornClosed) < 8000, `half-open one cut after ${t(stubbornClosed)} ms`);
     return `idle connection closed after ${t(politeClosed)} ms with its last line delivered; half-open one got FIN at ${t(stubbornEnded)} ms, cut at ${t(stubbornClosed)} ms`;
+  });
+});
+
+test('-max-connections-per-ip: one address holding its limit of idle connections is refused more; the client at another address loses nothing', async () => {
+  const limit = 4;
+  await underLoad('connections per address', ['-max-connections-per-ip', String(limit)], async (proxy, sink) => {
+    const held = await Promise.all(Array.from({ length: limit }, () => open(proxy.port, { localAddress: '127.0.0.2' })));
+    const extra = await Promise.all(Array.from({ length: 3 }, () => open(proxy.port, { localAddress: '127.0.0.2' })));
+    try {
+      const within = (p: Promise<number>, ms: number): Promise<number> => Promise.race([p, new Promise<number>((r) => setTimeout(() => r(0), ms))]);
+      const refused = (await Promise.all(extra.map((c) => within(c.closedAt, 3000)))).filter((t) => t > 0).length;
+      const heldClosed = (await Promise.all(held.map((c) => within(c.closedAt, 100)))).filter((t) => t > 0).length;
+      assert.deepEqual({ refused, heldClosed }, { refused: 3, heldClosed: 0 });
+      assert.equal(await scrapeCounter(proxy.statPort, 'polymur_connections_refused_per_ip_total'), 3);
+      // A held connection works: its line is delivered.
+      held[0]!.socket.write('hardening.perip.held 1 1700000000\n');
+      await until('the held connection\'s line', () => sink.lines.includes('hardening.perip.held 1 1700000000'), 10_000);
+      return `127.0.0.2 held ${limit} idle connections, 3 more refused at once and counted; the client at 127.0.0.1 kept streaming`;
+    } finally {
+      for (const c of [...held, ...extra]) c.socket.destroy();
+    }
   });
 });

@@ -12,13 +12,13 @@ export interface TestCert {
   readonly key: Buffer;
 }
 
-/** A certificate for localhost / 127.0.0.1 / ::1, valid for a day. */
-export function makeCert(commonName = 'localhost'): TestCert {
+/** A certificate for localhost / 127.0.0.1 / ::1, valid for a day; an EC P-256 key unless `rsa`. */
+export function makeCert(commonName = 'localhost', opts: { rsa?: boolean } = {}): TestCert {
   const dir = mkdtempSync(join(tmpdir(), 'polymur-cert-'));
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    'req', '-x509', ...(opts.rsa ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']), '-nodes',
     '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', `/CN=${commonName}`,
     '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
   ], { stdio: 'ignore' });

@@ -13,6 +13,8 @@ import { textCommand } from '../helpers/text-command.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const PER_PHASE = 300;
+/** A fetch with a string body says text/plain, which the API refuses as a browser form's type. */
+const JSON_TYPE = { 'content-type': 'application/json' };
 
 interface Destinations {
   active: string[];
@@ -67,7 +69,7 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     await phase('removed', [b, c]);
 
     // HTTP put of the one removed: it is back in the ring.
-    const put = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: JSON.stringify({ destination: a }) });
+    const put = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', headers: JSON_TYPE, body: JSON.stringify({ destination: a }) });
     assert.equal(put.status, 200);
     await until('a connected again', async () => (JSON.parse(await textCommand(api, 'getdest')) as Destinations).active.includes(a), 10_000);
     await phase('readded', [b, c, a]);
@@ -79,10 +81,10 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     assert.match(await textCommand(api, 'deldest 127.0.0.1:1:zz'), /^Error: destination 127\.0\.0\.1:1:zz is not registered/);
     assert.match(await textCommand(api, 'frobnicate'), /^Not a command: frobnicate/);
     assert.equal(await textCommand(api, 'putdest'), 'Must provide destination\n');
-    const bad = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: JSON.stringify({ destination: 'no port' }) });
+    const bad = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', headers: JSON_TYPE, body: JSON.stringify({ destination: 'no port' }) });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /bad destination "no port"/);
-    const notJson = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', body: '{"destination":' });
+    const notJson = await fetch(`http://127.0.0.1:${api}/destinations`, { method: 'PUT', headers: JSON_TYPE, body: '{"destination":' });
     assert.equal(notJson.status, 400);
     const badEscape = await fetch(`http://127.0.0.1:${api}/destinations/127.0.0.1%3A1%3Gx`, { method: 'DELETE' });
     assert.equal(badEscape.status, 400);
