@@ -1,7 +1,11 @@
 // Micro benchmarks of the hot paths, in-process: framing and validation, batch compression,
 // gateway decompression + validation, hash-route splitting, and the routing core with its TCP
-// writers (broadcast and hash-route) into counting sockets on 127.0.0.1.
+// writers (broadcast and hash-route) into counting sockets on 127.0.0.1, and the spool under each
+// -spool-fsync mode.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { gunzipSync, gzipSync, constants } from 'node:zlib';
 import { isalGzip, zlibGzip, type Gzip } from '../src/forward/gzip.js';
@@ -11,6 +15,7 @@ import { createHashRing } from '../src/route/hash-ring.js';
 import { parseDestinations } from '../src/route/destination.js';
 import { createRouter } from '../src/route/router.js';
 import { splitByDestination } from '../src/route/split.js';
+import { openSpoolQueue, type SpoolFsync } from '../src/spool/spool-queue.js';
 import { buildChunk, encodeNames, metricNames } from './load-generator.js';
 
 export interface MicroResult {
@@ -88,7 +93,50 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
     const rate = await routeToSockets(batch, lineCount, distribution, sinks, minMs);
     results.push({ name: `router + TCP writers, ${distribution} to ${sinks} socket(s)`, figure: `${fmt(rate)} lines/s`, value: rate, unit: 'lines/s' });
   }
+
+  // A proxy's spool record is one read of its clients (a few hundred lines): 500 lines each.
+  const spoolLines = 500;
+  const spoolBatch = buildChunk(encodeNames(names), 0, 0, spoolLines, 1_700_000_000);
+  // A first pass warms the disk and the page cache, so the first mode measured is not the slowest.
+  await throughSpool(spoolBatch, spoolLines, 'never', minMs);
+  for (const fsync of ['never', 'interval', 'always'] as const) {
+    const rate = await throughSpool(spoolBatch, spoolLines, fsync, minMs);
+    results.push({ name: `spool append + take + ack, -spool-fsync ${fsync} (500-line records)`, figure: `${fmt(rate)} lines/s`, value: rate, unit: 'lines/s' });
+  }
   return results;
+}
+
+/**
+ * The spool as the proxy runs it, on the disk under the temporary directory: batches offered
+ * (waiting when it refuses), taken and acknowledged by one consumer as soon as they come out.
+ * Lines per second, first offer to last acknowledgement, for at least minMs of batches.
+ */
+async function throughSpool(batch: Buffer, lines: number, fsync: SpoolFsync, minMs: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'polymur-bench-spool-'));
+  const queue = openSpoolQueue({ dir, maxBytes: 1 << 30, policy: 'block', fsync, log: () => {} });
+  let acked = 0;
+  const consuming = (async () => {
+    for (let lease = await queue.take(); lease; lease = await queue.take()) {
+      lease.ack();
+      acked++;
+    }
+  })();
+  try {
+    const start = process.hrtime.bigint();
+    let offered = 0;
+    while (Number(process.hrtime.bigint() - start) / 1e6 < minMs) {
+      while (!queue.offer({ data: batch, points: lines })) await new Promise<void>((r) => queue.whenReady(r));
+      offered++;
+      if (offered % 8 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await queue.close();
+    await consuming;
+    if (acked !== offered) throw new Error(`spool micro benchmark: ${acked} of ${offered} batches came out`);
+    return (offered * lines) / (Number(process.hrtime.bigint() - start) / 1e9);
+  } finally {
+    queue.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A TCP server on 127.0.0.1 that counts the bytes it receives. */

@@ -1,12 +1,14 @@
-// The bounded in-memory BatchQueue: bounded in batches and in bytes, counting batches taken but not
-// yet acknowledged, so memory stays bounded while requests are in flight. When full, 'block'
-// refuses (the producer pauses), 'drop' drops the new batch and reports it.
+// The bounded in-memory BatchQueue: bounded in batches, bytes and (optionally) data points,
+// counting batches taken but not yet acknowledged, so memory stays bounded while requests are in
+// flight. When full, 'block' refuses (the producer pauses), 'drop' drops the new batch and reports it.
 import type { Batch, BatchQueue, FullPolicy, Lease } from './batch.js';
 import { createCapacity } from './capacity.js';
 
 export function createMemoryQueue(opts: {
   maxBatches: number;
   maxBytes: number;
+  /** Data points held at most (the router's -outgoing-queue-cap); unbounded when absent. */
+  maxPoints?: number;
   policy: FullPolicy;
   onDrop?: (batch: Batch) => void;
 }): BatchQueue {
@@ -44,7 +46,7 @@ export function createMemoryQueue(opts: {
   return {
     offer(batch) {
       if (closed) return false;
-      if (!capacity.fits(batch.data.length)) return capacity.whenFull(batch, batch.data.length);
+      if (!capacity.fits(batch.data.length, batch.points)) return capacity.whenFull(batch, batch.data.length);
       capacity.hold(batch.data.length, batch.points);
       enqueue(batch);
       return true;

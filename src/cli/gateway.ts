@@ -7,14 +7,14 @@ import { createGateway } from '../gateway/server.js';
 import { createKeyCache, createStaticKeys } from '../keys/cache.js';
 import { openKeyStore } from '../keys/store.js';
 import { log } from '../observe/log.js';
-import { Registry } from '../observe/metrics.js';
 import { startObservability } from './observability.js';
 import { keptIn, runProgram, type Running, type StartUp } from './program.js';
 import { startOutput } from './routing.js';
+import { programRegistry } from './version.js';
 
 async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur-gateway :::');
-  const registry = new Registry();
+  const registry = programRegistry('polymur-gateway');
   const keys = config.devMode
     ? createStaticKeys(new Map([['dev', '123']]))
     : createKeyCache({ store: openKeyStore(config.keyStore), log, metrics: registry });
@@ -55,6 +55,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     keyPrefix: config.keyPrefix,
     maxBatchBytes: config.maxBatchBytes,
     maxBodyBytes: config.maxBodyBytes,
+    maxInflightBytes: config.maxInflightBytes,
     headersTimeoutMs: config.readHeaderTimeoutMs,
     requestTimeoutMs: config.readTimeoutMs,
     maxConnections: config.maxConnections,

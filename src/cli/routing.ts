@@ -43,6 +43,10 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     replicationFactor: config.replicationFactor,
     queueCapPoints: config.outgoingQueueCap,
     queueMaxBytes,
+    whenFull: config.whenFull,
+    writeTimeoutMs: config.writeTimeoutMs,
+    resendWindowMs: config.resendWindowMs,
+    resendWindowBytes: config.resendWindowBytes,
     metrics: registry,
     log,
     drainTimeoutMs: config.shutdownTimeoutMs,
@@ -51,7 +55,10 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
           makeQueue: (dest: DestinationAddress) =>
             openSpoolQueue({
               dir: join(config.spoolDir, dest.id.replace(/[^A-Za-z0-9_.-]/g, '_')),
+              // The spool's size is this queue's only bound (-outgoing-queue-cap is for memory);
+              // the router applies -when-full itself.
               maxBytes: config.spoolMaxBytes,
+              fsync: config.spoolFsync,
               policy: 'block',
               log,
               metrics: registry,

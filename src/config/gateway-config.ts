@@ -2,6 +2,7 @@ import { createTrustedProxies, TrustedProxiesError } from '../net/trusted-proxie
 import { TLS_VERSIONS, type TlsVersion } from '../net/tls-policy.js';
 import { readRoutingConfig, type RoutingConfig } from './routing-config.js';
 import { ConfigError, type FlagReader } from './validate.js';
+import { STREAM_AFTER_BYTES as STREAMING_BODY_BYTES } from '../gateway/body.js';
 
 export interface GatewayConfig extends RoutingConfig {
   readonly listenAddr: string;
@@ -15,6 +16,7 @@ export interface GatewayConfig extends RoutingConfig {
   readonly keyStore: string;
   readonly maxBatchBytes: number;
   readonly maxBodyBytes: number;
+  readonly maxInflightBytes: number;
   readonly readHeaderTimeoutMs: number;
   readonly readTimeoutMs: number;
   readonly maxConnections: number;
@@ -56,6 +58,12 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     if (err instanceof TrustedProxiesError) throw new ConfigError(`-trusted-proxies: ${err.message}`);
     throw err;
   }
+  const maxBatchBytes = f.int('max-batch-bytes', 1);
+  const maxInflightBytes = f.int('max-inflight-bytes', 1);
+  // A batch inflating as it streams holds room for a whole batch plus the compressed MiB read before it.
+  if (maxInflightBytes < maxBatchBytes + STREAMING_BODY_BYTES) {
+    throw new ConfigError(`-max-inflight-bytes must be at least -max-batch-bytes + ${STREAMING_BODY_BYTES} (${maxBatchBytes + STREAMING_BODY_BYTES}), got ${maxInflightBytes}`);
+  }
   return {
     ...readRoutingConfig(f),
     listenAddr: f.host('listen-addr'),
@@ -67,8 +75,9 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     devMode: f.bool('dev-mode'),
     keyPrefix: f.bool('key-prefix'),
     keyStore: f.string('key-store'),
-    maxBatchBytes: f.int('max-batch-bytes', 1),
+    maxBatchBytes,
     maxBodyBytes: f.int('max-body-bytes', 1),
+    maxInflightBytes,
     readHeaderTimeoutMs: f.positiveMs('read-header-timeout'),
     readTimeoutMs: f.positiveMs('read-timeout'),
     maxConnections: f.int('max-connections', 1),

@@ -26,6 +26,10 @@ const spoolMaxBytes: FlagSpec = {
   name: 'spool-max-bytes', type: 'int', default: 10 * 1024 * MiB,
   usage: 'Largest size of the on-disk queue in bytes',
 };
+const spoolFsync: FlagSpec = {
+  name: 'spool-fsync', type: 'string', default: 'interval',
+  usage: 'When spool writes are flushed to the disk: always (every append), interval (every second) or never (left to the OS)',
+};
 const maxConnections: FlagSpec = {
   name: 'max-connections', type: 'int', default: 4096,
   usage: 'Most concurrent client connections accepted',
@@ -64,7 +68,21 @@ const routing: FlagSpec[] = [
   statAddr,
   spoolDir,
   spoolMaxBytes,
+  spoolFsync,
   shutdownTimeout,
+  {
+    name: 'when-full', type: 'string', default: 'block',
+    usage: 'When a destination queue is full: block (refuse the batch: 503 to proxies, relay stops reading) or drop (that destination\'s copy, counted)',
+  },
+  {
+    name: 'write-timeout', type: 'duration', default: '10s',
+    usage: 'A destination that accepts no byte for this long while data waits is marked down (0 is never)',
+  },
+  {
+    name: 'resend-window', type: 'duration', default: '1s',
+    usage: 'After a destination connection dies, write again what was written in this last stretch (0 is off: no duplicates)',
+  },
+  { name: 'resend-window-bytes', type: 'int', default: 4 * MiB, usage: 'Most bytes per destination the resend window keeps' },
 ];
 
 export const PROXY_FLAGS: readonly FlagSpec[] = [
@@ -90,6 +108,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'when-full', type: 'string', default: 'block', usage: 'When the queue is full: block (stop reading clients) or drop' },
   spoolDir,
   spoolMaxBytes,
+  spoolFsync,
   shutdownTimeout,
   maxConnections,
   maxConnectionsPerIp,
@@ -110,6 +129,10 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT' },
   { name: 'max-batch-bytes', type: 'int', default: 64 * MiB, usage: 'Largest decompressed size of one batch in bytes' },
   { name: 'max-body-bytes', type: 'int', default: 32 * MiB, usage: 'Largest compressed size of one request body in bytes' },
+  {
+    name: 'max-inflight-bytes', type: 'int', default: 256 * MiB,
+    usage: 'Memory all requests together may hold while their bodies are read, inflated and validated, in bytes; over it a request waits briefly, then gets 503',
+  },
   { name: 'read-header-timeout', type: 'duration', default: '10s', usage: 'Longest time a client may take to send the request headers' },
   { name: 'read-timeout', type: 'duration', default: '60s', usage: 'Longest time a client may take to send a whole request, body included' },
   maxConnections,

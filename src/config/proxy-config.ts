@@ -26,6 +26,7 @@ export interface ProxyConfig {
   readonly deadLetterMaxBytes: number;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
+  readonly spoolFsync: 'always' | 'interval' | 'never';
   readonly shutdownTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
@@ -78,6 +79,7 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     deadLetterMaxBytes: f.int('dead-letter-max-bytes', 1),
     spoolDir: f.string('spool-dir'),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
+    spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
     maxConnections: f.int('max-connections', 1),
     maxConnectionsPerIp: f.int('max-connections-per-ip', 0),

@@ -16,7 +16,14 @@ export interface RoutingConfig {
   readonly metricsFlushMs: number;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
+  readonly spoolFsync: 'always' | 'interval' | 'never';
   readonly shutdownTimeoutMs: number;
+  readonly whenFull: 'block' | 'drop';
+  /** 0: never. */
+  readonly writeTimeoutMs: number;
+  /** 0: off. */
+  readonly resendWindowMs: number;
+  readonly resendWindowBytes: number;
 }
 
 export function readRoutingConfig(f: FlagReader): RoutingConfig {
@@ -50,8 +57,19 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     metricsFlushMs: f.int('metrics-flush', 0) * 1000,
     spoolDir: f.string('spool-dir'),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
+    spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
+    whenFull: f.oneOf('when-full', ['block', 'drop'] as const),
+    writeTimeoutMs: nonNegativeMs(f, 'write-timeout'),
+    resendWindowMs: nonNegativeMs(f, 'resend-window'),
+    resendWindowBytes: f.int('resend-window-bytes', 0),
   };
+}
+
+function nonNegativeMs(f: FlagReader, name: string): number {
+  const ms = f.ms(name);
+  if (ms < 0) throw new ConfigError(`-${name} must not be negative (0 turns it off), got ${ms}ms`);
+  return ms;
 }
 
 function parseDestinationsFlag(destinations: string[], distribution: 'broadcast' | 'hash-route'): ReturnType<typeof parseDestinations> {

@@ -1,12 +1,16 @@
-// An /ingest body, read with its compressed size counted against -max-body-bytes and its
-// decompressed size against -max-batch-bytes. A body of ordinary size (a proxy batch is under
-// 100 KiB) is held whole and inflated in one pass: about half the CPU of a streaming gunzip fed
-// chunk by chunk (no thread-pool round trip per chunk, no stream machinery), and,
-// sized from the gzip trailer, one output allocation instead of 256 KiB pieces joined by a copy,
-// so far less garbage to collect. A larger body is inflated as it streams in, so a gzip bomb is
-// cut off at the cap while it is still being sent, never held whole.
+// An /ingest body, read with its compressed size counted against -max-body-bytes, its decompressed
+// size against -max-batch-bytes, and the memory it holds against the gateway's one in-flight budget
+// (-max-inflight-bytes, see inflight-budget.ts). A body of ordinary size (a proxy batch is under
+// 100 KiB) is held whole and inflated in one pass of at most PASS_OUTPUT_BYTES: about half the CPU
+// of a streaming gunzip (no thread-pool round trip per piece, no stream machinery) and, sized
+// from the gzip trailer, one output allocation. Anything that inflates to more — a larger body, a
+// batch of many MiB, a bomb, a trailer that lies — is inflated by zlib's thread pool in pieces,
+// so the event loop never runs more than a millisecond or two of inflate for one request, and a
+// bomb is cut off at the cap while it is still being sent, never held whole.
 import type { IncomingMessage } from 'node:http';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
+import { BudgetExhausted, type Lease } from './inflight-budget.js';
+import { joinInSteps } from './steps.js';
 
 /** Over -max-body-bytes (compressed) or -max-batch-bytes (decompressed): answered 413. */
 export class BodyTooLarge extends Error {
@@ -25,6 +29,13 @@ export interface BodyLimits {
   readonly maxBatchBytes: number;
 }
 
+export interface BodyBudget {
+  /** This request's share of the in-flight budget; what it holds when readBody resolves is the body. */
+  readonly lease: Lease;
+  /** How long to wait for room before giving up with BudgetExhausted. */
+  readonly waitMs: number;
+}
+
 export interface Body {
   readonly data: Buffer;
   /** Bytes on the wire (the gzip stream, or the plain body). */
@@ -34,22 +45,35 @@ export interface Body {
 /** ID1, ID2 and CM (deflate) of every gzip member (RFC 1952). */
 const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
 /** Compressed bytes held before the body is inflated as it streams (up to 1,000x that once inflated). */
-const STREAM_AFTER_BYTES = 1024 * 1024;
-/** Output pieces of the streaming gunzip: a few per batch, not one per 16 KiB. */
+export const STREAM_AFTER_BYTES = 1024 * 1024;
+/** The most the one pass on the event loop inflates: a millisecond or two; beyond it, the thread pool. */
+const PASS_OUTPUT_BYTES = 1024 * 1024;
+/** Output pieces of the streaming gunzip of a body whose size is not known: thread-pool jobs of well under a millisecond. */
 const STREAM_PIECE_BYTES = 256 * 1024;
-/** The smallest output piece of the one pass: a trailer that lies low must not make a bomb inflate in tiny steps. */
+/** The smallest output piece of the one pass: a trailer that lies low must not make it inflate in tiny steps. */
 const MIN_PASS_PIECE_BYTES = 64 * 1024;
 
 /**
- * Reads the body. Rejects with BodyTooLarge or BodyMalformed (or the request's error); the request
- * is never destroyed here, so an answer can still be sent (the rest of the body is read and dropped).
+ * Reads the body. Rejects with BodyTooLarge, BodyMalformed, BudgetExhausted (or the request's
+ * error); the request is never destroyed here, so an answer can still be sent (the rest of the
+ * body is read and dropped). The lease is left holding the body's size; the caller releases it.
  */
-export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits): Promise<Body> {
+export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits, budget: BodyBudget): Promise<Body> {
+  const { lease, waitMs } = budget;
   const cap = gzip ? limits.maxBodyBytes : Math.min(limits.maxBodyBytes, limits.maxBatchBytes);
   return new Promise<Body>((resolve, reject) => {
+    // Chunks not yet taken in, in order: taking one may wait (for room in the budget, for gunzip).
+    const backlog: Buffer[] = [];
+    // A body of declared length that will be held whole is copied into one buffer as it arrives:
+    // its chunks die at once, and no second copy of the body is made at its end.
+    const declared = heldLength(req, cap);
+    let whole: Buffer | undefined;
     const held: Buffer[] = [];
+    let heldBytes = 0;
     let received = 0;
     let stream: StreamingGunzip | undefined;
+    let busy = false;
+    let ended = false;
     let settled = false;
     const fail = (err: Error): void => {
       if (settled) return;
@@ -59,47 +83,89 @@ export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits
       req.resume();
       reject(err);
     };
-    const feed = (chunk: Buffer): void => {
+    const finish = (data: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      // From here the lease holds the body and nothing else (compressed bytes and unused room given back).
+      lease.shrink(lease.held - data.length);
+      resolve({ data, received });
+    };
+    /** Reserves room, the request paused while it waits. */
+    const reserve = async (bytes: number): Promise<void> => {
+      if (lease.tryReserve(bytes)) return;
+      req.pause();
+      await reserveOrThrow(lease, bytes, waitMs);
+      req.resume();
+    };
+    const feed = async (chunk: Buffer): Promise<void> => {
       // Backpressure: a small body may expand a thousandfold; read on only as gunzip keeps up.
-      if (!stream!.write(chunk)) {
-        req.pause();
-        stream!.onDrain(() => req.resume());
+      if (stream!.write(chunk)) return;
+      req.pause();
+      await stream!.drained();
+      req.resume();
+    };
+    /** Takes the backlog in, one chunk at a time, then the end of the body. */
+    const pump = async (): Promise<void> => {
+      busy = true;
+      while (backlog.length > 0 && !settled) {
+        const chunk = backlog.shift()!;
+        if (stream) {
+          await feed(chunk);
+          continue;
+        }
+        if (declared !== undefined) {
+          if (!whole) {
+            await reserve(declared);
+            whole = Buffer.allocUnsafe(declared);
+          }
+          heldBytes += chunk.copy(whole, heldBytes);
+          continue;
+        }
+        await reserve(chunk.length);
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (gzip && heldBytes > STREAM_AFTER_BYTES) {
+          // Inflated as it streams from here on: room for a whole batch first, so that a request
+          // that started inflating can always finish (no two requests each waiting on the other).
+          await reserve(limits.maxBatchBytes);
+          stream = streamingGunzip(limits.maxBatchBytes);
+          stream.done.then(finish, fail);
+          for (const c of held.splice(0)) await feed(c);
+        }
       }
+      busy = false;
+      if (ended && !settled) endOfBody();
+    };
+    const endOfBody = (): void => {
+      if (stream) return stream.end();
+      const body = whole ? whole.subarray(0, heldBytes) : held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
+      held.length = 0;
+      if (!gzip) return finish(body);
+      inflateWhole(body, limits.maxBatchBytes, budget).then(finish, fail);
     };
     function onData(chunk: Buffer): void {
       // Not gzip at all: refused at its first bytes, not once the body ends or reaches a cap.
       if (gzip && !agreesWithGzipMagic(chunk, received)) return fail(new BodyMalformed('not a gzip stream'));
       received += chunk.length;
       if (received > cap) return fail(new BodyTooLarge());
-      if (stream) return feed(chunk);
-      held.push(chunk);
-      if (gzip && received > STREAM_AFTER_BYTES) {
-        stream = streamingGunzip(limits.maxBatchBytes);
-        stream.done.catch(fail);
-        for (const c of held.splice(0)) feed(c);
-      }
+      backlog.push(chunk);
+      if (!busy) pump().catch(fail);
     }
     req.on('data', onData);
     req.once('error', fail);
-    const finish = (data: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      resolve({ data, received });
-    };
     req.once('end', () => {
-      if (settled) return;
-      if (stream) {
-        stream.end();
-        return void stream.done.then(finish, fail);
-      }
-      const whole = held.length === 1 ? held[0]! : Buffer.concat(held, received);
-      try {
-        finish(gzip ? inflate(whole, limits.maxBatchBytes) : whole);
-      } catch (err) {
-        fail(err as Error);
-      }
+      ended = true;
+      if (!busy && !settled) endOfBody();
     });
   });
+}
+
+/** The body's Content-Length when it will be held whole (at most STREAM_AFTER_BYTES and the cap), else undefined. */
+function heldLength(req: IncomingMessage, cap: number): number | undefined {
+  const text = req.headers['content-length'];
+  if (text === undefined || !/^\d{1,8}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= STREAM_AFTER_BYTES && n <= cap ? n : undefined;
 }
 
 /** Whether the chunk, found at `offset` in the body, agrees with gzip's magic and method where they overlap. */
@@ -111,60 +177,96 @@ function agreesWithGzipMagic(chunk: Buffer, offset: number): boolean {
 }
 
 /**
- * Inflates a whole gzip stream (one or more members) in one pass, into at most maxBytes; throws
- * BodyTooLarge or BodyMalformed. On this thread: cheaper than a round trip to zlib's thread pool
- * (about 0.05 CPU s per million points), and a proxy batch takes a fraction of a millisecond; the
- * most it can hold the event loop is one -max-batch-bytes inflate of a key holder's bomb.
+ * Inflates a whole gzip stream (one or more members) held in memory: in one pass on this thread
+ * when its trailer says it fits PASS_OUTPUT_BYTES, and it does; otherwise (or when the trailer
+ * lied) on the thread pool in pieces, with room reserved for a whole batch first.
  */
-function inflate(compressed: Buffer, maxBytes: number): Buffer {
+async function inflateWhole(compressed: Buffer, maxBytes: number, budget: BodyBudget): Promise<Buffer> {
+  const { lease, waitMs } = budget;
   // The last member's size mod 2^32 (RFC 1952 ISIZE): the whole output for a single-member body.
-  // Only a hint: a joined or lying body takes more pieces, and maxOutputLength still caps it.
+  // Only a hint: joined or lying members take the thread pool, and maxOutputLength caps the pass.
   const hint = compressed.length >= 18 ? compressed.readUInt32LE(compressed.length - 4) : 0;
+  const passBytes = Math.min(PASS_OUTPUT_BYTES, maxBytes);
+  if (hint <= passBytes) {
+    await reserveOrThrow(lease, passBytes, waitMs);
+    let out: Buffer | undefined;
+    try {
+      out = inflateInOnePass(compressed, passBytes, hint);
+    } catch (err) {
+      const e = inflateError(err as Error);
+      lease.shrink(passBytes);
+      if (!(e instanceof BodyTooLarge) || passBytes === maxBytes) throw e;
+    }
+    if (out) return out;
+  }
+  await reserveOrThrow(lease, maxBytes, waitMs);
+  // Output pieces the trailer's size: a batch that tells the truth is one piece, nothing to join
+  // (no second copy for the collector); the room for them is reserved whatever the trailer says.
+  const stream = streamingGunzip(maxBytes, Math.min(Math.max(hint + 1, STREAM_PIECE_BYTES), maxBytes + 1));
+  stream.end(compressed);
+  return stream.done;
+}
+
+async function reserveOrThrow(lease: Lease, bytes: number, waitMs: number): Promise<void> {
+  const started = Date.now();
+  if (!(await lease.reserve(bytes, waitMs))) throw new BudgetExhausted(bytes, lease.limit, Date.now() - started);
+}
+
+/** gunzipSync into at most maxBytes, its output buffer sized from the trailer's hint. */
+function inflateInOnePass(compressed: Buffer, maxBytes: number, hint: number): Buffer {
   // One byte more than the output, or zlib would take another piece to learn that nothing follows.
   const chunkSize = Math.min(Math.max(hint + 1, MIN_PASS_PIECE_BYTES), maxBytes + 1);
-  try {
-    return gunzipSync(compressed, { chunkSize, maxOutputLength: maxBytes });
-  } catch (err) {
-    throw inflateError(err as Error);
-  }
+  return gunzipSync(compressed, { chunkSize, maxOutputLength: maxBytes });
 }
 
 interface StreamingGunzip {
-  /** False when the caller should wait for onDrain before writing more. */
+  /** False when the caller should wait for drained() before writing more. */
   write(chunk: Buffer): boolean;
-  onDrain(listener: () => void): void;
-  end(): void;
+  /** Resolves when gunzip takes more input, or is gone. */
+  drained(): Promise<void>;
+  end(chunk?: Buffer): void;
   destroy(): void;
   /** The whole output, or BodyTooLarge / BodyMalformed. */
   readonly done: Promise<Buffer>;
 }
 
-/** A gunzip fed as the body arrives, its output counted against maxBytes. */
-function streamingGunzip(maxBytes: number): StreamingGunzip {
-  const g = createGunzip({ chunkSize: STREAM_PIECE_BYTES });
-  const done = new Promise<Buffer>((resolve, reject) => {
+/** A gunzip on zlib's thread pool, fed as the body arrives, its output counted against maxBytes and joined in steps. */
+function streamingGunzip(maxBytes: number, pieceBytes = STREAM_PIECE_BYTES): StreamingGunzip {
+  const g: Gunzip = createGunzip({ chunkSize: pieceBytes });
+  const done = new Promise<Buffer[]>((resolve, reject) => {
     const pieces: Buffer[] = [];
     let size = 0;
     g.on('data', (piece: Buffer) => {
       size += piece.length;
       if (size > maxBytes) {
         g.destroy();
+        pieces.length = 0;
         return reject(new BodyTooLarge());
       }
       pieces.push(piece);
     });
     g.once('error', (err) => reject(inflateError(err)));
-    g.once('end', () => resolve(Buffer.concat(pieces, size)));
-  });
+    g.once('end', () => resolve(pieces));
+  }).then(joinInSteps);
   return {
     write: (chunk) => g.write(chunk),
-    onDrain: (listener) => g.once('drain', listener),
-    end: () => g.end(),
+    drained: () =>
+      new Promise<void>((resolve) => {
+        const done = (): void => {
+          g.off('drain', done);
+          g.off('close', done);
+          resolve();
+        };
+        g.on('drain', done);
+        g.on('close', done);
+      }),
+    end: (chunk) => (chunk ? g.end(chunk) : g.end()),
     destroy: () => g.destroy(),
     done,
   };
 }
 
 function inflateError(err: Error): Error {
+  if (err instanceof BodyTooLarge || err instanceof BodyMalformed) return err;
   return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? new BodyTooLarge() : new BodyMalformed(err.message);
 }

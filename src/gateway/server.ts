@@ -1,8 +1,9 @@
 // polymur-gateway's HTTP(S) server: /ping and /ingest as the original's wire protocol says. The key
 // is checked on every request; the gzip body is read up to -max-body-bytes and inflated up to
 // -max-batch-bytes (see body.ts: in one pass when small, as it streams in when large), so a gzip
-// bomb is never inflated beyond the cap; a batch is answered 200 only once the destinations'
-// queues took it, and 503 + Retry-After when they are full.
+// bomb is never inflated beyond the cap, and all requests together hold at most -max-inflight-bytes
+// (inflight-budget.ts); validation yields to other clients (validate-slices.ts). A batch is answered
+// 200 only once the destinations' queues took it, and 503 + Retry-After when they are full.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,13 +11,15 @@ import type { BatchSink } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { formatHostPort, listenOn } from '../input/address.js';
 import { createConnectionLimit } from '../input/connection-limit.js';
-import { filterLines, INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
+import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { tlsServerOptions, type GatewayTls } from '../net/tls-policy.js';
 import { createTrustedProxies } from '../net/trusted-proxies.js';
 import { createAuthLimiter } from './auth-limiter.js';
 import { BodyTooLarge, readBody } from './body.js';
+import { BudgetExhausted, createInflightBudget, type Lease } from './inflight-budget.js';
+import { filterLinesInSlices } from './validate-slices.js';
 
 export interface KeyLookup {
   lookup(key: string): string | undefined;
@@ -40,6 +43,10 @@ export interface GatewayOptions {
   readonly maxBatchBytes: number;
   /** Compressed bytes per request body. */
   readonly maxBodyBytes?: number;
+  /** Bytes all /ingest requests together may hold while they are read, inflated and validated. */
+  readonly maxInflightBytes?: number;
+  /** How long a request waits for room in that budget before it is answered 503. */
+  readonly inflightWaitMs?: number;
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly maxConnections?: number;
@@ -65,20 +72,28 @@ const TIMEOUT_CHECK_MS = 500;
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const limits = { maxBodyBytes, maxBatchBytes: opts.maxBatchBytes };
+  const budget = createInflightBudget(opts.maxInflightBytes ?? 256 * 1024 * 1024);
+  const budgetWaitMs = opts.inflightWaitMs ?? 1000;
   const m = {
-    batches: opts.metrics.counter('polymur_batches_received_total', 'Batches accepted, by key name'),
-    points: opts.metrics.counter('polymur_points_received_total', 'Data points accepted, by key name'),
-    bytes: opts.metrics.counter('polymur_bytes_received_total', 'Bytes of accepted batches, compressed (gzip) and raw'),
+    batches: opts.metrics.counter('polymur_batches_received_total', 'Batches read from proxies and accepted, by key name', []),
+    points: opts.metrics.counter('polymur_points_received_total', 'Valid data points read from clients (in accepted batches), by key name', []),
+    bytes: opts.metrics.counter('polymur_bytes_received_total', 'Bytes of batches read, as sent (gzip or identity) and raw', [
+      { encoding: 'gzip' },
+      { encoding: 'identity' },
+      { encoding: 'raw' },
+    ]),
     authFailures: opts.metrics.counter('polymur_auth_failures_total', 'Requests with an unknown API key'),
-    requests: opts.metrics.counter('polymur_requests_total', 'HTTP requests, by path and status code'),
-    invalid: opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason'),
+    requests: opts.metrics.counter('polymur_requests_total', 'HTTP requests, by path and status code', []),
+    invalid: opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason', INVALID_REASON_LABELS),
     full: opts.metrics.counter('polymur_batches_refused_total', 'Batches answered 503 because the destination queues were full'),
+    busy: opts.metrics.counter('polymur_batches_busy_total', 'Batches answered 503 because the in-flight memory budget (-max-inflight-bytes) stayed full'),
     refused: opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections'),
     refusedPerIp: opts.metrics.counter('polymur_connections_refused_per_ip_total', 'Client connections refused over -max-connections-per-ip'),
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
-  for (const reason of INVALID_REASONS) m.invalid.inc(0, { reason });
-  m.refusedPerIp.inc(0);
+  opts.metrics.gauge('polymur_inflight_bytes', 'Bytes held by /ingest requests being read, inflated and validated (-max-inflight-bytes)', () => budget.used());
+  opts.metrics.gauge('polymur_inflight_limit_bytes', 'The in-flight memory budget, -max-inflight-bytes', () => budget.limit);
+  opts.metrics.gauge('polymur_inflight_waiting_requests', '/ingest requests waiting for room in the in-flight budget', () => budget.waiting());
   const trusted = createTrustedProxies(opts.trustedProxies ?? []);
   const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256, trusted.trusts);
   const limiter = createAuthLimiter({ maxFailures: opts.authFailureLimit ?? 20, windowMs: AUTH_WINDOW_MS });
@@ -129,19 +144,31 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   /**
-   * 413 or 400 while the client may still be sending. Closing at once would reset the connection
-   * under the bytes in flight and the client would never read the answer; so the rest is read and
-   * dropped (never inflated, never kept) for a moment, then an unfinished request is cut off.
+   * 413, 400 or 503 (no room in the in-flight budget) while the client may still be sending.
+   * Closing at once would reset the connection under the bytes in flight and the client would
+   * never read the answer; so the rest is read and dropped (never inflated, never kept) for a
+   * moment, then an unfinished request is cut off.
    */
-  const refuseBody = (req: IncomingMessage, res: ServerResponse, status: 400 | 413): void => {
-    reply(res, '/ingest', status, status === 413 ? 'Batch Too Large\n' : 'Batch Malformed\n');
+  const refuseBody = (req: IncomingMessage, res: ServerResponse, status: 400 | 413 | 503): void => {
+    if (status === 503) reply(res, '/ingest', 503, 'Gateway busy, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
+    else reply(res, '/ingest', status, status === 413 ? 'Batch Too Large\n' : 'Batch Malformed\n');
     if (req.complete) return;
     setTimeout(() => {
       if (!req.complete) req.socket.destroy();
     }, REFUSED_BODY_LINGER_MS).unref();
   };
 
+  /** An /ingest request with its share of the in-flight budget, given back however the request ends. */
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const lease = budget.lease();
+    try {
+      await ingestWithin(req, res, lease);
+    } finally {
+      lease.release();
+    }
+  };
+
+  const ingestWithin = async (req: IncomingMessage, res: ServerResponse, lease: Lease): Promise<void> => {
     const started = process.hrtime.bigint();
     const name = authenticate(req, res, '/ingest');
     if (name === undefined) return void req.resume();
@@ -157,13 +184,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const gzip = encoding === 'gzip';
     let body: Buffer;
     try {
-      const read = await readBody(req, gzip, limits);
+      const read = await readBody(req, gzip, limits, { lease, waitMs: budgetWaitMs });
       body = read.data;
       m.bytes.inc(read.received, { encoding });
       m.bytes.inc(body.length, { encoding: 'raw' });
     } catch (err) {
       if (err instanceof BodyTooLarge) return refuseBody(req, res, 413);
       if (req.socket.destroyed) return;
+      if (err instanceof BudgetExhausted) {
+        m.busy.inc();
+        invalidLog(`[client ${clientName(req)}] batch from ${name} refused: ${err.message}`);
+        return refuseBody(req, res, 503);
+      }
       return refuseBody(req, res, 400);
     }
     const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
@@ -171,7 +203,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       m.invalid.inc(1, { reason });
       invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
     };
-    const lines = filterLines(body, 0, body.length, prefix, onInvalid, MAX_LINE_BYTES);
+    const lines = await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES);
+    // A validated copy (a prefix, a dropped line) is held too until the destinations take it.
+    if (lines.data.buffer !== body.buffer) lease.add(lines.data.length);
     if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });

@@ -1,15 +1,22 @@
 // The routing core shared by the gateway and the relay. Each destination has its own bounded
 // queue and TCP writer, so a slow or dead destination does not stall the others until its own
 // queue is full. `broadcast` copies every batch to each destination; `hash-route` splits a batch
-// by carbon's consistent hash of each metric name. In hash-route a destination that fails 3
-// reconnects in a row leaves the ring and what was queued for it is routed to the others; it
-// rejoins when it answers again.
-import type { Batch, BatchQueue, BatchSink, Lease } from '../batch/batch.js';
+// by carbon's consistent hash of each metric name. A batch is accepted only once room for it is
+// reserved on every queue it goes to (reserve.ts), in the queue's own units; when one refuses,
+// -when-full decides: `block` refuses the whole batch (the sender waits: 503 at the gateway, paused
+// sockets at the relay), `drop` drops that destination's part, counted, and the others get theirs.
+// In hash-route a destination that fails 3 reconnects in a row, or stops reading for the write
+// timeout, leaves the ring and what it held is handed to the others (handover.ts); it rejoins when
+// it answers again.
+import type { Batch, BatchQueue, BatchSink, FullPolicy } from '../batch/batch.js';
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { DestinationError, duplicateMessage, parseDestination, sameDestination, type DestinationAddress, type Distribution } from './destination.js';
+import { createHandover } from './handover.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
+import { reserveAll, type Part } from './reserve.js';
+import { createRouterMetrics, refusalText, startQueueReport } from './router-report.js';
 import { splitByDestination } from './split.js';
 import { createTcpWriter, type TcpWriter } from './tcp-writer.js';
 
@@ -17,6 +24,8 @@ export interface DestinationStatus {
   readonly id: string;
   readonly connected: boolean;
   readonly inRing: boolean;
+  /** Deleted in broadcast; it leaves once its queue is written. */
+  readonly draining: boolean;
   readonly registeredAt: Date;
   readonly queuedPoints: number;
   readonly writtenPoints: number;
@@ -36,13 +45,18 @@ export interface RouterOptions {
   readonly distribution: Distribution;
   readonly hashType?: HashType;
   readonly replicationFactor?: number;
-  /** Per destination, in points; an empty queue always takes one batch. */
+  /** Per in-memory destination queue, in points (a spooled queue is bounded by the spool instead). */
   readonly queueCapPoints: number;
   readonly queueMaxBytes?: number;
   /** A destination's queue; in memory unless the spool provides one. */
   readonly makeQueue?: (dest: DestinationAddress) => BatchQueue;
+  /** What a full destination queue means: block (refuse the batch) or drop (that destination's copy). */
+  readonly whenFull?: FullPolicy;
   /** Failed reconnects in a row before a hash-route destination leaves the ring. */
   readonly failoverAfter?: number;
+  readonly writeTimeoutMs?: number;
+  readonly resendWindowMs?: number;
+  readonly resendWindowBytes?: number;
   readonly drainTimeoutMs?: number;
   readonly metrics: Registry;
   readonly log: (m: string) => void;
@@ -54,114 +68,132 @@ interface Destination {
   readonly writer: TcpWriter;
   readonly registeredAt: Date;
   inRing: boolean;
+  draining: boolean;
   written: number;
   reconnects: number;
-  readonly log: (m: string) => void;
 }
 
 export function createRouter(opts: RouterOptions): Router {
   const hashType = opts.hashType ?? 'carbon_ch';
   const replication = opts.replicationFactor ?? 1;
   const failoverAfter = opts.failoverAfter ?? 3;
+  const policy = opts.whenFull ?? 'block';
+  const hashRoute = opts.distribution === 'hash-route';
   const dests = new Map<string, Destination>();
   const waiting: Array<() => void> = [];
+  /** Queues that refused a reservation and whose whenReady we wait on. */
+  const watched = new Set<BatchQueue>();
   let ring: HashRing = createHashRing([], hashType);
   let ringDests: Destination[] = [];
   let closed = false;
-  opts.metrics.gauge('polymur_destination_queued_points', 'Data points queued per destination', () =>
-    [...dests.values()].map((d) => [{ destination: d.address.id }, d.queue.depth().points] as const),
-  );
-  opts.metrics.gauge('polymur_destination_queue_capacity_points', 'Queue capacity per destination in points', () => opts.queueCapPoints);
-  opts.metrics.gauge('polymur_destination_up', 'Whether the destination is connected', () =>
-    [...dests.values()].map((d) => [{ destination: d.address.id }, d.writer.connected ? 1 : 0] as const),
-  );
-  const m = {
-    forwarded: opts.metrics.counter('polymur_points_forwarded_total', 'Data points accepted for delivery to the destinations'),
-    written: opts.metrics.counter('polymur_destination_written_points_total', 'Data points written per destination'),
-    writtenBatches: opts.metrics.counter('polymur_destination_written_batches_total', 'Batches written per destination'),
-    writtenBytes: opts.metrics.counter('polymur_destination_written_bytes_total', 'Bytes written per destination'),
-    reconnects: opts.metrics.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination'),
-    refused: opts.metrics.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
-    rerouted: opts.metrics.counter('polymur_rerouted_points_total', 'Data points moved from a failed destination to the others'),
-    dropped: opts.metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason'),
-  };
+  let closing: Promise<void> | undefined;
+  const m = createRouterMetrics(opts.metrics, { list: () => dests.values() });
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
-
-  const notifyReady = (): void => {
-    for (const w of waiting.splice(0)) w();
-  };
+  const handoverLog = rateLimitedLog(opts.log, 2, 5000);
 
   const rebuildRing = (): void => {
     ringDests = [...dests.values()].filter((d) => d.inRing);
     ring = createHashRing(ringDests.map((d) => d.address), hashType);
   };
 
-  const hasRoom = (d: Destination, points: number): boolean => {
-    const queued = d.queue.depth().points;
-    return queued === 0 || queued + points <= opts.queueCapPoints;
-  };
-
   /** Splits a batch over the ring; null when no destination is in the ring. */
-  const place = (batch: Batch): Map<Destination, Batch> | null => {
+  const place = (batch: Batch): Array<Part<Destination>> | null => {
     if (ringDests.length === 0) return null;
-    const parts = splitByDestination(batch.data, ring, replication);
-    const out = new Map<Destination, Batch>();
-    for (const [index, part] of parts) out.set(ringDests[index]!, part);
-    return out;
+    return [...splitByDestination(batch.data, ring, replication)].map(([index, part]) => {
+      const dest = ringDests[index]!;
+      return { dest, queue: dest.queue, batch: part };
+    });
   };
 
-  /**
-   * Moves what a destination that left the ring holds to the others, ignoring their caps. With
-   * no destination in the ring it keeps everything (a taken lease must never be left unacknowledged
-   * and unwritten: it would be lost) until one rejoins.
-   */
-  const reroute = (d: Destination): void => {
-    if (ringDests.length === 0) return;
-    let points = 0;
-    const move = (lease: Lease): void => {
-      const parts = place(lease.batch)!;
-      for (const [target, part] of parts) target.queue.offer(part);
-      points += lease.batch.points;
-      lease.ack();
-    };
-    const held = d.writer.takeHeld();
-    if (held) move(held);
-    for (let lease = d.queue.takeNow(); lease; lease = d.queue.takeNow()) move(lease);
-    if (points > 0) {
+  const notifyReady = (): void => {
+    if (!handover.flush()) return;
+    for (const w of waiting.splice(0)) w();
+  };
+
+  /** Wakes the senders once a queue that refused has room (one listener per queue). */
+  const watch = (queue: BatchQueue): void => {
+    if (watched.has(queue)) return;
+    watched.add(queue);
+    queue.whenReady(() => {
+      watched.delete(queue);
+      setImmediate(notifyReady);
+    });
+  };
+
+  const handover = createHandover<Destination>({
+    place,
+    onPlaced(points) {
       m.rerouted.inc(points);
-      opts.log(`Redistributed ${points} in-flight data points of ${d.address.id} to the remaining destinations`);
+      handoverLog(`Redistributed ${points} data points to the remaining destinations`);
+    },
+    onRoom: notifyReady,
+  });
+
+  /** Hands what a destination that left the ring holds (and what it may not have delivered) to the others. */
+  const reroute = (d: Destination): void => {
+    const held = d.writer.takeHeld();
+    if (held) handover.add(held.batch, () => held.ack());
+    for (const batch of d.writer.takeUnconfirmed()) handover.add(batch, () => undefined);
+    for (let lease = d.queue.takeNow(); lease; lease = d.queue.takeNow()) {
+      const taken = lease;
+      handover.add(taken.batch, () => taken.ack());
     }
+    if (handover.points > 0) opts.log(`Handing ${handover.points} data points of ${d.address.id} to the remaining destinations`);
+    notifyReady();
+  };
+
+  const leaveRing = (d: Destination, why: string): void => {
+    if (!hashRoute || !d.inRing) return;
+    d.inRing = false;
+    rebuildRing();
+    opts.log(`Removing ${d.address.id} from the hash ring ${why}`);
+    reroute(d);
+  };
+
+  const unregister = (d: Destination): void => {
+    if (dests.get(d.address.id) === d) dests.delete(d.address.id);
+    d.writer.destroy();
+    void d.queue.close();
+    opts.log(`Unregistered destination ${d.address.id}`);
   };
 
   const register = (address: DestinationAddress): void => {
-    if (dests.has(address.id)) throw new DestinationError(`destination ${address.id} is already registered`);
+    const existing = dests.get(address.id);
+    if (existing?.draining) {
+      existing.draining = false;
+      opts.log(`Destination ${address.id} is registered again (it was draining)`);
+      return;
+    }
+    if (existing) throw new DestinationError(`destination ${address.id} is already registered`);
     const twin = [...dests.values()].find((d) => sameDestination(d.address, address, opts.distribution));
     if (twin) throw new DestinationError(duplicateMessage(address, twin.address, opts.distribution));
     const queue =
       opts.makeQueue?.(address) ??
-      createMemoryQueue({ maxBatches: Number.MAX_SAFE_INTEGER, maxBytes: opts.queueMaxBytes ?? 256 * 1024 * 1024, policy: 'block' });
+      createMemoryQueue({ maxBatches: Number.MAX_SAFE_INTEGER, maxBytes: opts.queueMaxBytes ?? 256 * 1024 * 1024, maxPoints: opts.queueCapPoints, policy: 'block' });
     const labels = { destination: address.id };
+    m.declare(address.id);
     const log = rateLimitedLog(opts.log, 3, 10_000);
     const d: Destination = {
       address,
       queue,
       registeredAt: new Date(),
-      inRing: opts.distribution === 'hash-route',
+      inRing: hashRoute,
+      draining: false,
       written: 0,
       reconnects: 0,
-      log,
       writer: createTcpWriter({
         destination: address,
         queue,
+        ...(opts.writeTimeoutMs !== undefined ? { writeTimeoutMs: opts.writeTimeoutMs } : {}),
+        ...(opts.resendWindowMs !== undefined ? { resendWindowMs: opts.resendWindowMs } : {}),
+        ...(opts.resendWindowBytes !== undefined ? { resendWindowBytes: opts.resendWindowBytes } : {}),
         events: {
           onUp() {
             opts.log(`Connected to destination ${address.id}`);
-            if (opts.distribution === 'hash-route' && !d.inRing && dests.get(address.id) === d) {
+            if (hashRoute && !d.inRing && dests.get(address.id) === d) {
               d.inRing = true;
               rebuildRing();
               opts.log(`Destination ${address.id} rejoined the hash ring`);
-              // Points that had nowhere to go while the ring was empty can move now.
-              for (const other of dests.values()) if (!other.inRing) reroute(other);
             }
             notifyReady();
           },
@@ -169,20 +201,27 @@ export function createRouter(opts: RouterOptions): Router {
             d.reconnects++;
             m.reconnects.inc(1, labels);
             log(`Destination ${address.id} unreachable: ${reason}${consecutive > 0 ? ` (${consecutive} failed reconnects)` : ''}`);
-            if (opts.distribution === 'hash-route' && d.inRing && consecutive >= failoverAfter) {
-              d.inRing = false;
-              rebuildRing();
-              opts.log(`Removing ${address.id} from the hash ring after ${consecutive} failed reconnects`);
-              reroute(d);
-              notifyReady();
-            }
+            if (consecutive >= failoverAfter) leaveRing(d, `after ${consecutive} failed reconnects`);
+          },
+          onStuck(err) {
+            m.writeTimeouts.inc(1, labels);
+            opts.log(`Destination ${address.id} is down: ${err.message}; connection dropped`);
+            leaveRing(d, 'after a write timeout');
           },
           onWritten(batch) {
             d.written += batch.points;
             m.written.inc(batch.points, labels);
             m.writtenBatches.inc(1, labels);
             m.writtenBytes.inc(batch.data.length, labels);
+            if (d.draining && d.queue.depth().batches === 0) unregister(d);
             notifyReady();
+          },
+          onResent(batch) {
+            m.resent.inc(batch.points, labels);
+          },
+          onFailure(err) {
+            m.writerFailures.inc(1, labels);
+            log(`Destination ${address.id}: writer failed (${err.message}); it carries on`);
           },
         },
       }),
@@ -195,37 +234,29 @@ export function createRouter(opts: RouterOptions): Router {
 
   for (const address of opts.destinations) register(address);
 
-  // The original's 5 s queue report, in its words (but a full queue holds senders back, it drops nothing).
-  const atCapacity = (d: Destination): string =>
-    `Destination ${d.address.id} queue is at capacity (${opts.queueCapPoints}) - further data points wait until it drains`;
-  const queueLogTimer = setInterval(() => {
-    for (const d of dests.values()) {
-      const queued = d.queue.depth().points;
-      if (queued >= opts.queueCapPoints) opts.log(atCapacity(d));
-      else if (queued > 0) opts.log(`Destination ${d.address.id} queue length: ${queued}`);
-    }
-  }, 5000);
-  queueLogTimer.unref();
+  const queueReport = startQueueReport({ list: () => dests.values(), policy, log: opts.log });
+
+  const targets = (batch: Batch): Array<Part<Destination>> | null =>
+    hashRoute ? place(batch) : [...dests.values()].filter((d) => !d.draining).map((dest) => ({ dest, queue: dest.queue, batch }));
 
   return {
     offer(batch) {
-      if (closed) return false;
-      let parts: Map<Destination, Batch>;
-      if (opts.distribution === 'broadcast') {
-        parts = new Map([...dests.values()].map((d) => [d, batch]));
-      } else {
-        const placed = place(batch);
-        if (placed === null) return false;
-        parts = placed;
+      if (closed || !handover.flush()) return false;
+      const parts = targets(batch);
+      if (parts === null) return false;
+      const room = reserveAll(parts, policy === 'block');
+      if (room.refused.length > 0 && policy === 'block') {
+        const part = room.refused[0]!;
+        m.refused.inc();
+        fullLog(refusalText(part.dest, part.batch, policy, m));
+        watch(part.queue);
+        return false;
       }
-      for (const [d, part] of parts) {
-        if (!hasRoom(d, part.points)) {
-          m.refused.inc();
-          fullLog(atCapacity(d));
-          return false;
-        }
+      for (const part of room.refused) {
+        m.dropped.inc(part.batch.points, { reason: 'queue_full', destination: part.dest.address.id });
+        fullLog(`${refusalText(part.dest, part.batch, policy, m)}; dropped its copy of ${part.batch.points} data points`);
       }
-      for (const [d, part] of parts) d.queue.offer(part);
+      room.commit();
       m.forwarded.inc(batch.points);
       return true;
     },
@@ -239,18 +270,23 @@ export function createRouter(opts: RouterOptions): Router {
     removeDestination(text) {
       const id = parseDestination(text).id;
       const d = dests.get(id);
-      if (!d) throw new DestinationError(`destination ${id} is not registered`);
-      dests.delete(id);
-      if (d.inRing) rebuildRing();
-      if (opts.distribution === 'hash-route') reroute(d);
-      const dropped = d.queue.depth().points;
-      if (dropped > 0) {
-        m.dropped.inc(dropped, { reason: 'destination_removed' });
-        opts.log(`Unregistered destination ${id}: ${dropped} queued data points for it discarded`);
+      if (!d || d.draining) throw new DestinationError(`destination ${id} is not registered`);
+      if (hashRoute) {
+        dests.delete(id);
+        if (d.inRing) rebuildRing();
+        d.inRing = false;
+        // Its queue moves to the ring before the writer stops: nothing it held is discarded.
+        d.writer.destroy();
+        reroute(d);
+        unregister(d);
+        return;
       }
-      // Both at once: an idle writer waits in take() until its queue closes.
-      void Promise.all([d.writer.close(true), d.queue.close()]);
-      opts.log(`Unregistered destination ${id}`);
+      // Broadcast has no ring to hand the queue to: the destination takes no new batch and
+      // leaves once what it holds is written (putdest takes it back meanwhile).
+      const queued = d.queue.depth().points;
+      if (queued === 0) return unregister(d);
+      d.draining = true;
+      opts.log(`Destination ${id} takes no new data points; it is unregistered once its ${queued} queued data points are written`);
       notifyReady();
     },
     destinations() {
@@ -258,6 +294,7 @@ export function createRouter(opts: RouterOptions): Router {
         id: d.address.id,
         connected: d.writer.connected,
         inRing: d.inRing,
+        draining: d.draining,
         registeredAt: d.registeredAt,
         queuedPoints: d.queue.depth().points,
         writtenPoints: d.written,
@@ -265,28 +302,30 @@ export function createRouter(opts: RouterOptions): Router {
         queue: d.queue,
       }));
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(queueLogTimer);
-      notifyReady();
-      const all = [...dests.values()];
-      await Promise.all(all.map((d) => d.queue.close()));
-      const drained = Promise.all(all.map((d) => d.writer.close()));
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.drainTimeoutMs ?? 10_000).unref());
-      if ((await Promise.race([drained, timeout])) === 'timeout') {
-        const left = all.reduce((n, d) => n + d.queue.depth().points, 0);
-        opts.log(`Shutdown: ${left} data points could not be written to their destinations in time`);
-        await Promise.all(all.map((d) => d.writer.close(true)));
-      }
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        queueReport.stop();
+        notifyReady();
+        const all = [...dests.values()];
+        await Promise.all(all.map((d) => d.queue.close()));
+        const drained = Promise.all(all.map((d) => d.writer.close()));
+        const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.drainTimeoutMs ?? 10_000).unref());
+        if ((await Promise.race([drained, timeout])) === 'timeout') {
+          const left = all.reduce((n, d) => n + d.queue.depth().points, 0) + handover.points;
+          opts.log(`Shutdown: ${left} data points could not be written to their destinations in time`);
+          for (const d of all) d.writer.destroy();
+        }
+      })();
+      return closing;
     },
     destroy() {
       closed = true;
-      clearInterval(queueLogTimer);
-      notifyReady();
+      queueReport.stop();
+      for (const w of waiting.splice(0)) w();
       for (const d of dests.values()) {
         d.queue.destroy();
-        void d.writer.close(true);
+        d.writer.destroy();
       }
     },
   };

@@ -51,7 +51,7 @@ test('block: the batch bound counts leased batches until acknowledged; whenReady
   assert.deepEqual([tagOf(q.takeNow()?.batch), tagOf(q.takeNow()?.batch)], ['b', 'c']);
 });
 
-test('block: the byte bound; a batch larger than the bound still passes through an empty queue', () => {
+test('block: the byte bound is hard: a batch up to the bound passes through an empty queue, a bigger one never', () => {
   const q = createMemoryQueue({ maxBatches: 100, maxBytes: 100, policy: 'block' });
   assert.equal(q.offer(batchOf('a', 1, 60)), true);
   assert.equal(q.offer(batchOf('b', 1, 40)), true, 'exactly at the bound');
@@ -59,8 +59,27 @@ test('block: the byte bound; a batch larger than the bound still passes through 
   assert.deepEqual(q.depth(), { batches: 2, bytes: 100, points: 2 });
   q.takeNow()!.ack();
   q.takeNow()!.ack();
-  assert.equal(q.offer(batchOf('huge', 1, 500)), true, 'otherwise it could never be delivered');
+  assert.equal(q.offer(batchOf('huge', 1, 101)), false, 'over the bound: refused even by an empty queue');
+  assert.equal(q.offer(batchOf('big', 1, 100)), true, 'the whole bound: an empty queue takes it');
   assert.equal(q.offer(batchOf('d', 1, 20)), false);
+});
+
+test('block: the points bound (the router\'s -outgoing-queue-cap), counted like bytes', () => {
+  const q = createMemoryQueue({ maxBatches: 100, maxBytes: 1 << 20, maxPoints: 10, policy: 'block' });
+  assert.equal(q.offer(batchOf('a', 6)), true);
+  assert.equal(q.offer(batchOf('b', 5)), false, '11 points > 10');
+  assert.equal(q.offer(batchOf('c', 4)), true, 'exactly at the bound');
+  assert.equal(q.reserve(10, 1), undefined, 'reserve() honours the same bound');
+  q.takeNow()!.ack();
+  const room = q.reserve(batchOf('d', 6).data.length, 6);
+  assert.ok(room, '4 + 6 fits');
+  assert.deepEqual(q.depth().points, 10, 'a reservation holds its room before commit');
+  room.cancel();
+  assert.deepEqual(q.depth().points, 4);
+  q.takeNow()!.ack();
+  assert.equal(q.offer(batchOf('e', 321)), false, 'an empty queue refuses more than 32 times the bound');
+  assert.equal(q.offer(batchOf('f', 320)), true, 'and takes up to 32 times the bound');
+  assert.equal(q.offer(batchOf('g', 1)), false, 'then nothing until it drains');
 });
 
 test('block: whenReady waits until the refused batch may fit, not merely until the queue is below its bounds', () => {

@@ -25,6 +25,8 @@ export interface Carbon {
   /** Resolves once the metric's whisper file exists. */
   waitForMetric(metric: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+  /** Sends a signal to the running carbon-cache (SIGSTOP: it stops reading, its kernel still accepts). */
+  signal(sig: NodeJS.Signals): void;
   /** Starts again on the same ports and directory. */
   start(): Promise<void>;
 }
@@ -147,6 +149,9 @@ WHISPER_AUTOFLUSH = True
     fetchMany,
     storedMetrics: () => listWhisper(whisperDir),
     waitForMetric: (metric, timeoutMs = 30_000) => until(`whisper file of ${metric}`, () => existsSync(whisperPath(metric)), timeoutMs),
+    signal(sig) {
+      proc?.kill(sig);
+    },
     async stop() {
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = once(proc, 'exit');

@@ -1,0 +1,80 @@
+// The write timeout and the resend window on an injected clock: a stall is "no byte accepted for
+// the timeout while data waits", nothing else; the window keeps the last stretch before the
+// newest write, bounded in time and bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createResendWindow } from '../../src/route/resend-window.js';
+import { createWriteWatchdog } from '../../src/route/write-watchdog.js';
+
+function clock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+test('write watchdog: fires once per stall, only while data waits, and progress restarts the count', () => {
+  const c = clock();
+  const stalls: number[] = [];
+  const w = createWriteWatchdog({ timeoutMs: 1000, onStuck: (ms) => stalls.push(ms), now: c.now, checkEveryMs: 0 });
+  // Idle for long: a quiet connection is not a stall.
+  c.advance(60_000);
+  w.check();
+  assert.deepEqual(stalls, []);
+  // Busy, the socket keeps accepting pieces: no stall however long the write takes.
+  w.busy();
+  for (let i = 0; i < 10; i++) {
+    c.advance(900);
+    w.progress();
+    w.check();
+  }
+  assert.deepEqual(stalls, []);
+  // No byte accepted for 999 ms: not yet; for 1000 ms: a stall, reported once.
+  c.advance(999);
+  w.check();
+  assert.deepEqual(stalls, []);
+  c.advance(1);
+  w.check();
+  c.advance(5000);
+  w.check();
+  assert.deepEqual(stalls, [1000]);
+  // The next write starts a new count.
+  w.idle();
+  c.advance(10_000);
+  w.check();
+  w.busy();
+  c.advance(500);
+  w.check();
+  assert.deepEqual(stalls, [1000]);
+  c.advance(700);
+  w.check();
+  assert.deepEqual(stalls, [1000, 1200]);
+  w.stop();
+});
+
+const batch = (points: number, bytes: number) => ({ data: Buffer.alloc(bytes, 0x61), points });
+
+test('resend window: keeps the last maxBytes; a died peer gets back what was written within maxAgeMs of the newest write, a stuck one all of it', () => {
+  const cases: Array<{ name: string; maxAgeMs: number; maxBytes: number; writes: Array<[atMs: number, bytes: number]>; died: number[]; stuck: number[] }> = [
+    { name: 'all recent', maxAgeMs: 1000, maxBytes: 1 << 20, writes: [[0, 10], [300, 20], [900, 30]], died: [10, 20, 30], stuck: [10, 20, 30] },
+    { name: 'older than the age of the newest', maxAgeMs: 1000, maxBytes: 1 << 20, writes: [[0, 10], [600, 20], [1500, 30]], died: [20, 30], stuck: [10, 20, 30] },
+    { name: 'exactly the age', maxAgeMs: 1000, maxBytes: 1 << 20, writes: [[0, 10], [1000, 20]], died: [10, 20], stuck: [10, 20] },
+    { name: 'bytes bound drops the oldest', maxAgeMs: 1000, maxBytes: 50, writes: [[0, 10], [1, 20], [2, 30]], died: [20, 30], stuck: [20, 30] },
+    { name: 'a batch bigger than the bound is not kept', maxAgeMs: 1000, maxBytes: 50, writes: [[0, 10], [1, 60]], died: [], stuck: [] },
+    { name: 'age 0: off', maxAgeMs: 0, maxBytes: 1 << 20, writes: [[0, 10], [0, 20]], died: [], stuck: [] },
+    { name: 'bytes 0: off', maxAgeMs: 1000, maxBytes: 0, writes: [[0, 10]], died: [], stuck: [] },
+  ];
+  for (const c of cases) {
+    for (const whole of [false, true]) {
+      let t = 0;
+      const w = createResendWindow({ maxAgeMs: c.maxAgeMs, maxBytes: c.maxBytes, now: () => t });
+      for (const [at, bytes] of c.writes) {
+        t = at;
+        w.add(batch(bytes / 10, bytes));
+      }
+      const kept = whole ? c.stuck : c.died;
+      assert.ok(w.points >= kept.reduce((n, b) => n + b / 10, 0), `${c.name}: points held`);
+      assert.deepEqual(w.drain(whole).map((b) => b.data.length), kept, `${c.name}, ${whole ? 'stuck' : 'died'}`);
+      assert.deepEqual(w.drain(whole), [], `${c.name}: drained once`);
+      assert.equal(w.points, 0);
+    }
+  }
+});
