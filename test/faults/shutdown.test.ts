@@ -140,7 +140,7 @@ test('relay: SIGTERM with a destination that never reads and its queue full exit
   const relay = await startRelay([...SHUTDOWN, '-destinations', sink.address, '-outgoing-queue-cap', '2000', '-batch-size', '500', '-flush-interval', '100ms']);
   try {
     // Past what the kernel's socket buffers to the destination take in: its queue fills.
-    const { sent: points, socket } = await writeUntilBlocked(relay.port, async () => (await scrapeCounter(relay.statPort, 'polymur_destination_queued_points')) >= 2000);
+    const { sent: points, socket } = await writeUntilBlocked(relay.port, async () => (await scrapeCounter(relay.statPort, 'polymur_queue_points')) >= 2000);
     const exit = await sigterm(relay);
     socket.destroy();
     const undelivered = undeliveredLogged(relay);
