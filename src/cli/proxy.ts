@@ -10,14 +10,13 @@ import { createCompressingSink } from '../forward/compressing-sink.js';
 import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
 import { gzipEngine } from '../forward/gzip.js';
-import { closeStages, type Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { registerQueueMetrics } from '../observe/queue-metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
 import { programRegistry } from './version.js';
-import { runProgram, type Running } from './program.js';
+import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 
 /**
  * Batches gzipped at once on libuv's thread pool. Two keep up with the forwarder on two cores; four
@@ -58,12 +57,12 @@ function readCa(path: string): Buffer | undefined {
   }
 }
 
-async function start(config: ProxyConfig): Promise<Running> {
+async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur-proxy :::');
   const registry = programRegistry('polymur-proxy');
   const ca = readCa(config.certPath);
   if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
-  const queue = await openQueue(config, registry);
+  const queue = startUp.track('queue', await openQueue(config, registry));
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
   const forwarder = config.consoleOut
@@ -87,7 +86,7 @@ async function start(config: ProxyConfig): Promise<Running> {
         },
       });
   // The gateway is pinged in the background: the listener opens at once, what arrives is queued.
-  forwarder.start();
+  startUp.track('forwarder', forwarder).start();
   registerQueueMetrics(registry, () => [{ labels: {}, depth: queue.depth(), limits: queue.limits() }]);
   registry.gauge('polymur_destination_up', 'Whether the destination is reachable (the proxy: the last attempt to reach a gateway succeeded)', () =>
     forwarder.gatewayUp() ? 1 : 0,
@@ -111,24 +110,19 @@ async function start(config: ProxyConfig): Promise<Running> {
   });
 
   return {
-    async shutdown() {
-      // The listener and the batcher have no destroy() of their own yet: past the deadline they
-      // are left as they are, and the later stages are destroyed.
-      const listener: Stage = { close: () => input.drain(), destroy: () => {} };
-      const stages: Array<readonly [string, Stage]> = [['listener', listener]];
-      if (compressor) stages.push(['compressor', compressor]);
-      stages.push(['queue', queue], ['forwarder', forwarder]);
-      await closeStages(stages, config.shutdownTimeoutMs, log);
-      const undelivered = forwarder.undelivered();
-      if (undelivered > 0) {
-        log(
-          config.spoolDir !== ''
-            ? `${undelivered} data points not yet acknowledged stay in the spool ${config.spoolDir}`
-            : `${undelivered} data points could not be delivered before the shutdown timeout`,
-        );
-      }
-      await input.close();
-    },
+    stages: [
+      ['listener', input.listener],
+      ['self-metrics', input.reporting],
+      ['batcher', input.batcher],
+      ...(compressor ? [['compressor', compressor] as const] : []),
+      ['queue', queue],
+      ['forwarder', forwarder],
+      ['stat server', input.statServer],
+    ],
+    undelivered: () => [
+      [forwarder.undelivered(), keptIn(config.spoolDir)],
+      [input.batcher.held() + (compressor?.held() ?? 0), LOST],
+    ],
   };
 }
 
