@@ -9,6 +9,7 @@ import { plainHttpWarnings, readProxyConfig, type ProxyConfig } from '../config/
 import { createCompressingSink } from '../forward/compressing-sink.js';
 import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
+import { describeProxy } from '../forward/egress-proxy.js';
 import { gzipEngine } from '../forward/gzip.js';
 import { closeStages, type Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
@@ -60,6 +61,11 @@ async function start(config: ProxyConfig): Promise<Running> {
   const registry = new Registry();
   const ca = readCa(config.certPath);
   if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
+  const proxies = new Map<string, URL>();
+  for (const [gateway, { proxy, why }] of config.egress) {
+    log(proxy ? `Gateway ${gateway} through forward proxy ${describeProxy(proxy)} (${why})` : `Gateway ${gateway} direct (${why})`);
+    if (proxy) proxies.set(gateway, proxy);
+  }
   const queue = await openQueue(config, registry);
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
@@ -70,6 +76,7 @@ async function start(config: ProxyConfig): Promise<Running> {
         gateways: config.gateways,
         apiKey: config.apiKey,
         ...(ca ? { ca } : {}),
+        proxies,
         workers: config.workers,
         batchSize: config.batchSize,
         timeoutMs: config.timeoutMs,

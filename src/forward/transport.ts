@@ -1,7 +1,9 @@
 // One gateway: keep-alive connections (an undici Pool), /ping and /ingest as the wire protocol
-// says, every request bounded by the timeout, answers turned into SendOutcome values.
+// says, every request bounded by the timeout, answers turned into SendOutcome values. Through an
+// egress proxy, each connection is a CONNECT tunnel (undici's ProxyAgent) with TLS to the gateway
+// inside it: the proxy sees only the gateway's host and port.
 import type { Socket } from 'node:net';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { classifyError, classifyResponse, describeError, isCertificateError, type SendOutcome } from './outcome.js';
 
 export type PingResult =
@@ -34,32 +36,46 @@ export function createGatewayTransport(opts: {
   ca?: Buffer;
   timeoutMs: number;
   connections?: number;
+  /** The forward proxy to tunnel through (http://[user:password@]host:port); none: direct. */
+  proxy?: URL;
 }): GatewayTransport {
   const url = new URL(opts.url);
   const basePath = url.pathname.replace(/\/+$/, '');
   // A socket still connecting (a peer that accepts and never completes the TLS handshake) is not
   // the pool's yet: pool.destroy() leaves it to its connect timeout. destroy() reaches it here.
+  // Through a proxy these are the sockets to the proxy, each carrying one tunnel once connected.
   const sockets = new Set<Socket>();
-  // undici's connector returns the socket it opens (its type says void).
-  const connector = buildConnector({ timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) }) as unknown as (
-    ...args: Parameters<buildConnector.connector>
-  ) => Socket | undefined;
-  const connect: buildConnector.connector = (options, callback) => {
-    const socket = connector(options, callback);
-    if (!socket) return;
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  const tracked = (options: buildConnector.BuildOptions): buildConnector.connector => {
+    // undici's connector returns the socket it opens (its type says void).
+    const connector = buildConnector(options) as unknown as (...args: Parameters<buildConnector.connector>) => Socket | undefined;
+    return (connectOptions, callback) => {
+      const socket = connector(connectOptions, callback);
+      if (!socket) return;
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    };
   };
-  const pool = new Pool(url.origin, {
+  const tls = { timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) };
+  const pooling = {
     connections: opts.connections ?? 8,
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     keepAliveTimeout: 30_000,
-    connect,
-  });
-
+  };
+  const dispatcher: Dispatcher = opts.proxy
+    ? new ProxyAgent({
+        uri: opts.proxy.href,
+        ...pooling,
+        // The gateway's TLS, inside the tunnel: -cert's CA, the handshake bounded by the timeout.
+        requestTls: tls,
+        // The connections to the proxy itself: connecting and the CONNECT answer bounded too (a
+        // proxy that accepts and never answers), and reached by destroy().
+        clientFactory: (origin) => new Pool(origin, { connect: tracked({ timeout: opts.timeoutMs }), headersTimeout: opts.timeoutMs }),
+      })
+    : new Pool(url.origin, { ...pooling, connect: tracked(tls) });
   const call = async (path: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
-    const res = await pool.request({
+    const res = await dispatcher.request({
+      origin: url.origin,
       path: basePath + path,
       method: 'POST',
       headers: body.length > 0 ? { 'x-polymur-key': opts.apiKey, 'content-encoding': 'gzip' } : { 'x-polymur-key': opts.apiKey },
@@ -89,10 +105,10 @@ export function createGatewayTransport(opts: {
         return classifyError(err);
       }
     },
-    close: () => pool.close(),
+    close: () => dispatcher.close(),
     destroy() {
       // Requests it fails are answered by post() and ping() as errors; nothing else waits on it.
-      pool.destroy().catch(() => {});
+      dispatcher.destroy().catch(() => {});
       for (const socket of sockets) socket.destroy();
     },
   };

@@ -1,0 +1,146 @@
+// A site that reaches the internet only through an egress proxy: real polymur-proxy -> Debian's
+// tinyproxy (CONNECT only, to the gateway's port) -> real polymur-gateway (HTTPS) -> TCP sink.
+// The forward proxy is killed mid-stream and started again on the same port: every point arrives.
+// What tinyproxy logged shows the traffic went through it, and only as CONNECT tunnels (TLS end to
+// end: it never saw a request line of ours, nor the key).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sendLoad } from '../../bench/load-generator.js';
+import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
+import { startGateway, startProxy, type GatewayProcess, type ListenerProcess } from '../helpers/system.js';
+import type { TestCert } from '../helpers/certs.js';
+import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
+import { startTinyproxy, type Tinyproxy } from '../helpers/tinyproxy.js';
+import { runToExit } from '../helpers/programs.js';
+
+const CONNECTIONS = 2;
+const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];
+/** The environment of a process that must not see the test runner's own proxy settings. */
+const NO_PROXY_ENV = { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '' };
+/** How long the forward proxy stays down, at least: several rounds of retries (-max-retry-delay 1s). */
+const OUTAGE_MS = 3_000;
+/** Nothing listens there: a proxy that would be used by mistake refuses every connection. */
+const BOGUS_PROXY = 'http://127.0.0.1:1';
+
+function report(name: string, d: Delivery, extra: string): void {
+  process.stdout.write(`# ${name}: sent ${d.sent}, arrived ${d.arrived}, distinct ${d.distinct}, missing ${d.missing}, duplicated ${d.duplicated}; ${extra}\n`);
+}
+
+interface Site {
+  sink: TcpSink;
+  gateway: GatewayProcess & { cert: TestCert };
+  tinyproxy: Tinyproxy;
+  close(): Promise<void>;
+}
+
+async function startSite(): Promise<Site> {
+  const sink = await startTcpSink();
+  const gateway = await startGateway({ args: ['-destinations', sink.address, '-outgoing-queue-cap', '100000'] });
+  const tinyproxy = await startTinyproxy({ connectPorts: [gateway.port] });
+  return {
+    sink, gateway, tinyproxy,
+    async close() {
+      await tinyproxy.stop();
+      await gateway.stop();
+      await sink.close();
+    },
+  };
+}
+
+/** Every request tinyproxy served is a CONNECT to the gateway: our HTTP stayed inside TLS. */
+function assertOnlyTunnels(site: Site): number {
+  const requests = site.tinyproxy.requests();
+  for (const r of requests) assert.equal(r, `CONNECT localhost:${site.gateway.port} HTTP/1.1`);
+  return requests.length;
+}
+
+async function deliverAll(proxy: ListenerProcess, sink: TcpSink, points: number): Promise<Delivery> {
+  await sendLoad({ port: proxy.port, connections: CONNECTIONS, points });
+  await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
+  return delivery(sink.lines, CONNECTIONS, points);
+}
+
+test('HTTPS_PROXY: batches go through CONNECT tunnels; the forward proxy killed for a while and restarted on its port loses nothing', async () => {
+  const site = await startSite();
+  const proxy = await startProxy({
+    gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+    env: { ...NO_PROXY_ENV, HTTPS_PROXY: `http://user:secret@127.0.0.1:${site.tinyproxy.port}` },
+  });
+  try {
+    await proxy.waitForLog(new RegExp(`Gateway ${site.gateway.url} through forward proxy http://user:\\*\\*\\*@127\\.0\\.0\\.1:${site.tinyproxy.port} \\(HTTPS_PROXY\\)`));
+    assert.doesNotMatch(proxy.stderr(), /secret/);
+    const points = 60_000;
+    const sending = sendLoad({ port: proxy.port, connections: CONNECTIONS, points, ratePerSecond: 10_000 });
+    await site.sink.waitForLines(10_000);
+    const tunnelsBefore = assertOnlyTunnels(site);
+    assert.ok(tunnelsBefore >= 1, 'tinyproxy served the first batches');
+
+    await site.tinyproxy.kill();
+    const outageStarted = Date.now();
+    const failuresBefore = await scrapeCounter(proxy.statPort, 'polymur_send_failures_total');
+    // Down for a few seconds, and until every worker has failed to send and retried a few times.
+    await until('failed sends while the forward proxy is down', async () =>
+      Date.now() - outageStarted >= OUTAGE_MS && (await scrapeCounter(proxy.statPort, 'polymur_send_failures_total')) >= failuresBefore + 9, 30_000);
+    const arrivedDuringOutage = site.sink.lines.length;
+    await site.tinyproxy.start();
+    const outageMs = Date.now() - outageStarted;
+    await sending;
+
+    await until('every point at the sink', () => delivery(site.sink.lines, CONNECTIONS, points).missing === 0, 60_000);
+    const d = delivery(site.sink.lines, CONNECTIONS, points);
+    const tunnels = assertOnlyTunnels(site);
+    const failures = (await scrapeCounter(proxy.statPort, 'polymur_send_failures_total')) - failuresBefore;
+    report('egress proxy killed and restarted', d, `outage ${outageMs} ms, ${failures} failed sends, lines at the sink when it came back ${arrivedDuringOutage}, CONNECT tunnels ${tunnelsBefore} before + ${tunnels - tunnelsBefore} after; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
+    assert.equal(d.missing, 0);
+    assert.ok(tunnels > tunnelsBefore, 'new tunnels through the restarted forward proxy');
+    assert.ok(failures >= 9, 'the outage was seen as failed sends, retried');
+  } finally {
+    await proxy.stop();
+    await site.close();
+  }
+});
+
+test('-http-proxy wins over a bogus HTTPS_PROXY; NO_PROXY=localhost goes around the forward proxy; -http-proxy none ignores the environment', async () => {
+  const site = await startSite();
+  const cases = [
+    { name: '-http-proxy', args: ['-http-proxy', site.tinyproxy.url], env: { HTTPS_PROXY: BOGUS_PROXY }, log: `through forward proxy ${site.tinyproxy.url} \\(-http-proxy\\)`, tunnelled: true },
+    { name: 'NO_PROXY', args: [], env: { HTTPS_PROXY: site.tinyproxy.url, NO_PROXY: 'example.com, localhost' }, log: 'direct \\(NO_PROXY entry "localhost"\\)', tunnelled: false },
+    { name: '-http-proxy none', args: ['-http-proxy', 'none'], env: { https_proxy: BOGUS_PROXY }, log: 'direct \\(-http-proxy none\\)', tunnelled: false },
+  ];
+  try {
+    for (const c of cases) {
+      site.sink.lines.length = 0;
+      const before = assertOnlyTunnels(site);
+      const proxy = await startProxy({ gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, ...c.args], env: { ...NO_PROXY_ENV, ...c.env } });
+      try {
+        await proxy.waitForLog(new RegExp(`Gateway ${site.gateway.url} ${c.log}`));
+        const points = 5_000;
+        const d = await deliverAll(proxy, site.sink, points);
+        const tunnels = assertOnlyTunnels(site) - before;
+        report(c.name, d, `CONNECT tunnels ${tunnels}`);
+        assert.equal(d.missing, 0);
+        if (c.tunnelled) assert.ok(tunnels >= 1, `${c.name}: went through tinyproxy`);
+        else assert.equal(tunnels, 0, `${c.name}: did not touch tinyproxy`);
+      } finally {
+        await proxy.stop();
+      }
+    }
+  } finally {
+    await site.close();
+  }
+});
+
+test('a proxy URL that cannot work is refused at start with exit 2, from the flag or the environment', async () => {
+  const base = ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-gateway', 'https://localhost:1', '-api-key', 'k'];
+  const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [['-http-proxy', 'socks5://127.0.0.1:1080'], {}, /-http-proxy "socks5:\/\/127\.0\.0\.1:1080": only http:\/\/ proxies are supported/],
+    [['-http-proxy', 'https://u:pw@127.0.0.1:3128'], {}, /-http-proxy "https:\/\/u:\*\*\*@127\.0\.0\.1:3128": only http:\/\/ proxies/],
+    [[], { HTTPS_PROXY: 'http://[bad' }, /HTTPS_PROXY "http:\/\/\[bad" is not a proxy URL/],
+  ];
+  for (const [args, env, message] of cases) {
+    const r = await runToExit('proxy', [...base, ...args], { ...NO_PROXY_ENV, ...env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /pw@|Metrics listener started/);
+  }
+});
