@@ -4,6 +4,7 @@
 // inside it: the proxy sees only the gateway's host and port.
 import type { Socket } from 'node:net';
 import { buildConnector, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { describeProxy } from './egress-proxy.js';
 import { classifyError, classifyResponse, describeError, isCertificateError, type SendOutcome } from './outcome.js';
 
 export type PingResult =
@@ -28,6 +29,21 @@ export interface GatewayTransport {
   close(): Promise<void>;
   /** Closes the connections now, failing the requests in flight. */
   destroy(): void;
+}
+
+/** A forward proxy that answered CONNECT with another status than 200 (policy, overload, no route). */
+export class TunnelRefusedError extends Error {
+  override readonly name = 'TunnelRefusedError';
+  readonly code = 'PROXY_TUNNEL_REFUSED';
+}
+
+/**
+ * undici reports a refused tunnel as an abort (UND_ERR_ABORTED, its status only in the message):
+ * named here as what it is, with the forward proxy and the status, for the log line and the metric.
+ */
+function tunnelFailure(err: unknown, proxy: URL, target: string): unknown {
+  const status = /^Proxy response \((\d+)\) !== 200 when HTTP Tunneling$/.exec((err as Error | undefined)?.message ?? '')?.[1];
+  return status === undefined ? err : new TunnelRefusedError(`forward proxy ${describeProxy(proxy)} refused the tunnel to ${target}: HTTP ${status}`);
 }
 
 export function createGatewayTransport(opts: {
@@ -73,6 +89,8 @@ export function createGatewayTransport(opts: {
         clientFactory: (origin) => new Pool(origin, { connect: tracked({ timeout: opts.timeoutMs }), headersTimeout: opts.timeoutMs }),
       })
     : new Pool(url.origin, { ...pooling, connect: tracked(tls) });
+  const named = (err: unknown): unknown => (opts.proxy ? tunnelFailure(err, opts.proxy, url.host) : err);
+
   const call = async (path: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
     const res = await dispatcher.request({
       origin: url.origin,
@@ -94,7 +112,7 @@ export function createGatewayTransport(opts: {
         if (r.status === 200) return { ok: true };
         return { ok: false, status: r.status, message: r.text.trim() || `HTTP ${r.status}`, fatal: r.status === 401, untrusted: false };
       } catch (err) {
-        return { ok: false, message: describeError(err), fatal: false, untrusted: isCertificateError(err) };
+        return { ok: false, message: describeError(named(err)), fatal: false, untrusted: isCertificateError(err) };
       }
     },
     async post(body, signal) {
@@ -102,7 +120,7 @@ export function createGatewayTransport(opts: {
         const r = await call('/ingest', body, signal);
         return classifyResponse(r.status, r.headers, r.text);
       } catch (err) {
-        return classifyError(err);
+        return classifyError(named(err));
       }
     },
     close: () => dispatcher.close(),

@@ -51,6 +51,7 @@ async function startSite(): Promise<Site> {
 function assertOnlyTunnels(site: Site): number {
   const requests = site.tinyproxy.requests();
   for (const r of requests) assert.equal(r, `CONNECT localhost:${site.gateway.port} HTTP/1.1`);
+  assert.doesNotMatch(site.tinyproxy.log(), /\/ingest|\/ping|x-polymur-key/i);
   return requests.length;
 }
 
@@ -94,6 +95,60 @@ test('HTTPS_PROXY: batches go through CONNECT tunnels; the forward proxy killed 
     assert.equal(d.missing, 0);
     assert.ok(tunnels > tunnelsBefore, 'new tunnels through the restarted forward proxy');
     assert.ok(failures >= 9, 'the outage was seen as failed sends, retried');
+  } finally {
+    await proxy.stop();
+    await site.close();
+  }
+});
+
+test('the forward proxy refuses the tunnel (403: the gateway port not allowed), then allows it: the data waited, nothing lost', async () => {
+  const site = await startSite();
+  await site.tinyproxy.kill();
+  await site.tinyproxy.start([site.gateway.port + 1]);
+  const proxy = await startProxy({
+    gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+    env: { ...NO_PROXY_ENV, HTTPS_PROXY: site.tinyproxy.url },
+  });
+  try {
+    const points = 5_000;
+    await sendLoad({ port: proxy.port, connections: CONNECTIONS, points });
+    const refused = `PROXY_TUNNEL_REFUSED: forward proxy ${site.tinyproxy.url} refused the tunnel to localhost:${site.gateway.port}: HTTP 403`;
+    await proxy.waitForLog(new RegExp(`sending to ${site.gateway.url} failed \\(${refused.replace(/[.]/g, '\\.')}\\); retry 3 `));
+    assert.equal(site.sink.lines.length, 0, 'nothing reached the gateway past the refusing forward proxy');
+    await site.tinyproxy.kill();
+    await site.tinyproxy.start();
+    await until('every point at the sink', () => delivery(site.sink.lines, CONNECTIONS, points).missing === 0, 60_000);
+    const d = delivery(site.sink.lines, CONNECTIONS, points);
+    report('egress proxy refusing CONNECT (403), then allowing it', d, `CONNECT requests ${assertOnlyTunnels(site)}`);
+    assert.equal(d.missing, 0);
+  } finally {
+    await proxy.stop();
+    await site.close();
+  }
+});
+
+test('a frozen forward proxy (SIGSTOP: it accepts, never answers): requests end at -timeout and are retried; after SIGCONT nothing is lost', async () => {
+  const site = await startSite();
+  const proxy = await startProxy({
+    gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+    env: { ...NO_PROXY_ENV, HTTPS_PROXY: site.tinyproxy.url },
+  });
+  try {
+    const points = 30_000;
+    const sending = sendLoad({ port: proxy.port, connections: CONNECTIONS, points, ratePerSecond: 10_000 });
+    await site.sink.waitForLines(5_000);
+    site.tinyproxy.freeze();
+    const frozenAt = Date.now();
+    // Two rounds per worker: the requests in flight on open tunnels, then the CONNECTs of new ones.
+    await until('the frozen proxy seen as timeouts', () => (proxy.stderr().match(/TIMEOUT/g) ?? []).length >= 6, 30_000);
+    site.tinyproxy.thaw();
+    const frozenMs = Date.now() - frozenAt;
+    await sending;
+    await until('every point at the sink', () => delivery(site.sink.lines, CONNECTIONS, points).missing === 0, 60_000);
+    const d = delivery(site.sink.lines, CONNECTIONS, points);
+    const timeouts = [...new Set(proxy.stderr().match(/UND_ERR_\w*TIMEOUT/g))].join(', ');
+    report('egress proxy frozen (SIGSTOP) then thawed', d, `frozen ${frozenMs} ms, ${timeouts}`);
+    assert.equal(d.missing, 0);
   } finally {
     await proxy.stop();
     await site.close();

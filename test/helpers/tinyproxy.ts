@@ -14,10 +14,15 @@ export interface Tinyproxy {
   readonly url: string;
   /** The request lines it logged, e.g. `CONNECT localhost:4443 HTTP/1.1`. */
   requests(): string[];
+  /** Its whole log. */
+  log(): string;
   /** Kills it (SIGKILL: every tunnel cut at once); the port is free until start(). */
   kill(): Promise<void>;
-  /** Starts it again on the same port. */
-  start(): Promise<void>;
+  /** Starts it again on the same port, allowing CONNECT to other ports if given. */
+  start(connectPorts?: readonly number[]): Promise<void>;
+  /** SIGSTOP: connections are still accepted by the kernel, and nothing answers; thaw() is SIGCONT. */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -53,15 +58,17 @@ export async function startTinyproxy(opts: { connectPorts: readonly number[] }):
   const logFile = join(dir, 'tinyproxy.log');
   const port = await freePort();
   const config = join(dir, 'tinyproxy.conf');
-  writeFileSync(
-    config,
-    [
-      `Port ${port}`, 'Listen 127.0.0.1', 'Allow 127.0.0.1', 'Timeout 60', 'MaxClients 64',
-      `LogFile "${logFile}"`, 'LogLevel Connect', ...opts.connectPorts.map((p) => `ConnectPort ${p}`), '',
-    ].join('\n'),
-  );
+  const writeConfig = (connectPorts: readonly number[]): void =>
+    writeFileSync(
+      config,
+      [
+        `Port ${port}`, 'Listen 127.0.0.1', 'Allow 127.0.0.1', 'Timeout 60', 'MaxClients 64',
+        `LogFile "${logFile}"`, 'LogLevel Connect', ...connectPorts.map((p) => `ConnectPort ${p}`), '',
+      ].join('\n'),
+    );
   let proc: ChildProcess | undefined;
-  const start = async (): Promise<void> => {
+  const start = async (connectPorts: readonly number[] = opts.connectPorts): Promise<void> => {
+    writeConfig(connectPorts);
     const p = spawn('tinyproxy', ['-d', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
@@ -83,12 +90,18 @@ export async function startTinyproxy(opts: { connectPorts: readonly number[] }):
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    log: () => readFileSync(logFile, 'utf8'),
     requests() {
       const text = readFileSync(logFile, 'utf8');
       return [...text.matchAll(/Request \(file descriptor \d+\): (.*)$/gm)].map((m) => m[1]!.trim());
     },
     kill,
     start,
-    stop: kill,
+    freeze: () => proc?.kill('SIGSTOP'),
+    thaw: () => proc?.kill('SIGCONT'),
+    async stop() {
+      proc?.kill('SIGCONT');
+      await kill();
+    },
   };
 }
