@@ -33,10 +33,10 @@ interface Site {
   close(): Promise<void>;
 }
 
-async function startSite(): Promise<Site> {
+async function startSite(basicAuth?: { user: string; password: string }): Promise<Site> {
   const sink = await startTcpSink();
   const gateway = await startGateway({ args: ['-destinations', sink.address, '-outgoing-queue-cap', '100000'] });
-  const tinyproxy = await startTinyproxy({ connectPorts: [gateway.port] });
+  const tinyproxy = await startTinyproxy({ connectPorts: [gateway.port], ...(basicAuth ? { basicAuth } : {}) });
   return {
     sink, gateway, tinyproxy,
     async close() {
@@ -61,8 +61,8 @@ async function deliverAll(proxy: ListenerProcess, sink: TcpSink, points: number)
   return delivery(sink.lines, CONNECTIONS, points);
 }
 
-test('HTTPS_PROXY: batches go through CONNECT tunnels; the forward proxy killed for a while and restarted on its port loses nothing', async () => {
-  const site = await startSite();
+test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forward proxy killed for a while and restarted on its port loses nothing', async () => {
+  const site = await startSite({ user: 'user', password: 'secret' });
   const proxy = await startProxy({
     gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
     env: { ...NO_PROXY_ENV, HTTPS_PROXY: `http://user:secret@127.0.0.1:${site.tinyproxy.port}` },
@@ -70,6 +70,16 @@ test('HTTPS_PROXY: batches go through CONNECT tunnels; the forward proxy killed 
   try {
     await proxy.waitForLog(new RegExp(`Gateway ${site.gateway.url} through forward proxy http://user:\\*\\*\\*@127\\.0\\.0\\.1:${site.tinyproxy.port} \\(HTTPS_PROXY\\)`));
     assert.doesNotMatch(proxy.stderr(), /secret/);
+    // A wrong password: the forward proxy refuses the tunnel (tinyproxy says 401, RFC 9110 407). Named
+    // as the forward proxy's refusal, kept apart from the gateway refusing the key (which exits 1).
+    const wrong = await startProxy({
+      gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+      env: { ...NO_PROXY_ENV, HTTPS_PROXY: `http://user:wrong@127.0.0.1:${site.tinyproxy.port}` },
+    });
+    await wrong.waitForLog(/unreachable \(PROXY_TUNNEL_REFUSED: forward proxy http:\/\/user:\*\*\*@127\.0\.0\.1:\d+ refused the tunnel to localhost:\d+: HTTP 40[17]\)/);
+    assert.equal(wrong.proc.exitCode, null, 'still running, retrying');
+    await wrong.stop();
+
     const points = 60_000;
     const sending = sendLoad({ port: proxy.port, connections: CONNECTIONS, points, ratePerSecond: 10_000 });
     await site.sink.waitForLines(10_000);
@@ -149,6 +159,28 @@ test('a frozen forward proxy (SIGSTOP: it accepts, never answers): requests end 
     const timeouts = [...new Set(proxy.stderr().match(/UND_ERR_\w*TIMEOUT/g))].join(', ');
     report('egress proxy frozen (SIGSTOP) then thawed', d, `frozen ${frozenMs} ms, ${timeouts}`);
     assert.equal(d.missing, 0);
+  } finally {
+    await proxy.stop();
+    await site.close();
+  }
+});
+
+test('SIGTERM while the forward proxy is frozen: the proxy ends within -shutdown-timeout plus a second, counting what it could not deliver', async () => {
+  const site = await startSite();
+  site.tinyproxy.freeze();
+  const proxy = await startProxy({
+    gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, '-timeout', '30s', '-shutdown-timeout', '1s'],
+    env: { ...NO_PROXY_ENV, HTTPS_PROXY: site.tinyproxy.url },
+  });
+  try {
+    await sendLoad({ port: proxy.port, connections: CONNECTIONS, points: 1_000 });
+    await proxy.waitForLog(/Pinging gateway/);
+    const started = Date.now();
+    const exit = await proxy.stop('SIGTERM');
+    const tookMs = Date.now() - started;
+    process.stdout.write(`# SIGTERM with a frozen forward proxy: exit ${exit.code ?? exit.signal} after ${tookMs} ms\n`);
+    assert.ok(tookMs < 2_000 + 1_000, `ended in ${tookMs} ms (-shutdown-timeout 1s, plus a second)`);
+    assert.match(proxy.stderr(), /1000 data points could not be delivered before the shutdown timeout/);
   } finally {
     await proxy.stop();
     await site.close();

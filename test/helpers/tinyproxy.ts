@@ -52,8 +52,8 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
-/** A tinyproxy that allows CONNECT to `connectPorts` only (a site's egress policy). */
-export async function startTinyproxy(opts: { connectPorts: readonly number[] }): Promise<Tinyproxy> {
+/** A tinyproxy that allows CONNECT to `connectPorts` only (a site's egress policy), with a password if given. */
+export async function startTinyproxy(opts: { connectPorts: readonly number[]; basicAuth?: { user: string; password: string } }): Promise<Tinyproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'polymur-tinyproxy-'));
   const logFile = join(dir, 'tinyproxy.log');
   const port = await freePort();
@@ -63,7 +63,8 @@ export async function startTinyproxy(opts: { connectPorts: readonly number[] }):
       config,
       [
         `Port ${port}`, 'Listen 127.0.0.1', 'Allow 127.0.0.1', 'Timeout 60', 'MaxClients 64',
-        `LogFile "${logFile}"`, 'LogLevel Connect', ...connectPorts.map((p) => `ConnectPort ${p}`), '',
+        `LogFile "${logFile}"`, 'LogLevel Connect', ...connectPorts.map((p) => `ConnectPort ${p}`),
+        ...(opts.basicAuth ? [`BasicAuth ${opts.basicAuth.user} ${opts.basicAuth.password}`] : []), '',
       ].join('\n'),
     );
   let proc: ChildProcess | undefined;
