@@ -26,12 +26,12 @@ export function parseProxyUrl(value: string, where: string): URL {
   try {
     url = new URL(value.includes('://') ? value : `http://${value}`);
   } catch {
-    throw new EgressProxyError(`${where} "${value}" is not a proxy URL (expected http://host:port)`);
+    // Not parsed, so the credentials are cut out by their shape: between `//` and `@`.
+    throw new EgressProxyError(`${where} "${value.replace(/\/\/[^/]*@/, '//***@')}" is not a proxy URL (expected http://host:port)`);
   }
   if (url.protocol !== 'http:') {
     throw new EgressProxyError(`${where} "${describeProxy(url)}": only http:// proxies are supported (the tunnel to the gateway is TLS, end to end)`);
   }
-  if (url.hostname === '') throw new EgressProxyError(`${where} "${value}" names no host`);
   return url;
 }
 
