@@ -15,8 +15,6 @@ import { runToExit } from '../helpers/programs.js';
 
 const CONNECTIONS = 2;
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];
-/** The environment of a process that must not see the test runner's own proxy settings. */
-const NO_PROXY_ENV = { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '' };
 /** How long the forward proxy stays down, at least: several rounds of retries (-max-retry-delay 1s). */
 const OUTAGE_MS = 3_000;
 /** Nothing listens there: a proxy that would be used by mistake refuses every connection. */
@@ -65,7 +63,7 @@ test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forwa
   const site = await startSite({ user: 'user', password: 'secret' });
   const proxy = await startProxy({
     gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
-    env: { ...NO_PROXY_ENV, HTTPS_PROXY: `http://user:secret@127.0.0.1:${site.tinyproxy.port}` },
+    env: { HTTPS_PROXY: `http://user:secret@127.0.0.1:${site.tinyproxy.port}` },
   });
   try {
     await proxy.waitForLog(new RegExp(`Gateway ${site.gateway.url} through forward proxy http://user:\\*\\*\\*@127\\.0\\.0\\.1:${site.tinyproxy.port} \\(HTTPS_PROXY\\)`));
@@ -74,7 +72,7 @@ test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forwa
     // as the forward proxy's refusal, kept apart from the gateway refusing the key (which exits 1).
     const wrong = await startProxy({
       gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
-      env: { ...NO_PROXY_ENV, HTTPS_PROXY: `http://user:wrong@127.0.0.1:${site.tinyproxy.port}` },
+      env: { HTTPS_PROXY: `http://user:wrong@127.0.0.1:${site.tinyproxy.port}` },
     });
     await wrong.waitForLog(/unreachable \(PROXY_TUNNEL_REFUSED: forward proxy http:\/\/user:\*\*\*@127\.0\.0\.1:\d+ refused the tunnel to localhost:\d+: HTTP 40[17]\)/);
     assert.equal(wrong.proc.exitCode, null, 'still running, retrying');
@@ -117,7 +115,7 @@ test('the forward proxy refuses the tunnel (403: the gateway port not allowed), 
   await site.tinyproxy.start([site.gateway.port + 1]);
   const proxy = await startProxy({
     gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
-    env: { ...NO_PROXY_ENV, HTTPS_PROXY: site.tinyproxy.url },
+    env: { HTTPS_PROXY: site.tinyproxy.url },
   });
   try {
     const points = 5_000;
@@ -141,7 +139,7 @@ test('a frozen forward proxy (SIGSTOP: it accepts, never answers): requests end 
   const site = await startSite();
   const proxy = await startProxy({
     gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
-    env: { ...NO_PROXY_ENV, HTTPS_PROXY: site.tinyproxy.url },
+    env: { HTTPS_PROXY: site.tinyproxy.url },
   });
   try {
     const points = 30_000;
@@ -170,7 +168,7 @@ test('SIGTERM while the forward proxy is frozen: the proxy ends within -shutdown
   site.tinyproxy.freeze();
   const proxy = await startProxy({
     gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, '-timeout', '30s', '-shutdown-timeout', '1s'],
-    env: { ...NO_PROXY_ENV, HTTPS_PROXY: site.tinyproxy.url },
+    env: { HTTPS_PROXY: site.tinyproxy.url },
   });
   try {
     await sendLoad({ port: proxy.port, connections: CONNECTIONS, points: 1_000 });
@@ -198,7 +196,7 @@ test('-http-proxy wins over a bogus HTTPS_PROXY; NO_PROXY=localhost goes around 
     for (const c of cases) {
       site.sink.lines.length = 0;
       const before = assertOnlyTunnels(site);
-      const proxy = await startProxy({ gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, ...c.args], env: { ...NO_PROXY_ENV, ...c.env } });
+      const proxy = await startProxy({ gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, ...c.args], env: { ...c.env } });
       try {
         await proxy.waitForLog(new RegExp(`Gateway ${site.gateway.url} ${c.log}`));
         const points = 5_000;
@@ -225,7 +223,7 @@ test('a proxy URL that cannot work is refused at start with exit 2, from the fla
     [[], { HTTPS_PROXY: 'http://[bad' }, /HTTPS_PROXY "http:\/\/\[bad" is not a proxy URL/],
   ];
   for (const [args, env, message] of cases) {
-    const r = await runToExit('proxy', [...base, ...args], { ...NO_PROXY_ENV, ...env });
+    const r = await runToExit('proxy', [...base, ...args], { ...env });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /pw@|Metrics listener started/);
