@@ -1,8 +1,9 @@
 // A site that reaches the internet only through an egress proxy: real polymur-proxy -> Debian's
 // tinyproxy (CONNECT only, to the gateway's port) -> real polymur-gateway (HTTPS) -> TCP sink.
-// The forward proxy is killed mid-stream and started again on the same port: every point arrives.
-// What tinyproxy logged shows the traffic went through it, and only as CONNECT tunnels (TLS end to
-// end: it never saw a request line of ours, nor the key).
+// The forward proxy is killed mid-stream and started again on the same port, refuses the tunnel
+// (403, a wrong password), and freezes (SIGSTOP): every point arrives. -http-proxy, NO_PROXY and
+// HTTP_PROXY choose the route. What tinyproxy logged shows the traffic went through it, and only
+// as CONNECT tunnels (TLS end to end: it never saw a request line of ours, nor the key).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendLoad } from '../../bench/load-generator.js';
@@ -196,7 +197,7 @@ test('-http-proxy wins over a bogus HTTPS_PROXY; NO_PROXY=localhost goes around 
     for (const c of cases) {
       site.sink.lines.length = 0;
       const before = assertOnlyTunnels(site);
-      const proxy = await startProxy({ gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, ...c.args], env: { ...c.env } });
+      const proxy = await startProxy({ gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, ...c.args], env: c.env });
       try {
         await proxy.waitForLog(new RegExp(`Gateway ${site.gateway.url} ${c.log}`));
         const points = 5_000;
@@ -212,6 +213,29 @@ test('-http-proxy wins over a bogus HTTPS_PROXY; NO_PROXY=localhost goes around 
     }
   } finally {
     await site.close();
+  }
+});
+
+test('an http:// gateway goes through HTTP_PROXY (not HTTPS_PROXY), tunnelled by CONNECT as well', async () => {
+  const sink = await startTcpSink();
+  const gateway = await startGateway({ args: ['-destinations', sink.address, '-listen-http-port', '0'] });
+  const httpPort = Number((await gateway.waitForLog(/HTTP listener started: \S+:(\d+)/))[1]);
+  const tinyproxy = await startTinyproxy({ connectPorts: [httpPort] });
+  const url = `http://localhost:${httpPort}`;
+  const proxy = await startProxy({ gateway: url, args: FAST_RETRY, env: { http_proxy: tinyproxy.url, HTTPS_PROXY: BOGUS_PROXY } });
+  try {
+    await proxy.waitForLog(new RegExp(`Gateway ${url} through forward proxy ${tinyproxy.url} \\(http_proxy\\)`));
+    const d = await deliverAll(proxy, sink, 5_000);
+    const requests = tinyproxy.requests();
+    report('http:// gateway through http_proxy', d, `requests at tinyproxy: ${requests.length}`);
+    assert.equal(d.missing, 0);
+    assert.ok(requests.length >= 1);
+    for (const r of requests) assert.equal(r, `CONNECT localhost:${httpPort} HTTP/1.1`);
+  } finally {
+    await proxy.stop();
+    await tinyproxy.stop();
+    await gateway.stop();
+    await sink.close();
   }
 });
 
