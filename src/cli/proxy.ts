@@ -9,6 +9,7 @@ import { plainHttpWarnings, readProxyConfig, type ProxyConfig } from '../config/
 import { createCompressingSink } from '../forward/compressing-sink.js';
 import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
+import { describeProxy } from '../forward/egress-proxy.js';
 import { gzipEngine } from '../forward/gzip.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
@@ -62,6 +63,11 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   const registry = programRegistry('polymur-proxy');
   const ca = readCa(config.certPath);
   if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
+  const proxies = new Map<string, URL>();
+  for (const [gateway, { proxy, why }] of config.egress) {
+    log(proxy ? `Gateway ${gateway} through forward proxy ${describeProxy(proxy)} (${why})` : `Gateway ${gateway} direct (${why})`);
+    if (proxy) proxies.set(gateway, proxy);
+  }
   const queue = startUp.track('queue', await openQueue(config, registry));
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
@@ -72,6 +78,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
         gateways: config.gateways,
         apiKey: config.apiKey,
         ...(ca ? { ca } : {}),
+        proxies,
         workers: config.workers,
         batchSize: config.batchSize,
         timeoutMs: config.timeoutMs,

@@ -101,6 +101,10 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch sent to the gateway' },
   { name: 'flush-interval', type: 'duration', default: '1s', usage: 'Longest wait before a batch that is not full is sent' },
   { name: 'timeout', type: 'duration', default: '30s', usage: 'Timeout of every request to the gateway' },
+  {
+    name: 'http-proxy', type: 'string', default: '',
+    usage: 'Forward proxy to reach the gateways through (CONNECT tunnel, TLS end to end): http://[user:pass@]host:port, none (direct), or empty: HTTPS_PROXY/HTTP_PROXY/NO_PROXY',
+  },
   { name: 'dead-letter', type: 'string', default: 'polymur-dead-letter.log', usage: 'File that keeps batches the gateway rejects as malformed or too large' },
   { name: 'dead-letter-max-bytes', type: 'int', default: 64 * MiB, usage: 'Largest size of the dead-letter file in bytes; past it the file becomes PATH.1, replacing the older one' },
   { name: 'max-retry-delay', type: 'duration', default: '30s', usage: 'Longest wait between two attempts to send a batch' },

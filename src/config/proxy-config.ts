@@ -1,5 +1,6 @@
 import type { FullPolicy } from '../batch/batch.js';
 import { deadLetterProblem } from '../forward/dead-letter.js';
+import { chooseEgressProxy, EgressProxyError, type EgressChoice } from '../forward/egress-proxy.js';
 import { readApiKey } from './api-key-file.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
@@ -10,6 +11,8 @@ export interface ProxyConfig {
   readonly certPath: string;
   readonly consoleOut: boolean;
   readonly gateways: string[];
+  /** How each gateway is reached: through which forward proxy, or directly, and why. */
+  readonly egress: ReadonlyMap<string, EgressChoice>;
   readonly listenAddr: string;
   readonly metricsFlushMs: number;
   readonly queueCap: number;
@@ -33,13 +36,24 @@ export interface ProxyConfig {
   readonly idleTimeoutMs: number;
 }
 
-export function readProxyConfig(f: FlagReader): ProxyConfig {
+/** Each gateway's forward proxy, from -http-proxy or the environment; a bad proxy URL is a configuration error. */
+function readEgress(gateways: readonly string[], flag: string, env: NodeJS.ProcessEnv): Map<string, EgressChoice> {
+  try {
+    return new Map(gateways.map((g) => [g, chooseEgressProxy(new URL(g), flag, env)]));
+  } catch (err) {
+    if (err instanceof EgressProxyError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+export function readProxyConfig(f: FlagReader, env: NodeJS.ProcessEnv = process.env): ProxyConfig {
   const consoleOut = f.bool('console-out');
   const gateways = f.list('gateway');
   const apiKeyFile = f.string('api-key-file');
   if (apiKeyFile !== '' && f.string('api-key') !== '') throw new ConfigError('give -api-key or -api-key-file, not both');
   const apiKey = apiKeyFile !== '' && !consoleOut ? readApiKey(apiKeyFile) : f.string('api-key');
   const deadLetterPath = f.string('dead-letter');
+  let egress = new Map<string, EgressChoice>();
   if (!consoleOut) {
     if (gateways.length === 0) throw new ConfigError('no gateway: give -gateway https://host[:port] (or -console-out)');
     for (const g of gateways) {
@@ -54,6 +68,7 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
       }
     }
     if (apiKey === '') throw new ConfigError('no API key: give -api-key-file PATH or -api-key KEY (see polymur-keys create NAME)');
+    egress = readEgress(gateways, f.string('http-proxy'), env);
     const problem = deadLetterProblem(deadLetterPath);
     if (problem !== undefined) throw new ConfigError(`-dead-letter: ${deadLetterPath}: ${problem}`);
   }
@@ -63,6 +78,7 @@ export function readProxyConfig(f: FlagReader): ProxyConfig {
     certPath: f.string('cert'),
     consoleOut,
     gateways,
+    egress,
     listenAddr: f.hostPort('listen-addr'),
     metricsFlushMs: f.int('metrics-flush', 0) * 1000,
     queueCap: f.int('queue-cap', 1),

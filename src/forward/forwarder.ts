@@ -37,6 +37,8 @@ export interface ForwarderOptions {
   readonly gateways: readonly string[];
   readonly apiKey: string;
   readonly ca?: Buffer;
+  /** The forward proxy each gateway is reached through; a gateway not in it is reached directly. */
+  readonly proxies?: ReadonlyMap<string, URL>;
   readonly workers: number;
   /** Queued batches are joined into one request of up to this many points. */
   readonly batchSize?: number;
@@ -112,9 +114,12 @@ interface Prepared {
 }
 
 export function createForwarder(opts: ForwarderOptions): Forwarder {
-  const transports: GatewayTransport[] = opts.gateways.map((url) =>
-    createGatewayTransport({ url, apiKey: opts.apiKey, ...(opts.ca ? { ca: opts.ca } : {}), timeoutMs: opts.timeoutMs, connections: opts.workers }),
-  );
+  const transports: GatewayTransport[] = opts.gateways.map((url) => {
+    const proxy = opts.proxies?.get(url);
+    return createGatewayTransport({
+      url, apiKey: opts.apiKey, ...(opts.ca ? { ca: opts.ca } : {}), ...(proxy ? { proxy } : {}), timeoutMs: opts.timeoutMs, connections: opts.workers,
+    });
+  });
   const random = opts.random ?? Math.random;
   const capMs = opts.maxRetryDelayMs ?? 30_000;
   const selector = createGatewaySelector(transports.length, { capMs, random });

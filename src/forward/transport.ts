@@ -1,7 +1,10 @@
 // One gateway: keep-alive connections (an undici Pool), /ping and /ingest as the wire protocol
-// says, every request bounded by the timeout, answers turned into SendOutcome values.
+// says, every request bounded by the timeout, answers turned into SendOutcome values. Through an
+// egress proxy, each connection is a CONNECT tunnel (undici's ProxyAgent) with TLS to the gateway
+// inside it: the proxy sees only the gateway's host and port.
 import type { Socket } from 'node:net';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { describeProxy } from './egress-proxy.js';
 import { classifyError, classifyResponse, describeError, isCertificateError, type SendOutcome } from './outcome.js';
 
 export type PingResult =
@@ -28,38 +31,69 @@ export interface GatewayTransport {
   destroy(): void;
 }
 
+/** A forward proxy that answered CONNECT with another status than 200 (policy, overload, no route). */
+export class TunnelRefusedError extends Error {
+  override readonly name = 'TunnelRefusedError';
+  readonly code = 'PROXY_TUNNEL_REFUSED';
+}
+
+/**
+ * undici reports a refused tunnel as an abort (UND_ERR_ABORTED, its status only in the message):
+ * named here as what it is, with the forward proxy and the status, for the log line and the metric.
+ */
+function tunnelFailure(err: unknown, proxy: URL, target: string): unknown {
+  const status = /^Proxy response \((\d+)\) !== 200 when HTTP Tunneling$/.exec((err as Error | undefined)?.message ?? '')?.[1];
+  return status === undefined ? err : new TunnelRefusedError(`forward proxy ${describeProxy(proxy)} refused the tunnel to ${target}: HTTP ${status}`);
+}
+
 export function createGatewayTransport(opts: {
   url: string;
   apiKey: string;
   ca?: Buffer;
   timeoutMs: number;
   connections?: number;
+  /** The forward proxy to tunnel through (http://[user:password@]host:port); none: direct. */
+  proxy?: URL;
 }): GatewayTransport {
   const url = new URL(opts.url);
   const basePath = url.pathname.replace(/\/+$/, '');
   // A socket still connecting (a peer that accepts and never completes the TLS handshake) is not
   // the pool's yet: pool.destroy() leaves it to its connect timeout. destroy() reaches it here.
+  // Through a proxy these are the sockets to the proxy, each carrying one tunnel once connected.
   const sockets = new Set<Socket>();
-  // undici's connector returns the socket it opens (its type says void).
-  const connector = buildConnector({ timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) }) as unknown as (
-    ...args: Parameters<buildConnector.connector>
-  ) => Socket | undefined;
-  const connect: buildConnector.connector = (options, callback) => {
-    const socket = connector(options, callback);
-    if (!socket) return;
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  const tracked = (options: buildConnector.BuildOptions): buildConnector.connector => {
+    // undici's connector returns the socket it opens (its type says void).
+    const connector = buildConnector(options) as unknown as (...args: Parameters<buildConnector.connector>) => Socket | undefined;
+    return (connectOptions, callback) => {
+      const socket = connector(connectOptions, callback);
+      if (!socket) return;
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    };
   };
-  const pool = new Pool(url.origin, {
+  const tls = { timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) };
+  const pooling = {
     connections: opts.connections ?? 8,
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     keepAliveTimeout: 30_000,
-    connect,
-  });
+  };
+  const dispatcher: Dispatcher = opts.proxy
+    ? new ProxyAgent({
+        uri: opts.proxy.href,
+        ...pooling,
+        // The gateway's TLS, inside the tunnel: -cert's CA, the handshake bounded by the timeout.
+        requestTls: tls,
+        // The connections to the proxy itself: connecting and the CONNECT answer bounded too (a
+        // proxy that accepts and never answers), and reached by destroy().
+        clientFactory: (origin) => new Pool(origin, { connect: tracked({ timeout: opts.timeoutMs }), headersTimeout: opts.timeoutMs }),
+      })
+    : new Pool(url.origin, { ...pooling, connect: tracked(tls) });
+  const named = (err: unknown): unknown => (opts.proxy ? tunnelFailure(err, opts.proxy, url.host) : err);
 
   const call = async (path: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
-    const res = await pool.request({
+    const res = await dispatcher.request({
+      origin: url.origin,
       path: basePath + path,
       method: 'POST',
       headers: body.length > 0 ? { 'x-polymur-key': opts.apiKey, 'content-encoding': 'gzip' } : { 'x-polymur-key': opts.apiKey },
@@ -78,7 +112,7 @@ export function createGatewayTransport(opts: {
         if (r.status === 200) return { ok: true };
         return { ok: false, status: r.status, message: r.text.trim() || `HTTP ${r.status}`, fatal: r.status === 401, untrusted: false };
       } catch (err) {
-        return { ok: false, message: describeError(err), fatal: false, untrusted: isCertificateError(err) };
+        return { ok: false, message: describeError(named(err)), fatal: false, untrusted: isCertificateError(err) };
       }
     },
     async post(body, signal) {
@@ -86,13 +120,13 @@ export function createGatewayTransport(opts: {
         const r = await call('/ingest', body, signal);
         return classifyResponse(r.status, r.headers, r.text);
       } catch (err) {
-        return classifyError(err);
+        return classifyError(named(err));
       }
     },
-    close: () => pool.close(),
+    close: () => dispatcher.close(),
     destroy() {
       // Requests it fails are answered by post() and ping() as errors; nothing else waits on it.
-      pool.destroy().catch(() => {});
+      dispatcher.destroy().catch(() => {});
       for (const socket of sockets) socket.destroy();
     },
   };

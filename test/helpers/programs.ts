@@ -37,10 +37,22 @@ export function programPath(name: ProgramName): string {
   return join(cliDir, `${name}.js`);
 }
 
+/**
+ * The forward-proxy variables polymur-proxy honours: a test's programs talk over loopback, so the
+ * runner's own (a developer behind an egress proxy) are not passed on; a test sets them as it needs.
+ */
+const EGRESS_PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+
+function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const inherited = { ...process.env };
+  for (const name of EGRESS_PROXY_VARIABLES) delete inherited[name];
+  return { ...inherited, ...env };
+}
+
 /** `nodeArgs` go to node itself (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
 export function startProgram(name: ProgramName, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): RunningProgram {
   const proc = spawn(process.execPath, [...nodeArgs, programPath(name), ...args], {
-    env: { ...process.env, ...env },
+    env: childEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(proc);
