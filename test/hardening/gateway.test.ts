@@ -7,47 +7,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { sendLoad } from '../../bench/load-generator.js';
-import { assertLoadDelivered, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
+import { peakRssMb, scrapeCounter, until } from '../helpers/points.js';
 import { parseResponse, postHead, rawConnect, rawPost, type RawConnection } from '../helpers/raw-http.js';
-import { startGateway, startProxy, writeKeyFile, type GatewayProcess } from '../helpers/system.js';
-import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
+import { GATEWAY_KEY, underGatewayLoad } from '../helpers/gateway-under-load.js';
 
-const KEY = 'hardening-key-0123456789abcdef0123';
-const CONNECTIONS = 2;
-const POINTS = 20_000;
+/** The well-behaved proxy's key, which the attacks use too where they need a valid one. */
+const KEY = GATEWAY_KEY;
+const underLoad = underGatewayLoad;
 const MiB = 1024 * 1024;
-
-interface Bench {
-  readonly gateway: GatewayProcess;
-  readonly ca: Buffer;
-  readonly sink: TcpSink;
-}
-
-/**
- * Starts sink, gateway (file key store) and proxy, streams POINTS well-behaved points at 5,000/s
- * while `attack` runs, then checks every one of them arrived and reports the figures.
- */
-async function underLoad(name: string, gatewayArgs: string[], attack: (b: Bench) => Promise<string>): Promise<void> {
-  const sink = await startTcpSink();
-  const gateway = await startGateway({ keyFile: writeKeyFile({ site1: KEY }), args: ['-destinations', sink.address, ...gatewayArgs] });
-  const proxy = await startProxy({
-    gateway: gateway.url,
-    cert: gateway.cert,
-    apiKey: KEY,
-    args: ['-workers', '2', '-flush-interval', '100ms', '-timeout', '5s', '-max-retry-delay', '1s', '-verbose=false'],
-  });
-  try {
-    const sending = sendLoad({ port: proxy.port, connections: CONNECTIONS, points: POINTS, ratePerSecond: 5_000 });
-    const figures = await attack({ gateway, ca: gateway.cert.cert, sink });
-    await sending;
-    await assertLoadDelivered({ name, figures, sink, connections: CONNECTIONS, points: POINTS, program: 'gateway', pid: gateway.proc.pid!, maxRssMb: 250 });
-  } finally {
-    await proxy.stop();
-    await gateway.stop();
-    await sink.close();
-  }
-}
 
 /** The chunked-encoding frame of one piece of a body. */
 function chunk(data: Buffer): Buffer {
