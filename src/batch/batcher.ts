@@ -4,20 +4,21 @@
 // caller pauses its sockets. Nothing handed to add() is ever dropped here.
 import type { Batch, BatchSink } from './batch.js';
 import type { BufferPool } from './buffer-pool.js';
+import type { Stage } from '../lifecycle/stage.js';
+import { realTimers, type Timers } from '../lifecycle/timers.js';
 
-export interface Batcher {
+/**
+ * close(): flush and wait until the sink has taken everything; destroy(): stop the timer and stop
+ * offering, keeping what is held countable by held().
+ */
+export interface Batcher extends Stage {
   /** Adds validated lines; false means "stop reading until whenReady". The data is kept either way. */
   add(data: Buffer, points: number): boolean;
   whenReady(listener: () => void): void;
   /** Emits what it holds now (if anything). */
   flush(): void;
-  /** Flushes and waits until the sink has taken everything. */
-  close(): Promise<void>;
-}
-
-export interface Timers {
-  setTimeout: (fn: () => void, ms: number) => unknown;
-  clearTimeout: (handle: never) => void;
+  /** Data points held: collected, and cut into batches the sink has not taken yet. */
+  held(): number;
 }
 
 const LF = 0x0a;
@@ -51,7 +52,7 @@ export function createBatcher(opts: {
   pool?: BufferPool;
   timers?: Timers;
 }): Batcher {
-  const timers: Timers = opts.timers ?? { setTimeout, clearTimeout: clearTimeout as (h: never) => void };
+  const timers = opts.timers ?? realTimers;
   let pieces: Buffer[] = [];
   let bytes = 0;
   let points = 0;
@@ -59,9 +60,12 @@ export function createBatcher(opts: {
   /** Batches the sink refused, oldest first. */
   const pending: Batch[] = [];
   const readyListeners: Array<() => void> = [];
+  let destroyed = false;
+  let closing: Promise<void> | undefined;
+  let endClose: (() => void) | undefined;
 
   const startTimer = (): void => {
-    if (timer !== undefined || opts.flushIntervalMs <= 0) return;
+    if (timer !== undefined || opts.flushIntervalMs <= 0 || destroyed) return;
     timer = timers.setTimeout(() => {
       timer = undefined;
       cut();
@@ -77,6 +81,7 @@ export function createBatcher(opts: {
 
   /** Offers pending batches in order; true when none is left. */
   const drain = (): boolean => {
+    if (destroyed) return false;
     while (pending.length > 0) {
       if (!opts.sink.offer(pending[0]!)) {
         opts.sink.whenReady(onSinkReady);
@@ -142,10 +147,21 @@ export function createBatcher(opts: {
       else readyListeners.push(listener);
     },
     flush: cut,
-    async close() {
-      cut();
-      if (pending.length === 0) return;
-      await new Promise<void>((resolve) => readyListeners.push(resolve));
+    held: () => points + pending.reduce((sum, b) => sum + b.points, 0),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        cut();
+        endClose = resolve;
+        if (pending.length === 0 || destroyed) resolve();
+        else readyListeners.push(resolve);
+      });
+      return closing;
+    },
+    destroy() {
+      destroyed = true;
+      stopTimer();
+      // A pending close() resolves; what is held stays counted by held().
+      endClose?.();
     },
   };
 }

@@ -22,6 +22,36 @@ const FLAGS: FlagSpec[] = [
 ];
 // Short enough that a point shows on the console within a second of being sent.
 const FLUSH_INTERVAL = '500ms';
+/** Each demo program's -shutdown-timeout; it exits within that plus a second. */
+const CHILD_SHUTDOWN_TIMEOUT_S = 5;
+/** A child still there after its own bound (and a second more) is killed. */
+const CHILD_KILL_AFTER_MS = (CHILD_SHUTDOWN_TIMEOUT_S + 2) * 1000;
+
+// From the first instant: Node's default for these would leave the children running (or kill us
+// on SIGHUP). Until the children run, a stop signal just exits.
+const children: ChildProcess[] = [];
+let exiting = false;
+function stopAll(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  if (running.length === 0) process.exit(code);
+  let left = running.length;
+  for (const child of running) {
+    child.once('exit', () => (--left === 0 ? process.exit(code) : undefined));
+    child.kill('SIGTERM');
+  }
+  setTimeout(() => {
+    for (const child of running) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      log(`a demo program (pid ${child.pid}) did not stop within ${CHILD_KILL_AFTER_MS / 1000}s of SIGTERM; killing it`);
+      child.kill('SIGKILL');
+    }
+  }, CHILD_KILL_AFTER_MS).unref();
+}
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));
+process.on('SIGHUP', () => log('Received SIGHUP: ignored (reload is not implemented yet)'));
 
 const { values } = parseFlagsOrExit('polymur-demo', FLAGS, 'POLYMUR_DEMO', { version: () => versionText('polymur-demo') });
 const GATEWAY_PORT = Number(values['gateway-port']);
@@ -57,7 +87,11 @@ async function ensureKey(): Promise<string> {
 }
 
 function run(program: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, [join(here, program), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, program), ...args, '-shutdown-timeout', `${CHILD_SHUTDOWN_TIMEOUT_S}s`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return child;
 }
 
 /** Resolves once the gateway accepts connections; rejects as soon as it has exited instead. */
@@ -85,19 +119,16 @@ mkdirSync(stateDir, { recursive: true });
 ensureCertificate();
 const apiKey = await ensureKey();
 
-const children: ChildProcess[] = [];
 const gateway = run('gateway.js', [
   '-listen-addr', '127.0.0.1', '-listen-https-port', String(GATEWAY_PORT),
   '-cert', certPath, '-key', keyPath, '-key-store', keyStoreUrl,
   '-console-out', '-stat-addr', String(values['gateway-stat-addr']),
 ]);
-children.push(gateway);
 await waitForGateway(gateway, GATEWAY_PORT);
-const proxy = run('proxy.js', [
+run('proxy.js', [
   '-gateway', `https://localhost:${GATEWAY_PORT}`, '-cert', certPath, '-api-key', apiKey,
   '-listen-addr', listenAddr, '-stat-addr', String(values['proxy-stat-addr']), '-flush-interval', FLUSH_INTERVAL,
 ]);
-children.push(proxy);
 
 const listenPort = listenAddr.slice(listenAddr.lastIndexOf(':') + 1);
 process.stdout.write(
@@ -106,17 +137,6 @@ process.stdout.write(
     `It is printed here within a second (the proxy flushes every ${FLUSH_INTERVAL}). Ctrl-C stops both.\n\n`,
 );
 
-let exiting = false;
-function stopAll(code: number): void {
-  if (exiting) return;
-  exiting = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  let left = children.filter((c) => c.exitCode === null).length;
-  if (left === 0) process.exit(code);
-  for (const child of children) child.once('exit', () => (--left === 0 ? process.exit(code) : undefined));
-}
-process.on('SIGINT', () => stopAll(0));
-process.on('SIGTERM', () => stopAll(0));
 for (const child of children) {
   child.once('exit', (code) => {
     if (!exiting) {

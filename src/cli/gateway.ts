@@ -9,18 +9,20 @@ import { openKeyStore } from '../keys/store.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { startObservability } from './observability.js';
-import { runProgram, type Running } from './program.js';
+import { keptIn, runProgram, type Running, type StartUp } from './program.js';
 import { startOutput } from './routing.js';
 
-async function start(config: GatewayConfig): Promise<Running> {
+async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur-gateway :::');
   const registry = new Registry();
   const keys = config.devMode
     ? createStaticKeys(new Map([['dev', '123']]))
     : createKeyCache({ store: openKeyStore(config.keyStore), log, metrics: registry });
-  await keys.start();
+  // The key store may not answer: a signal meanwhile releases what is open.
+  await startUp.track('keys', keys).start();
 
   const output = await startOutput(config, registry);
+  for (const [name, stage] of output.stages) startUp.track(name, stage);
   const observability = await startObservability({
     registry,
     statAddr: config.statAddr,
@@ -59,19 +61,21 @@ async function start(config: GatewayConfig): Promise<Running> {
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     trustedProxies: config.trustedProxies,
-    drainTimeoutMs: config.shutdownTimeoutMs,
     metrics: registry,
     log,
     onReceived: observability.received,
   });
 
   return {
-    async shutdown() {
-      await gateway.close();
-      await output.close();
-      await keys.close();
-      await observability.close();
-    },
+    stages: [
+      ['gateway', gateway],
+      ['self-metrics', observability.reporting],
+      ...output.stages,
+      ['keys', keys],
+      ['stat server', observability.statServer],
+    ],
+    // A request cut off in flight was not answered 200: its sender still has it.
+    undelivered: () => [[output.undelivered(), keptIn(config.spoolDir)]],
   };
 }
 

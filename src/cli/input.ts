@@ -2,10 +2,11 @@
 // batcher into the program's sink, and the observability every program runs (its self-metrics
 // enter through the same batcher).
 import type { BatchSink } from '../batch/batch.js';
-import { createBatcher } from '../batch/batcher.js';
+import { createBatcher, type Batcher } from '../batch/batcher.js';
 import type { BufferPool } from '../batch/buffer-pool.js';
 import { createScavengePacer, youngGenerationCollector } from '../input/scavenge-pacer.js';
-import { createTcpListener } from '../input/tcp-listener.js';
+import { createTcpListener, type TcpListener } from '../input/tcp-listener.js';
+import type { Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import type { ReadinessSources } from '../observe/readiness.js';
@@ -21,11 +22,12 @@ export interface InputConfig {
   readonly batchSize: number;
 }
 
+/** The input's stages; a program closes them in this order, the sink after the batcher, the stat server last. */
 export interface Input {
-  /** Stops accepting and hands everything read on to the sink. */
-  drain(): Promise<void>;
-  /** Stops the stat port and the periodic lines: last, once the sink is closed. */
-  close(): Promise<void>;
+  readonly listener: TcpListener;
+  readonly reporting: Stage;
+  readonly batcher: Batcher;
+  readonly statServer: Stage;
 }
 
 export async function startInput(opts: {
@@ -64,11 +66,5 @@ export async function startInput(opts: {
     onReceived: observability.received,
     onBytesRead: createScavengePacer({ collect: youngGenerationCollector() }).read,
   });
-  return {
-    async drain() {
-      await listener.close();
-      await batcher.close();
-    },
-    close: () => observability.close(),
-  };
+  return { listener, reporting: observability.reporting, batcher, statServer: observability.statServer };
 }

@@ -1,6 +1,7 @@
 // The observability every program runs: the 5 s "Received N data points" line, the stat address
 // (`stats` command, /metrics, /healthz liveness, /readyz readiness), process metrics, and
 // -metrics-flush self-metrics.
+import type { Stage } from '../lifecycle/stage.js';
 import { createHeartbeat } from '../observe/heartbeat.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
@@ -22,7 +23,10 @@ export type QueueFigure = readonly [name: string, size: number, limit: number];
 export interface Observability {
   /** Count data points received (feeds the 5 s line and the `rate` self-metric). */
   received(points: number): void;
-  close(): Promise<void>;
+  /** The periodic lines and self-metrics: stopped before the pipeline they feed closes. */
+  readonly reporting: Stage;
+  /** The stat address: closed last, so the shutdown can be watched. */
+  readonly statServer: Stage;
 }
 
 export async function startObservability(opts: {
@@ -70,13 +74,23 @@ export async function startObservability(opts: {
         })
       : undefined;
 
+  const stopReporting = (): void => {
+    flusher?.stop();
+    rate.stop();
+  };
+  // The liveness heartbeat goes with the stat address that reports it.
   return {
     received: (points) => rate.add(points),
-    async close() {
-      flusher?.stop();
-      rate.stop();
-      heartbeat.stop();
-      await statServer.close();
+    reporting: { close: async () => stopReporting(), destroy: stopReporting },
+    statServer: {
+      close: () => {
+        heartbeat.stop();
+        return statServer.close();
+      },
+      destroy: () => {
+        heartbeat.stop();
+        statServer.destroy();
+      },
     },
   };
 }

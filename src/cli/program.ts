@@ -1,22 +1,49 @@
 // What every program's entry does the same way: flags (Go semantics, environment fallback), one
-// validation of the configuration, startup errors reported plainly, and a draining shutdown on
-// SIGINT/SIGTERM (a second signal exits at once).
+// validation of the configuration, startup errors reported plainly, and the lifecycle: signal
+// handlers installed before anything starts, SIGHUP ignored, and SIGINT/SIGTERM closing the
+// program's stages in order under -shutdown-timeout, with a backstop that ends the process one
+// second after it whatever is blocked (a second signal exits at once).
 import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
 import { ConfigError, FlagReader } from '../config/validate.js';
+import { closeStages, type NamedStage, type Stage } from '../lifecycle/stage.js';
 import { LOG_FORMATS, log, setLogFormat } from '../observe/log.js';
 import { versionText } from './version.js';
 
-export interface Running {
-  /** Stop accepting, deliver or persist what is held, release everything. */
-  shutdown(): Promise<void>;
+/** Data points a program still held at exit, and where they are (keptIn()). */
+export type Undelivered = ReadonlyArray<readonly [points: number, where: string]>;
+
+export const LOST = 'held in memory are lost';
+
+/** Where a queue's undelivered points are after the exit: on disk with -spool-dir, else nowhere. */
+export function keptIn(spoolDir: string): string {
+  return spoolDir !== '' ? `stay in the spool ${spoolDir}` : LOST;
 }
 
-export async function runProgram<C>(opts: {
+export interface Running {
+  /** The program's stages in shutdown order: each feeds the ones after it, so it drains first. */
+  readonly stages: readonly NamedStage[];
+  /** Measured after the shutdown: what was not delivered. */
+  undelivered(): Undelivered;
+}
+
+/**
+ * Handed to start(): every stage it opens is tracked as it opens, so that a signal during start-up
+ * destroys what exists so far (nothing has been accepted from clients yet) without waiting for
+ * start() to finish, which may hang (a gateway that never answers the first ping).
+ */
+export interface StartUp {
+  track<S extends Stage>(name: string, stage: S): S;
+}
+
+/** After the deadline, the backstop's extra time before process.exit, whatever is still blocked: a tenth of the promised second is left for exiting. */
+export const BACKSTOP_GRACE_MS = 900;
+
+export async function runProgram<C extends { readonly shutdownTimeoutMs: number }>(opts: {
   program: string;
   flags: readonly FlagSpec[];
   envPrefix: string;
   readConfig: (f: FlagReader) => C;
-  start: (config: C) => Promise<Running>;
+  start: (config: C, startUp: StartUp) => Promise<Running>;
 }): Promise<void> {
   const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix, { version: () => versionText(opts.program) });
   let config: C;
@@ -30,34 +57,68 @@ export async function runProgram<C>(opts: {
     process.stderr.write(`${opts.program}: ${err.message}\n${usage(opts.program, opts.flags)}`);
     process.exit(2);
   }
+  const deadlineMs = config.shutdownTimeoutMs;
 
-  let running: Running;
+  const opened: NamedStage[] = [];
+  let running: Running | undefined;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (running === undefined) {
+      // Nothing was accepted from clients yet, so nothing needs draining (and a first ping may hang).
+      log(`Received ${signal} during start-up, stopping`);
+      const newestFirst = [...opened].reverse();
+      for (const [, stage] of newestFirst) stage.destroy();
+      log(`Shutdown during start-up: released ${newestFirst.map(([name]) => name).join(', ') || 'nothing'}`);
+      process.exit(0);
+    }
+    const { stages, undelivered } = running;
+    const since = Date.now();
+    log(`Received ${signal}, shutting down (at most ${deadlineMs / 1000}s)`);
+    const backstop = setTimeout(() => {
+      log(`Shutdown: still not finished ${(Date.now() - since) / 1000}s after ${signal}; exiting now`);
+      logUndelivered(undelivered());
+      process.exit(1);
+    }, deadlineMs + BACKSTOP_GRACE_MS);
+    backstop.unref();
+    const report = await closeStages(stages, deadlineMs, log);
+    logUndelivered(undelivered());
+    log(`Shutdown ${report.timedOut ? 'cut short by -shutdown-timeout' : 'complete'} after ${(Date.now() - since) / 1000}s`);
+    process.exit(report.destroyed.length > 0 ? 1 : 0);
+  };
+  // Installed before start() runs: Node's default for these signals is to die, losing the queue.
+  process.on('SIGHUP', () => log('Received SIGHUP: ignored (reload is not implemented yet)'));
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      log(`Received ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    signalled = signal;
+    stop(signal).catch((err: unknown) => {
+      log(`Shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const startUp: StartUp = {
+    track(name, stage) {
+      opened.push([name, stage]);
+      return stage;
+    },
+  };
   try {
-    running = await opts.start(config);
+    running = await opts.start(config, startUp);
   } catch (err) {
     log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
+}
 
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      log(`Received ${signal} again, exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    log(`Received ${signal}, shutting down`);
-    running.shutdown().then(
-      () => {
-        log('Shutdown complete');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log(`Shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+function logUndelivered(undelivered: Undelivered): void {
+  const byPlace = new Map<string, number>();
+  for (const [points, where] of undelivered) byPlace.set(where, (byPlace.get(where) ?? 0) + points);
+  const total = [...byPlace.values()].reduce((sum, points) => sum + points, 0);
+  const parts = [...byPlace].filter(([, points]) => points > 0).map(([where, points]) => `${points} ${where}`);
+  log(`Shutdown: ${total} data points left undelivered${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
 }

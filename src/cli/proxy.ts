@@ -10,12 +10,11 @@ import { createCompressingSink } from '../forward/compressing-sink.js';
 import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
 import { gzipEngine } from '../forward/gzip.js';
-import { closeStages, type Stage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
-import { runProgram, type Running } from './program.js';
+import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 
 /**
  * Batches gzipped at once on libuv's thread pool. Two keep up with the forwarder on two cores; four
@@ -56,11 +55,11 @@ function readCa(path: string): Buffer | undefined {
   }
 }
 
-async function start(config: ProxyConfig): Promise<Running> {
+async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   const registry = new Registry();
   const ca = readCa(config.certPath);
   if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
-  const queue = await openQueue(config, registry);
+  const queue = startUp.track('queue', await openQueue(config, registry));
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
   const forwarder = config.consoleOut
@@ -84,7 +83,7 @@ async function start(config: ProxyConfig): Promise<Running> {
         },
       });
   // The gateway is pinged in the background: the listener opens at once, what arrives is queued.
-  forwarder.start();
+  startUp.track('forwarder', forwarder).start();
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.
@@ -104,24 +103,19 @@ async function start(config: ProxyConfig): Promise<Running> {
   });
 
   return {
-    async shutdown() {
-      // The listener and the batcher have no destroy() of their own yet: past the deadline they
-      // are left as they are, and the later stages are destroyed.
-      const listener: Stage = { close: () => input.drain(), destroy: () => {} };
-      const stages: Array<readonly [string, Stage]> = [['listener', listener]];
-      if (compressor) stages.push(['compressor', compressor]);
-      stages.push(['queue', queue], ['forwarder', forwarder]);
-      await closeStages(stages, config.shutdownTimeoutMs, log);
-      const undelivered = forwarder.undelivered();
-      if (undelivered > 0) {
-        log(
-          config.spoolDir !== ''
-            ? `${undelivered} data points not yet acknowledged stay in the spool ${config.spoolDir}`
-            : `${undelivered} data points could not be delivered before the shutdown timeout`,
-        );
-      }
-      await input.close();
-    },
+    stages: [
+      ['listener', input.listener],
+      ['self-metrics', input.reporting],
+      ['batcher', input.batcher],
+      ...(compressor ? [['compressor', compressor] as const] : []),
+      ['queue', queue],
+      ['forwarder', forwarder],
+      ['stat server', input.statServer],
+    ],
+    undelivered: () => [
+      [forwarder.undelivered(), keptIn(config.spoolDir)],
+      [input.batcher.held() + (compressor?.held() ?? 0), LOST],
+    ],
   };
 }
 

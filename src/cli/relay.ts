@@ -5,13 +5,14 @@ import { readRelayConfig, type RelayConfig } from '../config/relay-config.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { startInput } from './input.js';
-import { runProgram, type Running } from './program.js';
+import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 import { startOutput } from './routing.js';
 
-async function start(config: RelayConfig): Promise<Running> {
+async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur :::');
   const registry = new Registry();
   const output = await startOutput(config, registry);
+  for (const [name, stage] of output.stages) startUp.track(name, stage);
   const input = await startInput({
     config,
     flushIntervalMs: config.flushIntervalMs,
@@ -21,11 +22,17 @@ async function start(config: RelayConfig): Promise<Running> {
     readiness: output.readiness,
   });
   return {
-    async shutdown() {
-      await input.drain();
-      await output.close();
-      await input.close();
-    },
+    stages: [
+      ['listener', input.listener],
+      ['self-metrics', input.reporting],
+      ['batcher', input.batcher],
+      ...output.stages,
+      ['stat server', input.statServer],
+    ],
+    undelivered: () => [
+      [output.undelivered(), keptIn(config.spoolDir)],
+      [input.batcher.held(), LOST],
+    ],
   };
 }
 

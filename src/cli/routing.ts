@@ -2,6 +2,7 @@
 // console), the destination API, and each destination's queue (in memory or spooled to disk).
 import type { BatchSink } from '../batch/batch.js';
 import type { RoutingConfig } from '../config/routing-config.js';
+import type { NamedStage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import type { QueueView, ReadinessSources } from '../observe/readiness.js';
@@ -17,9 +18,12 @@ export interface Output {
   readonly sink: BatchSink;
   /** Per-destination queue figures for -metrics-flush. */
   queues(): QueueFigure[];
+  /** In shutdown order: the destination API, then the router (which drains the queues to the destinations). */
+  readonly stages: readonly NamedStage[];
+  /** Data points queued for the destinations and not written yet. */
+  undelivered(): number;
   /** A destination up, and each destination's queue able to store and not nearly full. */
   readonly readiness: ReadinessSources;
-  close(): Promise<void>;
 }
 
 /** Average bytes per Graphite line, to turn a cap in points into a cap in bytes. */
@@ -28,7 +32,7 @@ const BYTES_PER_POINT_ESTIMATE = 128;
 export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
   if (config.consoleOut) {
     const sink = createConsoleSink();
-    return { sink, queues: () => [], readiness: {}, close: () => sink.close() };
+    return { sink, queues: () => [], readiness: {}, stages: [['console', sink]], undelivered: () => 0 };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
@@ -79,9 +83,10 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     queues: () =>
       // The original's path: dots of the destination become underscores, its colons stay.
       router.destinations().map((d) => [`outgoing-queue.${d.id.replace(/\./g, '_')}`, d.queuedPoints, config.outgoingQueueCap] as const),
-    async close() {
-      await api.close();
-      await router.close();
-    },
+    stages: [
+      ['destination API', api],
+      ['router', router],
+    ],
+    undelivered: () => router.destinations().reduce((sum, d) => sum + d.queuedPoints, 0),
   };
 }

@@ -16,7 +16,7 @@ const logFormat: FlagSpec = {
 };
 const shutdownTimeout: FlagSpec = {
   name: 'shutdown-timeout', type: 'duration', default: '10s',
-  usage: 'On SIGINT/SIGTERM, how long to keep delivering what is queued before exiting',
+  usage: 'On SIGINT/SIGTERM, how long to keep delivering what is queued; the process exits within this plus one second, whatever is blocked',
 };
 const spoolDir: FlagSpec = {
   name: 'spool-dir', type: 'string', default: '',

@@ -11,6 +11,11 @@ import { log, rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { gzip, type Gzip } from './gzip.js';
 
+export interface CompressingSink extends BatchSink {
+  /** Data points taken and not yet in the sink (compressing, or refused by it). */
+  held(): number;
+}
+
 export function createCompressingSink(opts: {
   sink: BatchSink;
   concurrency: number;
@@ -20,7 +25,7 @@ export function createCompressingSink(opts: {
   compress?: Gzip;
   metrics?: Registry;
   log?: (m: string) => void;
-}): BatchSink {
+}): CompressingSink {
   const failures = opts.metrics?.counter('polymur_worker_errors_total', 'Unexpected exceptions caught in the forwarder loops (the batch is kept and tried again), by loop');
   failures?.inc(0, { loop: 'compressor' });
   const failureLog = rateLimitedLog(opts.log ?? log);
@@ -31,6 +36,7 @@ export function createCompressingSink(opts: {
   const idleListeners: Array<() => void> = [];
   let pumping = false;
   let closed = false;
+  let heldPoints = 0;
 
   const compress = async (batch: Batch): Promise<Batch> => {
     let data: Buffer;
@@ -55,6 +61,7 @@ export function createCompressingSink(opts: {
       const batch = await held[0]!;
       while (!opts.sink.offer(batch)) await sinkReady();
       held.shift();
+      heldPoints -= batch.points;
       for (const l of readyListeners.splice(0)) l();
     }
     pumping = false;
@@ -62,9 +69,11 @@ export function createCompressingSink(opts: {
   };
 
   return {
+    held: () => heldPoints,
     offer(batch) {
       if (closed || held.length >= opts.concurrency) return false;
       held.push(compress(batch));
+      heldPoints += batch.points;
       if (!pumping) void pump();
       return true;
     },

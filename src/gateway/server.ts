@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { BatchSink } from '../batch/batch.js';
+import type { Stage } from '../lifecycle/stage.js';
 import { formatHostPort, listenOn } from '../input/address.js';
 import { createConnectionLimit } from '../input/connection-limit.js';
 import { INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
@@ -24,10 +25,10 @@ export interface KeyLookup {
   lookup(key: string): string | undefined;
 }
 
-export interface Gateway {
+/** close(): refuse new requests (503), finish those in flight, then close every connection; destroy(): cut them now. */
+export interface Gateway extends Stage {
   readonly http?: AddressInfo;
   readonly https?: AddressInfo;
-  close(): Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -55,8 +56,6 @@ export interface GatewayOptions {
   readonly trustedProxies?: readonly string[];
   /** Failed authentications per client address in a minute before its failing attempts get 429. */
   readonly authFailureLimit?: number;
-  /** How long close() waits for in-flight requests. */
-  readonly drainTimeoutMs?: number;
   readonly metrics: Registry;
   readonly log: (m: string) => void;
   readonly onReceived?: (points: number) => void;
@@ -300,6 +299,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   let closed: Promise<void> | undefined;
+  /** Every connection cut; whoever waits for the requests in flight is released. */
+  const cutConnections = (): void => {
+    closing = true;
+    for (const s of sockets) s.destroy();
+    for (const done of idle.splice(0)) done();
+  };
   return {
     ...addresses,
     close() {
@@ -307,16 +312,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         closing = true;
         const stopped = Promise.all(servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
         for (const { server } of servers) server.closeIdleConnections();
-        if (inFlight > 0) {
-          await Promise.race([
-            new Promise<void>((r) => idle.push(r)),
-            new Promise<void>((r) => setTimeout(r, opts.drainTimeoutMs ?? 10_000).unref()),
-          ]);
-        }
-        for (const s of sockets) s.destroy();
+        // Bounded by the caller (closeStages), which calls destroy() at its deadline.
+        if (inFlight > 0) await new Promise<void>((r) => idle.push(r));
+        cutConnections();
         await stopped;
       })();
       return closed;
+    },
+    destroy() {
+      for (const { server } of servers) if (server.listening) server.close();
+      cutConnections();
     },
   };
 }

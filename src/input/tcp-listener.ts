@@ -3,6 +3,7 @@
 // until it has room again (backpressure reaches the senders through TCP); nothing is dropped.
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Batcher } from '../batch/batcher.js';
+import type { Stage } from '../lifecycle/stage.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createConnectionLimit } from './connection-limit.js';
@@ -10,10 +11,16 @@ import { createLineFramer } from './framer.js';
 import { INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from './lines.js';
 import { formatHostPort, listenOn, parseHostPort } from './address.js';
 
-export interface TcpListener {
+/**
+ * close(): stop accepting, read and deliver what clients already sent, then close each connection
+ * (a client that does not finish within CLIENT_FINISH_MS is cut); destroy(): cut every connection now.
+ */
+export interface TcpListener extends Stage {
   readonly address: AddressInfo;
-  close(): Promise<void>;
 }
+
+/** After our FIN at close(), how long a client gets to send the rest of what it has and close. */
+const CLIENT_FINISH_MS = 2000;
 
 export interface TcpListenerOptions {
   readonly listenAddr: string;
@@ -109,24 +116,28 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   opts.log(`Metrics listener started: ${formatHostPort(address.address, address.port)}`);
 
   let closing: Promise<void> | undefined;
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  const destroy = (): void => {
+    if (server.listening) server.close();
+    for (const s of sockets) s.destroy();
+  };
   return {
     address,
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.close();
         // Whatever a client already sent is read and delivered; then the connection is closed.
         for (const s of sockets) {
           s.resume();
           s.end();
         }
-        const deadline = setTimeout(() => {
-          for (const s of sockets) s.destroy();
-        }, 2000);
-        deadline.unref();
+        const cut = setTimeout(destroy, CLIENT_FINISH_MS);
+        cut.unref();
         await closed;
-        clearTimeout(deadline);
+        clearTimeout(cut);
       })();
       return closing;
     },
+    destroy,
   };
 }

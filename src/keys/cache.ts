@@ -2,11 +2,13 @@
 // the store reports a change. Lookups go through SHA-256 of the presented key, so the time a
 // lookup takes does not depend on how much of a real key an attacker has guessed; hashed entries
 // (`sha256:…`, see entry.ts) are indexed by their digest directly, plaintext ones by theirs.
+import type { Stage } from '../lifecycle/stage.js';
 import type { Registry } from '../observe/metrics.js';
 import { entryDigest, keyDigest } from './entry.js';
 import { KeyStoreMissing, type KeyStore } from './store.js';
 
-export interface KeyCache {
+/** close() stops the reloads and closes the store; destroy() stops the reloads, the store closes on its own time. */
+export interface KeyCache extends Stage {
   /** The name of the key's owner, or undefined for an unknown (or empty) key. */
   lookup(key: string): string | undefined;
   start(): Promise<void>;
@@ -14,7 +16,6 @@ export interface KeyCache {
   size(): number;
   /** True once one load from the store has succeeded (readiness: a gateway without keys refuses every batch). */
   loaded(): boolean;
-  close(): Promise<void>;
 }
 
 /** digest -> name; entries that authenticate nothing (an empty key) are left out and reported. */
@@ -94,6 +95,13 @@ export function createKeyCache(opts: {
     });
   };
 
+  let closing: Promise<void> | undefined;
+  const stopReloads = (): void => {
+    if (timer) clearInterval(timer);
+    unwatch?.();
+    unwatch = undefined;
+  };
+
   return {
     lookup: (key) => find(byDigest, key),
     async start() {
@@ -115,10 +123,16 @@ export function createKeyCache(opts: {
     refresh,
     size: () => byDigest.size,
     loaded: () => loaded,
-    async close() {
-      if (timer) clearInterval(timer);
-      unwatch?.();
-      await opts.store.close();
+    close() {
+      closing ??= (async () => {
+        stopReloads();
+        await opts.store.close();
+      })();
+      return closing;
+    },
+    destroy() {
+      stopReloads();
+      closing ??= opts.store.close().catch((err: unknown) => opts.log(`Closing the key store ${opts.store.description} failed: ${(err as Error).message}`));
     },
   };
 }
@@ -133,5 +147,6 @@ export function createStaticKeys(keys: Map<string, string>): KeyCache {
     size: () => byDigest.size,
     loaded: () => true,
     close: async () => undefined,
+    destroy: () => undefined,
   };
 }

@@ -1,6 +1,7 @@
 // The one lifecycle vocabulary every stage speaks (listener, batcher, compressing sink, queue,
 // forwarder, router, writer, spool, servers): close() drains, destroy() stops now. A program
 // closes its stages in order under one deadline with closeStages().
+import { realTimers, type Timers } from './timers.js';
 
 export interface Stage {
   /**
@@ -16,6 +17,8 @@ export interface Stage {
   destroy(): void;
 }
 
+export type NamedStage = readonly [name: string, stage: Stage];
+
 export interface ShutdownReport {
   /** Stages that drained before the deadline, in order. */
   readonly closed: readonly string[];
@@ -30,10 +33,10 @@ export interface ShutdownReport {
  * destroyed. Never waits longer than `deadlineMs` (plus what destroy() takes, which is synchronous).
  */
 export async function closeStages(
-  stages: ReadonlyArray<readonly [name: string, stage: Stage]>,
+  stages: readonly NamedStage[],
   deadlineMs: number,
   log: (m: string) => void,
-  timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } = { setTimeout, clearTimeout },
+  timers: Timers = realTimers,
 ): Promise<ShutdownReport> {
   const closed: string[] = [];
   const destroyed: string[] = [];
@@ -42,11 +45,12 @@ export async function closeStages(
   const deadline = new Promise<'deadline'>((resolve) => {
     onExpire = () => resolve('deadline');
   });
+  // Not unref'd: a close() waiting on nothing that keeps the process alive must still reach the
+  // deadline (destroy, the undelivered count, the exit code), not end in a silent exit.
   const timer = timers.setTimeout(() => {
     expired = true;
     onExpire?.();
   }, deadlineMs);
-  (timer as { unref?: () => void }).unref?.();
   let index = 0;
   try {
     for (; index < stages.length && !expired; index++) {
@@ -63,22 +67,27 @@ export async function closeStages(
         continue;
       }
       if (outcome === 'deadline') break;
-      stage.destroy();
+      destroyQuietly(name, stage, log);
       destroyed.push(name);
     }
   } finally {
-    timers.clearTimeout(timer);
+    timers.clearTimeout(timer as never);
   }
   if (index < stages.length) {
     log(`Shutdown: -shutdown-timeout of ${deadlineMs / 1000}s passed; stopping ${stages.slice(index).map(([n]) => n).join(', ')} now`);
     for (const [name, stage] of stages.slice(index)) {
-      try {
-        stage.destroy();
-      } catch (err) {
-        log(`Shutdown: destroying ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      destroyQuietly(name, stage, log);
       destroyed.push(name);
     }
   }
   return { closed, destroyed, timedOut: expired };
+}
+
+/** destroy() must not stop the stages after it from being destroyed too. */
+function destroyQuietly(name: string, stage: Stage, log: (m: string) => void): void {
+  try {
+    stage.destroy();
+  } catch (err) {
+    log(`Shutdown: destroying ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

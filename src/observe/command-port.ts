@@ -4,10 +4,11 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { listenOn, parseHostPort } from '../input/address.js';
+import type { Stage } from '../lifecycle/stage.js';
 
-export interface CommandPort {
+/** close() and destroy() alike: answers are one line, so nothing is worth waiting for. */
+export interface CommandPort extends Stage {
   readonly address: AddressInfo;
-  close(): Promise<void>;
 }
 
 const HTTP_METHOD = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS) /;
@@ -58,14 +59,16 @@ export async function createCommandPort(opts: {
   const address = await listenOn(server, host, port);
 
   let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+    return closed;
+  };
   return {
     address,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      return closed;
-    },
+    close,
+    destroy: () => void close(),
   };
 }
