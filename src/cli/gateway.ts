@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // polymur-gateway: proxy batches in over HTTP(S) with an API key, Graphite plaintext out to the destinations.
-import { readFileSync } from 'node:fs';
 import { GATEWAY_FLAGS } from '../config/programs.js';
 import { readGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
 import { createGateway } from '../gateway/server.js';
 import { createKeyCache, createStaticKeys } from '../keys/cache.js';
 import { openKeyStore } from '../keys/store.js';
+import { certificateSummary, readGatewayTls } from '../net/tls-files.js';
 import { log } from '../observe/log.js';
 import { Registry } from '../observe/metrics.js';
 import { startObservability } from './observability.js';
 import { keptIn, runProgram, type Running, type StartUp } from './program.js';
+import { createReloader, type ReloadPart } from './reload.js';
+import { certificatePart, keyStorePart } from './reload-parts.js';
 import { startOutput } from './routing.js';
 
 async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
@@ -17,10 +19,12 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   const registry = new Registry();
   const keys = config.devMode
     ? createStaticKeys(new Map([['dev', '123']]))
-    : createKeyCache({ store: openKeyStore(config.keyStore), log, metrics: registry });
+    : createKeyCache({ store: openKeyStore(config.keyStore), refreshMs: config.keyRefreshMs, log, metrics: registry });
   // The key store may not answer: a signal meanwhile releases what is open.
   await startUp.track('keys', keys).start();
 
+  const tlsPaths = { certPath: config.certPath, keyPath: config.keyPath, clientCaPath: config.clientCaPath, minVersion: config.tlsMinVersion };
+  const tls = config.httpsPort !== undefined ? readGatewayTls(tlsPaths) : undefined;
   const output = await startOutput(config, registry);
   for (const [name, stage] of output.stages) startUp.track(name, stage);
   const observability = await startObservability({
@@ -39,17 +43,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   const gateway = await createGateway({
     listenAddr: config.listenAddr,
     ...(config.httpPort !== undefined ? { httpPort: config.httpPort } : {}),
-    ...(config.httpsPort !== undefined
-      ? {
-          httpsPort: config.httpsPort,
-          tls: {
-            cert: readFileSync(config.certPath),
-            key: readFileSync(config.keyPath),
-            minVersion: config.tlsMinVersion,
-            ...(config.clientCaPath !== '' ? { clientCa: readFileSync(config.clientCaPath) } : {}),
-          },
-        }
-      : {}),
+    ...(config.httpsPort !== undefined && tls ? { httpsPort: config.httpsPort, tls: tls.tls } : {}),
     keys,
     sink: output.sink,
     keyPrefix: config.keyPrefix,
@@ -66,7 +60,13 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     onReceived: observability.received,
   });
 
+  const reloadParts: ReloadPart[] = [
+    ...(config.devMode ? [] : [keyStorePart(keys, config.keyStore)]),
+    ...(tls ? [certificatePart(gateway, tlsPaths, certificateSummary(tls.cert))] : []),
+    ...output.reloadParts,
+  ];
   return {
+    reload: createReloader(reloadParts, log),
     stages: [
       ['gateway', gateway],
       ['self-metrics', observability.reporting],

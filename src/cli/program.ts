@@ -1,6 +1,6 @@
 // What every program's entry does the same way: flags (Go semantics, environment fallback), one
 // validation of the configuration, startup errors reported plainly, and the lifecycle: signal
-// handlers installed before anything starts, SIGHUP ignored, and SIGINT/SIGTERM closing the
+// handlers installed before anything starts, SIGHUP reloading (reload.ts), and SIGINT/SIGTERM closing the
 // program's stages in order under -shutdown-timeout, with a backstop that ends the process one
 // second after it whatever is blocked (a second signal exits at once).
 import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
@@ -24,6 +24,8 @@ export interface Running {
   readonly stages: readonly NamedStage[];
   /** Measured after the shutdown: what was not delivered. */
   undelivered(): Undelivered;
+  /** SIGHUP: re-reads what can change without a restart (createReloader); logs, never rejects. */
+  reload(): Promise<void>;
 }
 
 /**
@@ -85,8 +87,15 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
     process.exit(report.destroyed.length > 0 ? 1 : 0);
   };
   // Installed before start() runs: Node's default for these signals is to die, losing the queue.
-  process.on('SIGHUP', () => log('Received SIGHUP: ignored (reload is not implemented yet)'));
   let signalled: NodeJS.Signals | undefined;
+  process.on('SIGHUP', () => {
+    if (running === undefined || signalled !== undefined) {
+      log(`Received SIGHUP ${running === undefined ? 'during start-up' : 'while shutting down'}: ignored`);
+      return;
+    }
+    log('Received SIGHUP, reloading');
+    running.reload().catch((err: unknown) => log(`Reload failed: ${err instanceof Error ? err.message : String(err)}`));
+  });
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled !== undefined) {
       log(`Received ${signal} again, exiting now`);

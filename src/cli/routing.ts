@@ -13,6 +13,8 @@ import { openSpoolQueue } from '../spool/spool-queue.js';
 import { createConsoleSink } from '../route/console-sink.js';
 import { createRouter, type Router } from '../route/router.js';
 import type { QueueFigure } from './observability.js';
+import type { ReloadPart } from './reload.js';
+import { destinationsFilePart } from './reload-parts.js';
 
 export interface Output {
   readonly sink: BatchSink;
@@ -24,6 +26,8 @@ export interface Output {
   undelivered(): number;
   /** A destination up, and each destination's queue able to store and not nearly full. */
   readonly readiness: ReadinessSources;
+  /** SIGHUP: the -destinations-file, when given. */
+  readonly reloadParts: readonly ReloadPart[];
 }
 
 /** Average bytes per Graphite line, to turn a cap in points into a cap in bytes. */
@@ -32,7 +36,7 @@ const BYTES_PER_POINT_ESTIMATE = 128;
 export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
   if (config.consoleOut) {
     const sink = createConsoleSink();
-    return { sink, queues: () => [], readiness: {}, stages: [['console', sink]], undelivered: () => 0 };
+    return { sink, queues: () => [], readiness: {}, stages: [['console', sink]], undelivered: () => 0, reloadParts: [] };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
@@ -88,5 +92,6 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
       ['router', router],
     ],
     undelivered: () => router.destinations().reduce((sum, d) => sum + d.queuedPoints, 0),
+    reloadParts: config.destinationsFile !== '' ? [destinationsFilePart(router, config.destinationsFile, config.distribution, config.destinations)] : [],
   };
 }

@@ -31,6 +31,12 @@ export interface Forwarder extends Stage {
   gatewayUp(): boolean;
 }
 
+/** The forwarder to real gateways: its key and CA can change while it runs (SIGHUP). */
+export interface GatewayForwarder extends Forwarder {
+  /** Every gateway's requests from now on (see GatewayTransport.setCredentials). */
+  setCredentials(credentials: { apiKey: string; ca?: Buffer }): void;
+}
+
 export interface ForwarderOptions {
   readonly queue: BatchQueue;
   readonly gateways: readonly string[];
@@ -110,7 +116,7 @@ interface Prepared {
   readonly body: Promise<Settled<Buffer>>;
 }
 
-export function createForwarder(opts: ForwarderOptions): Forwarder {
+export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
   const transports: GatewayTransport[] = opts.gateways.map((url) =>
     createGatewayTransport({ url, apiKey: opts.apiKey, ...(opts.ca ? { ca: opts.ca } : {}), timeoutMs: opts.timeoutMs, connections: opts.workers }),
   );
@@ -346,6 +352,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     },
     undelivered: () => opts.queue.depth().points,
     gatewayUp: () => up,
+    setCredentials(credentials) {
+      for (const t of transports) t.setCredentials(credentials);
+    },
   };
 }
 

@@ -22,6 +22,12 @@ export interface GatewayTransport {
   ping(signal?: AbortSignal): Promise<PingResult>;
   /** POSTs one gzip body of `points` lines to /ingest. */
   post(body: Buffer, signal?: AbortSignal): Promise<SendOutcome>;
+  /**
+   * Requests from now on carry this key and verify the gateway with this CA (none: the system's).
+   * Requests in flight finish with what they started with; a new CA gets a new connection pool,
+   * the old one closing once its requests are answered.
+   */
+  setCredentials(credentials: { apiKey: string; ca?: Buffer }): void;
   /** Closes the connections once the requests in flight are answered. */
   close(): Promise<void>;
   /** Closes the connections now, failing the requests in flight. */
@@ -40,29 +46,36 @@ export function createGatewayTransport(opts: {
   // A socket still connecting (a peer that accepts and never completes the TLS handshake) is not
   // the pool's yet: pool.destroy() leaves it to its connect timeout. destroy() reaches it here.
   const sockets = new Set<Socket>();
-  // undici's connector returns the socket it opens (its type says void).
-  const connector = buildConnector({ timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) }) as unknown as (
-    ...args: Parameters<buildConnector.connector>
-  ) => Socket | undefined;
-  const connect: buildConnector.connector = (options, callback) => {
-    const socket = connector(options, callback);
-    if (!socket) return;
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  const makePool = (ca: Buffer | undefined): Pool => {
+    // undici's connector returns the socket it opens (its type says void).
+    const connector = buildConnector({ timeout: opts.timeoutMs, ...(ca ? { ca } : {}) }) as unknown as (
+      ...args: Parameters<buildConnector.connector>
+    ) => Socket | undefined;
+    const connect: buildConnector.connector = (options, callback) => {
+      const socket = connector(options, callback);
+      if (!socket) return;
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    };
+    return new Pool(url.origin, {
+      connections: opts.connections ?? 8,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 30_000,
+      connect,
+    });
   };
-  const pool = new Pool(url.origin, {
-    connections: opts.connections ?? 8,
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
-    keepAliveTimeout: 30_000,
-    connect,
-  });
+  let apiKey = opts.apiKey;
+  let ca = opts.ca;
+  let pool = makePool(ca);
+  /** Pools replaced by a new CA, closing once their requests are answered. */
+  const retiring = new Map<Pool, Promise<void>>();
 
   const call = async (path: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
     const res = await pool.request({
       path: basePath + path,
       method: 'POST',
-      headers: body.length > 0 ? { 'x-polymur-key': opts.apiKey, 'content-encoding': 'gzip' } : { 'x-polymur-key': opts.apiKey },
+      headers: body.length > 0 ? { 'x-polymur-key': apiKey, 'content-encoding': 'gzip' } : { 'x-polymur-key': apiKey },
       body,
       ...(signal ? { signal } : {}),
     });
@@ -89,10 +102,21 @@ export function createGatewayTransport(opts: {
         return classifyError(err);
       }
     },
-    close: () => pool.close(),
+    setCredentials(credentials) {
+      apiKey = credentials.apiKey;
+      const same = credentials.ca === undefined ? ca === undefined : ca !== undefined && credentials.ca.equals(ca);
+      if (same) return;
+      ca = credentials.ca;
+      const old = pool;
+      pool = makePool(ca);
+      retiring.set(old, old.close().catch(() => undefined).finally(() => retiring.delete(old)));
+    },
+    async close() {
+      await Promise.all([pool.close(), ...retiring.values()]);
+    },
     destroy() {
       // Requests it fails are answered by post() and ping() as errors; nothing else waits on it.
-      pool.destroy().catch(() => {});
+      for (const p of [pool, ...retiring.keys()]) p.destroy().catch(() => {});
       for (const socket of sockets) socket.destroy();
     },
   };
