@@ -17,9 +17,10 @@ import { startOutput } from './routing.js';
 async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur-gateway :::');
   const registry = new Registry();
-  const keys = config.devMode
-    ? createStaticKeys(new Map([['dev', '123']]))
-    : createKeyCache({ store: openKeyStore(config.keyStore), refreshMs: config.keyRefreshMs, log, metrics: registry });
+  const store = config.devMode ? undefined : openKeyStore(config.keyStore);
+  const keys = store
+    ? createKeyCache({ store, refreshMs: config.keyRefreshMs, log, metrics: registry })
+    : createStaticKeys(new Map([['dev', '123']]));
   // The key store may not answer: a signal meanwhile releases what is open.
   await startUp.track('keys', keys).start();
 
@@ -61,7 +62,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   });
 
   const reloadParts: ReloadPart[] = [
-    ...(config.devMode ? [] : [keyStorePart(keys, config.keyStore)]),
+    ...(store ? [keyStorePart(keys, store.description)] : []),
     ...(tls ? [certificatePart(gateway, tlsPaths, certificateSummary(tls.cert))] : []),
     ...output.reloadParts,
   ];
