@@ -152,8 +152,8 @@ async function endToEnd(points: number): Promise<ThroughputResult> {
     const sinkCpuBefore = (await sink.report()).cpuSeconds;
     const gen = await generate(proxy.port, points);
     const report = await settle(sink, points);
-    const gzipBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="gzip"\}/);
-    const rawBytes = await scrape(proxy.statPort, /^polymur_bytes_sent_total\{encoding="raw"\}/);
+    const gzipBytes = await scrape(proxy.statPort, /^polymur_bytes_written_total\{encoding="gzip"\}/);
+    const rawBytes = await scrape(proxy.statPort, /^polymur_bytes_written_total\{encoding="raw"\}/);
     const processes = figures({ proxy, gateway }, cpuBefore, points);
     return {
       points,

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # Real peers the tests run: carbon-cache writing whisper files, collectd, etcd; nc for the README example;
 # ISA-L for the proxy's native gzip (built by npm ci's install step, scripts/build-native.mjs).
 # systemd for systemd-analyze, which checks the units in deploy/systemd.
-DEBIAN_PACKAGES=(graphite-carbon python3-whisper collectd-core etcd-server etcd-client netcat-openbsd openssl libisal-dev systemd)
+DEBIAN_PACKAGES=(graphite-carbon python3-whisper collectd-core etcd-server etcd-client netcat-openbsd openssl libisal-dev systemd prometheus)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -7,16 +7,16 @@ import { createKeyCache, createStaticKeys } from '../keys/cache.js';
 import { openKeyStore } from '../keys/store.js';
 import { certificateSummary, readGatewayTls } from '../net/tls-files.js';
 import { log } from '../observe/log.js';
-import { Registry } from '../observe/metrics.js';
 import { startObservability } from './observability.js';
 import { keptIn, runProgram, type Running, type StartUp } from './program.js';
 import { createReloader, type ReloadPart } from './reload.js';
 import { certificatePart, keyStorePart } from './reload-parts.js';
 import { startOutput } from './routing.js';
+import { programRegistry } from './version.js';
 
 async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur-gateway :::');
-  const registry = new Registry();
+  const registry = programRegistry('polymur-gateway');
   const store = config.devMode ? undefined : openKeyStore(config.keyStore);
   const keys = store
     ? createKeyCache({ store, refreshMs: config.keyRefreshMs, log, metrics: registry })

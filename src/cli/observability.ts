@@ -1,12 +1,11 @@
 // The observability every program runs: the 5 s "Received N data points" line, the stat address
 // (`stats` command, /metrics, /healthz liveness, /readyz readiness), process metrics, and
-// -metrics-flush self-metrics.
+// -metrics-flush self-metrics. The registry comes with the process metrics (programRegistry).
 import type { Stage } from '../lifecycle/stage.js';
 import { createHeartbeat } from '../observe/heartbeat.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createMetricsFlusher, runtimeGraphiteMetrics } from '../observe/graphite-flush.js';
-import { registerProcessMetrics } from '../observe/process-metrics.js';
 import { createRateReporter } from '../observe/rate-reporter.js';
 import { readinessReasons, type ReadinessSources } from '../observe/readiness.js';
 import { createStatServer, type StatServer } from '../observe/stat-server.js';
@@ -39,7 +38,6 @@ export async function startObservability(opts: {
   /** What /readyz computes readiness from. */
   readiness: ReadinessSources;
 }): Promise<Observability> {
-  registerProcessMetrics(opts.registry);
   const heartbeat = createHeartbeat();
   opts.registry.gauge('polymur_event_loop_lag_seconds', 'How late the event loop last turned', () => heartbeat.check().eventLoopLagMs / 1000);
   heartbeat.watch(RATE_LOOP, 3 * RATE_INTERVAL_MS);

@@ -11,11 +11,13 @@ import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
 import { gzipEngine } from '../forward/gzip.js';
 import { log } from '../observe/log.js';
-import { Registry } from '../observe/metrics.js';
+import type { Registry } from '../observe/metrics.js';
+import { registerQueueMetrics } from '../observe/queue-metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
 import { createReloader } from './reload.js';
 import { proxyCredentialParts } from './reload-parts.js';
+import { programRegistry } from './version.js';
 import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 
 /**
@@ -25,7 +27,7 @@ import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.
 const COMPRESSIONS_AT_ONCE = 2;
 
 function countDrops(registry: Registry): (batch: Batch) => void {
-  const dropped = registry.counter('polymur_points_dropped_total', 'Data points dropped, by reason');
+  const dropped = registry.counter('polymur_points_dropped_total', 'Data points dropped, by reason', [{ reason: 'queue_full' }]);
   return (batch) => {
     dropped.inc(batch.points, { reason: 'queue_full' });
     log(`Queue full (-when-full drop): dropped a batch of ${batch.points} data points`);
@@ -58,7 +60,7 @@ function readCa(path: string): Buffer | undefined {
 }
 
 async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
-  const registry = new Registry();
+  const registry = programRegistry('polymur-proxy');
   const ca = readCa(config.certPath);
   if (!config.consoleOut) for (const warning of plainHttpWarnings(config.gateways)) log(warning);
   const queue = startUp.track('queue', await openQueue(config, registry));
@@ -87,6 +89,10 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   const forwarder = gatewayForwarder ?? createConsoleForwarder({ queue });
   // The gateway is pinged in the background: the listener opens at once, what arrives is queued.
   startUp.track('forwarder', forwarder).start();
+  registerQueueMetrics(registry, () => [{ labels: {}, depth: queue.depth(), limits: queue.limits() }]);
+  registry.gauge('polymur_destination_up', 'Whether the destination is reachable (the proxy: the last attempt to reach a gateway succeeded)', () =>
+    forwarder.gatewayUp() ? 1 : 0,
+  );
 
   // The in-memory queue holds batches compressed (a fourth of the memory for the same points); the
   // spool holds them raw, so that what was read is on disk at once, and -console-out prints them.

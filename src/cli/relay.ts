@@ -3,15 +3,15 @@
 import { RELAY_FLAGS } from '../config/programs.js';
 import { readRelayConfig, type RelayConfig } from '../config/relay-config.js';
 import { log } from '../observe/log.js';
-import { Registry } from '../observe/metrics.js';
 import { startInput } from './input.js';
 import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 import { createReloader } from './reload.js';
 import { startOutput } from './routing.js';
+import { programRegistry } from './version.js';
 
 async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur :::');
-  const registry = new Registry();
+  const registry = programRegistry('polymur');
   const output = await startOutput(config, registry);
   for (const [name, stage] of output.stages) startUp.track(name, stage);
   const input = await startInput({

@@ -124,17 +124,20 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
   const capMs = opts.maxRetryDelayMs ?? 30_000;
   const selector = createGatewaySelector(transports.length, { capMs, random });
   const m = {
-    batches: opts.metrics.counter('polymur_batches_sent_total', 'Batches acknowledged by a gateway'),
-    points: opts.metrics.counter('polymur_points_sent_total', 'Data points acknowledged by a gateway'),
-    bytes: opts.metrics.counter('polymur_bytes_sent_total', 'Bytes of acknowledged batches, compressed (gzip) and raw'),
-    failures: opts.metrics.counter('polymur_send_failures_total', 'Failed attempts to send a batch, by reason'),
-    duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+    batches: opts.metrics.counter('polymur_batches_written_total', 'Batches written to the next hop (acknowledged by a gateway)'),
+    points: opts.metrics.counter('polymur_points_written_total', 'Data points written to the next hop (acknowledged by a gateway)'),
+    bytes: opts.metrics.counter('polymur_bytes_written_total', 'Bytes of batches acknowledged by a gateway, compressed (gzip) and raw', [
+      { encoding: 'gzip' },
+      { encoding: 'raw' },
+    ]),
+    failures: opts.metrics.counter('polymur_send_failures_total', 'Failed attempts to send a batch, by reason', [{ reason: 'unauthorized' }]),
+    duration: opts.metrics.histogram('polymur_send_duration_seconds', 'Duration of /ingest requests to a gateway', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
     deadLetterErrors: opts.metrics.counter('polymur_dead_letter_write_errors_total', 'Failed appends to the dead-letter file (the batch is kept and written again)'),
-    loopErrors: opts.metrics.counter('polymur_worker_errors_total', 'Unexpected exceptions caught in the forwarder loops (the batch is kept and tried again), by loop'),
+    loopErrors: opts.metrics.counter('polymur_worker_errors_total', 'Unexpected exceptions caught in the forwarder loops (the batch is kept and tried again), by loop', [
+      { loop: 'sender' },
+      { loop: 'ping' },
+    ]),
   };
-  m.deadLetterErrors.inc(0);
-  m.loopErrors.inc(0, { loop: 'sender' });
-  m.loopErrors.inc(0, { loop: 'ping' });
   const deadLetterLog = rateLimitedLog(opts.log);
   const loopErrorLog = rateLimitedLog(opts.log);
   // Aborted by destroy(), or by close() once the workers are done: every request and wait ends.

@@ -11,7 +11,7 @@ import type { BatchSink } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { formatHostPort, listenOn } from '../input/address.js';
 import { createConnectionLimit } from '../input/connection-limit.js';
-import { INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
+import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { tlsServerOptions, type GatewayTls } from '../net/tls-policy.js';
@@ -81,20 +81,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const budget = createInflightBudget(opts.maxInflightBytes ?? 256 * 1024 * 1024);
   const budgetWaitMs = opts.inflightWaitMs ?? 1000;
   const m = {
-    batches: opts.metrics.counter('polymur_batches_received_total', 'Batches accepted, by key name'),
-    points: opts.metrics.counter('polymur_points_received_total', 'Data points accepted, by key name'),
-    bytes: opts.metrics.counter('polymur_bytes_received_total', 'Bytes of accepted batches, compressed (gzip) and raw'),
+    batches: opts.metrics.counter('polymur_batches_received_total', 'Batches read from proxies and accepted, by key name', []),
+    points: opts.metrics.counter('polymur_points_received_total', 'Valid data points read from clients (in accepted batches), by key name', []),
+    bytes: opts.metrics.counter('polymur_bytes_received_total', 'Bytes of batches read, as sent (gzip or identity) and raw', [
+      { encoding: 'gzip' },
+      { encoding: 'identity' },
+      { encoding: 'raw' },
+    ]),
     authFailures: opts.metrics.counter('polymur_auth_failures_total', 'Requests with an unknown API key'),
-    requests: opts.metrics.counter('polymur_requests_total', 'HTTP requests, by path and status code'),
-    invalid: opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason'),
+    requests: opts.metrics.counter('polymur_requests_total', 'HTTP requests, by path and status code', []),
+    invalid: opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason', INVALID_REASON_LABELS),
     full: opts.metrics.counter('polymur_batches_refused_total', 'Batches answered 503 because the destination queues were full'),
     busy: opts.metrics.counter('polymur_batches_busy_total', 'Batches answered 503 because the in-flight memory budget (-max-inflight-bytes) stayed full'),
     refused: opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections'),
     refusedPerIp: opts.metrics.counter('polymur_connections_refused_per_ip_total', 'Client connections refused over -max-connections-per-ip'),
     duration: opts.metrics.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
-  for (const reason of INVALID_REASONS) m.invalid.inc(0, { reason });
-  m.refusedPerIp.inc(0);
   opts.metrics.gauge('polymur_inflight_bytes', 'Bytes held by /ingest requests being read, inflated and validated (-max-inflight-bytes)', () => budget.used());
   opts.metrics.gauge('polymur_inflight_limit_bytes', 'The in-flight memory budget, -max-inflight-bytes', () => budget.limit);
   opts.metrics.gauge('polymur_inflight_waiting_requests', '/ingest requests waiting for room in the in-flight budget', () => budget.waiting());

@@ -19,6 +19,8 @@ import { findSuspectBytes } from './suspect-bytes.js';
 /** Why a line was dropped: the `reason` label of polymur_points_invalid_total. */
 export const INVALID_REASONS = ['fields', 'name', 'value', 'timestamp', 'too_long'] as const;
 export type InvalidReason = (typeof INVALID_REASONS)[number];
+/** The label sets of `polymur_points_invalid_total`, shown at 0 from the start. */
+export const INVALID_REASON_LABELS = INVALID_REASONS.map((reason) => ({ reason }));
 
 export interface FilterResult {
   readonly data: Buffer;

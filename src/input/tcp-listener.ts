@@ -8,7 +8,7 @@ import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { createConnectionLimit } from './connection-limit.js';
 import { createLineFramer } from './framer.js';
-import { INVALID_REASONS, MAX_LINE_BYTES, type InvalidReason } from './lines.js';
+import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from './lines.js';
 import { formatHostPort, listenOn, parseHostPort } from './address.js';
 
 /**
@@ -42,13 +42,11 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const { host, port } = parseHostPort(opts.listenAddr);
   const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 5 * 60_000;
-  const received = opts.metrics.counter('polymur_points_received_total', 'Data points received');
-  const invalid = opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason');
-  for (const reason of INVALID_REASONS) invalid.inc(0, { reason });
+  const received = opts.metrics.counter('polymur_points_received_total', 'Valid data points read from clients');
+  const invalid = opts.metrics.counter('polymur_points_invalid_total', 'Invalid data points dropped, by reason', INVALID_REASON_LABELS);
   const connectionsTotal = opts.metrics.counter('polymur_connections_total', 'Client connections accepted');
   const refused = opts.metrics.counter('polymur_connections_refused_total', 'Client connections refused over -max-connections');
   const refusedPerIp = opts.metrics.counter('polymur_connections_refused_per_ip_total', 'Client connections refused over -max-connections-per-ip');
-  refusedPerIp.inc(0);
   const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256);
   const refusedLog = rateLimitedLog(opts.log);
   const sockets = new Set<Socket>();

@@ -1,6 +1,17 @@
-// A small metrics registry rendered in the Prometheus text format (version 0.0.4).
+// A small metrics registry rendered in the Prometheus text format (version 0.0.4), checked by
+// `promtool check metrics` in test/observe/prometheus.test.ts.
 // Counters and gauges are plain numbers keyed by their label values, so incrementing one on a
 // hot path is a Map lookup and an add, once per batch rather than per data point.
+//
+// Why ours and not prom-client: not speed. Both cost well under 1 % (the hot path increments a few
+// counters per batch of thousands of points; a micro-benchmark of 2M incs on the shared machine gave
+// 25-220 ns for ours and 300-450 ns for prom-client unlabelled, 1.2-7 us for either labelled).
+// It is the shape: our stages register the same family from several places (the listener and the
+// gateway both count `polymur_points_invalid_total`; every spool adds its own labelled collector to
+// `polymur_spool_bytes`) and pass label sets at the call site, where prom-client wants one owner
+// declaring every label name up front; switching rewrites every registration in src/ for no change
+// on the wire. The prom-client default metrics that dashboards query are in process-metrics.ts
+// under prom-client's names.
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -17,10 +28,9 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-function labelText(labels: Labels | undefined, extra?: string): string {
+function labelText(labels: Labels | undefined): string {
   const parts: string[] = [];
   if (labels) for (const k of Object.keys(labels)) parts.push(`${k}="${escapeLabel(labels[k]!)}"`);
-  if (extra) parts.push(extra);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
@@ -52,6 +62,10 @@ export class Counter implements Family {
   readonly kind = 'counter' as const;
   private readonly series = new Series();
   constructor(readonly name: string, readonly help: string) {}
+  /** Shows the series at 0 before its first event, so that `increase()` sees the first one. */
+  declare(labels?: Labels): void {
+    this.series.get(labels);
+  }
   inc(by = 1, labels?: Labels): void {
     this.series.get(labels).value += by;
   }
@@ -101,28 +115,34 @@ export class Gauge implements Family {
   }
 }
 
+/** A counter read at scrape time from what the process already counts (CPU time). */
+class CollectedCounter implements Family {
+  readonly kind = 'counter' as const;
+  constructor(readonly name: string, readonly help: string, private readonly collect: () => number) {}
+  render(out: string[]): void {
+    out.push(`${this.name} ${formatNumber(this.collect())}`);
+  }
+}
+
+/** Unlabelled: its buckets, sum and count are shown at 0 from the start. */
 export class Histogram implements Family {
   readonly kind = 'histogram' as const;
-  private readonly series = new Map<string, { labels: Labels | undefined; counts: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {}
-  observe(v: number, labels?: Labels): void {
-    const key = keyOf(labels);
-    let s = this.series.get(key);
-    if (!s) {
-      s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
-      this.series.set(key, s);
-    }
+  private readonly s: { counts: number[]; sum: number; count: number };
+  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
+    this.s = { counts: new Array<number>(buckets.length).fill(0), sum: 0, count: 0 };
+  }
+  observe(v: number): void {
+    const s = this.s;
     for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) s.counts[i]!++;
     s.sum += v;
     s.count++;
   }
   render(out: string[]): void {
-    for (const s of this.series.values()) {
-      this.buckets.forEach((le, i) => out.push(`${this.name}_bucket${labelText(s.labels, `le="${formatNumber(le)}"`)} ${s.counts[i]}`));
-      out.push(`${this.name}_bucket${labelText(s.labels, 'le="+Inf"')} ${s.count}`);
-      out.push(`${this.name}_sum${labelText(s.labels)} ${formatNumber(s.sum)}`);
-      out.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
-    }
+    const s = this.s;
+    this.buckets.forEach((le, i) => out.push(`${this.name}_bucket{le="${formatNumber(le)}"} ${s.counts[i]}`));
+    out.push(`${this.name}_bucket{le="+Inf"} ${s.count}`);
+    out.push(`${this.name}_sum ${formatNumber(s.sum)}`);
+    out.push(`${this.name}_count ${s.count}`);
   }
 }
 
@@ -145,8 +165,20 @@ export class Registry {
     return family;
   }
 
-  counter(name: string, help: string): Counter {
-    return this.add(name, 'counter', () => new Counter(name, help));
+  /**
+   * Every counter is shown from the start at 0: unlabelled unless `known` lists the label sets it
+   * will be incremented with (e.g. each reason); label values known only later (a destination
+   * added at run time) are declared then with `declare()`.
+   */
+  counter(name: string, help: string, known: readonly Labels[] = [{}]): Counter {
+    const counter = this.add(name, 'counter', () => new Counter(name, help));
+    for (const labels of known) counter.declare(Object.keys(labels).length ? labels : undefined);
+    return counter;
+  }
+
+  /** A counter whose value is read at scrape time. */
+  collectedCounter(name: string, help: string, collect: () => number): void {
+    this.add(name, 'counter', () => new CollectedCounter(name, help, collect));
   }
 
   /** `labels` are those of the collector's series (its number, or added to each of its pairs). */

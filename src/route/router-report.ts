@@ -4,6 +4,7 @@
 import type { Batch, BatchQueue, FullPolicy } from '../batch/batch.js';
 import { canEverHold } from '../batch/capacity.js';
 import type { Registry } from '../observe/metrics.js';
+import { registerQueueMetrics } from '../observe/queue-metrics.js';
 import type { DestinationAddress } from './destination.js';
 
 /** What the report reads of a destination. */
@@ -15,25 +16,36 @@ export interface ReportedDestination {
 
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;
 
-export function createRouterMetrics(registry: Registry, opts: { list: () => Iterable<ReportedDestination>; capacityPoints: number }) {
-  const perDestination = (value: (d: ReportedDestination) => number): Array<readonly [{ destination: string }, number]> =>
-    [...opts.list()].map((d) => [{ destination: d.address.id }, value(d)] as const);
-  registry.gauge('polymur_destination_queued_points', 'Data points queued per destination', () => perDestination((d) => d.queue.depth().points));
-  registry.gauge('polymur_destination_queue_capacity_points', 'Queue capacity per destination in points (+Inf for a spooled queue: the spool bounds it in bytes)', () => opts.capacityPoints);
-  registry.gauge('polymur_destination_up', 'Whether the destination is connected', () => perDestination((d) => (d.writer.connected ? 1 : 0)));
-  return {
-    forwarded: registry.counter('polymur_points_forwarded_total', 'Data points accepted for delivery to the destinations'),
-    written: registry.counter('polymur_destination_written_points_total', 'Data points written per destination'),
-    writtenBatches: registry.counter('polymur_destination_written_batches_total', 'Batches written per destination'),
-    writtenBytes: registry.counter('polymur_destination_written_bytes_total', 'Bytes written per destination'),
-    reconnects: registry.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination'),
-    writeTimeouts: registry.counter('polymur_destination_write_timeouts_total', 'Connections dropped because the destination accepted no byte for -write-timeout'),
-    resent: registry.counter('polymur_destination_resent_points_total', 'Data points of the resend window written again after a connection died'),
-    writerFailures: registry.counter('polymur_destination_writer_failures_total', 'Unexpected failures of a destination writer loop (it carries on)'),
+export function createRouterMetrics(registry: Registry, opts: { list: () => Iterable<ReportedDestination> }) {
+  registerQueueMetrics(registry, () =>
+    [...opts.list()].map((d) => ({ labels: { destination: d.address.id }, depth: d.queue.depth(), limits: d.queue.limits() })),
+  );
+  registry.gauge('polymur_destination_up', 'Whether the destination is connected', () =>
+    [...opts.list()].map((d) => [{ destination: d.address.id }, d.writer.connected ? 1 : 0] as const),
+  );
+  const m = {
+    forwarded: registry.counter('polymur_points_forwarded_total', 'Data points accepted into the destination queues for delivery'),
+    // Per destination: each series is declared at 0 as its destination is registered (declare()).
+    written: registry.counter('polymur_points_written_total', 'Data points written to the next hop, per destination', []),
+    writtenBatches: registry.counter('polymur_batches_written_total', 'Batches written to the next hop, per destination', []),
+    writtenBytes: registry.counter('polymur_bytes_written_total', 'Bytes written to the next hop, per destination', []),
+    reconnects: registry.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination', []),
+    writeTimeouts: registry.counter('polymur_destination_write_timeouts_total', 'Connections dropped because the destination accepted no byte for -write-timeout', []),
+    resent: registry.counter('polymur_destination_resent_points_total', 'Data points of the resend window written again after a connection died', []),
+    writerFailures: registry.counter('polymur_destination_writer_failures_total', 'Unexpected failures of a destination writer loop (it carries on)', []),
     refused: registry.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
     oversized: registry.counter('polymur_batches_oversized_total', 'Batches refused because they are larger than a destination queue can ever hold'),
     rerouted: registry.counter('polymur_rerouted_points_total', 'Data points moved from a failed destination to the others'),
-    dropped: registry.counter('polymur_points_dropped_total', 'Data points dropped, by reason'),
+    dropped: registry.counter('polymur_points_dropped_total', 'Data points dropped, by reason (and destination)', []),
+  };
+  return {
+    ...m,
+    /** A destination's series, at 0 from its registration. */
+    declare(destination: string): void {
+      const labels = { destination };
+      for (const counter of [m.written, m.writtenBatches, m.writtenBytes, m.reconnects, m.writeTimeouts, m.resent, m.writerFailures]) counter.declare(labels);
+      m.dropped.declare({ reason: 'queue_full', destination });
+    },
   };
 }
 

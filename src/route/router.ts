@@ -87,7 +87,7 @@ export function createRouter(opts: RouterOptions): Router {
   let ringDests: Destination[] = [];
   let closed = false;
   let closing: Promise<void> | undefined;
-  const m = createRouterMetrics(opts.metrics, { list: () => dests.values(), capacityPoints: opts.makeQueue ? Infinity : opts.queueCapPoints });
+  const m = createRouterMetrics(opts.metrics, { list: () => dests.values() });
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
   const handoverLog = rateLimitedLog(opts.log, 2, 5000);
 
@@ -171,6 +171,7 @@ export function createRouter(opts: RouterOptions): Router {
       opts.makeQueue?.(address) ??
       createMemoryQueue({ maxBatches: Number.MAX_SAFE_INTEGER, maxBytes: opts.queueMaxBytes ?? 256 * 1024 * 1024, maxPoints: opts.queueCapPoints, policy: 'block' });
     const labels = { destination: address.id };
+    m.declare(address.id);
     const log = rateLimitedLog(opts.log, 3, 10_000);
     const d: Destination = {
       address,

@@ -94,7 +94,7 @@ test('broadcast without spool, -when-full drop: the stuck destination\'s copies 
     const healthyTime = seconds(started);
     const m = await scrape(relay.statPort);
     const dropped = m.value('polymur_points_dropped_total', { reason: 'queue_full', destination: stuck.address });
-    const queued = m.value('polymur_destination_queued_points', { destination: stuck.address });
+    const queued = m.value('polymur_queue_points', { destination: stuck.address });
     assert.ok(dropped > 0, 'the stuck destination\'s copies were dropped');
     assert.ok(healthyTime < points / rate + 3, `the healthy destination had every point after ${healthyTime} s`);
     report('stuck destination, broadcast, drop', { healthy: delivery(healthy.lines, CONNECTIONS, points) },
@@ -196,13 +196,13 @@ async function killWithDataInFlight(resendWindow: string): Promise<{ d: Delivery
     const sending = sendLoad({ port: relay.port, connections: CONNECTIONS, points, ratePerSecond: 100_000 });
     await first.waitForLines(50_000);
     first.pause();
-    const writtenBefore = await scrapeCounter(relay.statPort, 'polymur_destination_written_points_total');
+    const writtenBefore = await scrapeCounter(relay.statPort, 'polymur_points_written_total');
     // At least 10,000 points written into the socket that the sink will never read.
-    await until('points pile up in the socket buffers', async () => (await scrapeCounter(relay.statPort, 'polymur_destination_written_points_total')) - writtenBefore >= 10_000, 10_000);
+    await until('points pile up in the socket buffers', async () => (await scrapeCounter(relay.statPort, 'polymur_points_written_total')) - writtenBefore >= 10_000, 10_000);
     await first.close();
     second = await startTcpSink(first.port);
     await sending;
-    await until('the relay queue is empty', async () => (await scrapeCounter(relay.statPort, 'polymur_destination_queued_points')) === 0, 30_000);
+    await until('the relay queue is empty', async () => (await scrapeCounter(relay.statPort, 'polymur_queue_points')) === 0, 30_000);
     const all = (): string[] => [...first.lines, ...second!.lines];
     if (resendWindow !== '0') await until('every point at the sink', () => delivery(all(), CONNECTIONS, points).missing === 0, 15_000);
     return { d: delivery(all(), CONNECTIONS, points), resent: await scrapeCounter(relay.statPort, 'polymur_destination_resent_points_total') };
@@ -269,7 +269,7 @@ test('gateway over a small per-destination spool: every 200 means its points arr
     assert.ok(ok > 0 && ok < 20, `${ok} of 20 batches accepted by a 2000-byte spool`);
     sink = await startTcpSink(downPort);
     await sink.waitForLines(accepted.length, 15_000);
-    await until('the spool is empty', async () => (await scrapeCounter(gateway.statPort, 'polymur_destination_queued_points')) === 0, 10_000);
+    await until('the spool is empty', async () => (await scrapeCounter(gateway.statPort, 'polymur_queue_points')) === 0, 10_000);
     process.stdout.write(`# gateway, 2000-byte spool, destination down: 20 batches of 10 points posted, ${ok} answered 200, ${20 - ok} answered 503; ${accepted.length} points accepted, ${sink.lines.length} arrived\n`);
     assert.deepEqual([...sink.lines].sort(), [...accepted].sort());
   } finally {

@@ -60,7 +60,7 @@ test('gateway hanging from the start: what clients sent meanwhile arrives once a
     const { statPort } = proxy;
     await sendLoad({ port: proxy.port, connections: 1, points: POINTS });
     await until('the proxy counted every point', async () => (await scrapeCounter(statPort, 'polymur_points_received_total')) === POINTS);
-    assert.equal(await scrapeCounter(statPort, 'polymur_points_sent_total'), 0);
+    assert.equal(await scrapeCounter(statPort, 'polymur_points_written_total'), 0);
     await stuck.close();
     const replaced = Date.now();
     gateway = await startGateway({ cert, args: ['-dev-mode', '-destinations', sink.address, '-listen-https-port', String(stuck.port)] });

@@ -112,7 +112,7 @@ test('a gateway certificate the proxy does not trust: logged as a certificate ve
     const metrics = await (await fetch(`http://127.0.0.1:${proxy.statPort}/metrics`)).text();
     assert.match(metrics, /polymur_send_failures_total\{reason="DEPTH_ZERO_SELF_SIGNED_CERT"\} \d+/);
     assert.equal(sink.lines.length, 0);
-    assert.equal(await scrapeCounter(proxy.statPort, 'polymur_points_sent_total'), 0);
+    assert.equal(await scrapeCounter(proxy.statPort, 'polymur_points_written_total'), 0);
     process.stdout.write(`# untrusted gateway certificate: "${ping[0]}"\n`);
   } finally {
     await proxy.stop();

@@ -46,7 +46,7 @@ test('SIGTERM: 503 and Connection: close during the drain, requests in flight co
     assert.deepEqual(exit, { code: 0, signal: null });
 
     // Everything the gateway answered 200 for is at the sink now that it has exited.
-    const acked = await scrapeCounter(proxy.statPort, 'polymur_points_sent_total');
+    const acked = await scrapeCounter(proxy.statPort, 'polymur_points_written_total');
     const good = (): string[] => sink.lines.filter((l) => l.startsWith('collectd.'));
     const atExit = delivery(good(), 2, points);
     assert.equal(sink.lines.filter((l) => l.startsWith('shutdown.inflight ')).length, 1000);

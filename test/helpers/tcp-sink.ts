@@ -12,6 +12,8 @@ export interface TcpSink {
   /** Stops reading (a stalled destination: the sender's writes back up), and starts again. */
   pause(): void;
   resume(): void;
+  /** Connections open now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startTcpSink(port = 0, host = '127.0.0.1'): Promise<TcpSin
       paused = false;
       for (const s of sockets) s.resume();
     },
+    connections: () => sockets.size,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

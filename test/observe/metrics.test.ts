@@ -31,7 +31,7 @@ test('relay /metrics: received, invalid by reason, forwarded and per-destination
     assert.ok(sinks.every((s) => s.lines.length > 0), 'hash-route used both destinations');
 
     const port = relay.statPort;
-    await until('written counted', async () => (await scrape(port)).value('polymur_destination_written_points_total') === 1000, 5000);
+    await until('written counted', async () => (await scrape(port)).value('polymur_points_written_total') === 1000, 5000);
     const m = await scrape(port);
     assert.equal(m.value('polymur_points_received_total'), 1000);
     assert.equal(m.value('polymur_points_invalid_total'), 4);
@@ -41,14 +41,14 @@ test('relay /metrics: received, invalid by reason, forwarded and per-destination
     assert.equal(m.value('polymur_points_forwarded_total'), 1000);
     sinks.forEach((sink, i) => {
       const destination = [a, b][i]!;
-      assert.equal(m.value('polymur_destination_written_points_total', { destination }), sink.lines.length, `${destination} points`);
-      assert.equal(m.value('polymur_destination_written_bytes_total', { destination }), bytesOf(sink.lines), `${destination} bytes`);
-      assert.ok(m.value('polymur_destination_written_batches_total', { destination }) >= 1);
+      assert.equal(m.value('polymur_points_written_total', { destination }), sink.lines.length, `${destination} points`);
+      assert.equal(m.value('polymur_bytes_written_total', { destination }), bytesOf(sink.lines), `${destination} bytes`);
+      assert.ok(m.value('polymur_batches_written_total', { destination }) >= 1);
       assert.equal(m.value('polymur_destination_up', { destination }), 1);
-      assert.equal(m.value('polymur_destination_queued_points', { destination }), 0);
+      assert.equal(m.value('polymur_queue_points', { destination }), 0);
+      assert.equal(m.value('polymur_queue_capacity_points', { destination }), 5000);
     });
     assert.equal(m.value('polymur_destination_reconnects_total'), 0);
-    assert.equal(m.value('polymur_destination_queue_capacity_points'), 5000);
     assert.equal(m.value('polymur_connections_total'), 1);
     assert.equal(m.families.get('polymur_points_received_total')!.type, 'COUNTER');
     assert.ok(m.value('process_resident_memory_bytes') > 0);
@@ -88,22 +88,22 @@ test('gateway /metrics: points, batches and auth failures per key name match wha
     const wrong = await post(gateway.port, '/ingest', { 'X-Polymur-Key': 'not-a-key' }, gzipSync('raw.c 3 1700000000\n'), gateway.cert.cert);
     assert.equal(wrong.status, 401);
     await sink.waitForLines(802, 20_000);
-    await until('written counted', async () => (await scrape(gateway.statPort)).value('polymur_destination_written_points_total') === 802, 5000);
+    await until('written counted', async () => (await scrape(gateway.statPort)).value('polymur_points_written_total') === 802, 5000);
 
     const [g, p1, p2] = await Promise.all([scrape(gateway.statPort), scrape(proxy1.statPort), scrape(proxy2.statPort)]);
     assert.equal(g.value('polymur_points_received_total', { key: 'site1' }), 502);
     assert.equal(g.value('polymur_points_received_total', { key: 'site2' }), 300);
-    const sent1 = p1.value('polymur_batches_sent_total');
-    const sent2 = p2.value('polymur_batches_sent_total');
+    const sent1 = p1.value('polymur_batches_written_total');
+    const sent2 = p2.value('polymur_batches_written_total');
     assert.ok(sent1 >= 5, 'proxy 1 sent batches of at most 100 points');
     assert.equal(g.value('polymur_batches_received_total', { key: 'site1' }), sent1 + 1);
     assert.equal(g.value('polymur_batches_received_total', { key: 'site2' }), sent2);
-    assert.equal(p1.value('polymur_points_sent_total'), 500);
+    assert.equal(p1.value('polymur_points_written_total'), 500);
     assert.equal(g.value('polymur_auth_failures_total'), 1);
     assert.equal(g.value('polymur_points_invalid_total', { reason: 'fields' }), 1);
     assert.equal(g.value('polymur_points_forwarded_total'), 802);
-    assert.equal(g.value('polymur_destination_written_points_total', { destination: sink.address }), 802);
-    assert.equal(g.value('polymur_destination_written_bytes_total', { destination: sink.address }), bytesOf(sink.lines));
+    assert.equal(g.value('polymur_points_written_total', { destination: sink.address }), 802);
+    assert.equal(g.value('polymur_bytes_written_total', { destination: sink.address }), bytesOf(sink.lines));
     const [duration] = g.samples('polymur_request_duration_seconds');
     assert.equal(Number(duration!.count), sent1 + sent2 + 1, 'one latency observation per accepted batch');
     assert.equal(g.families.get('polymur_request_duration_seconds')!.type, 'HISTOGRAM');

@@ -42,3 +42,31 @@ test('a counter registered twice is the same counter; one name with two kinds is
   assert.equal(first.value({ reason: 'queue_full' }), 2);
   assert.throws(() => registry.gauge('polymur_points_dropped_total', 'Dropped'), /different kinds/);
 });
+
+test('every counter is rendered at 0 before its first event: unlabelled, each known label set, each declared one', () => {
+  const registry = new Registry();
+  registry.counter('polymur_auth_failures_total', 'Unknown keys');
+  registry.counter('polymur_points_invalid_total', 'Invalid', [{ reason: 'fields' }, { reason: 'value' }]);
+  const written = registry.counter('polymur_points_written_total', 'Written', []);
+  written.declare({ destination: 'a:1' });
+  registry.histogram('polymur_send_duration_seconds', 'Duration', [0.1, 1]);
+  const families = new Map(parse(registry.render()).map((f) => [f.name, f]));
+  assert.deepEqual(families.get('polymur_auth_failures_total')!.metrics, [{ value: '0' }]);
+  assert.deepEqual(families.get('polymur_points_invalid_total')!.metrics, [
+    { labels: { reason: 'fields' }, value: '0' },
+    { labels: { reason: 'value' }, value: '0' },
+  ]);
+  assert.deepEqual(families.get('polymur_points_written_total')!.metrics, [{ labels: { destination: 'a:1' }, value: '0' }]);
+  assert.match(registry.render(), /^polymur_send_duration_seconds_count 0$/m);
+  assert.match(registry.render(), /^polymur_send_duration_seconds_bucket\{le="\+Inf"\} 0$/m);
+});
+
+test('a counter read at scrape time is typed counter (process_cpu_seconds_total)', () => {
+  const registry = new Registry();
+  let cpu = 1.5;
+  registry.collectedCounter('process_cpu_seconds_total', 'CPU', () => cpu);
+  cpu = 2.25;
+  const text = registry.render();
+  assert.match(text, /^# TYPE process_cpu_seconds_total counter$/m);
+  assert.match(text, /^process_cpu_seconds_total 2\.25$/m);
+});

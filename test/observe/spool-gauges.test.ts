@@ -25,7 +25,7 @@ test('relay with -spool-dir and two destinations, one down: polymur_spool_bytes 
     await stream.close();
     await up.waitForLines(300, 15_000);
     const port = relay.statPort;
-    await until('the down destination holds 300 points', async () => (await scrape(port)).value('polymur_destination_queued_points', { destination: down }) === 300, 15_000);
+    await until('the down destination holds 300 points', async () => (await scrape(port)).value('polymur_queue_points', { destination: down }) === 300, 15_000);
     await until('the up destination spool emptied', async () => (await scrape(port)).value('polymur_spool_bytes', { destination: up.address }) === 0, 15_000);
     const m = await scrape(port);
     const downBytes = m.value('polymur_spool_bytes', { destination: down });

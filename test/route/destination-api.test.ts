@@ -110,7 +110,7 @@ test('broadcast deldest of a destination that is down: it takes no new points, k
     const lines = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `deldest.m${from + i} ${from + i} 1700000000`);
     await stream.send(lines(0, 100));
     await sink.waitForLines(100);
-    await until('100 points queued for the down destination', async () => (await scrape(relay!.statPort)).value('polymur_destination_queued_points', { destination: down }) === 100, 10_000);
+    await until('100 points queued for the down destination', async () => (await scrape(relay!.statPort)).value('polymur_queue_points', { destination: down }) === 100, 10_000);
 
     assert.equal(await textCommand(relay.apiPort, `deldest ${down}`), `Unregistered destination: ${down}\n`);
     await relay.waitForLog(new RegExp(`Destination ${escaped} takes no new data points; it is unregistered once its 100 queued data points are written`));
@@ -118,15 +118,15 @@ test('broadcast deldest of a destination that is down: it takes no new points, k
     await sink.waitForLines(150);
     await stream.close();
     const m = await scrape(relay.statPort);
-    assert.equal(m.value('polymur_destination_queued_points', { destination: down }), 100, 'nothing new was queued for it, nothing discarded');
+    assert.equal(m.value('polymur_queue_points', { destination: down }), 100, 'nothing new was queued for it, nothing discarded');
 
     late = await startTcpSink(downPort);
     await late.waitForLines(100, 15_000);
     await relay.waitForLog(new RegExp(`Unregistered destination ${escaped}\\n`), 15_000);
-    await until('nothing more arrives', async () => (await scrape(relay!.statPort)).samples('polymur_destination_queued_points').length === 1, 5_000);
+    await until('nothing more arrives', async () => (await scrape(relay!.statPort)).samples('polymur_queue_points').length === 1, 5_000);
     assert.deepEqual(late.lines, lines(0, 100), 'the deleted destination got what it held, and nothing sent after deldest');
     const after = await scrape(relay.statPort);
-    assert.deepEqual(after.samples('polymur_destination_queued_points').map((s) => s.labels?.destination), [sink.address]);
+    assert.deepEqual(after.samples('polymur_queue_points').map((s) => s.labels?.destination), [sink.address]);
     assert.deepEqual(Object.keys((JSON.parse(await textCommand(relay.apiPort, 'getdest')) as Destinations).registered), [sink.address]);
   } finally {
     await relay?.stop();

@@ -83,7 +83,7 @@ test('broadcast: a destination that is down keeps its queue without holding up t
 
     down = await startTcpSink(downPort);
     await down.waitForLines(2000);
-    await until('nothing more arrives late', async () => (await scrapeCounter(relay!.statPort, 'polymur_destination_queued_points')) === 0, 10_000);
+    await until('nothing more arrives late', async () => (await scrapeCounter(relay!.statPort, 'polymur_queue_points')) === 0, 10_000);
     assert.deepEqual([...before, ...down.lines], lines(0, 3000), 'the returning destination got every missed point, once, in order');
     assert.deepEqual(up.lines, lines(0, 3000));
   } finally {

@@ -28,15 +28,15 @@ test('broadcast: a stalled destination does not hold up the other; it catches up
     // The stalled one got at most what its socket buffers hold; the rest waits in its own queue.
     assert.equal(slow.lines.length, 0);
     const m = await scrape(relay.statPort);
-    assert.ok(m.value('polymur_destination_queued_points', { destination: slow.address }) > 0, 'points wait in the stalled destination\'s queue');
-    assert.equal(m.value('polymur_destination_queued_points', { destination: fast.address }), 0);
+    assert.ok(m.value('polymur_queue_points', { destination: slow.address }) > 0, 'points wait in the stalled destination\'s queue');
+    assert.equal(m.value('polymur_queue_points', { destination: fast.address }), 0);
     assert.equal(m.value('polymur_destination_up', { destination: slow.address }), 1);
 
     slow.resume();
     await slow.waitForLines(POINTS, 30_000);
     assert.deepEqual(slow.lines, lines);
     assert.deepEqual(fast.lines, lines);
-    assert.equal(await scrapeCounter(relay.statPort, 'polymur_destination_queued_points'), 0);
+    assert.equal(await scrapeCounter(relay.statPort, 'polymur_queue_points'), 0);
   } finally {
     await relay?.stop();
     for (const s of sinks) await s.close();
