@@ -89,14 +89,18 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
   };
   // Installed before start() runs: Node's default for these signals is to die, losing the queue.
   let signalled: NodeJS.Signals | undefined;
-  process.on('SIGHUP', () => {
-    if (running === undefined || signalled !== undefined) {
-      log(`Received SIGHUP ${running === undefined ? 'during start-up' : 'while shutting down'}: ignored`);
-      return;
+  // A SIGHUP during start-up may follow a change to files start() has already read: it reloads once started.
+  let reloadWhenStarted = false;
+  const reload = (): void => {
+    if (signalled !== undefined) return log('Received SIGHUP while shutting down: ignored');
+    if (running === undefined) {
+      reloadWhenStarted = true;
+      return log('Received SIGHUP during start-up: reloading once started');
     }
     log('Received SIGHUP, reloading');
     running.reload().catch((err: unknown) => log(`Reload failed: ${err instanceof Error ? err.message : String(err)}`));
-  });
+  };
+  process.on('SIGHUP', reload);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled !== undefined) {
       log(`Received ${signal} again, exiting now`);
@@ -123,6 +127,7 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
     log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
+  if (reloadWhenStarted) reload();
 }
 
 function logUndelivered(undelivered: Undelivered): void {

@@ -19,7 +19,7 @@ export class ReloadError extends Error {
 export function createReloader(parts: readonly ReloadPart[], log: (m: string) => void): () => Promise<void> {
   const once = async (): Promise<void> => {
     if (parts.length === 0) {
-      log('Reload: nothing to reload (no key store, certificate, key file or destinations file)');
+      log('Reload complete: nothing to reload (no key store, certificate, API key file or destinations file)');
       return;
     }
     let failed = 0;
