@@ -97,7 +97,12 @@ export function proxyCredentialParts(opts: {
  * removed one's queue to the ring, broadcast drains it first). Compared with what the file said
  * last, so destinations added or removed through the destination API meanwhile are left alone.
  */
-export function destinationsFilePart(router: Router, path: string, distribution: Distribution, initial: readonly string[]): ReloadPart {
+export function destinationsFilePart(
+  router: Router,
+  opts: { path: string; distribution: Distribution; replicationFactor: number },
+  initial: readonly string[],
+): ReloadPart {
+  const { path, distribution, replicationFactor } = opts;
   const idOf = (text: string): string => parseDestination(text).id;
   let applied = new Set(initial.map(idOf));
   return {
@@ -105,6 +110,11 @@ export function destinationsFilePart(router: Router, path: string, distribution:
     async reload() {
       const next = readDestinationsFile(path, distribution).map(idOf);
       if (next.length === 0) throw new ReloadError(`${path} names no destination`);
+      const hosts = new Set(next.map((text) => parseDestination(text).host)).size;
+      // As at start: carbon places each copy of a point on another host.
+      if (distribution === 'hash-route' && hosts < replicationFactor) {
+        throw new ReloadError(`${path} names ${hosts} distinct hosts; -replication-factor ${replicationFactor} needs at least as many`);
+      }
       const wanted = new Set(next);
       const said: string[] = [];
       for (const id of next) {

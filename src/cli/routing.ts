@@ -92,6 +92,6 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
       ['router', router],
     ],
     undelivered: () => router.destinations().reduce((sum, d) => sum + d.queuedPoints, 0),
-    reloadParts: config.destinationsFile !== '' ? [destinationsFilePart(router, config.destinationsFile, config.distribution, config.destinations)] : [],
+    reloadParts: config.destinationsFile !== '' ? [destinationsFilePart(router, { path: config.destinationsFile, distribution: config.distribution, replicationFactor: config.replicationFactor }, config.destinations)] : [],
   };
 }

@@ -220,3 +220,18 @@ test('SIGHUP relay: -destinations-file adds and removes hash-route destinations 
   await sending;
   await assertStreamDelivered('of the relay destinations file (hash-route)', [a, b, c], [relay]);
 });
+
+test('SIGHUP relay: a -destinations-file with fewer distinct hosts than -replication-factor is refused as at start, the set kept', async (t) => {
+  const [a, b] = [await startTcpSink(0, '127.0.0.1'), await startTcpSink(0, '127.0.0.2')];
+  for (const s of [a, b]) t.after(() => s.close());
+  const file = join(tmp('dests'), 'destinations');
+  writeFileSync(file, `${a.address}:a\n${b.address}:b\n`);
+  const relay = await startRelay(['-destinations-file', file, '-distribution', 'hash-route', '-replication-factor', '2', '-flush-interval', '50ms']);
+  t.after(() => relay.stop());
+  writeFileSync(file, `${a.address}:a\n127.0.0.1:1:b\n`);
+  assert.match(await sighup(relay), /Reload: destinations \(-destinations-file \S+\) FAILED, keeping the old setting: \S+ names 1 distinct hosts; -replication-factor 2 needs at least as many/);
+  const stream = await openGraphiteStream(relay.port);
+  await stream.send(['kept.set 1 1700000000']);
+  await stream.close();
+  await until('the point at both replicas (the set is unchanged)', () => [a, b].every((s) => s.lines.includes('kept.set 1 1700000000')), 10_000);
+});
