@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // polymur-gateway: proxy batches in over HTTP(S) with an API key, Graphite plaintext out to the destinations.
-import { readFileSync } from 'node:fs';
 import { GATEWAY_FLAGS } from '../config/programs.js';
 import { readGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
 import { createGateway } from '../gateway/server.js';
 import { createKeyCache, createStaticKeys } from '../keys/cache.js';
 import { openKeyStore } from '../keys/store.js';
+import { certificateSummary, readGatewayTls } from '../net/tls-files.js';
 import { log } from '../observe/log.js';
 import { startObservability } from './observability.js';
 import { keptIn, runProgram, type Running, type StartUp } from './program.js';
+import { createReloader, type ReloadPart } from './reload.js';
+import { certificatePart, keyStorePart } from './reload-parts.js';
 import { startOutput } from './routing.js';
 import { programRegistry } from './version.js';
 
@@ -16,12 +18,15 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   log('::: Polymur-gateway :::');
   const registry = programRegistry('polymur-gateway');
   if (config.devMode) log("Running in dev-mode: API-key set to '123'");
-  const keys = config.devMode
-    ? createStaticKeys(new Map([['dev', '123']]))
-    : createKeyCache({ store: openKeyStore(config.keyStore), log, metrics: registry });
+  const store = config.devMode ? undefined : openKeyStore(config.keyStore);
+  const keys = store
+    ? createKeyCache({ store, refreshMs: config.keyRefreshMs, log, metrics: registry })
+    : createStaticKeys(new Map([['dev', '123']]));
   // The key store may not answer: a signal meanwhile releases what is open.
   await startUp.track('keys', keys).start();
 
+  const tlsPaths = { certPath: config.certPath, keyPath: config.keyPath, clientCaPath: config.clientCaPath, minVersion: config.tlsMinVersion };
+  const tls = config.httpsPort !== undefined ? readGatewayTls(tlsPaths) : undefined;
   const output = await startOutput(config, registry);
   for (const [name, stage] of output.stages) startUp.track(name, stage);
   const observability = await startObservability({
@@ -40,17 +45,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   const gateway = await createGateway({
     listenAddr: config.listenAddr,
     ...(config.httpPort !== undefined ? { httpPort: config.httpPort } : {}),
-    ...(config.httpsPort !== undefined
-      ? {
-          httpsPort: config.httpsPort,
-          tls: {
-            cert: readFileSync(config.certPath),
-            key: readFileSync(config.keyPath),
-            minVersion: config.tlsMinVersion,
-            ...(config.clientCaPath !== '' ? { clientCa: readFileSync(config.clientCaPath) } : {}),
-          },
-        }
-      : {}),
+    ...(config.httpsPort !== undefined && tls ? { httpsPort: config.httpsPort, tls: tls.tls } : {}),
     keys,
     sink: output.sink,
     keyPrefix: config.keyPrefix,
@@ -68,7 +63,13 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     logBatches: config.verbose,
   });
 
+  const reloadParts: ReloadPart[] = [
+    ...(store ? [keyStorePart(keys, store.description)] : []),
+    ...(tls ? [certificatePart(gateway, tlsPaths, certificateSummary(tls.cert))] : []),
+    ...output.reloadParts,
+  ];
   return {
+    reload: createReloader(reloadParts, log),
     stages: [
       ['gateway', gateway],
       ['self-metrics', observability.reporting],

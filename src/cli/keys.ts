@@ -3,6 +3,8 @@
 // original pgw-key's commands and wording. Exit codes: 0 done, 1 refused or store error, 2 usage.
 import { basename } from 'node:path';
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
+import { stateDir } from '../config/programs.js';
+import { resolveStateDir, stateKeyStore } from '../config/state-dir.js';
 import { generateKey } from '../keys/generate.js';
 import { hashedEntry } from '../keys/entry.js';
 import { KeyStoreError, KeyStoreMissing, openKeyStore, type KeyStore } from '../keys/store.js';
@@ -13,9 +15,10 @@ const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
 const program = invokedAs === 'keys' ? 'polymur-keys' : invokedAs;
 const FLAGS: FlagSpec[] = [
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
+  stateDir,
 ];
 
-const USAGE = `Usage: ${program} [-key-store URL] <command>
+const USAGE = `Usage: ${program} [-key-store URL] [-state-dir DIR] <command>
 Commands:
 \tlist names\tShow API key names
 \tlist all\tShow API key names and keys (sha256:<hash> for a key kept hashed)
@@ -84,7 +87,8 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
 const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR', { version: () => versionText(program), takesArguments: true });
 let store: KeyStore | undefined;
 try {
-  store = openKeyStore(String(values['key-store']));
+  // The same file as the gateway's: a relative file store is inside -state-dir ($STATE_DIRECTORY).
+  store = openKeyStore(stateKeyStore(resolveStateDir(String(values['state-dir'])), String(values['key-store'])));
   process.stdout.write(await run(store, args));
   process.exitCode = 0;
 } catch (err) {

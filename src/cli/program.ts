@@ -1,6 +1,6 @@
 // What every program's entry does the same way: flags (Go semantics, environment fallback), one
 // validation of the configuration, startup errors reported plainly, and the lifecycle: signal
-// handlers installed before anything starts, SIGHUP ignored, and SIGINT/SIGTERM closing the
+// handlers installed before anything starts, SIGHUP reloading (reload.ts), and SIGINT/SIGTERM closing the
 // program's stages in order under -shutdown-timeout, with a backstop that ends the process one
 // second after it whatever is blocked (a second signal exits at once).
 import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
@@ -24,6 +24,8 @@ export interface Running {
   readonly stages: readonly NamedStage[];
   /** Measured after the shutdown: what was not delivered. */
   undelivered(): Undelivered;
+  /** SIGHUP: re-reads what can change without a restart (createReloader); logs, never rejects. */
+  reload(): Promise<void>;
 }
 
 /**
@@ -86,8 +88,19 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
     process.exit(0);
   };
   // Installed before start() runs: Node's default for these signals is to die, losing the queue.
-  process.on('SIGHUP', () => log('Received SIGHUP: ignored (reload is not implemented yet)'));
   let signalled: NodeJS.Signals | undefined;
+  // A SIGHUP during start-up may follow a change to files start() has already read: it reloads once started.
+  let reloadWhenStarted = false;
+  const reload = (): void => {
+    if (signalled !== undefined) return log('Received SIGHUP while shutting down: ignored');
+    if (running === undefined) {
+      reloadWhenStarted = true;
+      return log('Received SIGHUP during start-up: reloading once started');
+    }
+    log('Received SIGHUP, reloading');
+    running.reload().catch((err: unknown) => log(`Reload failed: ${err instanceof Error ? err.message : String(err)}`));
+  };
+  process.on('SIGHUP', reload);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled !== undefined) {
       log(`Received ${signal} again, exiting now`);
@@ -114,6 +127,7 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
     log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
+  if (reloadWhenStarted) reload();
 }
 
 function logUndelivered(undelivered: Undelivered): void {

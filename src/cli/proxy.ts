@@ -16,6 +16,8 @@ import type { Registry } from '../observe/metrics.js';
 import { registerQueueMetrics } from '../observe/queue-metrics.js';
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { startInput } from './input.js';
+import { createReloader } from './reload.js';
+import { proxyCredentialParts } from './reload-parts.js';
 import { programRegistry } from './version.js';
 import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 
@@ -71,8 +73,8 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   const queue = startUp.track('queue', await openQueue(config, registry));
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
-  const forwarder = config.consoleOut
-    ? createConsoleForwarder({ queue })
+  const gatewayForwarder = config.consoleOut
+    ? undefined
     : createForwarder({
         queue,
         gateways: config.gateways,
@@ -92,6 +94,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
           process.exit(1);
         },
       });
+  const forwarder = gatewayForwarder ?? createConsoleForwarder({ queue });
   // The gateway is pinged in the background: the listener opens at once, what arrives is queued.
   startUp.track('forwarder', forwarder).start();
   registerQueueMetrics(registry, () => [{ labels: {}, depth: queue.depth(), limits: queue.limits() }]);
@@ -130,6 +133,12 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
       [forwarder.undelivered(), keptIn(config.spoolDir)],
       [input.batcher.held() + (compressor?.held() ?? 0), LOST],
     ],
+    reload: createReloader(
+      gatewayForwarder
+        ? proxyCredentialParts({ forwarder: gatewayForwarder, apiKey: config.apiKey, ca, apiKeyFile: config.apiKeyFile, caPath: config.certPath })
+        : [],
+      log,
+    ),
   };
 }
 

@@ -5,6 +5,7 @@ import { readRelayConfig, type RelayConfig } from '../config/relay-config.js';
 import { log } from '../observe/log.js';
 import { startInput } from './input.js';
 import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
+import { createReloader } from './reload.js';
 import { startOutput } from './routing.js';
 import { programRegistry } from './version.js';
 
@@ -33,6 +34,7 @@ async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
       [output.undelivered(), keptIn(config.spoolDir)],
       [input.batcher.held(), LOST],
     ],
+    reload: createReloader(output.reloadParts, log),
   };
 }
 

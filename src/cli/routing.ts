@@ -13,6 +13,8 @@ import { openSpoolQueue } from '../spool/spool-queue.js';
 import { createConsoleSink } from '../route/console-sink.js';
 import { createRouter, type Router } from '../route/router.js';
 import type { QueueFigure } from './observability.js';
+import type { ReloadPart } from './reload.js';
+import { destinationsFilePart } from './reload-parts.js';
 
 export interface Output {
   readonly sink: BatchSink;
@@ -24,6 +26,8 @@ export interface Output {
   undelivered(): number;
   /** A destination up, and each destination's queue able to store and not nearly full. */
   readonly readiness: ReadinessSources;
+  /** SIGHUP: the -destinations-file, when given. */
+  readonly reloadParts: readonly ReloadPart[];
 }
 
 const CONSOLE_DESTINATIONS: DestinationControl = {
@@ -44,7 +48,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     const sink = createConsoleSink();
     // The original opens -api-addr with -console-out too: getdest answers (no destinations), changes are refused.
     const api = await createDestinationApi({ listenAddr: config.apiAddr, router: CONSOLE_DESTINATIONS, token: config.apiToken, log });
-    return { sink, queues: () => [], readiness: {}, stages: [['destination API', api], ['console', sink]], undelivered: () => 0 };
+    return { sink, queues: () => [], readiness: {}, stages: [['destination API', api], ['console', sink]], undelivered: () => 0, reloadParts: [] };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
@@ -100,5 +104,6 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
       ['router', router],
     ],
     undelivered: () => router.destinations().reduce((sum, d) => sum + d.queuedPoints, 0),
+    reloadParts: config.destinationsFile !== '' ? [destinationsFilePart(router, { path: config.destinationsFile, distribution: config.distribution, replicationFactor: config.replicationFactor }, config.destinations)] : [],
   };
 }

@@ -1,6 +1,7 @@
 import { createTrustedProxies, TrustedProxiesError } from '../net/trusted-proxies.js';
 import { TLS_VERSIONS, type TlsVersion } from '../net/tls-policy.js';
 import { readRoutingConfig, type RoutingConfig } from './routing-config.js';
+import { stateKeyStore } from './state-dir.js';
 import { ConfigError, type FlagReader } from './validate.js';
 import { STREAM_AFTER_BYTES as STREAMING_BODY_BYTES } from '../gateway/body.js';
 
@@ -13,7 +14,10 @@ export interface GatewayConfig extends RoutingConfig {
   readonly keyPath: string;
   readonly devMode: boolean;
   readonly keyPrefix: boolean;
+  /** A file store's relative path is resolved against -state-dir. */
   readonly keyStore: string;
+  /** 0: the keys are read at start and on SIGHUP only. */
+  readonly keyRefreshMs: number;
   readonly maxBatchBytes: number;
   readonly maxBodyBytes: number;
   readonly maxInflightBytes: number;
@@ -66,8 +70,11 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
   if (maxInflightBytes < maxBatchBytes + STREAMING_BODY_BYTES) {
     throw new ConfigError(`-max-inflight-bytes must be at least -max-batch-bytes + ${STREAMING_BODY_BYTES} (${maxBatchBytes + STREAMING_BODY_BYTES}), got ${maxInflightBytes}`);
   }
+  const routing = readRoutingConfig(f);
+  const keyRefreshMs = f.ms('key-refresh');
+  if (keyRefreshMs < 0) throw new ConfigError(`-key-refresh must not be negative (0 is only at start and on SIGHUP), got ${keyRefreshMs}ms`);
   return {
-    ...readRoutingConfig(f),
+    ...routing,
     listenAddr: f.host('listen-addr'),
     // HTTPS whenever TLS is configured; plain HTTP when asked for, or as the only listener without TLS.
     httpsPort: tls ? explicitHttps ?? 443 : undefined,
@@ -76,7 +83,8 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     keyPath,
     devMode: f.bool('dev-mode'),
     keyPrefix: f.bool('key-prefix'),
-    keyStore: f.string('key-store'),
+    keyStore: stateKeyStore(routing.stateDir, f.string('key-store')),
+    keyRefreshMs,
     maxBatchBytes,
     maxBodyBytes: f.int('max-body-bytes', 1),
     maxInflightBytes,

@@ -1,5 +1,6 @@
 // The flag table of each program: the original's names, types and defaults first, then ours.
 import type { FlagSpec } from './flags.js';
+import { STATE_DIR_USAGE } from './state-dir.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,6 +31,7 @@ const spoolFsync: FlagSpec = {
   name: 'spool-fsync', type: 'string', default: 'interval',
   usage: 'When spool writes are flushed to the disk: always (every append), interval (every second) or never (left to the OS)',
 };
+export const stateDir: FlagSpec = { name: 'state-dir', type: 'string', default: '', usage: STATE_DIR_USAGE };
 const maxConnections: FlagSpec = {
   name: 'max-connections', type: 'int', default: 4096,
   usage: 'Most concurrent client connections accepted',
@@ -52,6 +54,10 @@ const routing: FlagSpec[] = [
   },
   consoleOut,
   { name: 'destinations', type: 'string', default: '', usage: 'Comma-delimited list of ip:port destinations' },
+  {
+    name: 'destinations-file', type: 'string', default: '',
+    usage: 'File of destinations, one host:port[:instance] a line (# comments), re-read on SIGHUP; instead of -destinations',
+  },
   { name: 'distribution', type: 'string', default: 'broadcast', usage: 'Destination distribution methods: broadcast, hash-route' },
   {
     name: 'incoming-queue-cap', type: 'int', default: 32768,
@@ -69,6 +75,7 @@ const routing: FlagSpec[] = [
   spoolDir,
   spoolMaxBytes,
   spoolFsync,
+  stateDir,
   shutdownTimeout,
   {
     name: 'when-full', type: 'string', default: 'block',
@@ -113,6 +120,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   spoolDir,
   spoolMaxBytes,
   spoolFsync,
+  stateDir,
   shutdownTimeout,
   maxConnections,
   maxConnectionsPerIp,
@@ -131,6 +139,10 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
     usage: "If enabled, prepends all metrics with the origin polymur-proxy API key's name",
   },
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
+  {
+    name: 'key-refresh', type: 'duration', default: '30s',
+    usage: 'How often the key store is re-read, besides watching it for changes and on SIGHUP (0: only at start and on SIGHUP, no watching)',
+  },
   { name: 'max-batch-bytes', type: 'int', default: 64 * MiB, usage: 'Largest decompressed size of one batch in bytes' },
   { name: 'max-body-bytes', type: 'int', default: 32 * MiB, usage: 'Largest compressed size of one request body in bytes' },
   {

@@ -2,6 +2,7 @@ import type { FullPolicy } from '../batch/batch.js';
 import { deadLetterProblem } from '../forward/dead-letter.js';
 import { chooseEgressProxy, EgressProxyError, type EgressChoice } from '../forward/egress-proxy.js';
 import { readApiKey } from './api-key-file.js';
+import { resolveStateDir, statePath } from './state-dir.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
 export interface ProxyConfig {
@@ -28,6 +29,8 @@ export interface ProxyConfig {
   readonly deadLetterPath: string;
   readonly deadLetterMaxBytes: number;
   readonly spoolDir: string;
+  /** Absolute: the dead letter and the spool resolve against it when relative. */
+  readonly stateDir: string;
   readonly spoolMaxBytes: number;
   readonly spoolFsync: 'always' | 'interval' | 'never';
   readonly shutdownTimeoutMs: number;
@@ -52,7 +55,8 @@ export function readProxyConfig(f: FlagReader, env: NodeJS.ProcessEnv = process.
   const apiKeyFile = f.string('api-key-file');
   if (apiKeyFile !== '' && f.string('api-key') !== '') throw new ConfigError('give -api-key or -api-key-file, not both');
   const apiKey = apiKeyFile !== '' && !consoleOut ? readApiKey(apiKeyFile) : f.string('api-key');
-  const deadLetterPath = f.string('dead-letter');
+  const stateDir = resolveStateDir(f.string('state-dir'));
+  const deadLetterPath = statePath(stateDir, f.string('dead-letter'));
   let egress = new Map<string, EgressChoice>();
   if (!consoleOut) {
     if (gateways.length === 0) throw new ConfigError('no gateway: give -gateway https://host[:port] (or -console-out)');
@@ -93,7 +97,8 @@ export function readProxyConfig(f: FlagReader, env: NodeJS.ProcessEnv = process.
     maxRetryDelayMs: f.positiveMs('max-retry-delay'),
     deadLetterPath,
     deadLetterMaxBytes: f.int('dead-letter-max-bytes', 1),
-    spoolDir: f.string('spool-dir'),
+    spoolDir: statePath(stateDir, f.string('spool-dir')),
+    stateDir,
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),

@@ -1,5 +1,7 @@
 // The routing settings shared by the gateway and the relay.
 import { DestinationError, parseDestinations } from '../route/destination.js';
+import { readDestinationsFile } from './destinations-file.js';
+import { resolveStateDir, statePath } from './state-dir.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
 export interface RoutingConfig {
@@ -8,7 +10,12 @@ export interface RoutingConfig {
   readonly apiToken: string;
   readonly statAddr: string;
   readonly consoleOut: boolean;
+  /** From -destinations, or from -destinations-file as it read at start. */
   readonly destinations: string[];
+  /** Empty: none (the destinations came from -destinations). */
+  readonly destinationsFile: string;
+  /** Absolute: relative state paths are resolved against it. */
+  readonly stateDir: string;
   readonly distribution: 'broadcast' | 'hash-route';
   readonly hashType: 'carbon_ch' | 'fnv1a_ch';
   readonly replicationFactor: number;
@@ -28,11 +35,18 @@ export interface RoutingConfig {
 
 export function readRoutingConfig(f: FlagReader): RoutingConfig {
   const consoleOut = f.bool('console-out');
-  const destinations = f.list('destinations');
-  if (!consoleOut && destinations.length === 0) {
-    throw new ConfigError('no destinations: give -destinations ip:port[,ip:port...] or -console-out');
-  }
   const distribution = f.oneOf('distribution', ['broadcast', 'hash-route'] as const);
+  const destinationsFile = f.string('destinations-file');
+  // One source of truth for the set, so that a line removed from the file removes the destination.
+  if (destinationsFile !== '' && f.string('destinations') !== '') throw new ConfigError('give -destinations or -destinations-file, not both');
+  const destinations = destinationsFile !== '' && !consoleOut ? readDestinationsFile(destinationsFile, distribution) : f.list('destinations');
+  if (!consoleOut && destinations.length === 0) {
+    throw new ConfigError(
+      destinationsFile !== ''
+        ? `-destinations-file: ${destinationsFile} names no destination`
+        : 'no destinations: give -destinations ip:port[,ip:port...], -destinations-file PATH or -console-out',
+    );
+  }
   const replicationFactor = f.int('replication-factor', 1);
   // -incoming-queue-cap is accepted (and checked) for the original's command lines; it limits nothing:
   // the listener hands batches straight to the destination queues, whose caps apply.
@@ -44,18 +58,21 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
       throw new ConfigError(`-replication-factor ${replicationFactor} needs destinations on at least as many distinct hosts (got ${hosts}): carbon places each copy on another host`);
     }
   }
+  const stateDir = resolveStateDir(f.string('state-dir'));
   return {
     apiAddr: f.hostPort('api-addr'),
     apiToken: f.string('api-token'),
     statAddr: f.hostPort('stat-addr'),
     consoleOut,
     destinations,
+    destinationsFile,
+    stateDir,
     distribution,
     hashType: f.oneOf('hash-type', ['carbon_ch', 'fnv1a_ch'] as const),
     replicationFactor,
     outgoingQueueCap: f.int('outgoing-queue-cap', 1),
     metricsFlushMs: f.int('metrics-flush', 0) * 1000,
-    spoolDir: f.string('spool-dir'),
+    spoolDir: statePath(stateDir, f.string('spool-dir')),
     spoolMaxBytes: f.int('spool-max-bytes', 1),
     spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),

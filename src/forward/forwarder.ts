@@ -32,6 +32,12 @@ export interface Forwarder extends Stage {
   gatewayUp(): boolean;
 }
 
+/** The forwarder to real gateways: its key and CA can change while it runs (SIGHUP). */
+export interface GatewayForwarder extends Forwarder {
+  /** Every gateway's requests from now on (see GatewayTransport.setCredentials). */
+  setCredentials(credentials: { apiKey: string; ca?: Buffer }): void;
+}
+
 export interface ForwarderOptions {
   readonly queue: BatchQueue;
   readonly gateways: readonly string[];
@@ -113,7 +119,7 @@ interface Prepared {
   readonly body: Promise<Settled<Buffer>>;
 }
 
-export function createForwarder(opts: ForwarderOptions): Forwarder {
+export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
   const transports: GatewayTransport[] = opts.gateways.map((url) => {
     const proxy = opts.proxies?.get(url);
     return createGatewayTransport({
@@ -357,6 +363,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     },
     undelivered: () => opts.queue.depth().points,
     gatewayUp: () => up,
+    setCredentials(credentials) {
+      for (const t of transports) t.setCredentials(credentials);
+    },
   };
 }
 

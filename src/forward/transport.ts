@@ -25,6 +25,12 @@ export interface GatewayTransport {
   ping(signal?: AbortSignal): Promise<PingResult>;
   /** POSTs one gzip body of `points` lines to /ingest. */
   post(body: Buffer, signal?: AbortSignal): Promise<SendOutcome>;
+  /**
+   * Requests from now on carry this key and verify the gateway with this CA (none: the system's).
+   * Requests in flight finish with what they started with; a new CA gets a new connection pool,
+   * the old one closing once its requests are answered.
+   */
+  setCredentials(credentials: { apiKey: string; ca?: Buffer }): void;
   /** Closes the connections once the requests in flight are answered. */
   close(): Promise<void>;
   /** Closes the connections now, failing the requests in flight. */
@@ -71,32 +77,40 @@ export function createGatewayTransport(opts: {
       socket.once('close', () => sockets.delete(socket));
     };
   };
-  const tls = { timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) };
   const pooling = {
     connections: opts.connections ?? 8,
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     keepAliveTimeout: 30_000,
   };
-  const dispatcher: Dispatcher = opts.proxy
-    ? new ProxyAgent({
-        uri: opts.proxy.href,
-        ...pooling,
-        // The gateway's TLS, inside the tunnel: -cert's CA, the handshake bounded by the timeout.
-        requestTls: tls,
-        // The connections to the proxy itself: connecting and the CONNECT answer bounded too (a
-        // proxy that accepts and never answers), and reached by destroy().
-        clientFactory: (origin) => new Pool(origin, { connect: tracked({ timeout: opts.timeoutMs }), headersTimeout: opts.timeoutMs }),
-      })
-    : new Pool(url.origin, { ...pooling, connect: tracked(tls) });
+  /** The connections to the gateway verified with `ca`: a pool, or tunnels through the forward proxy. */
+  const makeDispatcher = (ca: Buffer | undefined): Dispatcher => {
+    const tls = { timeout: opts.timeoutMs, ...(ca ? { ca } : {}) };
+    return opts.proxy
+      ? new ProxyAgent({
+          uri: opts.proxy.href,
+          ...pooling,
+          // The gateway's TLS, inside the tunnel: -cert's CA, the handshake bounded by the timeout.
+          requestTls: tls,
+          // The connections to the proxy itself: connecting and the CONNECT answer bounded too (a
+          // proxy that accepts and never answers), and reached by destroy().
+          clientFactory: (origin) => new Pool(origin, { connect: tracked({ timeout: opts.timeoutMs }), headersTimeout: opts.timeoutMs }),
+        })
+      : new Pool(url.origin, { ...pooling, connect: tracked(tls) });
+  };
   const named = (err: unknown): unknown => (opts.proxy ? tunnelFailure(err, opts.proxy, url.host) : err);
+  let apiKey = opts.apiKey;
+  let ca = opts.ca;
+  let dispatcher = makeDispatcher(ca);
+  /** Connections replaced by a new CA, closing once their requests are answered. */
+  const retiring = new Map<Dispatcher, Promise<void>>();
 
   const call = async (path: string, body: Buffer, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> => {
     const res = await dispatcher.request({
       origin: url.origin,
       path: basePath + path,
       method: 'POST',
-      headers: body.length > 0 ? { 'x-polymur-key': opts.apiKey, 'content-encoding': 'gzip' } : { 'x-polymur-key': opts.apiKey },
+      headers: body.length > 0 ? { 'x-polymur-key': apiKey, 'content-encoding': 'gzip' } : { 'x-polymur-key': apiKey },
       body,
       ...(signal ? { signal } : {}),
     });
@@ -123,10 +137,21 @@ export function createGatewayTransport(opts: {
         return classifyError(named(err));
       }
     },
-    close: () => dispatcher.close(),
+    setCredentials(credentials) {
+      apiKey = credentials.apiKey;
+      const same = credentials.ca === undefined ? ca === undefined : ca !== undefined && credentials.ca.equals(ca);
+      if (same) return;
+      ca = credentials.ca;
+      const old = dispatcher;
+      dispatcher = makeDispatcher(ca);
+      retiring.set(old, old.close().catch(() => undefined).finally(() => retiring.delete(old)));
+    },
+    async close() {
+      await Promise.all([dispatcher.close(), ...retiring.values()]);
+    },
     destroy() {
       // Requests it fails are answered by post() and ping() as errors; nothing else waits on it.
-      dispatcher.destroy().catch(() => {});
+      for (const d of [dispatcher, ...retiring.keys()]) d.destroy().catch(() => {});
       for (const socket of sockets) socket.destroy();
     },
   };

@@ -29,6 +29,12 @@ export interface KeyLookup {
 export interface Gateway extends Stage {
   readonly http?: AddressInfo;
   readonly https?: AddressInfo;
+  /**
+   * New handshakes use this certificate and key (and client CA) from now on; connections already
+   * open keep theirs. Throws, changing nothing, when node:tls refuses them (a key that does not
+   * match the certificate). Without HTTPS there is nothing to change: it throws.
+   */
+  setTls(tls: GatewayTls): void;
 }
 
 export interface GatewayOptions {
@@ -275,12 +281,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     socket.destroySoon();
   };
   const servers: Array<{ server: Server; scheme: string; port: number }> = [];
+  let httpsServer: ReturnType<typeof createHttpsServer> | undefined;
   if (opts.httpsPort !== undefined) {
     if (!opts.tls) throw new Error('HTTPS needs a certificate and a key');
     // A connection that never completes the TLS handshake holds a slot too: it gets the header
     // timeout (Node's default would be 120 s, whatever -read-header-timeout says).
     const tlsOptions = { handshakeTimeout: timeouts.headersTimeout, ...tlsServerOptions(opts.tls) };
-    servers.push({ server: createHttpsServer({ ...timeouts, ...tlsOptions }, handle), scheme: 'HTTPS', port: opts.httpsPort });
+    httpsServer = createHttpsServer({ ...timeouts, ...tlsOptions }, handle);
+    servers.push({ server: httpsServer, scheme: 'HTTPS', port: opts.httpsPort });
   }
   if (opts.httpPort !== undefined) servers.push({ server: createHttpServer(timeouts, handle), scheme: 'HTTP', port: opts.httpPort });
 
@@ -314,6 +322,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   return {
     ...addresses,
+    setTls(tls) {
+      if (!httpsServer) throw new Error('the gateway serves no HTTPS');
+      httpsServer.setSecureContext(tlsServerOptions(tls));
+    },
     close() {
       closed ??= (async () => {
         closing = true;

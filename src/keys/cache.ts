@@ -1,5 +1,5 @@
 // The gateway's view of the keys: key -> name, reloaded from the store every refreshMs and when
-// the store reports a change. Lookups go through SHA-256 of the presented key, so the time a
+// the store reports a change (refreshMs 0: neither, only refresh() calls: at start and on SIGHUP). Lookups go through SHA-256 of the presented key, so the time a
 // lookup takes does not depend on how much of a real key an attacker has guessed; hashed entries
 // (`sha256:…`, see entry.ts) are indexed by their digest directly, plaintext ones by theirs.
 import type { Stage } from '../lifecycle/stage.js';
@@ -12,10 +12,19 @@ export interface KeyCache extends Stage {
   /** The name of the key's owner, or undefined for an unknown (or empty) key. */
   lookup(key: string): string | undefined;
   start(): Promise<void>;
-  refresh(): Promise<void>;
+  /** Reads the store now; rejects (keeping the known keys) when it cannot. */
+  refresh(): Promise<KeyChanges>;
   size(): number;
   /** True once one load from the store has succeeded (readiness: a gateway without keys refuses every batch). */
   loaded(): boolean;
+}
+
+/** What one refresh changed. */
+export interface KeyChanges {
+  readonly added: number;
+  readonly removed: number;
+  /** Keys known after it. */
+  readonly known: number;
 }
 
 /** digest -> name; entries that authenticate nothing (an empty key) are left out and reported. */
@@ -50,7 +59,7 @@ export function createKeyCache(opts: {
   const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
   opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => byDigest.size);
 
-  const load = async (): Promise<void> => {
+  const load = async (): Promise<KeyChanges> => {
     opts.log('Running API key sync');
     const unusable: string[] = [];
     const next = index(await opts.store.list(), (name, why) => unusable.push(`"${name}" (${why})`));
@@ -67,13 +76,14 @@ export function createKeyCache(opts: {
     lastFailure = undefined;
     // After every sync, changes or not, as the original: scrapers watch for it.
     opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
+    return { added, removed, known: next.size };
   };
 
   // Reloads take turns: two overlapping reads could finish out of order and put an older key set
   // (a revoked key) back. Requests made while one waits share it; it reads after they were made.
-  let last: Promise<void> = Promise.resolve();
-  let waiting: Promise<void> | undefined;
-  const refresh = (): Promise<void> => {
+  let last: Promise<unknown> = Promise.resolve();
+  let waiting: Promise<KeyChanges> | undefined;
+  const refresh = (): Promise<KeyChanges> => {
     if (waiting) return waiting;
     const next = last
       .catch(() => undefined)
@@ -118,7 +128,9 @@ export function createKeyCache(opts: {
         lastFailure = err.message;
         opts.log(`WARNING: ${err.message}: every key is refused until it is created`);
       }
-      timer = setInterval(refreshKeepingOld, opts.refreshMs ?? 30_000);
+      const refreshMs = opts.refreshMs ?? 30_000;
+      if (refreshMs === 0) return;
+      timer = setInterval(refreshKeepingOld, refreshMs);
       timer.unref();
       unwatch = opts.store.watch?.(refreshKeepingOld);
     },
@@ -145,7 +157,7 @@ export function createStaticKeys(keys: Map<string, string>): KeyCache {
   return {
     lookup: (key) => find(byDigest, key),
     start: async () => undefined,
-    refresh: async () => undefined,
+    refresh: async () => ({ added: 0, removed: 0, known: byDigest.size }),
     size: () => byDigest.size,
     loaded: () => true,
     close: async () => undefined,

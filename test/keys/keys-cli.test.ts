@@ -87,7 +87,7 @@ test('polymur-keys against etcd: the same commands, keys under polymur/gateway/k
 
 test('usage errors print the usage and exit 2; store errors exit 1 with the reason', async () => {
   const store = writeKeyFile({ alice: 'k' }).url;
-  const usage = /Usage: polymur-keys \[-key-store URL\] <command>\nCommands:\n\tlist names\t.*\n\tlist all\t.*\n\tcreate NAME\t.*\n\tregen NAME\t.*\n\tdelete NAME\t/;
+  const usage = /Usage: polymur-keys \[-key-store URL\] \[-state-dir DIR\] <command>\nCommands:\n\tlist names\t.*\n\tlist all\t.*\n\tcreate NAME\t.*\n\tregen NAME\t.*\n\tdelete NAME\t/;
   const cases: Array<[string[], RegExp]> = [
     [[], /^no command given\n/],
     [['bogus'], /^Not a valid command: bogus\n/],

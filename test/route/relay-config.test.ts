@@ -13,6 +13,8 @@ const cases: Array<[string, string[], RegExp]> = [
   ['a negative write timeout', ['-destinations', '127.0.0.1:2003', '-write-timeout', '-1s'], /-write-timeout must not be negative/],
   ['a negative resend window', ['-destinations', '127.0.0.1:2003', '-resend-window', '-5ms'], /-resend-window must not be negative/],
   ['a negative resend window size', ['-destinations', '127.0.0.1:2003', '-resend-window-bytes', '-1'], /-resend-window-bytes must be at least 0/],
+  ['both -destinations and -destinations-file', ['-destinations', '127.0.0.1:2003', '-destinations-file', '/nonexistent/destinations'], /give -destinations or -destinations-file, not both/],
+  ['a -destinations-file that does not exist', ['-destinations-file', '/nonexistent/destinations'], /-destinations-file: \/nonexistent\/destinations: no such file/],
 ];
 
 for (const [what, args, message] of cases) {
