@@ -18,8 +18,8 @@ export function statePath(stateDir: string, path: string): string {
   return path === '' || isAbsolute(path) ? path : resolve(stateDir, path);
 }
 
-/** A -key-store URL with a file store's relative path inside the state directory; etcd:// and consul:// kept. */
+/** A -key-store URL with a file store's relative path inside the state directory; etcd://, consul:// and bare `consul` kept. */
 export function stateKeyStore(stateDir: string, url: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
+  if (url === 'consul' || /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
   return `file:${statePath(stateDir, url.startsWith('file:') ? url.slice('file:'.length) : url)}`;
 }

@@ -33,6 +33,8 @@ test('state paths: relative ones land in the state directory, absolute and empty
   assert.equal(stateKeyStore('/var/lib/polymur', 'file:/etc/polymur/keys.json'), 'file:/etc/polymur/keys.json');
   assert.equal(stateKeyStore('/var/lib/polymur', 'etcd://127.0.0.1:2379'), 'etcd://127.0.0.1:2379');
   assert.equal(stateKeyStore('/var/lib/polymur', 'consul://127.0.0.1:8500/p'), 'consul://127.0.0.1:8500/p');
+  // Bare `consul` is the agent in CONSUL_HTTP_ADDR (MIGRATING.md), not a file named consul.
+  assert.equal(stateKeyStore('/var/lib/polymur', 'consul'), 'consul');
 });
 
 test('STATE_DIRECTORY set: polymur-keys and the gateway share the default key file there, the proxy writes its default dead letter there', async (t) => {
