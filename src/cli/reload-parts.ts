@@ -3,6 +3,7 @@
 // Each checks the whole new setting before using any of it, so a failure keeps the old one.
 import { readApiKey } from '../config/api-key-file.js';
 import { readDestinationsFile } from '../config/destinations-file.js';
+import { replicationShortfall } from '../config/routing-config.js';
 import type { GatewayForwarder } from '../forward/forwarder.js';
 import type { Gateway } from '../gateway/server.js';
 import type { KeyCache } from '../keys/cache.js';
@@ -110,11 +111,8 @@ export function destinationsFilePart(
     async reload() {
       const next = readDestinationsFile(path, distribution).map(idOf);
       if (next.length === 0) throw new ReloadError(`${path} names no destination`);
-      const hosts = new Set(next.map((text) => parseDestination(text).host)).size;
-      // As at start: carbon places each copy of a point on another host.
-      if (distribution === 'hash-route' && hosts < replicationFactor) {
-        throw new ReloadError(`${path} names ${hosts} distinct hosts; -replication-factor ${replicationFactor} needs at least as many`);
-      }
+      const shortfall = replicationShortfall(next.map((text) => parseDestination(text)), distribution, replicationFactor);
+      if (shortfall) throw new ReloadError(`${path}: ${shortfall}`);
       const wanted = new Set(next);
       const said: string[] = [];
       for (const id of next) {

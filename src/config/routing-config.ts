@@ -1,5 +1,5 @@
 // The routing settings shared by the gateway and the relay.
-import { DestinationError, parseDestinations } from '../route/destination.js';
+import { DestinationError, parseDestinations, type Distribution } from '../route/destination.js';
 import { readDestinationsFile } from './destinations-file.js';
 import { resolveStateDir, statePath } from './state-dir.js';
 import { ConfigError, type FlagReader } from './validate.js';
@@ -52,11 +52,8 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
   // the listener hands batches straight to the destination queues, whose caps apply.
   f.int('incoming-queue-cap', 1);
   if (!consoleOut) {
-    const hosts = new Set(parseDestinationsFlag(destinations, distribution).map((d) => d.host)).size;
-    // Carbon places the copies of a point on distinct hosts (DIVERSE_REPLICAS).
-    if (distribution === 'hash-route' && replicationFactor > hosts) {
-      throw new ConfigError(`-replication-factor ${replicationFactor} needs destinations on at least as many distinct hosts (got ${hosts}): carbon places each copy on another host`);
-    }
+    const shortfall = replicationShortfall(parseDestinationsFlag(destinations, distribution), distribution, replicationFactor);
+    if (shortfall) throw new ConfigError(shortfall);
   }
   const stateDir = resolveStateDir(f.string('state-dir'));
   return {
@@ -87,6 +84,18 @@ function nonNegativeMs(f: FlagReader, name: string): number {
   const ms = f.ms(name);
   if (ms < 0) throw new ConfigError(`-${name} must not be negative (0 turns it off), got ${ms}ms`);
   return ms;
+}
+
+/**
+ * Why a set of destinations cannot hold -replication-factor copies of a point, or undefined: carbon
+ * places the copies on distinct hosts (DIVERSE_REPLICAS). Checked at start and on every reload.
+ */
+export function replicationShortfall(destinations: readonly { readonly host: string }[], distribution: Distribution, replicationFactor: number): string | undefined {
+  if (distribution !== 'hash-route') return undefined;
+  const hosts = new Set(destinations.map((d) => d.host)).size;
+  return replicationFactor > hosts
+    ? `-replication-factor ${replicationFactor} needs destinations on at least as many distinct hosts (got ${hosts}): carbon places each copy on another host`
+    : undefined;
 }
 
 function parseDestinationsFlag(destinations: string[], distribution: 'broadcast' | 'hash-route'): ReturnType<typeof parseDestinations> {

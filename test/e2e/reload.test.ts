@@ -229,7 +229,7 @@ test('SIGHUP relay: a -destinations-file with fewer distinct hosts than -replica
   const relay = await startRelay(['-destinations-file', file, '-distribution', 'hash-route', '-replication-factor', '2', '-flush-interval', '50ms']);
   t.after(() => relay.stop());
   writeFileSync(file, `${a.address}:a\n127.0.0.1:1:b\n`);
-  assert.match(await sighup(relay), /Reload: destinations \(-destinations-file \S+\) FAILED, keeping the old setting: \S+ names 1 distinct hosts; -replication-factor 2 needs at least as many/);
+  assert.match(await sighup(relay), /Reload: destinations \(-destinations-file \S+\) FAILED, keeping the old setting: \S+: -replication-factor 2 needs destinations on at least as many distinct hosts \(got 1\)/);
   const stream = await openGraphiteStream(relay.port);
   await stream.send(['kept.set 1 1700000000']);
   await stream.close();
