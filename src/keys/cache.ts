@@ -5,12 +5,15 @@
 import type { Stage } from '../lifecycle/stage.js';
 import type { Registry } from '../observe/metrics.js';
 import { entryDigest, keyDigest } from './entry.js';
+import { keyLive, parseRecord, type KeyRecord, type StoredKey } from './record.js';
 import { KeyStoreMissing, type KeyStore } from './store.js';
 
 /** close() stops the reloads and closes the store; destroy() stops the reloads, the store closes on its own time. */
 export interface KeyCache extends Stage {
-  /** The name of the key's owner, or undefined for an unknown (or empty) key. */
+  /** The name of the key's owner, or undefined for an unknown, empty or expired key. */
   lookup(key: string): string | undefined;
+  /** The stored record of a name (limits, allowed prefixes, its keys), or undefined for an unknown name. */
+  record(name: string): KeyRecord | undefined;
   start(): Promise<void>;
   /** Reads the store now; rejects (keeping the known keys) when it cannot. */
   refresh(): Promise<KeyChanges>;
@@ -27,20 +30,43 @@ export interface KeyChanges {
   readonly known: number;
 }
 
-/** digest -> name; entries that authenticate nothing (an empty key) are left out and reported. */
-function index(entries: Map<string, string>, unusable: (name: string, why: string) => void): Map<string, string> {
-  const byDigest = new Map<string, string>();
-  for (const [name, entry] of entries) {
-    const d = entryDigest(entry);
-    if ('digest' in d) byDigest.set(d.digest, name);
-    else unusable(name, d.unusable);
-  }
-  return byDigest;
+/** What the cache knows: each usable key's digest, and each name's record. */
+interface KeyIndex {
+  readonly byDigest: Map<string, { readonly name: string; readonly key: StoredKey }>;
+  readonly records: Map<string, KeyRecord>;
 }
 
-function find(byDigest: Map<string, string>, key: string): string | undefined {
+/** Indexes the store's values; values that authenticate nothing (an empty key, bad JSON) are left out and reported. */
+function index(entries: Map<string, string>, unusable: (name: string, why: string) => void): KeyIndex {
+  const byDigest = new Map<string, { name: string; key: StoredKey }>();
+  const records = new Map<string, KeyRecord>();
+  for (const [name, value] of entries) {
+    const parsed = parseRecord(value);
+    if ('unusable' in parsed) {
+      unusable(name, parsed.unusable);
+      continue;
+    }
+    records.set(name, parsed.record);
+    for (const key of parsed.record.keys) {
+      const d = entryDigest(key.key);
+      if ('digest' in d) byDigest.set(d.digest, { name, key });
+    }
+  }
+  return { byDigest, records };
+}
+
+/**
+ * The name a presented key belongs to, if it is known and not expired. `expired` hears of an
+ * expired key each time it is presented (the caller logs once per key).
+ */
+function find(known: KeyIndex, key: string, nowMs: number, expired?: (name: string, key: StoredKey) => void): string | undefined {
   // An empty header is refused before hashing: its length is no secret, and no entry may match it.
-  return key === '' ? undefined : byDigest.get(keyDigest(key));
+  if (key === '') return undefined;
+  const hit = known.byDigest.get(keyDigest(key));
+  if (hit === undefined) return undefined;
+  if (keyLive(hit.key, nowMs)) return hit.name;
+  expired?.(hit.name, hit.key);
+  return undefined;
 }
 
 export function createKeyCache(opts: {
@@ -48,8 +74,18 @@ export function createKeyCache(opts: {
   refreshMs?: number;
   log: (m: string) => void;
   metrics?: Registry;
+  /** The clock key expiry is judged by (tests inject one). */
+  now?: () => number;
 }): KeyCache {
-  let byDigest = new Map<string, string>();
+  const now = opts.now ?? Date.now;
+  let known: KeyIndex = { byDigest: new Map(), records: new Map() };
+  // Expired keys already logged, so a client retrying with one is logged once, not per request.
+  const expiredLogged = new Set<string>();
+  const expired = (name: string, key: StoredKey): void => {
+    if (expiredLogged.has(key.key)) return;
+    expiredLogged.add(key.key);
+    opts.log(`API key of ${name} expired at ${key.expires}: refused like an unknown key`);
+  };
   let loaded = false;
   let timer: NodeJS.Timeout | undefined;
   let unwatch: (() => void) | undefined;
@@ -57,7 +93,7 @@ export function createKeyCache(opts: {
   let lastFailure: string | undefined;
   let lastUnusable = '';
   const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
-  opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => byDigest.size);
+  opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => known.byDigest.size);
 
   const load = async (): Promise<KeyChanges> => {
     opts.log('Running API key sync');
@@ -68,15 +104,15 @@ export function createKeyCache(opts: {
     lastUnusable = said;
     let added = 0;
     let removed = 0;
-    for (const d of next.keys()) if (!byDigest.has(d)) added++;
-    for (const d of byDigest.keys()) if (!next.has(d)) removed++;
-    byDigest = next;
+    for (const d of next.byDigest.keys()) if (!known.byDigest.has(d)) added++;
+    for (const d of known.byDigest.keys()) if (!next.byDigest.has(d)) removed++;
+    known = next;
     loaded = true;
     if (lastFailure !== undefined) opts.log(`API key store ${opts.store.description} is readable again`);
     lastFailure = undefined;
     // After every sync, changes or not, as the original: scrapers watch for it.
     opts.log(`API keys refreshed: ${added} new, ${removed} removed`);
-    return { added, removed, known: next.size };
+    return { added, removed, known: next.byDigest.size };
   };
 
   // Reloads take turns: two overlapping reads could finish out of order and put an older key set
@@ -101,7 +137,7 @@ export function createKeyCache(opts: {
       errors?.inc();
       const message = (err as Error).message;
       if (message !== lastFailure) {
-        opts.log(`API key refresh from ${opts.store.description} failed, keeping the ${byDigest.size} known keys: ${message}`);
+        opts.log(`API key refresh from ${opts.store.description} failed, keeping the ${known.byDigest.size} known keys: ${message}`);
       }
       lastFailure = message;
     });
@@ -115,7 +151,8 @@ export function createKeyCache(opts: {
   };
 
   return {
-    lookup: (key) => find(byDigest, key),
+    lookup: (key) => find(known, key, now(), expired),
+    record: (name) => known.records.get(name),
     async start() {
       for (const warning of (await opts.store.audit?.()) ?? []) opts.log(`WARNING: ${warning}`);
       try {
@@ -135,7 +172,7 @@ export function createKeyCache(opts: {
       unwatch = opts.store.watch?.(refreshKeepingOld);
     },
     refresh,
-    size: () => byDigest.size,
+    size: () => known.byDigest.size,
     loaded: () => loaded,
     close() {
       closing ??= (async () => {
@@ -153,12 +190,13 @@ export function createKeyCache(opts: {
 
 /** -dev-mode: fixed keys, no store. */
 export function createStaticKeys(keys: Map<string, string>): KeyCache {
-  const byDigest = index(keys, () => undefined);
+  const known = index(keys, () => undefined);
   return {
-    lookup: (key) => find(byDigest, key),
+    lookup: (key) => find(known, key, Date.now()),
+    record: (name) => known.records.get(name),
     start: async () => undefined,
-    refresh: async () => ({ added: 0, removed: 0, known: byDigest.size }),
-    size: () => byDigest.size,
+    refresh: async () => ({ added: 0, removed: 0, known: known.byDigest.size }),
+    size: () => known.byDigest.size,
     loaded: () => true,
     close: async () => undefined,
     destroy: () => undefined,
