@@ -1,6 +1,7 @@
 // The proxy's gzip, always off the event loop: Intel ISA-L's igzip (the addon in native/, built at
 // install where libisal-dev is present) or, without it, node:zlib on zlib's thread pool. Both give
 // level-1 gzip of the same ratio on Graphite batches; igzip spends about a third of zlib's CPU.
+// The addon's bounded gunzip serves the gateway's one-pass inflate (gateway/body.ts).
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
@@ -20,9 +21,20 @@ export const zlibGzip: Gzip = (data) => zlibGzipAsync(data, { level: 1, chunkSiz
 /** Where `npm install` builds the addon (scripts/build-native.mjs), from dist/src/forward/. */
 const ISAL_ADDON = '../../../native/build/Release/isal_gzip.node';
 
-function loadIsal(): { gzip: Gzip } | { error: string } {
+/**
+ * Inflates every gzip member of `input` into `output` on this thread: the bytes written, or -1 when
+ * `output` filled before the stream ended. Throws (code Z_DATA_ERROR) on data that is not whole gzip.
+ */
+export type GunzipInto = (input: Buffer, output: Buffer) => number;
+
+interface IsalAddon {
+  gzip: Gzip;
+  gunzipInto: GunzipInto;
+}
+
+function loadIsal(): IsalAddon | { error: string } {
   try {
-    return { gzip: (createRequire(import.meta.url)(ISAL_ADDON) as { gzip: Gzip }).gzip };
+    return createRequire(import.meta.url)(ISAL_ADDON) as IsalAddon;
   } catch (err) {
     return { error: (err as Error).message.split('\n')[0]! };
   }
@@ -32,6 +44,9 @@ const isal = loadIsal();
 
 /** ISA-L's gzip, or why it is not there. */
 export const isalGzip: Gzip | undefined = 'gzip' in isal ? isal.gzip : undefined;
+
+/** ISA-L's bounded gunzip, when the addon is built. */
+export const isalGunzipInto: GunzipInto | undefined = 'gzip' in isal ? isal.gunzipInto : undefined;
 
 export const gzip: Gzip = isalGzip ?? zlibGzip;
 
