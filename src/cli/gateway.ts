@@ -32,6 +32,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   const observability = await startObservability({
     registry,
     statAddr: config.statAddr,
+    statusToken: config.statusToken,
     metricsFlushMs: config.metricsFlushMs,
     // Self-metrics are a handful of lines; when the destinations are full they wait for the next flush.
     emit: (data, points) => void output.sink.offer({ data, points }),

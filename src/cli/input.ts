@@ -18,6 +18,7 @@ export interface InputConfig {
   readonly maxConnectionsPerIp: number;
   readonly idleTimeoutMs: number;
   readonly statAddr: string;
+  readonly statusToken: string;
   readonly metricsFlushMs: number;
   readonly batchSize: number;
 }
@@ -50,6 +51,7 @@ export async function startInput(opts: {
   const observability = await startObservability({
     registry,
     statAddr: config.statAddr,
+    statusToken: config.statusToken,
     metricsFlushMs: config.metricsFlushMs,
     emit: (data, points) => batcher.add(data, points),
     queues: opts.queues,

@@ -31,6 +31,8 @@ export interface Observability {
 export async function startObservability(opts: {
   registry: Registry;
   statAddr: string;
+  /** -status-token. */
+  statusToken: string;
   metricsFlushMs: number;
   /** Where self-metrics enter the program's own pipeline. */
   emit: (data: Buffer, points: number) => void;
@@ -46,6 +48,7 @@ export async function startObservability(opts: {
   try {
     statServer = await createStatServer({
       listenAddr: opts.statAddr,
+      statusToken: opts.statusToken,
       registry: opts.registry,
       log,
       liveness: heartbeat.check,

@@ -5,6 +5,10 @@ import { STATE_DIR_USAGE } from './state-dir.js';
 const MiB = 1024 * 1024;
 
 const statAddr: FlagSpec = { name: 'stat-addr', type: 'string', default: 'localhost:2020', usage: 'runstats listen address' };
+const statusToken: FlagSpec = {
+  name: 'status-token', type: 'string', default: '',
+  usage: 'Token the status page (GET / and /status.json on -stat-addr) requires: Authorization: Bearer TOKEN, or /login?token=TOKEN (empty: none, and the page is served only on a loopback -stat-addr)',
+};
 const apiAddr: FlagSpec = { name: 'api-addr', type: 'string', default: 'localhost:2030', usage: 'API listen address' };
 const consoleOut: FlagSpec = { name: 'console-out', type: 'bool', default: false, usage: 'Dump output to console' };
 const metricsFlush: FlagSpec = {
@@ -72,6 +76,7 @@ const routing: FlagSpec[] = [
   metricsFlush,
   logFormat,
   statAddr,
+  statusToken,
   spoolDir,
   spoolMaxBytes,
   spoolFsync,
@@ -103,6 +108,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   logFormat,
   { name: 'queue-cap', type: 'int', default: 32768, usage: 'In-flight message queue capacity' },
   statAddr,
+  statusToken,
   { name: 'verbose', type: 'bool', default: true, usage: 'Verbose logging' },
   { name: 'workers', type: 'int', default: 3, usage: 'HTTP output workers' },
   { name: 'batch-size', type: 'int', default: 5000, usage: 'Data points per batch sent to the gateway' },

@@ -20,6 +20,7 @@ export interface ProxyConfig {
   readonly queueMaxBytes: number;
   readonly whenFull: FullPolicy;
   readonly statAddr: string;
+  readonly statusToken: string;
   readonly verbose: boolean;
   readonly workers: number;
   readonly batchSize: number;
@@ -89,6 +90,7 @@ export function readProxyConfig(f: FlagReader, env: NodeJS.ProcessEnv = process.
     queueMaxBytes: f.int('queue-max-bytes', 1),
     whenFull: f.oneOf('when-full', ['block', 'drop'] as const),
     statAddr: f.hostPort('stat-addr'),
+    statusToken: f.string('status-token'),
     verbose: f.bool('verbose'),
     workers: f.int('workers', 1),
     batchSize: f.int('batch-size', 1),

@@ -9,6 +9,7 @@ export interface RoutingConfig {
   /** Empty: the destination API takes no token. */
   readonly apiToken: string;
   readonly statAddr: string;
+  readonly statusToken: string;
   readonly consoleOut: boolean;
   /** From -destinations, or from -destinations-file as it read at start. */
   readonly destinations: string[];
@@ -60,6 +61,7 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     apiAddr: f.hostPort('api-addr'),
     apiToken: f.string('api-token'),
     statAddr: f.hostPort('stat-addr'),
+    statusToken: f.string('status-token'),
     consoleOut,
     destinations,
     destinationsFile,

@@ -17,11 +17,21 @@ export type Labels = Readonly<Record<string, string>>;
 
 type Kind = 'counter' | 'gauge' | 'histogram';
 
+/** One series' value now, as /metrics shows it (and the status page reads it: the same numbers). */
+export interface Sample {
+  readonly name: string;
+  readonly labels: Labels | undefined;
+  readonly value: number;
+}
+
 interface Family {
   readonly name: string;
   readonly help: string;
   readonly kind: Kind;
-  render(out: string[]): void;
+  /** Counters and gauges: their series. */
+  samples?(out: Sample[]): void;
+  /** Families that are not a list of samples (a histogram's buckets). */
+  render?(out: string[]): void;
 }
 
 function escapeLabel(v: string): string {
@@ -72,8 +82,8 @@ export class Counter implements Family {
   value(labels?: Labels): number {
     return this.series.values.get(keyOf(labels))?.value ?? 0;
   }
-  render(out: string[]): void {
-    for (const s of this.series.values.values()) out.push(`${this.name}${labelText(s.labels)} ${formatNumber(s.value)}`);
+  samples(out: Sample[]): void {
+    for (const s of this.series.values.values()) out.push({ name: this.name, labels: s.labels, value: s.value });
   }
 }
 
@@ -105,13 +115,13 @@ export class Gauge implements Family {
   value(labels?: Labels): number {
     return this.series.values.get(keyOf(labels))?.value ?? 0;
   }
-  render(out: string[]): void {
+  samples(out: Sample[]): void {
     for (const { labels, collect } of this.collectors.values()) {
       const v = collect();
-      if (typeof v === 'number') out.push(`${this.name}${labelText(labels)} ${formatNumber(v)}`);
-      else for (const [own, n] of v) out.push(`${this.name}${labelText(labels ? { ...labels, ...own } : own)} ${formatNumber(n)}`);
+      if (typeof v === 'number') out.push({ name: this.name, labels, value: v });
+      else for (const [own, n] of v) out.push({ name: this.name, labels: labels ? { ...labels, ...own } : own, value: n });
     }
-    for (const s of this.series.values.values()) out.push(`${this.name}${labelText(s.labels)} ${formatNumber(s.value)}`);
+    for (const s of this.series.values.values()) out.push({ name: this.name, labels: s.labels, value: s.value });
   }
 }
 
@@ -119,8 +129,8 @@ export class Gauge implements Family {
 class CollectedCounter implements Family {
   readonly kind = 'counter' as const;
   constructor(readonly name: string, readonly help: string, private readonly collect: () => number) {}
-  render(out: string[]): void {
-    out.push(`${this.name} ${formatNumber(this.collect())}`);
+  samples(out: Sample[]): void {
+    out.push({ name: this.name, labels: undefined, value: this.collect() });
   }
 }
 
@@ -195,11 +205,30 @@ export class Registry {
   /** The Prometheus text exposition of every registered metric. */
   render(): string {
     const out: string[] = [];
+    const samples: Sample[] = [];
     for (const f of this.families.values()) {
       out.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
       out.push(`# TYPE ${f.name} ${f.kind}`);
-      f.render(out);
+      if (f.samples) {
+        samples.length = 0;
+        f.samples(samples);
+        for (const s of samples) out.push(`${s.name}${labelText(s.labels)} ${formatNumber(s.value)}`);
+      } else {
+        f.render?.(out);
+      }
     }
     return out.join('\n') + '\n';
+  }
+
+  /** The names registered, in order. */
+  familyNames(): string[] {
+    return [...this.families.keys()];
+  }
+
+  /** One counter's or gauge's series now; none for a name not registered (or a histogram). */
+  samplesOf(name: string): Sample[] {
+    const out: Sample[] = [];
+    this.families.get(name)?.samples?.(out);
+    return out;
   }
 }

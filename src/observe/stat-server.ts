@@ -1,12 +1,14 @@
 // -stat-addr: one TCP port that answers the original runstats `stats` command (`echo stats | nc
 // localhost 2020`) and HTTP (GET /metrics in the Prometheus text format, GET /healthz for liveness,
-// GET /readyz for readiness). The first bytes of a connection decide which: an HTTP method, or a command.
+// GET /readyz for readiness, GET / the status page and /status.json: status/status-page.ts). The
+// first bytes of a connection decide which: an HTTP method, or a command.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { formatHostPort, parseHostPort } from '../input/address.js';
 import { createCommandPort, type CommandPort } from './command-port.js';
 import type { Liveness } from './heartbeat.js';
 import type { Registry } from './metrics.js';
 import { buildStats } from './runtime-stats.js';
+import { createStatusPage } from './status/status-page.js';
 
 export type StatServer = CommandPort;
 
@@ -22,10 +24,14 @@ export async function createStatServer(opts: {
   readiness: () => readonly string[];
   log: (m: string) => void;
   startedAt?: Date;
+  /** -status-token: what the status page requires (empty: none, and the page only on loopback). */
+  statusToken?: string;
 }): Promise<StatServer> {
   const startedAt = opts.startedAt ?? new Date();
+  const { host } = parseHostPort(opts.listenAddr);
+  const status = createStatusPage({ registry: opts.registry, token: opts.statusToken ?? '', listenHost: host, startedAt });
   const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path = '/', search = ''] = (req.url ?? '/').split('?');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
@@ -38,7 +44,7 @@ export async function createStatServer(opts: {
       json(res, reasons.length === 0 ? 200 : 503, { status: reasons.length === 0 ? 'ready' : 'not ready', reasons });
     } else if (path === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(buildStats(startedAt), null, 2) + '\n');
-    } else {
+    } else if (!status.handle(req, res, path, new URLSearchParams(search))) {
       res.writeHead(404).end('Not Found\n');
     }
   });
@@ -48,8 +54,20 @@ export async function createStatServer(opts: {
     // The original answered `stats` and nothing else.
     command: (line) => (line === 'stats' ? JSON.stringify(buildStats(startedAt), null, 2) + '\n' : `Not a command: ${line}\n`),
     maxConnections: 256,
+  }).catch((err: unknown) => {
+    status.stop();
+    throw err;
   });
-  const { host } = parseHostPort(opts.listenAddr);
   opts.log(`Runstats started: ${formatHostPort(host, port.address.port)}`);
-  return port;
+  return {
+    address: port.address,
+    close: () => {
+      status.stop();
+      return port.close();
+    },
+    destroy: () => {
+      status.stop();
+      port.destroy();
+    },
+  };
 }
