@@ -16,8 +16,13 @@ test('access: loopback without a token, the token by bearer or by the login cook
   for (const host of ['0.0.0.0', '', '10.0.0.1', '::', 'example.com', '128.0.0.1']) assert.ok(!isLoopbackHost(host), host);
 
   const open = createStatusAccess('', '127.0.0.1');
-  assert.deepEqual(open.check(request({})), { allowed: true });
-  assert.equal(open.check(request({ 'sec-fetch-site': 'cross-site' })).allowed, false);
+  for (const host of ['127.0.0.1:2020', 'localhost:2020', '[::1]:2020', 'localhost']) assert.deepEqual(open.check(request({ host })), { allowed: true }, host);
+  // DNS rebinding: a name of the attacker's pointed at 127.0.0.1.
+  for (const host of ['evil.example:2020', 'evil.example', '', '10.0.0.1:2020']) {
+    const d = open.check(request({ host }));
+    assert.ok(!d.allowed && d.status === 403, host);
+  }
+  assert.equal(open.check(request({ host: '127.0.0.1:2020', 'sec-fetch-site': 'cross-site' })).allowed, false);
   const exposed = createStatusAccess('', '0.0.0.0').check(request({}));
   assert.ok(!exposed.allowed && exposed.status === 403 && /set -status-token/.test(exposed.why));
 

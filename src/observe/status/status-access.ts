@@ -1,8 +1,9 @@
 // Who may see the status page and /status.json. With -status-token: a request shows the token as
 // `Authorization: Bearer TOKEN` or by the cookie that `GET /login?token=TOKEN` sets (HttpOnly,
 // SameSite=Strict; its value is derived from the token, not the token), compared in constant time. Without one: only a stat address on loopback serves
-// the page (an operator's SSH tunnel), never one bound to a network address. Requests a page on
-// another site made (Sec-Fetch-Site: cross-site) are refused either way.
+// the page (an operator's SSH tunnel), never one bound to a network address, and only to requests
+// whose Host is loopback too (a site whose name an attacker re-points at 127.0.0.1, DNS rebinding,
+// is not). Requests a page on another site made (Sec-Fetch-Site: cross-site) are refused either way.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
@@ -28,6 +29,14 @@ export function isLoopbackHost(host: string): boolean {
   return h === '::1';
 }
 
+/** The host part of a Host header: `[::1]:2020` -> `::1`, `localhost:2020` -> `localhost`. */
+function hostOf(header: string): string {
+  const m = /^\[([^\]]*)\](?::\d*)?$/.exec(header);
+  if (m) return m[1]!;
+  const colon = header.lastIndexOf(':');
+  return colon === -1 ? header : header.slice(0, colon);
+}
+
 function cookieValue(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
@@ -50,9 +59,9 @@ export function createStatusAccess(token: string, listenHost: string): StatusAcc
     check(req) {
       if (req.headers['sec-fetch-site'] === 'cross-site') return { allowed: false, status: 403, why: 'a request from another site' };
       if (token === '') {
-        return loopback
-          ? { allowed: true }
-          : { allowed: false, status: 403, why: `the stat address ${listenHost} is not loopback: set -status-token to serve the status page there` };
+        if (!loopback) return { allowed: false, status: 403, why: `the stat address ${listenHost} is not loopback: set -status-token to serve the status page there` };
+        const host = hostOf(req.headers.host ?? '');
+        return isLoopbackHost(host) ? { allowed: true } : { allowed: false, status: 403, why: `Host ${JSON.stringify(host)} is not loopback: set -status-token to reach the page by another name` };
       }
       const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
       const cookie = cookieValue(req, STATUS_COOKIE);
