@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { gunzipSync, gzipSync, constants } from 'node:zlib';
 import { isalGzip, zlibGzip, type Gzip } from '../src/forward/gzip.js';
-import { filterLines } from '../src/input/lines.js';
+import { filterLines } from '../src/protocol/lines.js';
 import { Registry } from '../src/observe/metrics.js';
 import { createHashRing } from '../src/route/hash-ring.js';
 import { parseDestinations } from '../src/route/destination.js';

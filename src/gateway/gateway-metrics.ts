@@ -1,6 +1,6 @@
 // The gateway's Prometheus series: what it received and accepted, what it refused and why, and the
 // in-flight memory budget.
-import { INVALID_REASON_LABELS } from '../input/lines.js';
+import { INVALID_REASON_LABELS } from '../protocol/lines.js';
 import type { Registry } from '../observe/metrics.js';
 import type { InflightBudget } from './inflight-budget.js';
 

@@ -4,7 +4,7 @@
 // it, 503 + Retry-After when they are full or the budget stayed full.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BatchSink } from '../batch/batch.js';
-import { MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
+import { MAX_LINE_BYTES, type InvalidReason } from '../protocol/lines.js';
 import type { Authenticate } from './authenticate.js';
 import { BodyTooLarge, readBody } from './body.js';
 import type { GatewayMetrics } from './gateway-metrics.js';

@@ -3,8 +3,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { formatHostPort, listenOn } from '../input/address.js';
-import type { ConnectionLimit } from '../input/connection-limit.js';
+import { formatHostPort, listenOn } from '../net/address.js';
+import type { ConnectionLimit } from '../net/connection-limit.js';
 import { rateLimitedLog } from '../observe/log.js';
 import { tlsServerOptions, type GatewayTls } from '../net/tls-policy.js';
 import type { ServerTimeouts } from './client-errors.js';

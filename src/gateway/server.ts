@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BatchSink } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
-import { createConnectionLimit } from '../input/connection-limit.js';
+import { createConnectionLimit } from '../net/connection-limit.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { tlsServerOptions, type GatewayTls } from '../net/tls-policy.js';

@@ -2,7 +2,7 @@
 // localhost 2020`) and HTTP (GET /metrics in the Prometheus text format, GET /healthz for liveness,
 // GET /readyz for readiness). The first bytes of a connection decide which: an HTTP method, or a command.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { formatHostPort, parseHostPort } from '../input/address.js';
+import { formatHostPort, parseHostPort } from '../net/address.js';
 import { createCommandPort, type CommandPort } from './command-port.js';
 import type { Liveness } from './heartbeat.js';
 import type { Registry } from './metrics.js';

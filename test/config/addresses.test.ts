@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { request } from 'node:https';
-import { AddressError, canonicalHost, parseHost, parseHostPort } from '../../src/input/address.js';
+import { AddressError, canonicalHost, parseHost, parseHostPort } from '../../src/net/address.js';
 import { DestinationError, parseDestinations } from '../../src/route/destination.js';
 import { makeCert } from '../helpers/certs.js';
 import { runToExit, startProgram, type ProgramName } from '../helpers/programs.js';

@@ -1,7 +1,7 @@
 // What goes to carbon is what carbon accepts: infinite values, timestamps that are negative (but
 // carbon's -1), non-finite or past 2^32-1, and names with NUL, control bytes, DEL, '/' or invalid
 // UTF-8 are dropped and counted by reason — at the proxy's listener and at the gateway's /ingest
-// (one validation, src/input/lines.ts), and in front of a real carbon-cache, whose whisper files
+// (one validation, src/protocol/lines.ts), and in front of a real carbon-cache, whose whisper files
 // then hold exactly the well-behaved client's metrics, which all arrive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

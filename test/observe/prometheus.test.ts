@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
 import type { RunningProgram } from '../helpers/programs.js';
-import { INVALID_REASONS } from '../../src/input/lines.js';
+import { INVALID_REASONS } from '../../src/protocol/lines.js';
 import { scrape } from '../helpers/prometheus.js';
 import { promtool, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
 import { startGateway, startProxy, startRelay } from '../helpers/system.js';

@@ -3,7 +3,7 @@
 // CR, signs, dots, exponents, letters) must get exactly the verdicts checkLine gives one by one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLine, filterLines } from '../../src/input/lines.js';
+import { checkLine, filterLines } from '../../src/protocol/lines.js';
 import { seededRandom } from '../../bench/load-generator.js';
 
 const PIECES = [

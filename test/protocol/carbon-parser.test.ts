@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { filterLines } from '../../src/input/lines.js';
+import { filterLines } from '../../src/protocol/lines.js';
 import { startCarbon } from '../helpers/carbon.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { scrapeCounter } from '../helpers/points.js';
