@@ -16,7 +16,7 @@ import { parseDestinations } from '../src/route/destination.js';
 import { createRouter } from '../src/route/router.js';
 import { splitByDestination } from '../src/route/split.js';
 import { openSpoolQueue, type SpoolFsync } from '../src/spool/spool-queue.js';
-import { buildChunk, encodeNames, metricNames } from './load-generator.js';
+import { buildChunk, encodeNames, metricNames } from '../harness/load-generator.js';
 
 export interface MicroResult {
   readonly name: string;

@@ -13,7 +13,7 @@ import { underGatewayLoad } from '../helpers/gateway-under-load.js';
 import { post } from '../helpers/https-post.js';
 import { until } from '../helpers/points.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startRelay } from '../helpers/system.js';
+import { startRelay } from '../../harness/system.js';
 
 /** Hostile lines for timestamp `now`, each with the reason it must be counted under. */
 function hostile(now: number): Array<[string, string]> {

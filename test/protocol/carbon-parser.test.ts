@@ -10,7 +10,7 @@ import { filterLines } from '../../src/protocol/lines.js';
 import { startCarbon } from '../helpers/carbon.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { scrapeCounter } from '../helpers/points.js';
-import { startRelay } from '../helpers/system.js';
+import { startRelay } from '../../harness/system.js';
 
 // Per line: what carbon hands on to its cache ([name, value, timestamp] as Python's repr), or null
 // when it drops it (an exception out of metricReceived, e.g. int(inf), drops it too).
