@@ -3,7 +3,7 @@
 // measured window; the CPU and the start time reported cover the sending only. Records when each
 // chunk was handed to the socket, for latency.
 import { writeFileSync } from 'node:fs';
-import { prepareLoad, sendPrepared, type LoadOptions } from './load-generator.js';
+import { prepareLoad, sendPrepared, type LoadOptions } from '../harness/load-generator.js';
 
 interface Job extends Omit<LoadOptions, 'onChunk'> {
   readonly chunkTimesFile?: string;

@@ -10,14 +10,14 @@ import { once } from 'node:events';
 import { gzipSync, constants } from 'node:zlib';
 import { isalGunzipInto, isalGzip, zlibGzip, type Gzip } from '../src/forward/gzip.js';
 import { inflateInOnePass } from '../src/gateway/body.js';
-import { filterLines } from '../src/input/lines.js';
+import { filterLines } from '../src/protocol/lines.js';
 import { Registry } from '../src/observe/metrics.js';
 import { createHashRing } from '../src/route/hash-ring.js';
 import { parseDestinations } from '../src/route/destination.js';
 import { createRouter } from '../src/route/router.js';
 import { splitByDestination } from '../src/route/split.js';
 import { openSpoolQueue, type SpoolFsync } from '../src/spool/spool-queue.js';
-import { buildChunk, encodeNames, metricNames } from './load-generator.js';
+import { buildChunk, encodeNames, metricNames } from '../harness/load-generator.js';
 
 export interface MicroResult {
   readonly name: string;

@@ -9,11 +9,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGateway, startProxy, startRelay } from '../test/helpers/system.js';
-import type { RunningProgram } from '../test/helpers/programs.js';
+import { startGateway, startProxy, startRelay } from '../harness/system.js';
+import type { RunningProgram } from '../harness/programs.js';
 import { runMicroBenchmarks } from './micro.js';
 import { formatTop } from './profile-top.js';
-import { startSink as startCountingSink, type Sink, type SinkReport } from './sink-process.js';
+import { startSink as startCountingSink, type Sink, type SinkReport } from '../harness/sink-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

@@ -15,5 +15,7 @@ function find(dir) {
 
 const filter = process.argv[2];
 const files = find('dist/test').filter((f) => !filter || f.includes(filter)).sort();
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=300000', ...files], { stdio: 'inherit' });
+// test/setup.js goes into each test file's process (the runner passes --import on).
+const setup = ['--import', './dist/test/setup.js'];
+const r = spawnSync(process.execPath, [...setup, '--test', '--test-reporter=spec', '--test-timeout=300000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
-import { openKeyStore } from '../keys/store.js';
+import { openKeyStore } from '../keys/open-store.js';
 import { generateKey } from '../keys/generate.js';
 import { log } from '../observe/log.js';
 import { versionText } from './version.js';

@@ -4,7 +4,7 @@ import { GATEWAY_FLAGS } from '../config/programs.js';
 import { readGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
 import { createGateway } from '../gateway/server.js';
 import { createKeyCache, createStaticKeys } from '../keys/cache.js';
-import { openKeyStore } from '../keys/store.js';
+import { openKeyStore } from '../keys/open-store.js';
 import { certificateSummary, readGatewayTls } from '../net/tls-files.js';
 import { log } from '../observe/log.js';
 import { startObservability } from './observability.js';

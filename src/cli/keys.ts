@@ -7,7 +7,8 @@ import { stateDir } from '../config/programs.js';
 import { resolveStateDir, stateKeyStore } from '../config/state-dir.js';
 import { generateKey } from '../keys/generate.js';
 import { hashedEntry } from '../keys/entry.js';
-import { KeyStoreError, KeyStoreMissing, openKeyStore, type KeyStore } from '../keys/store.js';
+import { openKeyStore } from '../keys/open-store.js';
+import { KeyStoreError, KeyStoreMissing, type KeyStore } from '../keys/store.js';
 import { versionText } from './version.js';
 
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.

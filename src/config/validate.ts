@@ -1,6 +1,6 @@
 // Typed access to parsed flag values, validated once at start. A bad combination is a ConfigError:
 // the program prints it and exits 2, as Go's flag package does for a bad value.
-import { AddressError, parseHost, parseHostPort } from '../input/address.js';
+import { AddressError, parseHost, parseHostPort } from '../net/address.js';
 import type { FlagValues } from './flags.js';
 
 export class ConfigError extends Error {

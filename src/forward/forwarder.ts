@@ -8,8 +8,8 @@
 // again, and the loop goes on.
 import { setMaxListeners } from 'node:events';
 import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
-import { formatGoDuration } from '../config/duration.js';
 import type { Stage } from '../lifecycle/stage.js';
+import { formatGoDuration } from '../observe/go-duration.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { backoffDelay } from './backoff.js';

@@ -3,7 +3,7 @@
 // body is cut only after an LF, so every slice holds whole lines and filterLines gives the same
 // verdict on each line as it would over the whole; a batch of ordinary size is done in one turn.
 import { performance } from 'node:perf_hooks';
-import { filterLines, type FilterResult, type InvalidReason } from '../input/lines.js';
+import { filterLines, type FilterResult, type InvalidReason } from '../protocol/lines.js';
 import { joinInSteps, nextTurn } from './steps.js';
 
 /** Bytes validated between two looks at the clock: an ordinary proxy batch in one or two, 2-3 ms of the shortest lines. */

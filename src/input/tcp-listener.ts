@@ -6,10 +6,10 @@ import type { Batcher } from '../batch/batcher.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
-import { createConnectionLimit } from './connection-limit.js';
-import { createLineFramer } from './framer.js';
-import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from './lines.js';
-import { formatHostPort, listenOn, parseHostPort } from './address.js';
+import { createConnectionLimit } from '../net/connection-limit.js';
+import { createLineFramer } from '../protocol/framer.js';
+import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../protocol/lines.js';
+import { formatHostPort, listenOn, parseHostPort } from '../net/address.js';
 
 /**
  * close(): stop accepting, read and deliver what clients already sent, then close each connection

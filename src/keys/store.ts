@@ -1,9 +1,7 @@
-// Where the gateway's API keys live. Every store keeps the original's meaning, name -> key
-// (Consul KV `polymur/gateway/keys/<name>` = `<key>` in the Go original); the value is the key or
-// its hash (entry.ts).
-import { createFileKeyStore } from './file-store.js';
-import { createEtcdKeyStore } from './etcd-store.js';
-import { createConsulKeyStore } from './consul-store.js';
+// Where the gateway's API keys live: the contract every store keeps (openKeyStore in open-store.ts
+// picks one). Every store keeps the original's meaning, name -> key (Consul KV
+// `polymur/gateway/keys/<name>` = `<key>` in the Go original); the value is the key or its hash
+// (entry.ts).
 
 export interface KeyStore {
   /** A description for messages: "file /etc/polymur/keys.json", "etcd 10.0.0.1:2379". */
@@ -36,19 +34,6 @@ export class KeyStoreMissing extends KeyStoreError {
 
 /** The original's key layout in a key-value store. */
 export const DEFAULT_KEY_PREFIX = 'polymur/gateway/keys/';
-
-/**
- * "file:PATH" (or a bare path), "etcd://host:port[,host:port][/prefix]", "consul://host:port[/prefix]",
- * or "consul" / "consul:///prefix": the agent named by CONSUL_HTTP_ADDR, as the original.
- */
-export function openKeyStore(url: string): KeyStore {
-  if (url.startsWith('etcd://')) return createEtcdKeyStore(url);
-  if (url === 'consul' || url.startsWith('consul://')) return createConsulKeyStore(url);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    throw new KeyStoreError(`unsupported key store "${url}": use file:PATH, etcd://HOST:PORT or consul://HOST:PORT`);
-  }
-  return createFileKeyStore(url.startsWith('file:') ? url.slice('file:'.length) : url);
-}
 
 /** Splits "scheme://host:port,host:port/prefix" into endpoints and a key prefix ending in "/". */
 export function parseStoreUrl(url: string): { endpoints: string[]; prefix: string } {

@@ -3,7 +3,7 @@
 // one-line text command (`stats`, `getdest`, ...) answered by `command`, then closed.
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { listenOn, parseHostPort } from '../input/address.js';
+import { listenOn, parseHostPort } from '../net/address.js';
 import type { Stage } from '../lifecycle/stage.js';
 
 /** close() and destroy() alike: answers are one line, so nothing is worth waiting for. */

@@ -3,7 +3,7 @@
 // GET /readyz for readiness, GET / the status page and /status.json: status/status-page.ts). The
 // first bytes of a connection decide which: an HTTP method, or a command.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { formatHostPort, parseHostPort } from '../input/address.js';
+import { formatHostPort, parseHostPort } from '../net/address.js';
 import { createCommandPort, type CommandPort } from './command-port.js';
 import type { Liveness } from './heartbeat.js';
 import type { Registry } from './metrics.js';

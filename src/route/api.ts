@@ -3,7 +3,7 @@
 // on the same port; the first bytes of a connection tell which. Browser requests are refused and
 // -api-token is required when set (see api-guard.ts).
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { formatHostPort, parseHostPort } from '../input/address.js';
+import { formatHostPort, parseHostPort } from '../net/address.js';
 import { rateLimitedLog } from '../observe/log.js';
 import { createCommandPort, type CommandPort } from '../observe/command-port.js';
 import { bearerToken, browserSign, createApiToken, splitAuth } from './api-guard.js';

@@ -2,7 +2,7 @@
 // node is (host, instance), with instance null (Python's None) when absent, the host as written.
 // Which machine it names (for duplicates) compares IPv6 literals in their shortest form.
 import { isIP } from 'node:net';
-import { canonicalHost, formatHostPort } from '../input/address.js';
+import { canonicalHost, formatHostPort } from '../net/address.js';
 
 export interface DestinationAddress {
   readonly host: string;

@@ -16,6 +16,8 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   const [code] = (await once(child, 'exit')) as [number];
   assert.equal(code, 0, out);
+  // The bench shares the harness with the tests, not the test runner: no TAP output of its own.
+  assert.doesNotMatch(out, /TAP version/);
   const file = /JSON: (\S+)/.exec(out)?.[1];
   assert.ok(file, 'the report names its JSON file');
   const report = JSON.parse(readFileSync(file, 'utf8'));

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { request } from 'node:https';
-import { AddressError, canonicalHost, parseHost, parseHostPort } from '../../src/input/address.js';
+import { AddressError, canonicalHost, parseHost, parseHostPort } from '../../src/net/address.js';
 import { DestinationError, parseDestinations } from '../../src/route/destination.js';
-import { makeCert } from '../helpers/certs.js';
-import { runToExit, startProgram, type ProgramName } from '../helpers/programs.js';
+import { makeCert } from '../../harness/certs.js';
+import { runToExit, startProgram, type ProgramName } from '../../harness/programs.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 test('parseHostPort and parseHost: what Go would listen on, without brackets; the rest an AddressError', () => {

@@ -5,7 +5,7 @@ import { parseDuration } from '../../src/config/duration.js';
 import { PROXY_FLAGS } from '../../src/config/programs.js';
 import { readProxyConfig } from '../../src/config/proxy-config.js';
 import { ConfigError, FlagReader } from '../../src/config/validate.js';
-import { runToExit, type ProgramName } from '../helpers/programs.js';
+import { runToExit, type ProgramName } from '../../harness/programs.js';
 import { readFileSync } from 'node:fs';
 import { gzipEngine } from '../../src/forward/gzip.js';
 

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveStateDir, stateKeyStore, statePath } from '../../src/config/state-dir.js';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 import { scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy } from '../helpers/system.js';
+import { startGateway, startProxy } from '../../harness/system.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 

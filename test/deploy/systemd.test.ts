@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envName, parseFlags, type FlagSpec } from '../../src/config/flags.js';
 import { GATEWAY_FLAGS, PROXY_FLAGS, RELAY_FLAGS } from '../../src/config/programs.js';
-import { programPath, type ProgramName } from '../helpers/programs.js';
+import { programPath, type ProgramName } from '../../harness/programs.js';
 
 const deploy = join(process.cwd(), 'deploy', 'systemd');
 const UNITS: Array<{ unit: string; program: ProgramName; flags: readonly FlagSpec[]; prefix: string }> = [

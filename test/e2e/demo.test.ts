@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accepts, freePort } from '../helpers/carbon.js';
-import { startProgram } from '../helpers/programs.js';
+import { startProgram } from '../../harness/programs.js';
 
 test('the demo relays the README\'s `echo "some.test.data 1337 $(date +%s)" | nc -N localhost PORT` to its console', async () => {
   const [port, gatewayPort, gatewayStat, gatewayApi, proxyStat] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];

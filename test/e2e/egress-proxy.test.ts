@@ -6,13 +6,13 @@
 // as CONNECT tunnels (TLS end to end: it never saw a request line of ours, nor the key).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
-import { startGateway, startProxy, type GatewayProcess, type ListenerProcess } from '../helpers/system.js';
-import type { TestCert } from '../helpers/certs.js';
+import { startGateway, startProxy, type GatewayProcess, type ListenerProcess } from '../../harness/system.js';
+import type { TestCert } from '../../harness/certs.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 import { startTinyproxy, type Tinyproxy } from '../helpers/tinyproxy.js';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 
 const CONNECTIONS = 2;
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];

@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import { delivery } from '../helpers/points.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
-import { startGateway, startProxy, writeKeyFile } from '../helpers/system.js';
-import { runToExit } from '../helpers/programs.js';
+import { startGateway, startProxy, writeKeyFile } from '../../harness/system.js';
+import { runToExit } from '../../harness/programs.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 

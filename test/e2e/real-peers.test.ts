@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startCarbon } from '../helpers/carbon.js';
 import { startCollectd, startStatsd } from '../helpers/peers.js';
 import { sendText } from '../helpers/graphite-stream.js';
-import { startGateway, startProxy, writeKeyFile } from '../helpers/system.js';
+import { startGateway, startProxy, writeKeyFile } from '../../harness/system.js';
 
 const KEY = 'real-peers-key-0123456789abcdef';
 

@@ -10,14 +10,14 @@ import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { sendLoad } from '../../bench/load-generator.js';
-import { makeCert, type TestCert } from '../helpers/certs.js';
+import { sendLoad } from '../../harness/load-generator.js';
+import { makeCert, type TestCert } from '../../harness/certs.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 import { delivery, peakRssMb, until } from '../helpers/points.js';
 import { sighup } from '../helpers/reload.js';
-import { startGateway, startProxy, startRelay, writeKeyFile, type GatewayProcess, type ListenerProcess } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay, writeKeyFile, type GatewayProcess, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '500ms', '-flush-interval', '100ms', '-verbose=false'];

@@ -10,10 +10,10 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sendLoad } from '../../bench/load-generator.js';
-import { runToExit } from '../helpers/programs.js';
+import { sendLoad } from '../../harness/load-generator.js';
+import { runToExit } from '../../harness/programs.js';
 import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy } from '../helpers/system.js';
+import { startGateway, startProxy } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 import { mountTmpfs } from '../helpers/tmpfs.js';
 

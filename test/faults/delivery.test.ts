@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import { startCarbon } from '../helpers/carbon.js';
-import { makeCert } from '../helpers/certs.js';
+import { makeCert } from '../../harness/certs.js';
 import { startFreezeProxy } from '../helpers/freeze-proxy.js';
 import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
-import { startGateway, startProxy, type GatewayProcess } from '../helpers/system.js';
+import { startGateway, startProxy, type GatewayProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 const CONNECTIONS = 2;

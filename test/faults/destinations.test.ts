@@ -8,13 +8,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import { freePort, startCarbons } from '../helpers/carbon.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startGateway, startProxy, startRelay, type RelayProcess } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay, type RelayProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const CONNECTIONS = 2;

@@ -6,10 +6,10 @@
 // everything queued arrives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendLoad } from '../../bench/load-generator.js';
-import { makeCert } from '../helpers/certs.js';
+import { sendLoad } from '../../harness/load-generator.js';
+import { makeCert } from '../../harness/certs.js';
 import { delivery, scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy, type GatewayProcess, type ListenerProcess } from '../helpers/system.js';
+import { startGateway, startProxy, type GatewayProcess, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 const POINTS = 10_000;

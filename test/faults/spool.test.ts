@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sendLoad } from '../../bench/load-generator.js';
-import { makeCert } from '../helpers/certs.js';
+import { sendLoad } from '../../harness/load-generator.js';
+import { makeCert } from '../../harness/certs.js';
 import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
-import { startGateway, startProxy } from '../helpers/system.js';
+import { startGateway, startProxy } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 import { decodeRecords } from '../../src/spool/record.js';
 

@@ -8,10 +8,10 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pointId, sendLoad } from '../../bench/load-generator.js';
-import { runToExit } from '../helpers/programs.js';
+import { pointId, sendLoad } from '../../harness/load-generator.js';
+import { runToExit } from '../../harness/programs.js';
 import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy, writeKeyFile } from '../helpers/system.js';
+import { startGateway, startProxy, writeKeyFile } from '../../harness/system.js';
 import { freePort } from '../helpers/carbon.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 

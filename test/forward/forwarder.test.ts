@@ -15,10 +15,10 @@ import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 import { createDeadLetter } from '../../src/forward/dead-letter.js';
 import { createForwarder, type ForwarderOptions } from '../../src/forward/forwarder.js';
 import { Registry } from '../../src/observe/metrics.js';
-import { makeCert } from '../helpers/certs.js';
+import { makeCert } from '../../harness/certs.js';
 import { logLines } from '../helpers/log-lines.js';
 import { until } from '../helpers/points.js';
-import { startGateway } from '../helpers/system.js';
+import { startGateway } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 function line(name: string): Batch {

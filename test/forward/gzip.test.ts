@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { gzip, gzipEngine, isalGzip, zlibGzip, type Gzip } from '../../src/forward/gzip.js';
-import { buildChunk, encodeNames, metricNames } from '../../bench/load-generator.js';
+import { buildChunk, encodeNames, metricNames } from '../../harness/load-generator.js';
 
 const graphiteBatch = buildChunk(encodeNames(metricNames(2000, 3)), 0, 0, 5000, 1_700_000_000);
 

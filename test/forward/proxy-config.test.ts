@@ -9,11 +9,11 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plainHttpWarnings } from '../../src/config/proxy-config.js';
-import { makeCert } from '../helpers/certs.js';
+import { makeCert } from '../../harness/certs.js';
 import { sendText } from '../helpers/graphite-stream.js';
-import { runToExit, startProgram } from '../helpers/programs.js';
+import { runToExit, startProgram } from '../../harness/programs.js';
 import { scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy, writeKeyFile } from '../helpers/system.js';
+import { startGateway, startProxy, writeKeyFile } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 const KEY = 'config-key-0123456789abcdef0123456789';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { rawPost } from '../helpers/raw-http.js';
-import { startGateway, writeKeyFile } from '../helpers/system.js';
+import { startGateway, writeKeyFile } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 const KEY = 'body-key-0123456789abcdef0123456789';

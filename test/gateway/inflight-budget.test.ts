@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInflightBudget } from '../../src/gateway/inflight-budget.js';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 
 test('reservations wait in arrival order for released room, a wait that runs out reserves nothing, a released lease keeps nothing', async (t) => {
   // The budget's timers are unref()ed: something must keep this process up while they run.

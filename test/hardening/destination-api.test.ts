@@ -5,9 +5,9 @@
 // while and loses none; the attacker's destination never gets registered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import { assertLoadDelivered } from '../helpers/points.js';
-import { startRelay } from '../helpers/system.js';
+import { startRelay } from '../../harness/system.js';
 import { textCommand } from '../helpers/text-command.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 

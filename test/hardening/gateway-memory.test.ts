@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { gzipSync } from 'node:zlib';
-import { sendLoad } from '../../bench/load-generator.js';
-import { startSink, type SinkReport } from '../../bench/sink-process.js';
+import { sendLoad } from '../../harness/load-generator.js';
+import { startSink, type SinkReport } from '../../harness/sink-process.js';
 import { peakRssMb, scrapeCounter, until } from '../helpers/points.js';
 import { rawPost, type RawResponse } from '../helpers/raw-http.js';
-import { startGateway, startProxy, writeKeyFile, type GatewayProcess } from '../helpers/system.js';
+import { startGateway, startProxy, writeKeyFile, type GatewayProcess } from '../../harness/system.js';
 
 const KEY = 'gwmem-key-0123456789abcdef01234567';
 const CONNECTIONS = 2;

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import { delivery, scrapeCounter, until } from '../helpers/points.js';
 import { postHead, rawConnect } from '../helpers/raw-http.js';
-import { startGateway, startProxy } from '../helpers/system.js';
+import { startGateway, startProxy } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 test('SIGTERM: 503 and Connection: close during the drain, requests in flight completed, queued points flushed', async () => {

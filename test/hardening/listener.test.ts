@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import { assertLoadDelivered, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy, type ListenerProcess } from '../helpers/system.js';
+import { startGateway, startProxy, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const CONNECTIONS = 2;

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sendLoad } from '../../bench/load-generator.js';
+import { sendLoad } from '../../harness/load-generator.js';
 import type { Batch, BatchQueue } from '../../src/batch/batch.js';
 import { Registry } from '../../src/observe/metrics.js';
 import { encodeHeader } from '../../src/spool/record.js';
 import { openSpoolQueue } from '../../src/spool/spool-queue.js';
 import { delivery, scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy } from '../helpers/system.js';
+import { startGateway, startProxy } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 function batch(i: number): Batch {

@@ -1,7 +1,7 @@
 // What goes to carbon is what carbon accepts: infinite values, timestamps that are negative (but
 // carbon's -1), non-finite or past 2^32-1, and names with NUL, control bytes, DEL, '/' or invalid
 // UTF-8 are dropped and counted by reason — at the proxy's listener and at the gateway's /ingest
-// (one validation, src/input/lines.ts), and in front of a real carbon-cache, whose whisper files
+// (one validation, src/protocol/lines.ts), and in front of a real carbon-cache, whose whisper files
 // then hold exactly the well-behaved client's metrics, which all arrive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { underGatewayLoad } from '../helpers/gateway-under-load.js';
 import { post } from '../helpers/https-post.js';
 import { until } from '../helpers/points.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startRelay } from '../helpers/system.js';
+import { startRelay } from '../../harness/system.js';
 
 /** Hostile lines for timestamp `now`, each with the reason it must be counted under. */
 function hostile(now: number): Array<[string, string]> {

@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { makeCert } from '../helpers/certs.js';
+import { makeCert } from '../../harness/certs.js';
 import { GATEWAY_KEY, underGatewayLoad } from '../helpers/gateway-under-load.js';
 import { post } from '../helpers/https-post.js';
 import { scrapeCounter, until } from '../helpers/points.js';
 import { rawConnect, type RawConnection } from '../helpers/raw-http.js';
-import { runToExit } from '../helpers/programs.js';
-import { startGateway, writeKeyFile } from '../helpers/system.js';
+import { runToExit } from '../../harness/programs.js';
+import { startGateway, writeKeyFile } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 const ping = (port: number, ca: Buffer, key: string, from: string, xff?: string) =>

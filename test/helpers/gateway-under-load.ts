@@ -1,9 +1,9 @@
 // A real gateway (file key store) with a real proxy streaming well-behaved points through it to a
 // TCP sink while a test attacks the gateway; afterwards every well-behaved point must have arrived.
-import { sendLoad } from '../../bench/load-generator.js';
-import type { TestCert } from './certs.js';
+import { sendLoad } from '../../harness/load-generator.js';
+import type { TestCert } from '../../harness/certs.js';
 import { assertLoadDelivered } from './points.js';
-import { startGateway, startProxy, writeKeyFile, type GatewayProcess, type ListenerProcess } from './system.js';
+import { startGateway, startProxy, writeKeyFile, type GatewayProcess, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from './tcp-sink.js';
 
 export interface GatewayBench {

@@ -1,7 +1,7 @@
 // Counting what arrived against what was sent, by the unique id each generated line carries.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { pointId } from '../../bench/load-generator.js';
+import { pointId } from '../../harness/load-generator.js';
 
 export interface Delivery {
   readonly sent: number;

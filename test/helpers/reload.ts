@@ -1,5 +1,5 @@
 // SIGHUP to one of our programs, waiting for the reload it starts to finish.
-import type { RunningProgram } from './programs.js';
+import type { RunningProgram } from '../../harness/programs.js';
 import { until } from './points.js';
 
 const count = (text: string, what: string): number => text.split(what).length - 1;

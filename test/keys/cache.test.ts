@@ -11,7 +11,7 @@ import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { Registry } from '../../src/observe/metrics.js';
 import { logLines } from '../helpers/log-lines.js';
 import { until } from '../helpers/points.js';
-import { writeKeyFile } from '../helpers/system.js';
+import { writeKeyFile } from '../../harness/system.js';
 
 test('lookup by key; a change to the file reaches the running cache through the watch, and is logged', async () => {
   const file = writeKeyFile({ alice: 'key-alice', bob: 'key-bob' });

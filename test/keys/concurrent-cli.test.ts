@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startEtcd } from '../helpers/etcd.js';
-import { runToExit } from '../helpers/programs.js';
-import { writeKeyFile } from '../helpers/system.js';
+import { runToExit } from '../../harness/programs.js';
+import { writeKeyFile } from '../../harness/system.js';
 
 const hashed = (key: string): string => `sha256:${createHash('sha256').update(key).digest('hex')}`;
 

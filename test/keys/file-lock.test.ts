@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { KeyStoreError } from '../../src/keys/store.js';
-import { writeKeyFile } from '../helpers/system.js';
+import { writeKeyFile } from '../../harness/system.js';
 
 /** The pid of a process that has exited. */
 async function deadPid(): Promise<number> {

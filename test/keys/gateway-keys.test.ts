@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startEtcd, type Etcd } from '../helpers/etcd.js';
 import { scrapeCounter } from '../helpers/points.js';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 import { rawConnect, rawPost } from '../helpers/raw-http.js';
-import { startGateway, writeKeyFile, type GatewayProcess } from '../helpers/system.js';
+import { startGateway, writeKeyFile, type GatewayProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 type Gateway = GatewayProcess & { cert: { cert: Buffer } };

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 import { startEtcd, type Etcd } from '../helpers/etcd.js';
-import { startGateway, writeKeyFile, type GatewayProcess } from '../helpers/system.js';
+import { startGateway, writeKeyFile, type GatewayProcess } from '../../harness/system.js';
 
 const keys = (store: string, ...args: string[]) => runToExit('keys', ['-key-store', store, ...args]);
 

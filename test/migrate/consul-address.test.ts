@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { resolveConsulLocation } from '../../src/keys/consul-store.js';
 import { DEFAULT_KEY_PREFIX } from '../../src/keys/store.js';
 import { freePort } from '../helpers/carbon.js';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 
 test('consul without a host takes CONSUL_HTTP_ADDR; a host in the URL wins; unset is 127.0.0.1:8500', () => {
   const cases: Array<[string, NodeJS.ProcessEnv, string, string]> = [

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
-import { startGateway, startProxy, startRelay, writeKeyFile } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay, writeKeyFile } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 import { textCommand } from '../helpers/text-command.js';
 

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHeartbeat } from '../../src/observe/heartbeat.js';
 import { until } from '../helpers/points.js';
-import { startRelay, type RelayProcess } from '../helpers/system.js';
+import { startRelay, type RelayProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 interface HealthBody {

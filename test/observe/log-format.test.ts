@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatLogLine } from '../../src/observe/log.js';
 import { freePort } from '../helpers/carbon.js';
-import { runToExit, startProgram } from '../helpers/programs.js';
+import { runToExit, startProgram } from '../../harness/programs.js';
 
 test('formatLogLine: Go log format or one JSON object', () => {
   const at = new Date(2026, 10, 24, 14, 26, 53, 120);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
-import type { RunningProgram } from '../helpers/programs.js';
-import { startGateway, startRelay, type ListenerProcess } from '../helpers/system.js';
+import type { RunningProgram } from '../../harness/programs.js';
+import { startGateway, startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const FLAGS = ['-metrics-flush', '1', '-incoming-queue-cap', '1234', '-outgoing-queue-cap', '4321'];

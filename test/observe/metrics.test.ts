@@ -7,9 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 import { until } from '../helpers/points.js';
-import type { RunningProgram } from '../helpers/programs.js';
+import type { RunningProgram } from '../../harness/programs.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startGateway, startProxy, startRelay, writeKeyFile, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay, writeKeyFile, type ListenerProcess, type RelayProcess } from '../../harness/system.js';
 import { textCommand } from '../helpers/text-command.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 

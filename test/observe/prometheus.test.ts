@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
-import type { RunningProgram } from '../helpers/programs.js';
-import { INVALID_REASONS } from '../../src/input/lines.js';
+import type { RunningProgram } from '../../harness/programs.js';
+import { INVALID_REASONS } from '../../src/protocol/lines.js';
 import { scrape } from '../helpers/prometheus.js';
 import { promtool, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
-import { startGateway, startProxy, startRelay } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const ALERT_RULES = fileURLToPath(new URL('../../../deploy/prometheus/polymur-alerts.yml', import.meta.url));

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import { freePort } from '../helpers/carbon.js';
 import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
-import { startRelay, type ListenerProcess } from '../helpers/system.js';
+import { startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 import assert from 'node:assert/strict';
 

@@ -10,11 +10,11 @@ import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 import { createKeyCache } from '../../src/keys/cache.js';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { readinessReasons, type QueueView } from '../../src/observe/readiness.js';
-import { makeCert } from '../helpers/certs.js';
-import { runToExit } from '../helpers/programs.js';
+import { makeCert } from '../../harness/certs.js';
+import { runToExit } from '../../harness/programs.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
-import { startGateway, startProxy, startRelay, writeKeyFile, type GatewayProcess, type ListenerProcess, type RelayProcess } from '../helpers/system.js';
+import { startGateway, startProxy, startRelay, writeKeyFile, type GatewayProcess, type ListenerProcess, type RelayProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 interface Ready {

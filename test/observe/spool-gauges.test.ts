@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startRelay, type RelayProcess } from '../helpers/system.js';
+import { startRelay, type RelayProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 test('relay with -spool-dir and two destinations, one down: polymur_spool_bytes and _segments per destination', async () => {

@@ -14,8 +14,8 @@ import { launchBrowser, testOutputDir } from '../helpers/browser.js';
 import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 import { scrapeCounter, until } from '../helpers/points.js';
-import type { RunningProgram } from '../helpers/programs.js';
-import { startGateway, startProxy, startRelay, writeKeyFile } from '../helpers/system.js';
+import type { RunningProgram } from '../../harness/programs.js';
+import { startGateway, startProxy, startRelay, writeKeyFile } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 const TOKEN = 'status-secret-token';

@@ -8,7 +8,7 @@ import { carbonPlacement } from '../helpers/carbon-ring.js';
 import { scrape } from '../helpers/prometheus.js';
 import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
-import { startRelay, type RelayProcess } from '../helpers/system.js';
+import { startRelay, type RelayProcess } from '../../harness/system.js';
 import { textCommand } from '../helpers/text-command.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 

@@ -8,7 +8,7 @@ import { freePort, startCarbons } from '../helpers/carbon.js';
 import { assertStoredOn, carbonPlacement } from '../helpers/carbon-ring.js';
 import { openGraphiteStream, type GraphiteStream } from '../helpers/graphite-stream.js';
 import { scrapeCounter, until } from '../helpers/points.js';
-import { startRelay, type ListenerProcess } from '../helpers/system.js';
+import { startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const PER_PHASE = 200;

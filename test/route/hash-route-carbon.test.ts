@@ -5,8 +5,8 @@ import { after, before, test } from 'node:test';
 import { startCarbons, type Carbon } from '../helpers/carbon.js';
 import { assertStoredOn, carbonPlacement } from '../helpers/carbon-ring.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
-import { startGateway, startProxy, startRelay, type ListenerProcess } from '../helpers/system.js';
-import type { RunningProgram } from '../helpers/programs.js';
+import { startGateway, startProxy, startRelay, type ListenerProcess } from '../../harness/system.js';
+import type { RunningProgram } from '../../harness/programs.js';
 
 const METRICS = 300;
 let carbons: Carbon[] = [];

@@ -2,7 +2,7 @@
 // (Broadcast to two destinations on one host is accepted: failover.test.ts runs one.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runToExit } from '../helpers/programs.js';
+import { runToExit } from '../../harness/programs.js';
 
 const cases: Array<[string, string[], RegExp]> = [
   ['a bad destination', ['-destinations', '127.0.0.1:2003,nonsense'], /-destinations: bad destination "nonsense": expected host:port/],

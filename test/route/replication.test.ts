@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { carbonPlacement } from '../helpers/carbon-ring.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
-import { startRelay, type ListenerProcess } from '../helpers/system.js';
+import { startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const NAMES = 2000;

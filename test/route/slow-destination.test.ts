@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { scrapeCounter } from '../helpers/points.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startRelay, type ListenerProcess } from '../helpers/system.js';
+import { startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
 const POINTS = 200_000;

@@ -3,7 +3,7 @@
 // which share a cache slot, so eviction runs too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildChunk, encodeNames, metricNames } from '../../bench/load-generator.js';
+import { buildChunk, encodeNames, metricNames } from '../../harness/load-generator.js';
 import { parseDestinations } from '../../src/route/destination.js';
 import { createHashRing, type HashType } from '../../src/route/hash-ring.js';
 import { splitByDestination } from '../../src/route/split.js';

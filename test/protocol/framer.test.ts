@@ -1,10 +1,10 @@
-// Line framing across chunk boundaries (src/input/framer.ts): however a stream is cut into chunks,
+// Line framing across chunk boundaries (src/protocol/framer.ts): however a stream is cut into chunks,
 // the framer delivers exactly what validating it whole would, and over-long lines are dropped,
 // counted once each, without their neighbours and without memory growing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLineFramer } from '../../src/input/framer.js';
-import { filterLines, type InvalidReason } from '../../src/input/lines.js';
+import { createLineFramer } from '../../src/protocol/framer.js';
+import { filterLines, type InvalidReason } from '../../src/protocol/lines.js';
 
 interface Framed {
   out: string;

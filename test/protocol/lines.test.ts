@@ -1,9 +1,9 @@
-// Graphite plaintext validation (src/input/lines.ts) as a table of lines and verdicts, with the
+// Graphite plaintext validation (src/protocol/lines.ts) as a table of lines and verdicts, with the
 // numeric rule cross-checked against Python's float(), which is how carbon itself parses a line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { checkLine, filterLines, isNumber, type InvalidReason } from '../../src/input/lines.js';
+import { checkLine, filterLines, isNumber, type InvalidReason } from '../../src/protocol/lines.js';
 
 type Verdict = InvalidReason | null | 'blank';
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { prepareLoad, sendPrepared } from '../../bench/load-generator.js';
+import { prepareLoad, sendPrepared } from '../../harness/load-generator.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -3,8 +3,8 @@
 // CR, signs, dots, exponents, letters) must get exactly the verdicts checkLine gives one by one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLine, filterLines } from '../../src/input/lines.js';
-import { seededRandom } from '../../bench/load-generator.js';
+import { checkLine, filterLines } from '../../src/protocol/lines.js';
+import { seededRandom } from '../../harness/load-generator.js';
 
 const PIECES = [
   'a.b', 'x', ' ', '  ', '\t', '1', '42', '-3', '+7', '0.5', '.5', '5.', '1e3', '1e', 'e5', 'nan', '1.2.3', '-', '\r', '17e-2',

@@ -3,7 +3,7 @@
 // as the original's time.Duration.String() does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGoDuration } from '../../src/config/duration.js';
+import { formatGoDuration } from '../../src/observe/go-duration.js';
 
 const ms = 1_000_000n;
 const s = 1000n * ms;

@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { filterLines } from '../../src/input/lines.js';
+import { filterLines } from '../../src/protocol/lines.js';
 import { startCarbon } from '../helpers/carbon.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { scrapeCounter } from '../helpers/points.js';
-import { startRelay } from '../helpers/system.js';
+import { startRelay } from '../../harness/system.js';
 
 // Per line: what carbon hands on to its cache ([name, value, timestamp] as Python's repr), or null
 // when it drops it (an exception out of metricReceived, e.g. int(inf), drops it too).

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareLoad } from '../../bench/load-generator.js';
-import { startSink, type Sink, type SinkReport } from '../../bench/sink-process.js';
+import { prepareLoad } from '../../harness/load-generator.js';
+import { startSink, type Sink, type SinkReport } from '../../harness/sink-process.js';
 
 const PER_CONNECTION = 1000;
 

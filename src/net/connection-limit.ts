@@ -1,7 +1,7 @@
 // -max-connections-per-ip: how many connections one client address may hold at once, so that one
 // host opening thousands of idle connections cannot take every slot of -max-connections.
 import type { Socket } from 'node:net';
-import { plainAddress } from '../net/trusted-proxies.js';
+import { plainAddress } from './trusted-proxies.js';
 
 export interface ConnectionLimit {
   /** Counts the socket against its address until it closes; false (not counted) when that address is at the limit. */

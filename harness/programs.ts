@@ -1,10 +1,9 @@
-// Runs our real programs as child processes and watches their logs.
+// Runs our real programs as child processes and watches their logs (for the tests and the bench).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { after } from 'node:test';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli');
+const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli');
 
 export type ProgramName = 'proxy' | 'gateway' | 'relay' | 'keys' | 'demo';
 
@@ -29,9 +28,11 @@ export interface RunningProgram {
 
 /** Every program still running; a test that failed before stopping one must not leave it behind. */
 const running = new Set<ChildProcess>();
-after(() => {
+
+/** Kills every program still running (the test runner calls it once a test file's tests end: test/setup.ts). */
+export function killRunningPrograms(): void {
   for (const proc of running) proc.kill('SIGKILL');
-});
+}
 
 export function programPath(name: ProgramName): string {
   return join(cliDir, `${name}.js`);
