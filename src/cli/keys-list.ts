@@ -4,7 +4,7 @@
 // name is still one line starting `NAME: `:
 //
 //   alice: sha256:9f86… (hashed, expires 2027-01-01T00:00:00.000Z), sha256:60303… (hashed, newest); limits: 1000 points/s, burst 5000, 20000 names/hour; allow: site1. shared.site1.
-import { formatRecord, parseRecord, type KeyRecord, type StoredKey, type TenantLimits } from '../keys/record.js';
+import { parseRecord, type KeyRecord, type StoredKey, type TenantLimits } from '../keys/record.js';
 
 function describeKey(key: StoredKey, newest: boolean): string {
   const notes = [key.key.startsWith('sha256:') ? 'hashed' : 'plaintext', ...(key.expires === undefined ? [] : [`expires ${key.expires}`]), ...(newest ? ['newest'] : [])];
@@ -35,8 +35,8 @@ export function listAll(entries: ReadonlyMap<string, string>): string {
       const value = entries.get(name)!;
       const parsed = parseRecord(value);
       if ('unusable' in parsed) return `${name}: ${value} (unusable: ${parsed.unusable})\n`;
-      // The original's form stays the original's line.
-      if (formatRecord(parsed.record) === value && !value.startsWith('{')) return `${name}: ${value}\n`;
+      // A value that is not a JSON record is one key in the original's form: the original's line.
+      if (!value.startsWith('{')) return `${name}: ${value}\n`;
       return `${name}: ${describeRecord(parsed.record)}\n`;
     })
     .join('');
