@@ -11,6 +11,7 @@ import { createDeadLetter } from '../forward/dead-letter.js';
 import { createConsoleForwarder, createForwarder } from '../forward/forwarder.js';
 import { describeProxy } from '../forward/egress-proxy.js';
 import { gzipEngine } from '../forward/gzip.js';
+import { createRereadOnRefusal, type RereadOnRefusal } from '../forward/reread-on-refusal.js';
 import { log } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { registerQueueMetrics } from '../observe/queue-metrics.js';
@@ -73,6 +74,8 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   const queue = startUp.track('queue', await openQueue(config, registry));
 
   if (!config.consoleOut) log(`gzip: ${gzipEngine}`);
+  // Set once the credential parts exist (they need the forwarder): a 401 re-reads -api-key-file.
+  let onUnauthorized: RereadOnRefusal | undefined;
   const gatewayForwarder = config.consoleOut
     ? undefined
     : createForwarder({
@@ -93,7 +96,14 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
           log(message);
           process.exit(1);
         },
+        onUnauthorized: async (signal) => onUnauthorized?.(signal),
       });
+  const credentials = gatewayForwarder
+    ? proxyCredentialParts({ forwarder: gatewayForwarder, apiKey: config.apiKey, ca, apiKeyFile: config.apiKeyFile, caPath: config.certPath })
+    : { parts: [] };
+  if (credentials.rereadApiKey) {
+    onUnauthorized = createRereadOnRefusal({ reread: credentials.rereadApiKey, what: `-api-key-file ${config.apiKeyFile}`, metrics: registry, log });
+  }
   const forwarder = gatewayForwarder ?? createConsoleForwarder({ queue });
   // The gateway is pinged in the background: the listener opens at once, what arrives is queued.
   startUp.track('forwarder', forwarder).start();
@@ -133,12 +143,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
       [forwarder.undelivered(), keptIn(config.spoolDir)],
       [input.batcher.held() + (compressor?.held() ?? 0), LOST],
     ],
-    reload: createReloader(
-      gatewayForwarder
-        ? proxyCredentialParts({ forwarder: gatewayForwarder, apiKey: config.apiKey, ca, apiKeyFile: config.apiKeyFile, caPath: config.certPath })
-        : [],
-      log,
-    ),
+    reload: createReloader(credentials.parts, log),
   };
 }
 

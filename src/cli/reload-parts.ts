@@ -5,6 +5,7 @@ import { readApiKey } from '../config/api-key-file.js';
 import { readDestinationsFile } from '../config/destinations-file.js';
 import { replicationShortfall } from '../config/routing-config.js';
 import type { GatewayForwarder } from '../forward/forwarder.js';
+import type { KeyReread } from '../forward/reread-on-refusal.js';
 import type { Gateway } from '../gateway/server.js';
 import type { KeyCache } from '../keys/cache.js';
 import { certificateSummary, readCaFile, readGatewayTls } from '../net/tls-files.js';
@@ -61,20 +62,24 @@ export function proxyCredentialParts(opts: {
   ca: Buffer | undefined;
   apiKeyFile: string;
   caPath: string;
-}): ReloadPart[] {
+}): { parts: ReloadPart[]; rereadApiKey?: KeyReread } {
   let apiKey = opts.apiKey;
   let ca = opts.ca;
   const apply = (): void => opts.forwarder.setCredentials({ apiKey, ...(ca ? { ca } : {}) });
   const parts: ReloadPart[] = [];
+  // Also called when the gateway refuses the key (reread-on-refusal.ts): one key, whoever read it last.
+  const rereadApiKey: KeyReread = () => {
+    const next = readApiKey(opts.apiKeyFile);
+    if (next === apiKey) return false;
+    apiKey = next;
+    apply();
+    return true;
+  };
   if (opts.apiKeyFile !== '') {
     parts.push({
       name: `API key (-api-key-file ${opts.apiKeyFile})`,
       async reload() {
-        const next = readApiKey(opts.apiKeyFile);
-        if (next === apiKey) return 'unchanged';
-        apiKey = next;
-        apply();
-        return 'a new key is sent from now on (requests in flight finish with the old one)';
+        return rereadApiKey() ? 'a new key is sent from now on (requests in flight finish with the old one)' : 'unchanged';
       },
     });
   }
@@ -90,7 +95,7 @@ export function proxyCredentialParts(opts: {
       },
     });
   }
-  return parts;
+  return opts.apiKeyFile === '' ? { parts } : { parts, rereadApiKey };
 }
 
 /**

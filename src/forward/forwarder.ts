@@ -57,6 +57,11 @@ export interface ForwarderOptions {
   readonly random?: () => number;
   /** A wrong key at start is a configuration error: the program exits with this message. */
   readonly onFatal: (message: string) => void;
+  /**
+   * A batch got a 401: may look for a new key (reread-on-refusal.ts) and hand it over through
+   * setCredentials before it resolves; the batch is then sent again at once with the new key.
+   */
+  readonly onUnauthorized?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** The shortest pause before a loop tries again after an unexpected failure. */
@@ -154,6 +159,8 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
   let closing: Promise<void> | undefined;
   let destroyed = false;
   let up = false;
+  // Counts setCredentials calls: a batch refused with older credentials than the current ones is sent again at once.
+  let credentials = 0;
 
   /** What no branch of a loop expected (a bug, a queue that failed): counted, logged, survived. */
   const loopFailed = (loop: 'sender' | 'ping', who: string, err: unknown): void => {
@@ -264,6 +271,7 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
       const transport = transports[index]!;
       if (opts.verbose) opts.log(`[worker #${worker}] sending batch (${batch.points} data points)`);
       const started = process.hrtime.bigint();
+      const sentWith = credentials;
       const outcome: SendOutcome = await transport.post(body, stop.signal);
       const elapsedNs = process.hrtime.bigint() - started;
       m.duration.observe(Number(elapsedNs) / 1e9);
@@ -286,6 +294,12 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
           return;
         case 'unauthorized':
           m.failures.inc(1, { reason: 'unauthorized' });
+          await opts.onUnauthorized?.(stop.signal);
+          if (stop.signal.aborted) return;
+          if (credentials !== sentWith) {
+            if (opts.verbose) opts.log(`[worker #${worker}] gateway ${transport.url} refused the API key it was sent; sending the batch again with the new one`);
+            break;
+          }
           // A revoked key may be restored: retry at the slowest pace, -max-retry-delay.
           opts.log(`[worker #${worker}] GATEWAY ${transport.url} REFUSES THE API KEY (${outcome.reason}): keeping ${batch.points} data points, retrying in ${capMs / 1000}s`);
           await abortableSleep(capMs, stop.signal);
@@ -363,8 +377,9 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
     },
     undelivered: () => opts.queue.depth().points,
     gatewayUp: () => up,
-    setCredentials(credentials) {
-      for (const t of transports) t.setCredentials(credentials);
+    setCredentials(next) {
+      credentials++;
+      for (const t of transports) t.setCredentials(next);
     },
   };
 }
