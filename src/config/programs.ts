@@ -49,7 +49,7 @@ const idleTimeout: FlagSpec = {
 const inputs: FlagSpec[] = [
   {
     name: 'listen-udp', type: 'string', default: '',
-    usage: 'Graphite plaintext UDP listen address, one or more lines a datagram, as carbon\'s ENABLE_UDP_LISTENER (empty: off)',
+    usage: 'Graphite plaintext UDP listen address, one or more lines a datagram, as carbon\'s UDP receiver takes them (empty: off)',
   },
   {
     name: 'udp-receive-buffer', type: 'int', default: 16 * MiB,
