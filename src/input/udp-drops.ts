@@ -12,7 +12,7 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** The address of a row's hex ADDR: 8 digits for IPv4, 32 for IPv6. */
 function hexAddress(hex: string): string | undefined {
-  if (!/^(?:[0-9A-Fa-f]{8}){1,4}$/.test(hex) || hex.length === 24 || hex.length === 16) return undefined;
+  if ((hex.length !== 8 && hex.length !== 32) || !/^[0-9A-Fa-f]+$/.test(hex)) return undefined;
   const bytes = Buffer.from(hex, 'hex');
   if (LITTLE_ENDIAN) for (let word = 0; word < bytes.length; word += 4) bytes.subarray(word, word + 4).reverse();
   if (bytes.length === 4) return bytes.join('.');

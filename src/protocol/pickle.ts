@@ -103,7 +103,10 @@ function depthOf(v: Value): number {
   return v instanceof PickleTuple ? v.depth : 0;
 }
 
-/** A line's output, grown by doubling up to the limit. */
+/** The longest text of a number: a sign, 17 significant digits, a point and an exponent (`-1.2345678901234567e-308`). */
+const MAX_NUMBER_CHARS = 24;
+
+/** The frame's plaintext, grown by doubling up to the limit. */
 class LineWriter {
   private buf: Buffer;
   private at = 0;
@@ -127,28 +130,41 @@ class LineWriter {
 
   /** One line, `path value timestamp\n`. */
   line(path: PickleString, value: number, timestamp: number, offset: number): void {
-    const v = formatNumber(value);
-    const t = formatNumber(timestamp);
-    this.room(path.end - path.start + v.length + t.length + 3, offset);
+    this.room(path.end - path.start + 2 * MAX_NUMBER_CHARS + 3, offset);
     this.at += this.frame.copy(this.buf, this.at, path.start, path.end);
     this.buf[this.at++] = 0x20;
-    this.at += this.buf.write(v, this.at, 'latin1');
+    this.number(value);
     this.buf[this.at++] = 0x20;
-    this.at += this.buf.write(t, this.at, 'latin1');
+    this.number(timestamp);
     this.buf[this.at++] = 0x0a;
+  }
+
+  /**
+   * A number as carbon's float() holds it, in the shortest text that reads back as the same double
+   * (JavaScript's and Python's repr agree on the digits; -0 keeps its sign). Integers, as every
+   * timestamp, are written digit by digit: no string per data point.
+   */
+  private number(v: number): void {
+    if (!Number.isSafeInteger(v) || Object.is(v, -0)) {
+      this.at += this.buf.write(Object.is(v, -0) ? '-0' : String(v), this.at, 'latin1');
+      return;
+    }
+    let n = v;
+    if (n < 0) {
+      this.buf[this.at++] = 0x2d;
+      n = -n;
+    }
+    const start = this.at;
+    do {
+      this.buf[this.at++] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+    this.buf.subarray(start, this.at).reverse();
   }
 
   result(): Buffer {
     return this.buf.subarray(0, this.at);
   }
-}
-
-/**
- * A number as carbon's float() holds it, in the shortest text that reads back as the same double
- * (JavaScript's and Python's repr agree on the digits); -0 keeps its sign.
- */
-function formatNumber(v: number): string {
-  return Object.is(v, -0) ? '-0' : String(v);
 }
 
 /** A path carbon would turn into a whisper file our plaintext can carry: no byte a line cannot hold. */
@@ -319,7 +335,8 @@ function writeLines(frame: Buffer, items: readonly Value[], limits: PickleLimits
       onInvalid?.(path instanceof PickleString ? frame.subarray(path.start, path.end) : Buffer.alloc(0), 'fields');
       continue;
     }
-    const [timestamp, value] = [datapoint.first, datapoint.second];
+    const timestamp = datapoint.first;
+    const value = datapoint.second;
     const reason: InvalidReason | undefined = !isLinePath(frame, path) ? 'name' : !Number.isFinite(value) ? 'value' : !Number.isFinite(timestamp) ? 'timestamp' : undefined;
     if (reason !== undefined) {
       onInvalid?.(frame.subarray(path.start, path.end), reason);
