@@ -1,9 +1,12 @@
-// The input side shared by the proxy and the relay: the Graphite plaintext listener feeding one
-// batcher into the program's sink, and the observability every program runs (its self-metrics
+// The input side shared by the proxy and the relay: the Graphite plaintext listener (and, when
+// asked, the UDP and pickle listeners) feeding one batcher into the program's sink, and the observability every program runs (its self-metrics
 // enter through the same batcher).
 import type { BatchSink } from '../batch/batch.js';
 import { createBatcher, type Batcher } from '../batch/batcher.js';
 import type { BufferPool } from '../batch/buffer-pool.js';
+import type { InputsConfig } from '../config/inputs-config.js';
+import { createPickleListener } from '../input/pickle-listener.js';
+import { createUdpListener } from '../input/udp-listener.js';
 import { createScavengePacer, youngGenerationCollector } from '../input/scavenge-pacer.js';
 import { createTcpListener, type TcpListener } from '../input/tcp-listener.js';
 import type { Stage } from '../lifecycle/stage.js';
@@ -12,7 +15,7 @@ import type { Registry } from '../observe/metrics.js';
 import type { ReadinessSources } from '../observe/readiness.js';
 import { startObservability, type QueueFigure } from './observability.js';
 
-export interface InputConfig {
+export interface InputConfig extends InputsConfig {
   readonly listenAddr: string;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
@@ -26,6 +29,8 @@ export interface InputConfig {
 /** The input's stages; a program closes them in this order, the sink after the batcher, the stat server last. */
 export interface Input {
   readonly listener: TcpListener;
+  /** The UDP and pickle listeners that were asked for, closed with the plaintext one. */
+  readonly otherListeners: ReadonlyArray<readonly [string, Stage]>;
   readonly reporting: Stage;
   readonly batcher: Batcher;
   readonly statServer: Stage;
@@ -68,5 +73,31 @@ export async function startInput(opts: {
     onReceived: observability.received,
     onBytesRead: createScavengePacer({ collect: youngGenerationCollector() }).read,
   });
-  return { listener, reporting: observability.reporting, batcher, statServer: observability.statServer };
+  const otherListeners: Array<readonly [string, Stage]> = [];
+  if (config.listenUdp !== '') {
+    const udp = await createUdpListener({
+      listenAddr: config.listenUdp,
+      batcher,
+      receiveBufferBytes: config.udpReceiveBufferBytes,
+      metrics: registry,
+      log,
+      onReceived: observability.received,
+    });
+    otherListeners.push(['UDP listener', udp]);
+  }
+  if (config.listenPickle !== '') {
+    const pickle = await createPickleListener({
+      listenAddr: config.listenPickle,
+      maxFrameBytes: config.maxPickleBytes,
+      batcher,
+      maxConnections: config.maxConnections,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      idleTimeoutMs: config.idleTimeoutMs,
+      metrics: registry,
+      log,
+      onReceived: observability.received,
+    });
+    otherListeners.push(['pickle listener', pickle]);
+  }
+  return { listener, otherListeners, reporting: observability.reporting, batcher, statServer: observability.statServer };
 }

@@ -132,6 +132,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   return {
     stages: [
       ['listener', input.listener],
+      ...input.otherListeners,
       ['self-metrics', input.reporting],
       ['batcher', input.batcher],
       ...(compressor ? [['compressor', compressor] as const] : []),

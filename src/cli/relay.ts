@@ -25,6 +25,7 @@ async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
   return {
     stages: [
       ['listener', input.listener],
+      ...input.otherListeners,
       ['self-metrics', input.reporting],
       ['batcher', input.batcher],
       ...output.stages,

@@ -49,6 +49,26 @@ const idleTimeout: FlagSpec = {
   usage: 'Close a client connection that sent nothing for this long (0 is never)',
 };
 
+/** The inputs besides plaintext TCP, on the programs that take Graphite from clients (the proxy and the relay). */
+const inputs: FlagSpec[] = [
+  {
+    name: 'listen-udp', type: 'string', default: '',
+    usage: 'Graphite plaintext UDP listen address, one or more lines a datagram, as carbon\'s UDP receiver takes them (empty: off)',
+  },
+  {
+    name: 'udp-receive-buffer', type: 'int', default: 16 * MiB,
+    usage: 'UDP socket receive buffer asked of the kernel in bytes (net.core.rmem_max caps it; the start line says what was given)',
+  },
+  {
+    name: 'listen-pickle', type: 'string', default: '',
+    usage: 'carbon pickle protocol listen address, as carbon\'s PICKLE_RECEIVER_PORT: what carbon-relay and carbon-aggregator send (empty: off)',
+  },
+  {
+    name: 'max-pickle-bytes', type: 'int', default: MiB,
+    usage: 'Largest pickle frame in bytes (carbon\'s PICKLE_RECEIVER_MAX_LENGTH); a longer one closes the connection, unread',
+  },
+];
+
 /** Flags shared by the two programs that route to destinations (the gateway and the relay). */
 const routing: FlagSpec[] = [
   apiAddr,
@@ -131,6 +151,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   maxConnections,
   maxConnectionsPerIp,
   idleTimeout,
+  ...inputs,
 ];
 
 export const GATEWAY_FLAGS: readonly FlagSpec[] = [
@@ -176,5 +197,6 @@ export const RELAY_FLAGS: readonly FlagSpec[] = [
   maxConnections,
   maxConnectionsPerIp,
   idleTimeout,
+  ...inputs,
   ...routing,
 ];

@@ -2,10 +2,11 @@ import type { FullPolicy } from '../batch/batch.js';
 import { deadLetterProblem } from '../forward/dead-letter.js';
 import { chooseEgressProxy, EgressProxyError, type EgressChoice } from '../forward/egress-proxy.js';
 import { readApiKey } from './api-key-file.js';
+import { readInputsConfig, type InputsConfig } from './inputs-config.js';
 import { resolveStateDir, statePath } from './state-dir.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
-export interface ProxyConfig {
+export interface ProxyConfig extends InputsConfig {
   readonly apiKey: string;
   /** Where the key was read from ('' when it came from -api-key). */
   readonly apiKeyFile: string;
@@ -107,6 +108,7 @@ export function readProxyConfig(f: FlagReader, env: NodeJS.ProcessEnv = process.
     maxConnections: f.int('max-connections', 1),
     maxConnectionsPerIp: f.int('max-connections-per-ip', 0),
     idleTimeoutMs: f.ms('idle-timeout'),
+    ...readInputsConfig(f),
   };
 }
 

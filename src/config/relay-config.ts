@@ -1,7 +1,8 @@
+import { readInputsConfig, type InputsConfig } from './inputs-config.js';
 import { readRoutingConfig, type RoutingConfig } from './routing-config.js';
 import type { FlagReader } from './validate.js';
 
-export interface RelayConfig extends RoutingConfig {
+export interface RelayConfig extends RoutingConfig, InputsConfig {
   readonly listenAddr: string;
   readonly batchSize: number;
   readonly flushIntervalMs: number;
@@ -13,6 +14,7 @@ export interface RelayConfig extends RoutingConfig {
 export function readRelayConfig(f: FlagReader): RelayConfig {
   return {
     ...readRoutingConfig(f),
+    ...readInputsConfig(f),
     listenAddr: f.hostPort('listen-addr'),
     batchSize: f.int('batch-size', 1),
     flushIntervalMs: f.positiveMs('flush-interval'),

@@ -5,9 +5,9 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Batcher } from '../batch/batcher.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { rateLimitedLog } from '../observe/log.js';
-import type { Registry } from '../observe/metrics.js';
+import type { Labels, Registry } from '../observe/metrics.js';
 import { createConnectionLimit } from '../net/connection-limit.js';
-import { createLineFramer } from '../protocol/framer.js';
+import { createLineFramer, type LineFramer } from '../protocol/framer.js';
 import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../protocol/lines.js';
 import { formatHostPort, listenOn, parseHostPort } from '../net/address.js';
 
@@ -18,6 +18,16 @@ import { formatHostPort, listenOn, parseHostPort } from '../net/address.js';
 export interface TcpListener extends Stage {
   readonly address: AddressInfo;
 }
+
+/**
+ * How one connection's bytes become validated lines for `deliver`: Graphite plaintext unless the
+ * listener is given another (carbon's pickle). `cut` closes the connection (a refused input).
+ */
+export type ConnectionFraming = (
+  deliver: (data: Buffer, points: number) => void,
+  onInvalid: (line: Buffer, reason: InvalidReason) => void,
+  cut: () => void,
+) => LineFramer;
 
 /** After our FIN at close(), how long a client gets to send the rest of what it has and close. */
 const CLIENT_FINISH_MS = 2000;
@@ -36,6 +46,9 @@ export interface TcpListenerOptions {
   readonly onReceived?: (points: number) => void;
   /** Bytes read from a client (before framing). */
   readonly onBytesRead?: (bytes: number) => void;
+  readonly framing?: ConnectionFraming;
+  /** What the listener is called in its start line ("<what> listener started: …") and the labels of its open-connections gauge. */
+  readonly what?: { readonly name: string; readonly labels: Labels };
 }
 
 export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener> {
@@ -50,7 +63,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256);
   const refusedLog = rateLimitedLog(opts.log);
   const sockets = new Set<Socket>();
-  opts.metrics.gauge('polymur_connections_open', 'Client connections open', () => sockets.size);
+  opts.metrics.gauge('polymur_connections_open', 'Client connections open', () => sockets.size, opts.what?.labels);
   const invalidLog = rateLimitedLog(opts.log);
   const onInvalid = (line: Buffer, reason: InvalidReason): void => {
     invalid.inc(1, { reason });
@@ -80,7 +93,9 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     }
     sockets.add(socket);
     connectionsTotal.inc();
-    const framer = createLineFramer(deliver, { maxLineBytes, onInvalid });
+    const framer = opts.framing
+      ? opts.framing(deliver, onInvalid, () => socket.destroy())
+      : createLineFramer(deliver, { maxLineBytes, onInvalid });
     if (paused) socket.pause();
     if (idleTimeoutMs > 0) {
       socket.setTimeout(idleTimeoutMs);
@@ -111,7 +126,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   server.maxConnections = opts.maxConnections ?? 4096;
   server.on('drop', () => refused.inc());
   const address = await listenOn(server, host, port);
-  opts.log(`Metrics listener started: ${formatHostPort(address.address, address.port)}`);
+  opts.log(`${opts.what?.name ?? 'Metrics'} listener started: ${formatHostPort(address.address, address.port)}`);
 
   let closing: Promise<void> | undefined;
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));

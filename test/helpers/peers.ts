@@ -30,8 +30,19 @@ function run(command: string, args: string[]): Peer {
   };
 }
 
-/** collectd with the load and memory plugins every second, writing Graphite lines to the port. */
-export function startCollectd(port: number, hostname = 'e2ehost'): Peer {
+/** collectd with the load and memory plugins every second, writing Graphite lines to each port (over TCP, or UDP datagrams). */
+export function startCollectd(port: number | readonly number[], hostname = 'e2ehost', protocol: 'tcp' | 'udp' = 'tcp'): Peer {
+  const nodes = (typeof port === 'number' ? [port] : port).map(
+    (p, i) => `  <Node "polymur${i}">
+    Host "127.0.0.1"
+    Port "${p}"
+    Protocol "${protocol}"
+    Prefix "collectd."
+    StoreRates true
+    AlwaysAppendDS false
+  </Node>
+`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'polymur-collectd-'));
   const conf = join(dir, 'collectd.conf');
   writeFileSync(
@@ -47,15 +58,7 @@ LoadPlugin load
 LoadPlugin memory
 LoadPlugin write_graphite
 <Plugin write_graphite>
-  <Node "polymur">
-    Host "127.0.0.1"
-    Port "${port}"
-    Protocol "tcp"
-    Prefix "collectd."
-    StoreRates true
-    AlwaysAppendDS false
-  </Node>
-</Plugin>
+${nodes.join('')}</Plugin>
 `,
   );
   return run('/usr/sbin/collectd', ['-f', '-C', conf]);
