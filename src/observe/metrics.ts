@@ -80,30 +80,17 @@ export class Counter implements Family {
 export type GaugeCollector = () => number | ReadonlyArray<readonly [Labels, number]>;
 
 /**
- * A gauge set by its owners (`set`, `inc`) or read at scrape time from collectors. Each collector
- * adds its own series: a stage registered once per destination (a spool) passes its labels, and a
- * number it returns is rendered under them.
+ * A gauge read at scrape time from collectors: what it shows is measured then, never a number
+ * someone remembered to set. Each collector adds its own series: a stage registered once per
+ * destination (a spool) passes its labels, and a number it returns is rendered under them.
  */
 export class Gauge implements Family {
   readonly kind = 'gauge' as const;
-  private readonly series = new Series();
   /** By the labels they were registered with: a later registration under the same labels replaces the earlier. */
   private readonly collectors = new Map<string, { labels: Labels | undefined; collect: GaugeCollector }>();
   constructor(readonly name: string, readonly help: string) {}
   addCollector(collect: GaugeCollector, labels?: Labels): void {
     this.collectors.set(keyOf(labels), { labels, collect });
-  }
-  set(v: number, labels?: Labels): void {
-    this.series.get(labels).value = v;
-  }
-  inc(by = 1, labels?: Labels): void {
-    this.series.get(labels).value += by;
-  }
-  remove(labels: Labels): void {
-    this.series.values.delete(keyOf(labels));
-  }
-  value(labels?: Labels): number {
-    return this.series.values.get(keyOf(labels))?.value ?? 0;
   }
   render(out: string[]): void {
     for (const { labels, collect } of this.collectors.values()) {
@@ -111,7 +98,6 @@ export class Gauge implements Family {
       if (typeof v === 'number') out.push(`${this.name}${labelText(labels)} ${formatNumber(v)}`);
       else for (const [own, n] of v) out.push(`${this.name}${labelText(labels ? { ...labels, ...own } : own)} ${formatNumber(n)}`);
     }
-    for (const s of this.series.values.values()) out.push(`${this.name}${labelText(s.labels)} ${formatNumber(s.value)}`);
   }
 }
 
