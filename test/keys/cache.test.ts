@@ -11,7 +11,7 @@ import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { Registry } from '../../src/observe/metrics.js';
 import { logLines } from '../helpers/log-lines.js';
 import { until } from '../helpers/points.js';
-import { writeKeyFile } from '../helpers/system.js';
+import { writeKeyFile } from '../helpers/key-file.js';
 import type { KeyStore } from '../../src/keys/store.js';
 
 /** The store without its watch: only the periodic refresh can bring changes in. */

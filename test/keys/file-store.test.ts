@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { DEFAULT_KEY_PREFIX, KeyStoreError, KeyStoreMissing, openKeyStore, parseStoreUrl } from '../../src/keys/store.js';
-import { writeKeyFile } from '../helpers/system.js';
+import { writeKeyFile } from '../helpers/key-file.js';
 
 const tempPath = (): string => join(mkdtempSync(join(tmpdir(), 'polymur-filestore-')), 'keys.json');
 
