@@ -54,7 +54,9 @@ function needsPeers(file, seen = new Set()) {
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const filter = args.find((a) => !a.startsWith('--'));
-let files = find(ROOT).filter((f) => !filter || f.includes(filter)).sort();
+let files = find(ROOT)
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
 if (unitOnly) files = files.filter((f) => !needsPeers(f));
 if (files.length === 0) {
   console.error(`no test file matches ${filter ?? '(all)'}`);
@@ -113,12 +115,20 @@ async function pool(list, width) {
 }
 
 const started = Date.now();
-await pool(files.filter((f) => !timed(f)), jobs);
+await pool(
+  files.filter((f) => !timed(f)),
+  jobs,
+);
 await pool(files.filter(timed), 1);
 const seconds = (Date.now() - started) / 1000;
 
 durations.sort((a, b) => b[0] - a[0]);
-process.stdout.write(`\n# slowest files: ${durations.slice(0, 8).map(([s, f]) => `${f.slice(ROOT.length + 1)} ${s.toFixed(1)} s`).join(', ')}\n`);
+process.stdout.write(
+  `\n# slowest files: ${durations
+    .slice(0, 8)
+    .map(([s, f]) => `${f.slice(ROOT.length + 1)} ${s.toFixed(1)} s`)
+    .join(', ')}\n`,
+);
 if (failedFiles.length) process.stdout.write(`# failed files:\n${failedFiles.map((f) => `#   ${f}`).join('\n')}\n`);
 for (const [k, v] of Object.entries(totals)) process.stdout.write(`ℹ ${k} ${v}\n`);
 process.stdout.write(`ℹ duration_ms ${Math.round(seconds * 1000)}\n`);
