@@ -43,7 +43,13 @@ test('the table holds at most maxAddresses: the oldest address is forgotten firs
   const t = 0;
   const limiter = createAuthLimiter({ maxFailures: 1, windowMs: 60_000, maxAddresses: 3, now: () => t });
   for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) limiter.failed(a);
-  assert.deepEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((a) => limiter.blocked(a)), [true, true, true]);
+  assert.deepEqual(
+    ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((a) => limiter.blocked(a)),
+    [true, true, true],
+  );
   limiter.failed('10.0.0.4');
-  assert.deepEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'].map((a) => limiter.blocked(a)), [false, true, true, true]);
+  assert.deepEqual(
+    ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'].map((a) => limiter.blocked(a)),
+    [false, true, true, true],
+  );
 });
