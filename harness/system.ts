@@ -1,9 +1,7 @@
 // Starts our real programs wired together on 127.0.0.1, every port chosen by the OS (port 0) and
 // read back from the programs' own log lines.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { makeCert, type TestCert } from './certs.js';
+import { writeKeyFile, type KeyFile } from './key-file.js';
 import { startProgram, type RunningProgram } from './programs.js';
 
 export interface GatewayProcess extends RunningProgram {
@@ -19,18 +17,7 @@ export interface ListenerProcess extends RunningProgram {
   readonly statPort: number;
 }
 
-export interface KeyFile {
-  readonly url: string;
-  readonly path: string;
-}
-
-/** A file key store holding the given name -> key pairs. */
-export function writeKeyFile(keys: Record<string, string>): KeyFile {
-  const dir = mkdtempSync(join(tmpdir(), 'polymur-keys-'));
-  const path = join(dir, 'keys.json');
-  writeFileSync(path, JSON.stringify(keys), { mode: 0o600 });
-  return { path, url: `file:${path}` };
-}
+export { writeKeyFile, type KeyFile };
 
 const portOf = (m: RegExpMatchArray): number => Number(m[1]);
 

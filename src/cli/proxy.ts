@@ -23,8 +23,8 @@ import { programRegistry } from './version.js';
 import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 
 /**
- * Batches gzipped at once on libuv's thread pool. Two keep up with the forwarder on two cores; four
- * added about 30 MB of peak RSS (malloc arenas of the busier pool threads) and no throughput.
+ * Batches gzipped at once on libuv's thread pool. Two keep up with the forwarder on two cores;
+ * more cost peak RSS (malloc arenas of the busier pool threads) for no throughput (bench/README.md).
  */
 const COMPRESSIONS_AT_ONCE = 2;
 

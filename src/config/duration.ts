@@ -33,15 +33,3 @@ export function parseDuration(text: string): number | undefined {
   }
   return sign * total;
 }
-
-/** Formats milliseconds as Go prints a duration in the common cases ("1s", "30s", "1m0s", "500ms"). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (Math.abs(ms) < 1000) return `${ms}ms`;
-  const h = Math.trunc(ms / 3_600_000);
-  const m = Math.trunc((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  if (h) return `${h}h${m}m${s}s`;
-  if (m) return `${m}m${s}s`;
-  return `${s}s`;
-}

@@ -60,7 +60,7 @@ export function createCompressingSink(opts: {
     while (held.length > 0) {
       const batch = await held[0]!;
       while (!opts.sink.offer(batch)) await sinkReady();
-      held.shift();
+      void held.shift(); // the head, settled: awaited above (compress never rejects)
       heldPoints -= batch.points;
       for (const l of readyListeners.splice(0)) l();
     }

@@ -1,12 +1,12 @@
 // Young-generation garbage collections paced by the bytes the listener reads. Every socket read
 // arrives in a fresh buffer of up to 64 KiB outside V8's heap, and the batcher copies what it
-// keeps out of it within milliseconds; at full speed that is over 100 MB of dead buffers a second.
-// V8 frees them only when its young generation fills (slowly: each read adds only a small object
-// to it) or when external memory has grown 64 MB since the last collection, so tens of MB of them
-// sat in the proxy's memory: its peak RSS in the bench's 5,000,000-point burst was 150-160 MB.
-// A young-generation collection (a scavenge: a fraction of a millisecond, as the young objects
-// are nearly all dead) after every 4 MiB read frees them as they die: 125-129 MB, at the same
-// CPU per point (bench medians). Idle listeners read nothing, so they cost nothing.
+// keeps out of it within milliseconds, so at full speed dead buffers pile up fast. V8 frees them
+// only when its young generation fills (slowly: each read adds only a small object to it) or
+// when external memory has grown 64 MB since the last collection, so tens of MB of them sat in
+// the proxy's memory. A young-generation collection (a scavenge: a fraction of a millisecond, as
+// the young objects are nearly all dead) after every 4 MiB read frees them as they die, at the
+// same CPU per point (the bench's figures: bench/README.md, "Figures behind constants in the
+// code"). Idle listeners read nothing, so they cost nothing.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 

@@ -59,7 +59,7 @@ export function canonicalHost(host: string): string {
 /** Listens on host:port; resolves with the bound address (port 0 is chosen by the OS), rejects with the listen error. */
 export async function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
   server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err))]);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]: unknown[]) => Promise.reject(err))]);
   return server.address() as AddressInfo;
 }
 

@@ -4,8 +4,7 @@
 // hot path is a Map lookup and an add, once per batch rather than per data point.
 //
 // Why ours and not prom-client: not speed. Both cost well under 1 % (the hot path increments a few
-// counters per batch of thousands of points; a micro-benchmark of 2M incs on the shared machine gave
-// 25-220 ns for ours and 300-450 ns for prom-client unlabelled, 1.2-7 us for either labelled).
+// counters per batch of thousands of points; the micro-benchmark is in bench/README.md).
 // It is the shape: our stages register the same family from several places (the listener and the
 // gateway both count `polymur_points_invalid_total`; every spool adds its own labelled collector to
 // `polymur_spool_bytes`) and pass label sets at the call site, where prom-client wants one owner
@@ -90,30 +89,17 @@ export class Counter implements Family {
 export type GaugeCollector = () => number | ReadonlyArray<readonly [Labels, number]>;
 
 /**
- * A gauge set by its owners (`set`, `inc`) or read at scrape time from collectors. Each collector
- * adds its own series: a stage registered once per destination (a spool) passes its labels, and a
- * number it returns is rendered under them.
+ * A gauge read at scrape time from collectors: what it shows is measured then, never a number
+ * someone remembered to set. Each collector adds its own series: a stage registered once per
+ * destination (a spool) passes its labels, and a number it returns is rendered under them.
  */
 export class Gauge implements Family {
   readonly kind = 'gauge' as const;
-  private readonly series = new Series();
   /** By the labels they were registered with: a later registration under the same labels replaces the earlier. */
   private readonly collectors = new Map<string, { labels: Labels | undefined; collect: GaugeCollector }>();
   constructor(readonly name: string, readonly help: string) {}
   addCollector(collect: GaugeCollector, labels?: Labels): void {
     this.collectors.set(keyOf(labels), { labels, collect });
-  }
-  set(v: number, labels?: Labels): void {
-    this.series.get(labels).value = v;
-  }
-  inc(by = 1, labels?: Labels): void {
-    this.series.get(labels).value += by;
-  }
-  remove(labels: Labels): void {
-    this.series.values.delete(keyOf(labels));
-  }
-  value(labels?: Labels): number {
-    return this.series.values.get(keyOf(labels))?.value ?? 0;
   }
   samples(out: Sample[]): void {
     for (const { labels, collect } of this.collectors.values()) {
@@ -121,7 +107,6 @@ export class Gauge implements Family {
       if (typeof v === 'number') out.push({ name: this.name, labels, value: v });
       else for (const [own, n] of v) out.push({ name: this.name, labels: labels ? { ...labels, ...own } : own, value: n });
     }
-    for (const s of this.series.values.values()) out.push({ name: this.name, labels: s.labels, value: s.value });
   }
 }
 

@@ -2,8 +2,6 @@
 
 export interface RateReporter {
   add(points: number): void;
-  /** Points received since start. */
-  total(): number;
   /** Points per second over the last full interval (the original's `rate` self-metric). */
   rate(): number;
   stop(): void;
@@ -20,7 +18,6 @@ export function createRateReporter(opts: {
 }): RateReporter {
   const intervalMs = opts.intervalMs ?? 5000;
   const now = opts.now ?? Date.now;
-  let total = 0;
   let inInterval = 0;
   let lastRate = 0;
   let since = now();
@@ -39,10 +36,8 @@ export function createRateReporter(opts: {
   handle.unref?.();
   return {
     add(points) {
-      total += points;
       inInterval += points;
     },
-    total: () => total,
     rate: () => lastRate,
     stop: () => (opts.clearInterval ?? clearInterval)(handle as never),
   };

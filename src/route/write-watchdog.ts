@@ -8,8 +8,6 @@ export interface WriteWatchdog {
   busy(): void;
   progress(): void;
   idle(): void;
-  /** Fires onStuck when the stall has lasted timeoutMs; the timer calls it, tests call it directly. */
-  check(): void;
   stop(): void;
 }
 
@@ -17,8 +15,11 @@ export function createWriteWatchdog(opts: {
   timeoutMs: number;
   onStuck: (stalledMs: number) => void;
   now?: () => number;
-  /** How often check() runs; 0 leaves it to the caller (tests with an injected clock). */
+  /** How often the stall is looked for; 0: never (no write timeout). */
   checkEveryMs?: number;
+  /** The timer that looks (a test's, with its clock). */
+  setInterval?: (check: () => void, ms: number) => { unref?: () => void };
+  clearInterval?: (handle: never) => void;
 }): WriteWatchdog {
   const now = opts.now ?? Date.now;
   let waiting = false;
@@ -32,8 +33,8 @@ export function createWriteWatchdog(opts: {
     opts.onStuck(stalled);
   };
   const every = opts.checkEveryMs ?? Math.max(10, Math.min(1000, opts.timeoutMs / 10));
-  const timer = every > 0 ? setInterval(check, every) : undefined;
-  timer?.unref();
+  const timer = every > 0 ? (opts.setInterval ?? setInterval)(check, every) : undefined;
+  timer?.unref?.();
   return {
     busy() {
       if (waiting) return;
@@ -47,10 +48,9 @@ export function createWriteWatchdog(opts: {
     idle() {
       waiting = false;
     },
-    check,
     stop() {
       waiting = false;
-      if (timer) clearInterval(timer);
+      if (timer) (opts.clearInterval ?? clearInterval)(timer as never);
     },
   };
 }

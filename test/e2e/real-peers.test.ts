@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startCarbon } from '../helpers/carbon.js';
 import { startCollectd, startStatsd } from '../helpers/peers.js';
 import { sendText } from '../helpers/graphite-stream.js';
+import { until } from '../helpers/points.js';
 import { startGateway, startProxy, writeKeyFile } from '../../harness/system.js';
 
 const KEY = 'real-peers-key-0123456789abcdef';
@@ -37,12 +38,8 @@ test('collectd and statsd -> proxy -> gateway -> carbon-cache: values land in wh
     await statsd.send(['e2e.hits:3|c', 'e2e.hits:4|c']);
     await carbon.waitForMetric('stats_counts.e2e.hits', 30_000);
     let total = 0;
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      total = (await carbon.fetch('stats_counts.e2e.hits')).reduce((sum, [, v]) => sum + (v ?? 0), 0);
-      if (total >= 7) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const hits = async (): Promise<number> => (total = (await carbon.fetch('stats_counts.e2e.hits')).reduce((sum, [, v]) => sum + (v ?? 0), 0));
+    await until('7 statsd hits stored', async () => (await hits()) >= 7, 30_000);
     assert.equal(total, 7);
 
     // collectd: its load and memory metrics, with plausible values.

@@ -11,6 +11,7 @@ import { startCarbon } from '../helpers/carbon.js';
 import { makeCert } from '../../harness/certs.js';
 import { startFreezeProxy } from '../helpers/freeze-proxy.js';
 import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
+import { gatewayLater } from '../helpers/gateway-later.js';
 import { startGateway, startProxy, type GatewayProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
@@ -64,12 +65,9 @@ test('1. the gateway is killed with SIGKILL and restarted during a stream', asyn
 
 test('2. the gateway is unreachable for 60 s while a spooling proxy keeps receiving', async () => {
   const sink = await startTcpSink();
-  const cert = makeCert();
-  const gwArgs = ['-dev-mode', '-destinations', sink.address];
-  let gateway = await startGateway({ cert, args: gwArgs });
-  const port = gateway.port;
-  await gateway.stop();
-  const proxy = await startProxy({ gateway: gateway.url, cert, args: [...FAST_RETRY, '-spool-dir', spoolDir()] });
+  const later = await gatewayLater({ args: ['-dev-mode', '-destinations', sink.address] });
+  let gateway: GatewayProcess | undefined;
+  const proxy = await startProxy({ gateway: later.url, cert: later.cert, args: [...FAST_RETRY, '-spool-dir', spoolDir()] });
   try {
     const points = 600_000;
     const outageStarted = Date.now();
@@ -78,7 +76,7 @@ test('2. the gateway is unreachable for 60 s while a spooling proxy keeps receiv
     await until('the proxy counted every point', async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= points);
     assert.ok(Date.now() - outageStarted >= 59_000, 'the outage lasted 60 s');
     assert.equal(sink.lines.length, 0);
-    gateway = await startGateway({ cert, args: [...gwArgs, '-listen-https-port', String(port)] });
+    gateway = await later.start();
     await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 120_000);
     const d = delivery(sink.lines, CONNECTIONS, points);
     const rss = peakRssMb(proxy.proc.pid!);
@@ -87,35 +85,31 @@ test('2. the gateway is unreachable for 60 s while a spooling proxy keeps receiv
     assert.ok(rss < 200, `proxy peak RSS ${rss} MB stays below 200 MB`);
   } finally {
     await proxy.stop();
-    await gateway.stop();
+    await gateway?.stop();
     await sink.close();
   }
 });
 
 test('3. a spooling proxy is killed with SIGKILL while the gateway is down; after restarts every counted point arrives', async () => {
   const sink = await startTcpSink();
-  const cert = makeCert();
-  const gwArgs = ['-dev-mode', '-destinations', sink.address];
-  let gateway = await startGateway({ cert, args: gwArgs });
-  const gatewayPort = gateway.port;
-  await gateway.stop();
-  const spool = spoolDir();
-  const proxyArgs = [...FAST_RETRY, '-spool-dir', spool];
-  let proxy = await startProxy({ gateway: gateway.url, cert, args: proxyArgs });
+  const later = await gatewayLater({ args: ['-dev-mode', '-destinations', sink.address] });
+  let gateway: GatewayProcess | undefined;
+  const proxyArgs = [...FAST_RETRY, '-spool-dir', spoolDir()];
+  let proxy = await startProxy({ gateway: later.url, cert: later.cert, args: proxyArgs });
   try {
     const points = 50_000;
     await sendLoad({ port: proxy.port, connections: CONNECTIONS, points });
     await until('the proxy counted every point', async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= points);
     await proxy.stop('SIGKILL');
-    proxy = await startProxy({ gateway: gateway.url, cert, args: proxyArgs });
-    gateway = await startGateway({ cert, args: [...gwArgs, '-listen-https-port', String(gatewayPort)] });
+    proxy = await startProxy({ gateway: later.url, cert: later.cert, args: proxyArgs });
+    gateway = await later.start();
     await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
     const d = delivery(sink.lines, CONNECTIONS, points);
     report('scenario 3 (proxy SIGKILL with spool, gateway down)', d, { proxy: peakRssMb(proxy.proc.pid!), gateway: peakRssMb(gateway.proc.pid!) });
     assert.equal(d.missing, 0);
   } finally {
     await proxy.stop();
-    await gateway.stop();
+    await gateway?.stop();
     await sink.close();
   }
 });

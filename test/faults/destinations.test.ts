@@ -57,15 +57,20 @@ async function broadcastWithStuck(args: string[]): Promise<{ relay: RelayProcess
   };
 }
 
+/** 200,000 points at 50,000/s through the relay; the seconds until all of them were at `healthy`. */
+async function streamToHealthy(port: number, healthy: TcpSink): Promise<{ points: number; rate: number; healthyTime: number }> {
+  const points = 200_000;
+  const rate = 50_000;
+  const started = Date.now();
+  await sendLoad({ port, connections: CONNECTIONS, points, ratePerSecond: rate });
+  await until('every point at the healthy destination', () => delivery(healthy.lines, CONNECTIONS, points).missing === 0, 30_000);
+  return { points, rate, healthyTime: seconds(started) };
+}
+
 test('broadcast with -spool-dir: a destination that stops reading is marked down within the write timeout, the healthy one keeps its full rate, the stuck one gets everything once it reads again', async () => {
   const { relay, healthy, stuck, close } = await broadcastWithStuck(['-spool-dir', spoolDir()]);
   try {
-    const points = 200_000;
-    const rate = 50_000;
-    const started = Date.now();
-    await sendLoad({ port: relay.port, connections: CONNECTIONS, points, ratePerSecond: rate });
-    await until('every point at the healthy destination', () => delivery(healthy.lines, CONNECTIONS, points).missing === 0, 30_000);
-    const healthyTime = seconds(started);
+    const { points, rate, healthyTime } = await streamToHealthy(relay.port, healthy);
     const timeouts = (await scrape(relay.statPort)).value('polymur_destination_write_timeouts_total', { destination: stuck.address });
     assert.ok(timeouts >= 1, 'the stuck destination was detected');
     await relay.waitForLog(/is down: write timeout: \S+ accepted no byte for 1\.\ds/);
@@ -86,12 +91,7 @@ test('broadcast with -spool-dir: a destination that stops reading is marked down
 test('broadcast without spool, -when-full drop: the stuck destination\'s copies are dropped and counted, the healthy one gets every point at full rate', async () => {
   const { relay, healthy, stuck, close } = await broadcastWithStuck(['-when-full', 'drop']);
   try {
-    const points = 200_000;
-    const rate = 50_000;
-    const started = Date.now();
-    await sendLoad({ port: relay.port, connections: CONNECTIONS, points, ratePerSecond: rate });
-    await until('every point at the healthy destination', () => delivery(healthy.lines, CONNECTIONS, points).missing === 0, 30_000);
-    const healthyTime = seconds(started);
+    const { points, rate, healthyTime } = await streamToHealthy(relay.port, healthy);
     const m = await scrape(relay.statPort);
     const dropped = m.value('polymur_points_dropped_total', { reason: 'queue_full', destination: stuck.address });
     const queued = m.value('polymur_queue_points', { destination: stuck.address });

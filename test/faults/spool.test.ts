@@ -13,6 +13,7 @@ import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../hel
 import { startGateway, startProxy } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 import { decodeRecords } from '../../src/spool/record.js';
+import { flipBits } from '../helpers/bytes.js';
 
 const CONNECTIONS = 2;
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];
@@ -158,8 +159,8 @@ test('a damaged spool: flipped bytes cost the damaged records only; every intact
     assert.ok(records.length >= 10, `${records.length} records`);
     const victims = [records[Math.floor(records.length / 3)]!, records[Math.floor((2 * records.length) / 3)]!];
     const lostIds = victims.flatMap((r) => ids(buf.subarray(r.offset, r.offset + r.length)));
-    buf[victims[0]!.offset + 7]! ^= 0x10;
-    buf[victims[1]!.start + 9]! ^= 0x01;
+    flipBits(buf, victims[0]!.offset + 7, 0x10);
+    flipBits(buf, victims[1]!.start + 9, 0x01);
     writeFileSync(path, buf);
 
     proxy = await startProxy({ gateway: gw.url, cert: gw.cert, args: proxyArgs });

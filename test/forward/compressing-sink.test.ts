@@ -19,7 +19,7 @@ function batchOf(tag: string, points: number): Batch {
 
 test('batches reach the queue gzipped, in offer order, with their raw size; joined members read as one stream', async () => {
   const queue = createMemoryQueue({ maxBatches: 100, maxBytes: 1 << 24, policy: 'block' });
-  const sink = createCompressingSink({ sink: queue, concurrency: 4, metrics: new Registry(), log: assert.fail });
+  const sink = createCompressingSink({ sink: queue, concurrency: 4, metrics: new Registry(), log: (m) => assert.fail(m) });
   // Sizes that compress in different times, so a later small batch may finish before an earlier big one.
   const sent = [batchOf('a', 20_000), batchOf('b', 1), batchOf('c', 5_000), batchOf('d', 2)];
   for (const b of sent) assert.equal(sink.offer(b), true);
@@ -36,7 +36,7 @@ test('batches reach the queue gzipped, in offer order, with their raw size; join
 
 test('at most `concurrency` batches held; a full queue holds them here; whenReady once one moves on; nothing lost', async () => {
   const queue = createMemoryQueue({ maxBatches: 1, maxBytes: 1 << 24, policy: 'block' });
-  const sink = createCompressingSink({ sink: queue, concurrency: 2, metrics: new Registry(), log: assert.fail });
+  const sink = createCompressingSink({ sink: queue, concurrency: 2, metrics: new Registry(), log: (m) => assert.fail(m) });
   assert.equal(sink.offer(batchOf('a', 10)), true);
   assert.equal(sink.offer(batchOf('b', 10)), true);
   assert.equal(sink.offer(batchOf('c', 10)), false, 'a third batch is refused while two are held');

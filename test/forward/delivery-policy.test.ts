@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { pointId, sendLoad } from '../../harness/load-generator.js';
 import { runToExit } from '../../harness/programs.js';
 import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy, writeKeyFile } from '../../harness/system.js';
+import { gatewayLater, type GatewayLater } from '../helpers/gateway-later.js';
+import { startGateway, startProxy, writeKeyFile, type GatewayProcess, type ListenerProcess } from '../../harness/system.js';
 import { freePort } from '../helpers/carbon.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 
@@ -89,18 +90,18 @@ function lines(from: number, to: number): Buffer {
   return Buffer.from(text);
 }
 
-test('-when-full block: with the gateway down the proxy stops reading, the sender stalls, and everything arrives after', async () => {
+/** A sink, a gateway to it that is not up yet (later.start()), and a proxy pointed at that gateway. */
+async function proxyWithGatewayDown(proxyArgs: string[]): Promise<{ sink: TcpSink; later: GatewayLater; proxy: ListenerProcess }> {
   const sink = await startTcpSink();
-  const gwArgs = ['-dev-mode', '-destinations', sink.address];
-  let gateway = await startGateway({ args: gwArgs });
-  const port = gateway.port;
-  await gateway.stop();
-  const proxy = await startProxy({
-    gateway: gateway.url,
-    cert: gateway.cert,
-    // A small queue; an idle timeout shorter than the stall, which must not cut a paused client.
-    args: [...FAST_RETRY, '-queue-cap', '4', '-queue-max-bytes', '262144', '-batch-size', '1000', '-idle-timeout', '2s'],
-  });
+  const later = await gatewayLater({ args: ['-dev-mode', '-destinations', sink.address] });
+  const proxy = await startProxy({ gateway: later.url, cert: later.cert, args: [...FAST_RETRY, ...proxyArgs] });
+  return { sink, later, proxy };
+}
+
+test('-when-full block: with the gateway down the proxy stops reading, the sender stalls, and everything arrives after', async () => {
+  // A small queue; an idle timeout shorter than the stall, which must not cut a paused client.
+  const { sink, later, proxy } = await proxyWithGatewayDown(['-queue-cap', '4', '-queue-max-bytes', '262144', '-batch-size', '1000', '-idle-timeout', '2s']);
+  let gateway: GatewayProcess | undefined;
   let client: Socket | undefined;
   try {
     client = connect(proxy.port, '127.0.0.1');
@@ -124,7 +125,7 @@ test('-when-full block: with the gateway down the proxy stops reading, the sende
     assert.ok(read < sent, `the proxy read ${read} of ${sent} points, and stopped`);
     assert.ok(!client.destroyed, 'the paused client was not cut by -idle-timeout');
     const rss = peakRssMb(proxy.proc.pid!);
-    gateway = await startGateway({ cert: gateway.cert, args: [...gwArgs, '-listen-https-port', String(port)] });
+    gateway = await later.start();
     await once(client, 'drain');
     client.end();
     await until('every point at the sink', () => delivery(sink.lines, 1, sent).missing === 0, 60_000);
@@ -135,37 +136,30 @@ test('-when-full block: with the gateway down the proxy stops reading, the sende
   } finally {
     client?.destroy();
     await proxy.stop();
-    await gateway.stop();
+    await gateway?.stop();
     await sink.close();
   }
 });
 
 test('-when-full drop: with the gateway down the proxy keeps reading, drops, counts and logs; arrived + dropped = sent', async () => {
-  const sink = await startTcpSink();
-  const gwArgs = ['-dev-mode', '-destinations', sink.address];
-  let gateway = await startGateway({ args: gwArgs });
-  const port = gateway.port;
-  await gateway.stop();
-  const proxy = await startProxy({
-    gateway: gateway.url,
-    cert: gateway.cert,
-    args: [...FAST_RETRY, '-queue-cap', '4', '-batch-size', '500', '-when-full', 'drop'],
-  });
+  const { sink, later, proxy } = await proxyWithGatewayDown(['-queue-cap', '4', '-batch-size', '500', '-when-full', 'drop']);
+  let gateway: GatewayProcess | undefined;
   try {
     const points = 50_000;
     await sendLoad({ port: proxy.port, connections: 1, points });
     await until('the proxy read every point', async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= points, 30_000);
     await proxy.waitForLog(/Queue full \(-when-full drop\): dropped a batch of \d+ data points/);
-    const dropped = await scrapeCounter(proxy.statPort, 'polymur_points_dropped_total');
+    let dropped = await scrapeCounter(proxy.statPort, 'polymur_points_dropped_total');
     assert.ok(dropped > 0 && dropped < points, `${dropped} dropped`);
-    gateway = await startGateway({ cert: gateway.cert, args: [...gwArgs, '-listen-https-port', String(port)] });
-    await until('the queued rest at the sink', async () => delivery(sink.lines, 1, points).distinct + dropped === points, 30_000);
+    gateway = await later.start();
+    // The count read again each time: a batch formed after the first reading may still have met a full queue.
+    await until('the queued rest at the sink', async () => delivery(sink.lines, 1, points).distinct + (dropped = await scrapeCounter(proxy.statPort, 'polymur_points_dropped_total')) === points, 30_000);
     const d = delivery(sink.lines, 1, points);
     process.stdout.write(`# when-full drop: sent ${points}, dropped and counted ${dropped}, arrived ${d.distinct} (duplicated ${d.duplicated}); nothing unaccounted\n`);
     assert.equal(d.distinct + dropped, points);
   } finally {
     await proxy.stop();
-    await gateway.stop();
+    await gateway?.stop();
     await sink.close();
   }
 });

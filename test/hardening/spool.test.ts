@@ -12,7 +12,8 @@ import { Registry } from '../../src/observe/metrics.js';
 import { encodeHeader } from '../../src/spool/record.js';
 import { openSpoolQueue } from '../../src/spool/spool-queue.js';
 import { delivery, scrapeCounter, until } from '../helpers/points.js';
-import { startGateway, startProxy } from '../../harness/system.js';
+import { gatewayLater } from '../helpers/gateway-later.js';
+import { startProxy, type GatewayProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
 function batch(i: number): Batch {
@@ -116,13 +117,11 @@ test('-spool-max-bytes bounds what the spool holds, on disk too: block refuses, 
 
 test('a proxy killed with SIGKILL leaves a torn record; on restart it is logged and skipped and every counted point is delivered', async () => {
   const sink = await startTcpSink();
-  const gwArgs = ['-dev-mode', '-destinations', sink.address];
-  let gateway = await startGateway({ args: gwArgs });
-  const gatewayPort = gateway.port;
-  await gateway.stop();
+  const later = await gatewayLater({ args: ['-dev-mode', '-destinations', sink.address] });
+  let gateway: GatewayProcess | undefined;
   const spool = mkdtempSync(join(tmpdir(), 'polymur-spool-'));
   const proxyArgs = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false', '-spool-dir', spool];
-  let proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, args: proxyArgs });
+  let proxy = await startProxy({ gateway: later.url, cert: later.cert, args: proxyArgs });
   try {
     const points = 30_000;
     await sendLoad({ port: proxy.port, connections: 2, points });
@@ -133,9 +132,9 @@ test('a proxy killed with SIGKILL leaves a torn record; on restart it is logged 
     const last = join(spool, segments(spool).at(-1)!);
     const validBytes = statSync(last).size;
     appendFileSync(last, tornRecord());
-    proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, args: proxyArgs });
+    proxy = await startProxy({ gateway: later.url, cert: later.cert, args: proxyArgs });
     await proxy.waitForLog(new RegExp(`Spool segment ${last}: torn record at byte ${validBytes} of ${validBytes + tornRecord().length}`));
-    gateway = await startGateway({ cert: gateway.cert, args: [...gwArgs, '-listen-https-port', String(gatewayPort)] });
+    gateway = await later.start();
     await until('every point at the sink', () => delivery(sink.lines, 2, points).missing === 0, 60_000);
     await until('delivered segments deleted', () => segments(spool).every((n) => statSync(join(spool, n)).size === 0), 10_000);
     const d = delivery(sink.lines, 2, points);
@@ -144,7 +143,7 @@ test('a proxy killed with SIGKILL leaves a torn record; on restart it is logged 
     assert.ok(!sink.lines.some((l) => l.startsWith('spool.torn')), 'nothing of the torn record is delivered');
   } finally {
     await proxy.stop();
-    await gateway.stop();
+    await gateway?.stop();
     await sink.close();
   }
 });

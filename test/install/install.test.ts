@@ -27,7 +27,9 @@ function versions(prefix: string): string[] {
   return PROGRAMS.map((name) => execFileSync(join(prefix, 'bin', name), ['-version'], { encoding: 'utf8', timeout: 10_000 }).trim());
 }
 
-test('the README install command works on a fresh clone; the tarball also installs where the addon cannot build', async () => {
+// Two installs, each compiling the TypeScript and the addon: minutes on a shared 2-core machine, more
+// than the runner's default 300 s per test when it is busy.
+test('the README install command works on a fresh clone; the tarball also installs where the addon cannot build', { timeout: 600_000 }, async () => {
   const work = mkdtempSync(join(tmpdir(), 'polymur-install-'));
   try {
     const clone = join(work, 'clone');

@@ -11,7 +11,14 @@ import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { Registry } from '../../src/observe/metrics.js';
 import { logLines } from '../helpers/log-lines.js';
 import { until } from '../helpers/points.js';
-import { writeKeyFile } from '../../harness/system.js';
+import { writeKeyFile } from '../../harness/key-file.js';
+import type { KeyStore } from '../../src/keys/store.js';
+
+/** The store without its watch: only the periodic refresh can bring changes in. */
+function withoutWatch(store: KeyStore): KeyStore {
+  const { watch: _watch, ...rest } = store;
+  return rest;
+}
 
 test('lookup by key; a change to the file reaches the running cache through the watch, and is logged', async () => {
   const file = writeKeyFile({ alice: 'key-alice', bob: 'key-bob' });
@@ -54,7 +61,7 @@ test('without a watch, the periodic refresh picks a change up', async () => {
   const file = writeKeyFile({ alice: 'key-alice' });
   const store = createFileKeyStore(file.path);
   const logs = logLines();
-  const cache = createKeyCache({ store: { ...store, watch: undefined }, refreshMs: 100, log: logs.log });
+  const cache = createKeyCache({ store: withoutWatch(store), refreshMs: 100, log: logs.log });
   try {
     await cache.start();
     // Every sync logs its line, changes or not: bob's is one of the later ones.
@@ -93,7 +100,7 @@ test('overlapping reloads cannot leave an older key set in place', async () => {
   let calls = 0;
   // The first reload after start reads the real file, then is slow to come back: held until a
   // reload started after it has finished (or, when reloads take turns, until it is the only one).
-  const slowOnce = { ...store, watch: undefined, list: async () => {
+  const slowOnce = { ...withoutWatch(store), list: async () => {
     const n = ++calls;
     const keys = await store.list();
     if (n === 2) await held;
@@ -170,7 +177,7 @@ test('a store gone while running keeps the last keys and says so once, however o
   const file = writeKeyFile({ alice: 'key-alice' });
   const store = createFileKeyStore(file.path);
   let reads = 0;
-  const counted = { ...store, watch: undefined, list: () => (reads++, store.list()) };
+  const counted = { ...withoutWatch(store), list: () => (reads++, store.list()) };
   const logs = logLines();
   const registry = new Registry();
   const cache = createKeyCache({ store: counted, refreshMs: 20, log: logs.log, metrics: registry });

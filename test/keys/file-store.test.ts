@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { openKeyStore } from '../../src/keys/open-store.js';
 import { DEFAULT_KEY_PREFIX, KeyStoreError, KeyStoreMissing, parseStoreUrl } from '../../src/keys/store.js';
-import { writeKeyFile } from '../../harness/system.js';
+import { writeKeyFile } from '../../harness/key-file.js';
 
 const tempPath = (): string => join(mkdtempSync(join(tmpdir(), 'polymur-filestore-')), 'keys.json');
 

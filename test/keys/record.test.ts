@@ -8,7 +8,7 @@ import { hashedEntry } from '../../src/keys/entry.js';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { formatRecord, parseRecord } from '../../src/keys/record.js';
 import { logLines } from '../helpers/log-lines.js';
-import { writeKeyFile } from '../../harness/system.js';
+import { writeKeyFile } from '../../harness/key-file.js';
 
 const HASH = hashedEntry('key-a');
 

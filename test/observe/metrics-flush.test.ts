@@ -1,5 +1,5 @@
 // -metrics-flush N: every N seconds a program's own figures enter its pipeline as Graphite lines
-// and reach its destinations under the original runtime-stats writer's names.
+// and reach its destinations under the original runtime-stats writer's names, with figures measured.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
@@ -43,11 +43,14 @@ async function checkFlushed(sink: TcpSink): Promise<void> {
   }
 }
 
-test('relay -metrics-flush: rate, runtime memory, per-destination outgoing queue size and limit as Graphite lines, no incoming-queue figures', async () => {
+test('relay -metrics-flush: rate, runtime memory, per-destination outgoing queue size (measured: a destination that is down holds what was sent) and limit as Graphite lines, no incoming-queue figures', async () => {
   const sink = await startTcpSink();
+  // An address where nothing listens: the relay queues for it everything it broadcasts.
+  const gone = await startTcpSink();
+  await gone.close();
   let relay: ListenerProcess | undefined;
   try {
-    relay = await startRelay(['-destinations', sink.address, '-flush-interval', '50ms', ...FLAGS]);
+    relay = await startRelay(['-destinations', `${sink.address},${gone.address}`, '-flush-interval', '50ms', '-shutdown-timeout', '1s', ...FLAGS]);
     const stream = await openGraphiteStream(relay.port);
     await stream.send(Array.from({ length: 500 }, (_, i) => `flush.test.m${i} ${i} 1700000000`));
     await stream.close();
@@ -55,6 +58,12 @@ test('relay -metrics-flush: rate, runtime memory, per-destination outgoing queue
     await until('a flushed rate above 0', () => (latest(sink, 'rate') ?? 0) > 0, 15_000);
     assert.ok(latest(sink, 'rate')! <= 500, `rate ${latest(sink, 'rate')} is points per second`);
     await checkFlushed(sink);
+    // The queue sizes are the queues' own: the 500 points wait in the down destination's queue
+    // (with the self-metrics flushed since), while the destination that reads them has drained.
+    const size = (address: string): number => latest(sink, `outgoing-queue.${address.replace(/\./g, '_')}.current-size`) ?? -1;
+    await until('the down destination holding the 500 points', () => size(gone.address) >= 500, 15_000);
+    await until('the live destination drained', () => size(sink.address) < 500, 15_000);
+    assert.ok(size(gone.address) <= 500 + sink.lines.length, `${size(gone.address)} queued for the down destination`);
   } finally {
     await relay?.stop();
     await sink.close();

@@ -10,7 +10,7 @@ import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 import { createKeyCache } from '../../src/keys/cache.js';
 import { createFileKeyStore } from '../../src/keys/file-store.js';
 import { readinessReasons, type QueueView } from '../../src/observe/readiness.js';
-import { makeCert } from '../../harness/certs.js';
+import { gatewayLater } from '../helpers/gateway-later.js';
 import { runToExit } from '../../harness/programs.js';
 import { openGraphiteStream } from '../helpers/graphite-stream.js';
 import { until } from '../helpers/points.js';
@@ -100,15 +100,14 @@ test('gateway /readyz: 503 while its destination is down, 200 once a real TCP si
 });
 
 test('proxy /readyz: 503 with the gateway down and its -queue-cap 2 queue full; 200 once the gateway is up and everything delivered', async () => {
-  const gatewayPort = await freePort();
-  const cert = makeCert();
   const sink = await startTcpSink();
+  const later = await gatewayLater({ args: ['-destinations', sink.address] });
   let proxy: ListenerProcess | undefined;
   let gateway: GatewayProcess | undefined;
   try {
     proxy = await startProxy({
-      gateway: `https://localhost:${gatewayPort}`,
-      cert,
+      gateway: later.url,
+      cert: later.cert,
       args: ['-queue-cap', '2', '-batch-size', '10', '-flush-interval', '20ms', '-max-retry-delay', '500ms', '-workers', '1', '-shutdown-timeout', '1s'],
     });
     const lines = Array.from({ length: 100 }, (_, i) => `readyz.proxy.m${i} ${i} 1700000000`);
@@ -121,7 +120,7 @@ test('proxy /readyz: 503 with the gateway down and its -queue-cap 2 queue full; 
     assert.equal(full.status, 503);
     assert.deepEqual(full.body.reasons, ['gateway not reached: the last attempt failed', 'queue to the gateway is 100 % full (2 of 2 batches)']);
 
-    gateway = await startGateway({ cert, args: ['-listen-https-port', String(gatewayPort), '-destinations', sink.address] });
+    gateway = await later.start();
     await sink.waitForLines(100, 30_000);
     await stream.close();
     await until('ready', async () => (await readyz(statPort)).status === 200, 15_000);

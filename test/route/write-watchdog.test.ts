@@ -14,40 +14,55 @@ function clock(): { now: () => number; advance: (ms: number) => void } {
 test('write watchdog: fires once per stall, only while data waits, and progress restarts the count', () => {
   const c = clock();
   const stalls: number[] = [];
-  const w = createWriteWatchdog({ timeoutMs: 1000, onStuck: (ms) => stalls.push(ms), now: c.now, checkEveryMs: 0 });
+  // The watchdog's own timer, run by hand: each tick() is one of its looks.
+  let tick = (): void => assert.fail('no timer set');
+  let cleared = false;
+  const w = createWriteWatchdog({
+    timeoutMs: 1000,
+    onStuck: (ms) => stalls.push(ms),
+    now: c.now,
+    checkEveryMs: 100,
+    setInterval: (fn, ms) => {
+      assert.equal(ms, 100);
+      tick = fn;
+      return {};
+    },
+    clearInterval: () => (cleared = true),
+  });
   // Idle for long: a quiet connection is not a stall.
   c.advance(60_000);
-  w.check();
+  tick();
   assert.deepEqual(stalls, []);
   // Busy, the socket keeps accepting pieces: no stall however long the write takes.
   w.busy();
   for (let i = 0; i < 10; i++) {
     c.advance(900);
     w.progress();
-    w.check();
+    tick();
   }
   assert.deepEqual(stalls, []);
   // No byte accepted for 999 ms: not yet; for 1000 ms: a stall, reported once.
   c.advance(999);
-  w.check();
+  tick();
   assert.deepEqual(stalls, []);
   c.advance(1);
-  w.check();
+  tick();
   c.advance(5000);
-  w.check();
+  tick();
   assert.deepEqual(stalls, [1000]);
   // The next write starts a new count.
   w.idle();
   c.advance(10_000);
-  w.check();
+  tick();
   w.busy();
   c.advance(500);
-  w.check();
+  tick();
   assert.deepEqual(stalls, [1000]);
   c.advance(700);
-  w.check();
+  tick();
   assert.deepEqual(stalls, [1000, 1200]);
   w.stop();
+  assert.ok(cleared, 'stop() clears the timer');
 });
 
 const batch = (points: number, bytes: number) => ({ data: Buffer.alloc(bytes, 0x61), points });

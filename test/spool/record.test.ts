@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { decodeRecords, encodeHeader, HEADER_BYTES, MARKER } from '../../src/spool/record.js';
+import { flipBits } from '../helpers/bytes.js';
 
 function record(text: string, points: number): Buffer {
   const payload = Buffer.from(text, 'latin1');
@@ -32,7 +33,7 @@ function payloads(buf: Buffer): string[] {
 
 function flipped(buf: Buffer, at: number): Buffer {
   const copy = Buffer.from(buf);
-  copy[at]! ^= 0x40;
+  flipBits(copy, at, 0x40);
   return copy;
 }
 

@@ -13,6 +13,7 @@ import { cursorPath, encodeCursor } from '../../src/spool/cursor.js';
 import { decodeRecords } from '../../src/spool/record.js';
 import { openSpoolQueue, type SpoolOptions } from '../../src/spool/spool-queue.js';
 import { until } from '../helpers/points.js';
+import { flipBits } from '../helpers/bytes.js';
 
 function batch(i: number): Batch {
   return { data: Buffer.from(`spool.m${i} ${i} 1700000000\nspool.n${i} ${i} 1700000000\n`), points: 2 };
@@ -118,7 +119,7 @@ test('damage in the middle of a segment loses that record only: logged, counted,
   const path = join(dir, segments(dir)[0]!);
   const buf = readFileSync(path);
   const victim = decodeRecords(buf).records[10]!;
-  buf[victim.start + 9] ^= 0x01; // the point count, which v1 did not check
+  flipBits(buf, victim.start + 9, 0x01); // the point count, which v1 did not check
   writeFileSync(path, buf);
 
   const logs: string[] = [];
@@ -200,7 +201,7 @@ test('a record that no longer checks out when read back is logged, counted and p
     const path = join(dir, segments(dir)[0]!);
     const buf = readFileSync(path);
     const victim = decodeRecords(buf).records[5]!;
-    buf[victim.offset + 3] ^= 0x01;
+    flipBits(buf, victim.offset + 3, 0x01);
     writeFileSync(path, buf);
     assert.deepEqual(await drain(second, 19), [...texts(0, 5), ...texts(6, 20)]);
     assert.equal(second.takeNow(), undefined);
