@@ -40,10 +40,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-export function accepts(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on host:port. */
+export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
+    const s = connect(port, host);
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -77,7 +77,10 @@ function listWhisper(dir: string): string[] {
     .map((f) => relative(dir, join(dir, f)).slice(0, -'.wsp'.length).split('/').join('.'));
 }
 
-export async function startCarbon(opts: { instance?: string } = {}): Promise<Carbon> {
+/** `host`: the loopback address it listens on (127.0.0.2…: carbons on distinct "hosts" for replication across hosts). */
+/** `selfMetricsSeconds`: carbon's own metrics (carbon.agents.*.metricsReceived…) every so many seconds instead of carbon's 60. */
+export async function startCarbon(opts: { instance?: string; host?: string; selfMetricsSeconds?: number } = {}): Promise<Carbon> {
+  const host = opts.host ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'polymur-carbon-'));
   const whisperDir = join(dir, 'whisper');
   for (const sub of ['whisper', 'lists', 'log']) mkdirSync(join(dir, sub), { recursive: true });
@@ -97,19 +100,19 @@ USER =
 MAX_CACHE_SIZE = inf
 MAX_UPDATES_PER_SECOND = 100000
 MAX_CREATES_PER_MINUTE = inf
-LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_INTERFACE = ${host}
 LINE_RECEIVER_PORT = ${port}
 ENABLE_UDP_LISTENER = False
-PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_INTERFACE = ${host}
 PICKLE_RECEIVER_PORT = ${picklePort}
-CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_INTERFACE = ${host}
 CACHE_QUERY_PORT = ${queryPort}
 LOG_LISTENER_CONNECTIONS = False
 LOG_UPDATES = False
 LOG_CREATES = False
 CACHE_WRITE_STRATEGY = sorted
 WHISPER_AUTOFLUSH = True
-`,
+${opts.selfMetricsSeconds !== undefined ? `CARBON_METRIC_INTERVAL = ${opts.selfMetricsSeconds}\n` : ''}`,
   );
   writeFileSync(join(dir, 'storage-schemas.conf'), '[default]\npattern = .*\nretentions = 1s:1d\n');
   writeFileSync(join(dir, 'storage-aggregation.conf'), '[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n');
@@ -124,7 +127,7 @@ WHISPER_AUTOFLUSH = True
     proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
     const child = proc;
-    const started = until(`carbon-cache on port ${port}`, async () => child.exitCode !== null || (await accepts(port)), 30_000);
+    const started = until(`carbon-cache on port ${port}`, async () => child.exitCode !== null || (await accepts(port, host)), 30_000);
     await started;
     if (child.exitCode !== null) throw new Error(`carbon-cache exited:\n${output.slice(-2000)}`);
   };
@@ -140,7 +143,7 @@ WHISPER_AUTOFLUSH = True
 
   return {
     port,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     whisperDir,
     whisperPath,
     async fetch(metric) {
@@ -157,15 +160,17 @@ WHISPER_AUTOFLUSH = True
       const exited = once(proc, 'exit');
       proc.kill('SIGTERM');
       await exited;
-      await until('carbon-cache to release its port', async () => !(await accepts(port)), 10_000);
+      await until('carbon-cache to release its port', async () => !(await accepts(port, host)), 10_000);
     },
     start,
   };
 }
 
 /** Several carbon-cache instances, each on its own ports; if one fails to start, the others are stopped. */
-export async function startCarbons(instances: readonly string[]): Promise<Carbon[]> {
-  const started = await Promise.allSettled(instances.map((instance) => startCarbon({ instance })));
+export async function startCarbons(instances: readonly string[], more: { hosts?: readonly string[]; selfMetricsSeconds?: number } = {}): Promise<Carbon[]> {
+  const started = await Promise.allSettled(
+    instances.map((instance, i) => startCarbon({ instance, ...(more.hosts?.[i] ? { host: more.hosts[i] } : {}), ...(more.selfMetricsSeconds ? { selfMetricsSeconds: more.selfMetricsSeconds } : {}) })),
+  );
   const carbons = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
