@@ -93,7 +93,7 @@ interface Gateway {
   readonly cert: { readonly cert: Buffer };
 }
 
-test(`scale-out: 2 x ${POINTS_PER_PROXY} points through HAProxy, 3 gateways, a 3-member etcd, 3 carbon-caches (replication 2), through a gateway kill, a member stop, a carbon stop and a revocation', { timeout: 170_000 }, async () => {
+test(`scale-out: 2 x ${POINTS_PER_PROXY} points through HAProxy, 3 gateways, a 3-member etcd, 3 carbon-caches (replication 2), through a gateway kill, a member stop, a carbon stop and a revocation`, { timeout: 170_000 }, async () => {
   const started = Date.now();
   const cert = makeCert();
   const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
