@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # ISA-L for the proxy's native gzip (built by npm ci's install step, scripts/build-native.mjs).
 # systemd for systemd-analyze, which checks the units in deploy/systemd. tinyproxy: a site's egress proxy (CONNECT).
 # prometheus (and its promtool) scrapes the programs and checks their metrics and the alerting rules.
-DEBIAN_PACKAGES=(graphite-carbon python3-whisper collectd-core etcd-server etcd-client netcat-openbsd openssl libisal-dev systemd prometheus tinyproxy)
+# haproxy: the load balancer of the scale-out test (deploy/cluster/haproxy.cfg).
+DEBIAN_PACKAGES=(graphite-carbon python3-whisper collectd-core etcd-server etcd-client netcat-openbsd openssl libisal-dev systemd prometheus tinyproxy haproxy)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -20,3 +21,4 @@ fi
 
 npm ci --no-audit --no-fund
 npm test
+npm run test:cluster

@@ -78,8 +78,7 @@ function listWhisper(dir: string): string[] {
 }
 
 /** `host`: the loopback address it listens on (127.0.0.2…: carbons on distinct "hosts" for replication across hosts). */
-/** `selfMetricsSeconds`: carbon's own metrics (carbon.agents.*.metricsReceived…) every so many seconds instead of carbon's 60. */
-export async function startCarbon(opts: { instance?: string; host?: string; selfMetricsSeconds?: number } = {}): Promise<Carbon> {
+export async function startCarbon(opts: { instance?: string; host?: string } = {}): Promise<Carbon> {
   const host = opts.host ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'polymur-carbon-'));
   const whisperDir = join(dir, 'whisper');
@@ -112,7 +111,7 @@ LOG_UPDATES = False
 LOG_CREATES = False
 CACHE_WRITE_STRATEGY = sorted
 WHISPER_AUTOFLUSH = True
-${opts.selfMetricsSeconds !== undefined ? `CARBON_METRIC_INTERVAL = ${opts.selfMetricsSeconds}\n` : ''}`,
+`,
   );
   writeFileSync(join(dir, 'storage-schemas.conf'), '[default]\npattern = .*\nretentions = 1s:1d\n');
   writeFileSync(join(dir, 'storage-aggregation.conf'), '[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n');
@@ -167,10 +166,8 @@ ${opts.selfMetricsSeconds !== undefined ? `CARBON_METRIC_INTERVAL = ${opts.selfM
 }
 
 /** Several carbon-cache instances, each on its own ports; if one fails to start, the others are stopped. */
-export async function startCarbons(instances: readonly string[], more: { hosts?: readonly string[]; selfMetricsSeconds?: number } = {}): Promise<Carbon[]> {
-  const started = await Promise.allSettled(
-    instances.map((instance, i) => startCarbon({ instance, ...(more.hosts?.[i] ? { host: more.hosts[i] } : {}), ...(more.selfMetricsSeconds ? { selfMetricsSeconds: more.selfMetricsSeconds } : {}) })),
-  );
+export async function startCarbons(instances: readonly string[], hosts?: readonly string[]): Promise<Carbon[]> {
+  const started = await Promise.allSettled(instances.map((instance, i) => startCarbon({ instance, ...(hosts?.[i] ? { host: hosts[i] } : {}) })));
   const carbons = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
