@@ -32,6 +32,7 @@ export interface ServerStats {
 }
 
 export interface Haproxy {
+  readonly pid: number;
   /** Port of the TLS passthrough frontend (to the gateways' HTTPS ports). */
   readonly passthroughPort: number;
   /** Port of the frontend that terminates TLS (to the gateways' plain HTTP ports). */
@@ -92,6 +93,7 @@ export async function startHaproxy(gateways: readonly HaproxyBackend[], cert: Te
       s.end('show stat\n');
     });
   return {
+    pid: proc.pid!,
     passthroughPort,
     terminatedPort,
     async stats() {
