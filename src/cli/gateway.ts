@@ -26,8 +26,9 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
         refreshMs: config.keyRefreshMs,
         log,
         metrics: registry,
-        ...(config.keyCopyPath !== undefined ? { copy: createKeyCopy(config.keyCopyPath) } : {}),
-        noCopyHint: 'one is kept in -state-dir or $STATE_DIRECTORY: none is set',
+        ...(config.keyCopyPath !== undefined
+          ? { copy: createKeyCopy(config.keyCopyPath) }
+          : config.keyStore.startsWith('file:') ? {} : { noCopyHint: 'one is kept in -state-dir or $STATE_DIRECTORY: none is set' }),
       })
     : createStaticKeys(new Map([['dev', '123']]));
   // The key store may not answer: a signal meanwhile releases what is open.

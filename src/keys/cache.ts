@@ -82,7 +82,7 @@ export function createKeyCache(opts: {
    * cannot be read at start. Undefined: no copy (no state directory); such a start fails.
    */
   copy?: KeyCopy;
-  /** Said in the refusal when there is no copy: how to get one. */
+  /** For a remote store kept without a copy: how to get one, said when the start fails (a file store needs none). */
   noCopyHint?: string;
 }): KeyCache {
   const now = opts.now ?? Date.now;
@@ -189,10 +189,10 @@ export function createKeyCache(opts: {
         // a store that is there but unreachable is, unless its last-known-good copy stands in.
         errors?.inc();
         if (!(err instanceof KeyStoreMissing)) {
-          if (!(err instanceof KeyStoreError)) throw err;
+          if (!(err instanceof KeyStoreError) || (opts.copy === undefined && opts.noCopyHint === undefined)) throw err;
           const saved = opts.copy?.load();
           if (saved === undefined) {
-            const why = opts.copy ? `no last-known-good key copy at ${opts.copy.path} yet` : `no last-known-good key copy${opts.noCopyHint ? ` (${opts.noCopyHint})` : ''}`;
+            const why = opts.copy ? `no last-known-good key copy at ${opts.copy.path} yet` : `no last-known-good key copy (${opts.noCopyHint})`;
             throw new KeyStoreError(`${err.message}; ${why}`);
           }
           known = index(saved.entries, () => undefined);

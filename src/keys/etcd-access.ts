@@ -15,11 +15,18 @@ export interface EtcdAccess {
 const WATCH_RETRY_MS = 500;
 const constantBackoff = { duration: WATCH_RETRY_MS, next: () => constantBackoff };
 
+/**
+ * Every call (not the watch stream) ends after this long: etcd3 sets no deadline of its own, and a
+ * call stuck on a member that went away would hold up every key refresh behind it; failed, it is
+ * made again on another member.
+ */
+const CALL_TIMEOUT_MS = 2000;
+
 /** The etcd3 client's options for these endpoints. */
 export function etcdClientOptions(endpoints: readonly string[], tls: boolean, access: EtcdAccess): IOptions {
   return {
     hosts: endpoints.map((h) => `${tls ? 'https' : 'http'}://${h}`),
-    dialTimeout: 5000,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
     faultHandling: { watchBackoff: constantBackoff },
     // Without a CA, https:// hosts alone make the client trust the system's CAs.
     ...(tls && access.ca

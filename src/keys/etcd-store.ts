@@ -49,9 +49,9 @@ export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeySto
           if (cancelled) return void watcher.cancel();
           watcher.on('put', onChange);
           watcher.on('delete', onChange);
-          watcher.on('error', () => undefined);
-          // Lost and re-established streams: a re-read finds out (and says) whether the store is
-          // there, and catches up on what changed while the stream was down.
+          // A failing, lost or re-established stream: a re-read finds out (and says) whether the
+          // store is there, and catches up on what changed while the stream was down.
+          watcher.on('error', onChange);
           watcher.on('disconnected', onChange);
           watcher.on('connected', onChange);
           cancel = () => watcher.cancel();

@@ -2,7 +2,7 @@
 // members and between members (one test certificate, which is its own CA, for all), client
 // certificates required, and etcd's auth on: root, and a `polymur` user that may only read and
 // write the key prefix. Members can be stopped and started again (same data, same ports).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,13 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   for (let i = 0; i < size; i++) {
     members.push({ name: `m${i}`, client: `127.0.0.1:${await freePort()}`, peer: `127.0.0.1:${await freePort()}`, output: '' });
   }
+  // JWT auth tokens, as etcd advises for a cluster: every member can check a token any member
+  // issued (its default "simple" tokens are known to the issuing member only, so a client whose
+  // watch moves to another member after a failure would be refused there).
+  const jwtKey = join(dir, 'jwt.key');
+  const jwtPub = join(dir, 'jwt.pub');
+  execFileSync('openssl', ['genrsa', '-out', jwtKey, '2048'], { stdio: 'ignore' });
+  execFileSync('openssl', ['rsa', '-in', jwtKey, '-pubout', '-out', jwtPub], { stdio: 'ignore' });
   const initialCluster = members.map((m) => `${m.name}=https://${m.peer}`).join(',');
   const tls = (side: 'client' | 'peer'): string[] => {
     const p = side === 'client' ? '' : 'peer-';
@@ -67,6 +74,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
       '--initial-cluster', initialCluster, '--initial-cluster-token', 'polymur-test', '--initial-cluster-state', 'new',
       // Quick elections: a stopped leader is replaced within about a second.
       '--heartbeat-interval', '100', '--election-timeout', '1000',
+      '--auth-token', `jwt,pub-key=${jwtPub},priv-key=${jwtKey},sign-method=RS256,ttl=10m`,
       ...tls('client'), ...tls('peer'),
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     m.proc = proc;
