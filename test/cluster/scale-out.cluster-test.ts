@@ -171,7 +171,7 @@ test(`scale-out: 2 x ${POINTS_PER_PROXY} points through HAProxy, 3 gateways, a 3
         return Date.parse(m![1]!) - since;
       }),
     );
-    const refusedMs = await propagationMs(gateways.map((g) => ({ port: g.httpsPort, cert })), gamma, 401, since);
+    const refusedMs = await propagationMs(gateways.map((g) => ({ port: g.httpsPort, cert })), gamma, 401, since, '127.0.0.10');
     note(`gamma revoked: key set changed after ${removedMs.join(', ')} ms, /ping 401 after ${refusedMs.join(', ')} ms`);
     removedMs.forEach((ms, i) => {
       const keyLines = gateways[i]!.proc.stderr().slice(logged[i]).split('\n').filter((l) => /API key/.test(l));

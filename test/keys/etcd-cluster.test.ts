@@ -72,7 +72,7 @@ test('etcd cluster with TLS and auth: polymur-keys and three gateways; a change 
     const change = async (what: string, run: () => Promise<string>, status: 200 | 401): Promise<void> => {
       let since = 0;
       const key = await run().then((k) => ((since = Date.now()), k));
-      const ms = await propagationMs(gateways, key, status, since).catch((err: Error) => {
+      const ms = await propagationMs(gateways, key, status, since, `127.0.0.${10 + figures.length}`).catch((err: Error) => {
         throw new Error(`${what}: ${err.message} (so far: ${figures.join('; ')})\n${gateways.map((g) => g.stderr().slice(-1500)).join('\n---\n')}`);
       });
       figures.push(`${what}: ${ms.join(', ')} ms`);
