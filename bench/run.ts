@@ -1,7 +1,7 @@
 // `npm run bench`: the real programs as separate processes on 127.0.0.1, fed by the load generator,
 // measured at a counting sink. Prints a table and writes JSON (bench/results/).
 //   node dist/bench/run.js [--quick] [--runs N] [--points N] [--only a,b] [--cpu-prof DIR]
-// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, micro);
+// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, cluster, micro);
 // --cpu-prof writes a V8 CPU profile of each process (proxy, gateway, relay, generator, sink) to DIR.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,7 +9,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGateway, startProxy, startRelay } from '../harness/system.js';
+import { startGateway, startProxy, startRelay, type GatewayProcess } from '../harness/system.js';
+import { freePort } from '../harness/free-port.js';
+import { makeCert } from '../harness/certs.js';
+import { startHaproxy, type Haproxy } from '../harness/haproxy.js';
 import type { RunningProgram } from '../harness/programs.js';
 import { runMicroBenchmarks } from './micro.js';
 import { formatTop } from './profile-top.js';
@@ -241,6 +244,80 @@ async function relay(points: number, distribution: 'broadcast' | 'hash-route'): 
   }
 }
 
+/**
+ * The scale-out layout's load balancer: the same load (one proxy, 6 workers: connections to spread)
+ * through HAProxy's TLS passthrough frontend (deploy/cluster/haproxy.cfg) to `gateways` gateways,
+ * or straight to one gateway (`gateways` 0), to weigh what HAProxy costs per point.
+ */
+async function cluster(points: number, gateways: number): Promise<ThroughputResult> {
+  const cert = makeCert();
+  const sink = await startSink(points);
+  const started: GatewayProcess[] = [];
+  let lb: Haproxy | undefined;
+  let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
+  try {
+    for (let i = 0; i < Math.max(gateways, 1); i++) {
+      started.push(await startGateway({ cert, args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`], nodeArgs: nodeArgs(`gateway${i + 1}`) }));
+    }
+    if (gateways > 0) {
+      // haproxy.cfg names three servers: the ones not running point at a closed port and are DOWN.
+      const closed = await freePort();
+      const backends = [0, 1, 2].map((i) => {
+        const g = started[i];
+        return g ? { host: '127.0.0.1', httpsPort: g.port, httpPort: closed, statPort: g.statPort } : { host: '127.0.0.1', httpsPort: closed, httpPort: closed, statPort: closed };
+      });
+      lb = await startHaproxy(backends, cert);
+      const balancer = lb;
+      const deadline = Date.now() + 30_000;
+      while ((await balancer.stats()).filter((s) => s.backend === 'gateways_tls' && s.status === 'UP').length < gateways) {
+        if (Date.now() > deadline) throw new Error('HAProxy did not see the gateways ready');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const target = lb ? `https://localhost:${lb.passthroughPort}` : started[0]!.url;
+    proxy = await startProxy({ gateway: target, cert, apiKey: '123', args: ['-verbose=false', '-workers', '6'], nodeArgs: nodeArgs('proxy') });
+    await proxy.waitForLog(/successful/);
+    const programs: Record<string, RunningProgram> = { proxy, ...Object.fromEntries(started.map((g, i) => [`gateway${i + 1}`, g])) };
+    const cpuBefore = cpuNow(programs);
+    const lbCpuBefore = lb ? processFigures(lb.pid).cpuSeconds : 0;
+    const sinkCpuBefore = (await sink.report()).cpuSeconds;
+    const gen = await generate(proxy.port, points);
+    const report = await settle(sink, points);
+    const processes = figures(programs, cpuBefore, points);
+    if (lb) {
+      const f = processFigures(lb.pid);
+      const cpuSeconds = Math.round((f.cpuSeconds - lbCpuBefore) * 100) / 100;
+      processes['haproxy'] = { ...f, cpuSeconds, cpuSecondsPerMillion: perMillion(cpuSeconds, points) };
+    }
+    return {
+      points,
+      arrived: report.lines,
+      lost: points - report.distinct,
+      duplicates: report.duplicates,
+      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
+      processes,
+      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
+    };
+  } finally {
+    await proxy?.stop();
+    await lb?.stop();
+    await stopAll(started);
+    await sink.stop();
+  }
+}
+
+/** CPU seconds per 1M points of all gateways together. */
+function gatewaysCpu(r: ThroughputResult): number {
+  return Math.round(Object.entries(r.processes).filter(([name]) => name.startsWith('gateway')).reduce((n, [, p]) => n + p.cpuSecondsPerMillion, 0) * 100) / 100;
+}
+
+function clusterFigure(r: ThroughputResult): string {
+  const lbCpu = r.processes['haproxy']?.cpuSecondsPerMillion;
+  const rss = Object.entries(r.processes).filter(([name]) => name.startsWith('gateway')).map(([, p]) => p.peakRssMb);
+  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, ${r.duplicates} duplicated; CPU per 1M points: gateways ${gatewaysCpu(r)} s, ` +
+    `${lbCpu !== undefined ? `HAProxy ${lbCpu} s, ` : ''}proxy ${r.processes['proxy']!.cpuSecondsPerMillion} s; gateway peak RSS ${rss.join(', ')} MB`;
+}
+
 /** A figure's median over every run, with the runs' range when there are several. */
 function spread(values: number[], unit: string): string {
   const low = Math.min(...values);
@@ -255,6 +332,12 @@ function processFigure(all: ThroughputResult[], program: string): string {
 
 function relayFigure(all: ThroughputResult[], r: ThroughputResult): string {
   return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, RSS / CPU per 1M points ${processFigure(all, 'relay')}; ${harnessFigure(r)}`;
+}
+
+/** What the load balancer adds per million points: its own CPU, and the gateway's and proxy's difference. */
+function haproxyCost(direct: ThroughputResult, through: ThroughputResult): string {
+  const total = (r: ThroughputResult): number => Math.round(Object.values(r.processes).reduce((n, p) => n + p.cpuSecondsPerMillion, 0) * 100) / 100;
+  return `direct ${total(direct)} s (proxy + gateway), through HAProxy ${total(through)} s (proxy + HAProxy + gateway): HAProxy itself ${through.processes['haproxy']?.cpuSecondsPerMillion ?? 0} s`;
 }
 
 function harnessFigure(r: ThroughputResult): string {
@@ -292,6 +375,14 @@ const results = {
   latency: await scenario('latency', 'latency at 100k/s', latency, (r) => r.p99Ms),
   relayBroadcast: await scenario('relayBroadcast', 'relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
   relayHashRoute: await scenario('relayHashRoute', 'relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
+  cluster: wanted('cluster')
+    ? {
+        direct: await repeated('cluster: 1 gateway, direct', () => cluster(burstPoints, 0), (r) => r.pointsPerSecond),
+        haproxy1: await repeated('cluster: HAProxy, 1 gateway', () => cluster(burstPoints, 1), (r) => r.pointsPerSecond),
+        haproxy2: await repeated('cluster: HAProxy, 2 gateways', () => cluster(burstPoints, 2), (r) => r.pointsPerSecond),
+        haproxy3: await repeated('cluster: HAProxy, 3 gateways', () => cluster(burstPoints, 3), (r) => r.pointsPerSecond),
+      }
+    : undefined,
   micro: wanted('micro') ? await runMicroBenchmarks(quick) : undefined,
 };
 
@@ -313,6 +404,15 @@ const rows: Array<[string, string]> = [
   ...(l ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>) : []),
   ...(rb ? ([['relay broadcast to 1 sink', relayFigure(results.relayBroadcast!.all, rb)]] as Array<[string, string]>) : []),
   ...(rh ? ([['relay hash-route to 3 sinks', relayFigure(results.relayHashRoute!.all, rh)]] as Array<[string, string]>) : []),
+  ...(results.cluster
+    ? ([
+        ['cluster: 1 gateway, direct', clusterFigure(results.cluster.direct.median)],
+        ['cluster: HAProxy -> 1 gateway', clusterFigure(results.cluster.haproxy1.median)],
+        ['cluster: HAProxy -> 2 gateways', clusterFigure(results.cluster.haproxy2.median)],
+        ['cluster: HAProxy -> 3 gateways', clusterFigure(results.cluster.haproxy3.median)],
+        ['cluster: CPU per 1M, HAProxy vs direct', haproxyCost(results.cluster.direct.median, results.cluster.haproxy1.median)],
+      ] as Array<[string, string]>)
+    : []),
   ...(results.micro ?? []).map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
 ];
 const width = Math.max(...rows.map(([k]) => k.length));

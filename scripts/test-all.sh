@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # systemd for systemd-analyze, which checks the units in deploy/systemd. tinyproxy: a site's egress proxy (CONNECT).
 # prometheus (and its promtool) scrapes the programs and checks their metrics and the alerting rules.
 # chromium: the status page is opened in a real browser (test/observe/status-page.test.ts, puppeteer-core).
-DEBIAN_PACKAGES=(graphite-carbon python3-whisper collectd-core etcd-server etcd-client netcat-openbsd openssl libisal-dev systemd prometheus tinyproxy chromium)
+# haproxy: the load balancer of the scale-out test (deploy/cluster/haproxy.cfg).
+DEBIAN_PACKAGES=(graphite-carbon python3-whisper collectd-core etcd-server etcd-client netcat-openbsd openssl libisal-dev systemd prometheus tinyproxy chromium haproxy)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,3 +22,7 @@ fi
 
 npm ci --no-audit --no-fund
 npm test
+# The scale-out test at 200,000 points per proxy: at the issue's 2,000,000 the three Python
+# carbon-caches store too slowly on a 2-core machine to finish in the CI budget (issue 14 stays open
+# for that); `npm run test:cluster` alone runs the full 2,000,000.
+POLYMUR_CLUSTER_POINTS=200000 npm run test:cluster

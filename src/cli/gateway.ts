@@ -4,6 +4,7 @@ import { GATEWAY_FLAGS } from '../config/programs.js';
 import { readGatewayConfig, type GatewayConfig } from '../config/gateway-config.js';
 import { createGateway } from '../gateway/server.js';
 import { createKeyCache, createStaticKeys } from '../keys/cache.js';
+import { createKeyCopy } from '../keys/last-known-good.js';
 import { openKeyStore } from '../keys/open-store.js';
 import { certificateSummary, readGatewayTls } from '../net/tls-files.js';
 import { log } from '../observe/log.js';
@@ -18,9 +19,17 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   log('::: Polymur-gateway :::');
   const registry = programRegistry('polymur-gateway');
   if (config.devMode) log("Running in dev-mode: API-key set to '123'");
-  const store = config.devMode ? undefined : openKeyStore(config.keyStore);
+  const store = config.devMode ? undefined : openKeyStore(config.keyStore, config.keyStoreAccess);
   const keys = store
-    ? createKeyCache({ store, refreshMs: config.keyRefreshMs, log, metrics: registry })
+    ? createKeyCache({
+        store,
+        refreshMs: config.keyRefreshMs,
+        log,
+        metrics: registry,
+        ...(config.keyCopyPath !== undefined
+          ? { copy: createKeyCopy(config.keyCopyPath) }
+          : config.keyStore.startsWith('file:') ? {} : { noCopyHint: 'one is kept in -state-dir or $STATE_DIRECTORY: none is set' }),
+      })
     : createStaticKeys(new Map([['dev', '123']]));
   // The key store may not answer: a signal meanwhile releases what is open.
   await startUp.track('keys', keys).start();

@@ -4,7 +4,9 @@
 import { basename } from 'node:path';
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { stateDir } from '../config/programs.js';
+import { KEY_STORE_ACCESS_FLAGS, KEY_STORE_USAGE, readKeyStoreAccess } from '../config/key-store-access.js';
 import { resolveStateDir, stateKeyStore } from '../config/state-dir.js';
+import { ConfigError, FlagReader } from '../config/validate.js';
 import { openKeyStore } from '../keys/open-store.js';
 import { KeyStoreError, KeyStoreMissing, type KeyStore } from '../keys/store.js';
 import { oneName } from './keys-args.js';
@@ -18,7 +20,8 @@ import { versionText } from './version.js';
 const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
 const program = invokedAs === 'keys' ? 'polymur-keys' : invokedAs;
 const FLAGS: FlagSpec[] = [
-  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
+  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: KEY_STORE_USAGE },
+  ...KEY_STORE_ACCESS_FLAGS,
   stateDir,
 ];
 
@@ -66,11 +69,15 @@ const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR', { version: 
 let store: KeyStore | undefined;
 try {
   // The same file as the gateway's: a relative file store is inside -state-dir ($STATE_DIRECTORY).
-  store = openKeyStore(stateKeyStore(resolveStateDir(String(values['state-dir'])), String(values['key-store'])));
+  const url = stateKeyStore(resolveStateDir(String(values['state-dir'])), String(values['key-store']));
+  store = openKeyStore(url, readKeyStoreAccess(new FlagReader(values), url));
   process.stdout.write(await run(store, args));
   process.exitCode = 0;
 } catch (err) {
-  if (err instanceof UsageError) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${program}: ${err.message}\n`);
+    process.exitCode = 2;
+  } else if (err instanceof UsageError) {
     process.stderr.write(`${err.message}\n\n${USAGE}`);
     process.exitCode = 2;
   } else if (err instanceof Refused || err instanceof KeyStoreError) {

@@ -1,34 +1,40 @@
 // -api-key-file: the proxy's API key read from a file, so it is not in the process list. The file
 // must be readable by its owner only (like ssh's private keys), or the check refuses it. Safe to
-// call again (a reload re-reads the key; a failed read keeps the old one).
+// call again (a reload re-reads the key; a failed read keeps the old one). The same check reads
+// -key-store-password-file.
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { ConfigError } from './validate.js';
 
 export class ApiKeyFileError extends ConfigError {
-  constructor(readonly path: string, reason: string) {
-    super(`-api-key-file: ${path}: ${reason}`);
+  constructor(readonly path: string, reason: string, flag = 'api-key-file') {
+    super(`-${flag}: ${path}: ${reason}`);
   }
 }
 
 export function readApiKey(path: string): string {
+  return readSecretFile(path, 'api-key-file', 'key');
+}
+
+/** A one-line secret (no spaces) from a file only its owner may read; errors name `flag`. */
+export function readSecretFile(path: string, flag: string, what: string): string {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    throw new ApiKeyFileError(path, e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err)));
+    throw new ApiKeyFileError(path, e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err)), flag);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new ApiKeyFileError(path, 'not a regular file');
+    if (!st.isFile()) throw new ApiKeyFileError(path, 'not a regular file', flag);
     const mode = st.mode & 0o777;
     if ((mode & 0o077) !== 0) {
-      throw new ApiKeyFileError(path, `mode 0${mode.toString(8)} lets other users read the key; allow its owner only (chmod 600 ${path})`);
+      throw new ApiKeyFileError(path, `mode 0${mode.toString(8)} lets other users read the ${what}; allow its owner only (chmod 600 ${path})`, flag);
     }
-    const key = readFileSync(fd, 'utf8').trim();
-    if (key === '') throw new ApiKeyFileError(path, 'the file is empty');
-    if (/\s/.test(key)) throw new ApiKeyFileError(path, 'the key must be one line without spaces');
-    return key;
+    const secret = readFileSync(fd, 'utf8').trim();
+    if (secret === '') throw new ApiKeyFileError(path, 'the file is empty', flag);
+    if (/\s/.test(secret)) throw new ApiKeyFileError(path, `the ${what} must be one line without spaces`, flag);
+    return secret;
   } finally {
     closeSync(fd);
   }

@@ -1,7 +1,11 @@
+import { join } from 'node:path';
 import { createTrustedProxies, TrustedProxiesError } from '../net/trusted-proxies.js';
 import { TLS_VERSIONS, type TlsVersion } from '../net/tls-policy.js';
 import { readRoutingConfig, type RoutingConfig } from './routing-config.js';
-import { stateKeyStore } from './state-dir.js';
+import { stateDirGiven, stateKeyStore } from './state-dir.js';
+import { readKeyStoreAccess } from './key-store-access.js';
+import { KEY_COPY_FILE } from '../keys/last-known-good.js';
+import type { EtcdAccess } from '../keys/etcd-access.js';
 import { ConfigError, type FlagReader } from './validate.js';
 import { STREAM_AFTER_BYTES as STREAMING_BODY_BYTES } from '../gateway/body.js';
 
@@ -16,6 +20,10 @@ export interface GatewayConfig extends RoutingConfig {
   readonly keyPrefix: boolean;
   /** A file store's relative path is resolved against -state-dir. */
   readonly keyStore: string;
+  /** TLS and auth of an etcd key store. */
+  readonly keyStoreAccess: EtcdAccess;
+  /** Where a remote store's (etcd, Consul) last-known-good copy is kept; undefined without a state directory or for a file store. */
+  readonly keyCopyPath: string | undefined;
   /** 0: the keys are read at start and on SIGHUP only. */
   readonly keyRefreshMs: number;
   readonly maxBatchBytes: number;
@@ -71,6 +79,8 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     throw new ConfigError(`-max-inflight-bytes must be at least -max-batch-bytes + ${STREAMING_BODY_BYTES} (${maxBatchBytes + STREAMING_BODY_BYTES}), got ${maxInflightBytes}`);
   }
   const routing = readRoutingConfig(f);
+  const keyStore = stateKeyStore(routing.stateDir, f.string('key-store'));
+  const remoteStore = !keyStore.startsWith('file:');
   const keyRefreshMs = f.ms('key-refresh');
   if (keyRefreshMs < 0) throw new ConfigError(`-key-refresh must not be negative (0 is only at start and on SIGHUP), got ${keyRefreshMs}ms`);
   return {
@@ -83,7 +93,9 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     keyPath,
     devMode: f.bool('dev-mode'),
     keyPrefix: f.bool('key-prefix'),
-    keyStore: stateKeyStore(routing.stateDir, f.string('key-store')),
+    keyStore,
+    keyStoreAccess: readKeyStoreAccess(f, keyStore),
+    keyCopyPath: remoteStore && stateDirGiven(f.string('state-dir')) ? join(routing.stateDir, KEY_COPY_FILE) : undefined,
     keyRefreshMs,
     maxBatchBytes,
     maxBodyBytes: f.int('max-body-bytes', 1),

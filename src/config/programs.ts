@@ -1,6 +1,7 @@
 // The flag table of each program: the original's names, types and defaults first, then ours.
 import type { FlagSpec } from './flags.js';
 import { STATE_DIR_USAGE } from './state-dir.js';
+import { KEY_STORE_ACCESS_FLAGS, KEY_STORE_USAGE } from './key-store-access.js';
 
 const MiB = 1024 * 1024;
 
@@ -165,7 +166,8 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
     name: 'key-prefix', type: 'bool', default: false,
     usage: "If enabled, prepends all metrics with the origin polymur-proxy API key's name",
   },
-  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
+  { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: KEY_STORE_USAGE },
+  ...KEY_STORE_ACCESS_FLAGS,
   {
     name: 'key-refresh', type: 'duration', default: '30s',
     usage: 'How often the key store is re-read, besides watching it for changes and on SIGHUP (0: only at start and on SIGHUP, no watching)',

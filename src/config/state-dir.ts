@@ -13,6 +13,11 @@ export function resolveStateDir(flag: string, env: NodeJS.ProcessEnv = process.e
   return resolve(cwd, flag !== '' ? flag : fromSystemd ?? cwd);
 }
 
+/** Whether a state directory was configured (-state-dir or $STATE_DIRECTORY), not the working directory by default. */
+export function stateDirGiven(flag: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return flag !== '' || (env['STATE_DIRECTORY'] ?? '').split(':').some((p) => p !== '');
+}
+
 /** A state file's path: kept when absolute (or empty: not configured), else inside the state directory. */
 export function statePath(stateDir: string, path: string): string {
   return path === '' || isAbsolute(path) ? path : resolve(stateDir, path);

@@ -5,8 +5,9 @@
 import type { Stage } from '../lifecycle/stage.js';
 import type { Registry } from '../observe/metrics.js';
 import { entryDigest, keyDigest } from './entry.js';
+import type { KeyCopy } from './last-known-good.js';
 import { keyLive, parseRecord, type KeyRecord, type StoredKey } from './record.js';
-import { KeyStoreMissing, type KeyStore } from './store.js';
+import { KeyStoreError, KeyStoreMissing, type KeyStore } from './store.js';
 
 /** close() stops the reloads and closes the store; destroy() stops the reloads, the store closes on its own time. */
 export interface KeyCache extends Stage {
@@ -76,6 +77,13 @@ export function createKeyCache(opts: {
   metrics?: Registry;
   /** The clock key expiry is judged by (tests inject one). */
   now?: () => number;
+  /**
+   * A remote store's last-known-good copy: saved after every read, started from when the store
+   * cannot be read at start. Undefined: no copy (no state directory); such a start fails.
+   */
+  copy?: KeyCopy;
+  /** For a remote store kept without a copy: how to get one, said when the start fails (a file store needs none). */
+  noCopyHint?: string;
 }): KeyCache {
   const now = opts.now ?? Date.now;
   let known: KeyIndex = { byDigest: new Map(), records: new Map() };
@@ -92,13 +100,29 @@ export function createKeyCache(opts: {
   // What was last said about the store, so a lasting problem is logged once, not every refresh.
   let lastFailure: string | undefined;
   let lastUnusable = '';
+  let storeUp = false;
+  let lastCopyFailure: string | undefined;
   const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
   opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => known.byDigest.size);
+  opts.metrics?.gauge('polymur_key_store_up', 'Whether the last read of the API key store succeeded (1) or failed (0)', () => (storeUp ? 1 : 0));
+
+  const saveCopy = (entries: ReadonlyMap<string, string>): void => {
+    try {
+      opts.copy?.save(entries);
+      lastCopyFailure = undefined;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== lastCopyFailure) opts.log(`WARNING: ${message}`);
+      lastCopyFailure = message;
+    }
+  };
 
   const load = async (): Promise<KeyChanges> => {
     opts.log('Running API key sync');
     const unusable: string[] = [];
-    const next = index(await opts.store.list(), (name, why) => unusable.push(`"${name}" (${why})`));
+    const entries = await opts.store.list();
+    saveCopy(entries);
+    const next = index(entries, (name, why) => unusable.push(`"${name}" (${why})`));
     const said = unusable.join(', ');
     if (said !== lastUnusable && said !== '') opts.log(`API key store ${opts.store.description}: entries that authenticate nothing: ${said}`);
     lastUnusable = said;
@@ -108,6 +132,7 @@ export function createKeyCache(opts: {
     for (const d of known.byDigest.keys()) if (!next.byDigest.has(d)) removed++;
     known = next;
     loaded = true;
+    storeUp = true;
     if (lastFailure !== undefined) opts.log(`API key store ${opts.store.description} is readable again`);
     lastFailure = undefined;
     // After every sync, changes or not, as the original: scrapers watch for it.
@@ -135,8 +160,10 @@ export function createKeyCache(opts: {
   const refreshKeepingOld = (): void => {
     refresh().catch((err: unknown) => {
       errors?.inc();
+      storeUp = false;
       const message = (err as Error).message;
-      if (message !== lastFailure) {
+      // Once when the store goes away (and once when it is back, in load()), however long it stays away.
+      if (lastFailure === undefined) {
         opts.log(`API key refresh from ${opts.store.description} failed, keeping the ${known.byDigest.size} known keys: ${message}`);
       }
       lastFailure = message;
@@ -159,11 +186,22 @@ export function createKeyCache(opts: {
         await refresh();
       } catch (err) {
         // A store that is not there yet (the first key not created) is no reason not to start;
-        // a store that is there but broken is.
-        if (!(err instanceof KeyStoreMissing)) throw err;
+        // a store that is there but unreachable is, unless its last-known-good copy stands in.
         errors?.inc();
-        lastFailure = err.message;
-        opts.log(`WARNING: ${err.message}: every key is refused until it is created`);
+        if (!(err instanceof KeyStoreMissing)) {
+          if (!(err instanceof KeyStoreError) || (opts.copy === undefined && opts.noCopyHint === undefined)) throw err;
+          const saved = opts.copy?.load();
+          if (saved === undefined) {
+            const why = opts.copy ? `no last-known-good key copy at ${opts.copy.path} yet` : `no last-known-good key copy (${opts.noCopyHint})`;
+            throw new KeyStoreError(`${err.message}; ${why}`);
+          }
+          known = index(saved.entries, () => undefined);
+          loaded = true;
+          opts.log(`WARNING: ${err.message}; starting from the last-known-good key copy ${opts.copy!.path} (${known.byDigest.size} keys, saved ${saved.savedAt.toISOString()}) until the store answers`);
+        } else {
+          opts.log(`WARNING: ${err.message}: every key is refused until it is created`);
+        }
+        lastFailure = (err as Error).message;
       }
       const refreshMs = opts.refreshMs ?? 30_000;
       if (refreshMs === 0) return;

@@ -1,12 +1,16 @@
 // Keys in etcd v3 (the etcd3 client), under `polymur/gateway/keys/<name>` by default, so every
 // gateway of a fleet sees the same keys, and a watch carries a revocation to all of them at once.
+// `etcd://` speaks plain gRPC, `etcds://` TLS; with several endpoints a call that fails on one
+// member is tried on another, so the store works while the cluster has quorum.
 import { Etcd3 } from 'etcd3';
+import { etcdClientOptions, type EtcdAccess } from './etcd-access.js';
 import { KeyStoreError, parseStoreUrl, type KeyStore } from './store.js';
 
-export function createEtcdKeyStore(url: string): KeyStore {
+export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeyStore {
   const { endpoints, prefix } = parseStoreUrl(url);
-  const client = new Etcd3({ hosts: endpoints.map((h) => `http://${h}`), dialTimeout: 5000 });
-  const description = `etcd ${endpoints.join(',')}/${prefix}`;
+  const tls = url.startsWith('etcds://');
+  const client = new Etcd3(etcdClientOptions(endpoints, tls, access));
+  const description = `${tls ? 'etcds' : 'etcd'} ${endpoints.join(',')}/${prefix}`;
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -47,7 +51,11 @@ export function createEtcdKeyStore(url: string): KeyStore {
           if (cancelled) return void watcher.cancel();
           watcher.on('put', onChange);
           watcher.on('delete', onChange);
-          watcher.on('error', () => undefined);
+          // A failing, lost or re-established stream: a re-read finds out (and says) whether the
+          // store is there, and catches up on what changed while the stream was down.
+          watcher.on('error', onChange);
+          watcher.on('disconnected', onChange);
+          watcher.on('connected', onChange);
           cancel = () => watcher.cancel();
         })
         .catch(() => undefined); // the periodic refresh covers a store that cannot be watched

@@ -30,13 +30,17 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
       assert.ok(p.peakRssMb > 0 && p.cpuSecondsPerMillion >= 0, scenario);
     }
   }
+  for (const [layout, run] of Object.entries(report.cluster as Record<string, { median: { lost: number; pointsPerSecond: number; processes: Record<string, unknown> } }>)) {
+    assert.deepEqual([run.median.lost, run.median.pointsPerSecond > 0], [0, true], `cluster ${layout}`);
+    assert.equal('haproxy' in run.median.processes, layout !== 'direct', `cluster ${layout}: HAProxy's CPU measured`);
+  }
   const e = report.endToEnd.median;
   assert.ok(e.wireBytesPerPoint > 0 && e.compressionRatio > 1, 'compression figures');
   const l = report.latency.median;
   assert.equal(l.lost, 0);
   assert.ok(l.p50Ms > 0 && l.p99Ms >= l.p50Ms && l.maxMs >= l.p99Ms, 'latency percentiles');
   assert.ok(report.micro.length >= 5 && report.micro.every((m: { value: number }) => m.value > 0), 'micro benchmarks');
-  for (const label of ['end to end', 'latency at', 'relay broadcast', 'relay hash-route', 'micro: framing']) {
+  for (const label of ['end to end', 'latency at', 'relay broadcast', 'relay hash-route', 'cluster: HAProxy -> 3 gateways', 'cluster: CPU per 1M, HAProxy vs direct', 'micro: framing']) {
     assert.match(out, new RegExp(label), `table row ${label}`);
   }
 });

@@ -4,11 +4,10 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './free-port.js';
+import { accepts, freePort } from '../../harness/free-port.js';
 
 const run = promisify(execFile);
 
@@ -32,19 +31,7 @@ export interface Carbon {
   start(): Promise<void>;
 }
 
-export { freePort };
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-export function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+export { accepts, freePort };
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,7 +58,9 @@ function listWhisper(dir: string): string[] {
     .map((f) => relative(dir, join(dir, f)).slice(0, -'.wsp'.length).split('/').join('.'));
 }
 
-export async function startCarbon(opts: { instance?: string } = {}): Promise<Carbon> {
+/** `host`: the loopback address it listens on (127.0.0.2…: carbons on distinct "hosts" for replication across hosts). */
+export async function startCarbon(opts: { instance?: string; host?: string } = {}): Promise<Carbon> {
+  const host = opts.host ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'polymur-carbon-'));
   const whisperDir = join(dir, 'whisper');
   for (const sub of ['whisper', 'lists', 'log']) mkdirSync(join(dir, sub), { recursive: true });
@@ -91,12 +80,12 @@ USER =
 MAX_CACHE_SIZE = inf
 MAX_UPDATES_PER_SECOND = 100000
 MAX_CREATES_PER_MINUTE = inf
-LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_INTERFACE = ${host}
 LINE_RECEIVER_PORT = ${port}
 ENABLE_UDP_LISTENER = False
-PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_INTERFACE = ${host}
 PICKLE_RECEIVER_PORT = ${picklePort}
-CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_INTERFACE = ${host}
 CACHE_QUERY_PORT = ${queryPort}
 LOG_LISTENER_CONNECTIONS = False
 LOG_UPDATES = False
@@ -118,7 +107,7 @@ WHISPER_AUTOFLUSH = True
     proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
     proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
     const child = proc;
-    const started = until(`carbon-cache on port ${port}`, async () => child.exitCode !== null || (await accepts(port)), 30_000);
+    const started = until(`carbon-cache on port ${port}`, async () => child.exitCode !== null || (await accepts(port, host)), 30_000);
     await started;
     if (child.exitCode !== null) throw new Error(`carbon-cache exited:\n${output.slice(-2000)}`);
   };
@@ -134,7 +123,7 @@ WHISPER_AUTOFLUSH = True
 
   return {
     port,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     whisperDir,
     whisperPath,
     async fetch(metric) {
@@ -151,15 +140,15 @@ WHISPER_AUTOFLUSH = True
       const exited = once(proc, 'exit');
       proc.kill('SIGTERM');
       await exited;
-      await until('carbon-cache to release its port', async () => !(await accepts(port)), 10_000);
+      await until('carbon-cache to release its port', async () => !(await accepts(port, host)), 10_000);
     },
     start,
   };
 }
 
 /** Several carbon-cache instances, each on its own ports; if one fails to start, the others are stopped. */
-export async function startCarbons(instances: readonly string[]): Promise<Carbon[]> {
-  const started = await Promise.allSettled(instances.map((instance) => startCarbon({ instance })));
+export async function startCarbons(instances: readonly string[], hosts?: readonly string[]): Promise<Carbon[]> {
+  const started = await Promise.allSettled(instances.map((instance, i) => startCarbon({ instance, ...(hosts?.[i] ? { host: hosts[i] } : {}) })));
   const carbons = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {

@@ -1,7 +1,7 @@
 // A gateway whose address is known before it runs: a proxy is pointed at it while nothing listens
 // there (the gateway is down, or not up yet), and start() brings the gateway up on that address.
 import { makeCert, type TestCert } from '../../harness/certs.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../harness/free-port.js';
 import { startGateway, type GatewayProcess } from '../../harness/system.js';
 
 export interface GatewayLater {

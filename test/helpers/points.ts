@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { pointId } from '../../harness/load-generator.js';
+import { until } from '../../harness/wait.js';
 
 export interface Delivery {
   readonly sent: number;
@@ -44,14 +45,7 @@ export async function scrapeCounter(statPort: number, name: string): Promise<num
   return total;
 }
 
-/** Polls `check` every 50 ms until it is true; rejects after `timeoutMs` with `what`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until };
 
 /**
  * The end of a test that attacks a program while the load generator sends through it: waits until

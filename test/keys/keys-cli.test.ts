@@ -112,7 +112,7 @@ test('usage errors print the usage and exit 2; store errors exit 1 with the reas
   assert.match(badFlag.stderr, /^flag provided but not defined: -nope\n/);
 
   const badStore = await keys('redis://127.0.0.1:1', 'list', 'names');
-  assert.deepEqual([badStore.code, badStore.stderr], [1, 'unsupported key store "redis://127.0.0.1:1": use file:PATH, etcd://HOST:PORT or consul://HOST:PORT\n']);
+  assert.deepEqual([badStore.code, badStore.stderr], [1, 'unsupported key store "redis://127.0.0.1:1": use file:PATH, etcd://HOST:PORT, etcds://HOST:PORT or consul://HOST:PORT\n']);
   const broken = writeKeyFile({});
   writeFileSync(broken.path, '{oops');
   const unreadable = await keys(broken.url, 'create', 'alice');

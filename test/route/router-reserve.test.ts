@@ -12,7 +12,7 @@ import { Registry } from '../../src/observe/metrics.js';
 import { parseDestination } from '../../src/route/destination.js';
 import { createRouter, type RouterOptions } from '../../src/route/router.js';
 import { openSpoolQueue } from '../../src/spool/spool-queue.js';
-import { freePort } from '../helpers/free-port.js';
+import { freePort } from '../../harness/free-port.js';
 import { until } from '../helpers/points.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 
