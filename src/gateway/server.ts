@@ -20,6 +20,7 @@ import { createAuthLimiter } from './auth-limiter.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { BudgetExhausted, createInflightBudget, type Lease } from './inflight-budget.js';
 import { filterLinesInSlices } from './validate-slices.js';
+import type { TenantGate } from '../tenants/gate.js';
 
 export interface KeyLookup {
   lookup(key: string): string | undefined;
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   readonly httpsPort?: number;
   readonly tls?: GatewayTls;
   readonly keys: KeyLookup;
+  /** Per-key accounting, rate, names ceiling and namespace (src/tenants/). */
+  readonly tenants: TenantGate;
   readonly sink: BatchSink;
   readonly keyPrefix: boolean;
   /** Decompressed bytes per batch. */
@@ -83,8 +86,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const budget = createInflightBudget(opts.maxInflightBytes ?? 256 * 1024 * 1024);
   const budgetWaitMs = opts.inflightWaitMs ?? 1000;
   const m = {
-    batches: opts.metrics.counter('polymur_batches_received_total', 'Batches read from proxies and accepted, by key name', []),
-    points: opts.metrics.counter('polymur_points_received_total', 'Valid data points read from clients (in accepted batches), by key name', []),
     bytes: opts.metrics.counter('polymur_bytes_received_total', 'Bytes of batches read, as sent (gzip or identity) and raw', [
       { encoding: 'gzip' },
       { encoding: 'identity' },
@@ -180,6 +181,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const started = process.hrtime.bigint();
     const name = authenticate(req, res, '/ingest');
     if (name === undefined) return void req.resume();
+    const tenant = opts.tenants.entry(name);
+    res.once('finish', () => tenant.request(res.statusCode));
     const encoding = (req.headers['content-encoding'] ?? 'gzip').toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity') {
       req.resume();
@@ -196,6 +199,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       body = read.data;
       m.bytes.inc(read.received, { encoding });
       m.bytes.inc(body.length, { encoding: 'raw' });
+      tenant.bytes(read.received, body.length);
     } catch (err) {
       if (err instanceof BodyTooLarge) return refuseBody(req, res, 413);
       if (req.socket.destroyed) return;
@@ -209,18 +213,24 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
     const onInvalid = (line: Buffer, reason: InvalidReason): void => {
       m.invalid.inc(1, { reason });
+      tenant.rejected(reason, 1);
       invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
     };
     const lines = await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES);
     // A validated copy (a prefix, a dropped line) is held too until the destinations take it.
     if (lines.data.buffer !== body.buffer) lease.add(lines.data.length);
-    if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
+    const verdict = await opts.tenants.judge(name, lines.data, prefix?.length ?? 0);
+    if (verdict.kind === 'throttled') {
+      return reply(res, '/ingest', 429, 'Over the key\'s rate, retry later\n', { 'retry-after': String(verdict.retryAfterSeconds) });
+    }
+    if (verdict.data.buffer !== lines.data.buffer) lease.add(verdict.data.length);
+    if (verdict.points > 0 && !opts.sink.offer({ data: verdict.data, points: verdict.points })) {
+      opts.tenants.undelivered(name, verdict);
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
     }
-    m.batches.inc(1, { key: name });
-    m.points.inc(lines.points, { key: name });
-    opts.onReceived?.(lines.points);
+    opts.tenants.delivered(name, verdict);
+    opts.onReceived?.(verdict.points);
     // The original's wording, its spelling included: log scrapers match it.
     if (opts.logBatches) opts.log(`[client ${clientName(req)}] Recieved batch from from ${name}`);
     m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -22,6 +22,8 @@ export async function createStatServer(opts: {
   readiness: () => readonly string[];
   log: (m: string) => void;
   startedAt?: Date;
+  /** More JSON answers by path (the gateway's /tenants.json), computed per request. */
+  json?: Readonly<Record<string, () => unknown>>;
 }): Promise<StatServer> {
   const startedAt = opts.startedAt ?? new Date();
   const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
@@ -38,6 +40,8 @@ export async function createStatServer(opts: {
       json(res, reasons.length === 0 ? 200 : 503, { status: reasons.length === 0 ? 'ready' : 'not ready', reasons });
     } else if (path === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(buildStats(startedAt), null, 2) + '\n');
+    } else if (path !== undefined && opts.json?.[path] !== undefined) {
+      json(res, 200, opts.json[path]!());
     } else {
       res.writeHead(404).end('Not Found\n');
     }
