@@ -5,9 +5,12 @@ import { basename } from 'node:path';
 import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { stateDir } from '../config/programs.js';
 import { resolveStateDir, stateKeyStore } from '../config/state-dir.js';
-import { generateKey } from '../keys/generate.js';
-import { hashedEntry } from '../keys/entry.js';
 import { KeyStoreError, KeyStoreMissing, openKeyStore, type KeyStore } from '../keys/store.js';
+import { oneName } from './keys-args.js';
+import { Refused, UsageError } from './keys-errors.js';
+import { importKeys } from './keys-import.js';
+import { listAll } from './keys-list.js';
+import { KEY_COMMANDS, type KeysCommand } from './keys-rotate.js';
 import { versionText } from './version.js';
 
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
@@ -21,34 +24,21 @@ const FLAGS: FlagSpec[] = [
 const USAGE = `Usage: ${program} [-key-store URL] [-state-dir DIR] <command>
 Commands:
 \tlist names\tShow API key names
-\tlist all\tShow API key names and keys (sha256:<hash> for a key kept hashed)
-\tcreate NAME\tCreate a new API user & key where NAME becomes the user name
-\tregen NAME\tRegenerate a key for the existing user specified
+\tlist all\tShow API key names and keys (sha256:<hash> for a key kept hashed), expiries, limits, prefixes
+\tcreate NAME\tCreate a new API user & key where NAME becomes the user name [-expires DATE]
+\tregen NAME\tRegenerate a key for the existing user specified [-expires DATE]
 \tdelete NAME\tDelete unregisters a key for the specified user
+\trotate NAME\tAdd a new key; the old one stays valid until retire [-expire-old DURATION] [-expires DATE]
+\tretire NAME\tRemove the old key of a rotation, keeping the newest
+\timport FILE\tImport the keys of 'consul kv export polymur/gateway/keys/' [-overwrite] [-prefix P]
 `;
 
-/**
- * New key names become metric prefixes with -key-prefix: one Graphite path segment. Only create
- * enforces it: regen and delete must reach names the original pgw-key allowed (any string).
- */
-const VALID_NEW_NAME = /^[A-Za-z0-9_-]{1,128}$/;
-
-class UsageError extends Error {}
-class Refused extends Error {}
-
-function nameArg(args: string[]): string {
-  const name = args[1];
-  if (name === undefined || name === '' || args.length > 2) throw new UsageError(`${program} ${args[0]} takes one NAME`);
-  return name;
-}
-
-function newNameArg(args: string[]): string {
-  const name = nameArg(args);
-  if (!VALID_NEW_NAME.test(name)) throw new UsageError(`invalid name "${name}": use letters, digits, '_' and '-' (it becomes a metric prefix)`);
-  return name;
-}
+/** The commands kept in their own files. */
+const COMMANDS: Readonly<Record<string, KeysCommand>> = { ...KEY_COMMANDS, import: importKeys };
 
 async function run(store: KeyStore, args: string[]): Promise<string> {
+  const command = args[0] !== undefined && Object.hasOwn(COMMANDS, args[0]) ? COMMANDS[args[0]] : undefined;
+  if (command !== undefined) return command({ program, store, now: Date.now }, args);
   switch (args[0]) {
     case 'list': {
       const keys = await store.list().catch((err: unknown) => {
@@ -58,24 +48,11 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
       const names = [...keys.keys()].sort();
       if (args[1] === 'names' && args.length === 2) return names.map((n) => `${n}\n`).join('');
       // A plaintext entry (as the original wrote them) shows its key; one of ours, sha256:<hash>.
-      if (args[1] === 'all' && args.length === 2) return names.map((n) => `${n}: ${keys.get(n)}\n`).join('');
+      if (args[1] === 'all' && args.length === 2) return listAll(keys);
       throw new UsageError(args.length === 1 ? `${program} list needs names or all` : `${program} list ${args.slice(1).join(' ')} is invalid`);
     }
-    // The store keeps only the key's hash: this output is the one place the key is ever shown.
-    case 'create': {
-      const name = newNameArg(args);
-      const key = generateKey();
-      if (!(await store.put(name, hashedEntry(key), 'absent'))) throw new Refused(`Key ${name} already exists`);
-      return `Successfully registered ${name} with key ${key}\n`;
-    }
-    case 'regen': {
-      const name = nameArg(args);
-      const key = generateKey();
-      if (!(await store.put(name, hashedEntry(key), 'present'))) throw new Refused(`Key ${name} doesn't exist`);
-      return `Successfully regenerated ${name} with key ${key}\n`;
-    }
     case 'delete': {
-      const name = nameArg(args);
+      const name = oneName(`${program} delete`, args.slice(1));
       if (!(await store.delete(name))) throw new Refused(`Key ${name} doesn't exist`);
       return `Successfully deleted ${name}\n`;
     }

@@ -82,11 +82,15 @@ export function createConsulKeyStore(url: string, env: NodeJS.ProcessEnv = proce
         (await (await call(`write ${name}`, `${path}${cas}`, { method: 'PUT', body: entry })).text()).trim() === 'true';
       if (only === undefined) return write('');
       if (only === 'absent') return write('?cas=0');
-      // A write that lost to another writer is tried again over what that one left.
+      // A write that lost to another writer is tried again over what that one left (for a
+      // condition on the value, only while the value is still the one expected).
       for (let attempt = 0; attempt < 5; attempt++) {
         const res = await call(`read ${name}`, path);
         if (res.status === 404) return false;
-        if (await write(`?cas=${((await res.json()) as Array<{ ModifyIndex: number }>)[0]!.ModifyIndex}`)) return true;
+        const [read] = (await res.json()) as Array<{ ModifyIndex: number; Value: string | null }>;
+        if (read === undefined) return false;
+        if (typeof only === 'object' && Buffer.from(read.Value ?? '', 'base64').toString('utf8') !== only.value) return false;
+        if (await write(`?cas=${read.ModifyIndex}`)) return true;
       }
       throw new KeyStoreError(`consul key store ${origin}: cannot write ${name}: it changed under every one of 5 attempts`);
     },

@@ -30,7 +30,9 @@ export function createEtcdKeyStore(url: string): KeyStore {
           return true;
         }
         // One transaction: the condition and the write cannot be split by another writer.
-        const txn = client.if(prefix + name, 'Version', only === 'absent' ? '==' : '>', 0).then(client.put(prefix + name).value(entry));
+        const key = prefix + name;
+        const condition = typeof only === 'object' ? client.if(key, 'Value', '==', only.value) : client.if(key, 'Version', only === 'absent' ? '==' : '>', 0);
+        const txn = condition.then(client.put(key).value(entry));
         return (await txn.commit()).succeeded;
       }),
     delete: (name) => wrap(`delete ${name}`, async () => Number((await client.delete().key(prefix + name)).deleted) > 0),

@@ -95,7 +95,8 @@ export function createFileKeyStore(path: string, opts: { lockWaitMs?: number } =
     },
     put: (name, entry, only) =>
       mutate((keys) => {
-        if ((only === 'absent' && keys.has(name)) || (only === 'present' && !keys.has(name))) return false;
+        const current = keys.get(name);
+        if (only === 'absent' ? current !== undefined : only === 'present' ? current === undefined : only !== undefined && current !== only.value) return false;
         keys.set(name, entry);
         return true;
       }),

@@ -13,10 +13,10 @@ export interface KeyStore {
   get(name: string): Promise<string | undefined>;
   /**
    * Writes the entry in one atomic step with its condition, so that concurrent writers cannot undo
-   * each other: only when the name is 'absent' (create) or 'present' (regen), or always. Returns
-   * whether it wrote.
+   * each other: only when the name is 'absent' (create) or 'present' (regen), or still holds the
+   * value read (`{ value }`: a read-modify-write, update-record.ts), or always. Returns whether it wrote.
    */
-  put(name: string, entry: string, only?: 'absent' | 'present'): Promise<boolean>;
+  put(name: string, entry: string, only?: PutCondition): Promise<boolean>;
   delete(name: string): Promise<boolean>;
   /** What an operator should fix, checked once at the gateway's start (a key file others can read). */
   audit?(): Promise<string[]>;
@@ -24,6 +24,9 @@ export interface KeyStore {
   watch?(onChange: () => void): () => void;
   close(): Promise<void>;
 }
+
+/** When a put writes: see KeyStore.put. */
+export type PutCondition = 'absent' | 'present' | { readonly value: string };
 
 export class KeyStoreError extends Error {
   override readonly name: string = 'KeyStoreError';
