@@ -19,8 +19,18 @@ export interface NameSketch {
   roll(nowMs: number): void;
   /** Adds one name by its hash (name-hash.ts). */
   add(hash: number): void;
+  /** The current window's registers, for a loop that adds many names inline (addTo). */
+  current(): Uint8Array;
   /** Distinct names over the windows still in range at `nowMs`. */
   estimate(nowMs: number): number;
+}
+
+/** Adds a name's hash to a window's registers. */
+export function addTo(registers: Uint8Array, hash: number): void {
+  const index = hash >>> RANK_BITS;
+  const rest = (hash << SKETCH_PRECISION) >>> 0;
+  const rank = rest === 0 ? RANK_BITS + 1 : Math.clz32(rest) + 1;
+  if (rank > registers[index]!) registers[index] = rank;
 }
 
 export function createNameSketch(): NameSketch {
@@ -42,12 +52,8 @@ export function createNameSketch(): NameSketch {
       }
       current = registers.subarray(slot * REGISTERS, (slot + 1) * REGISTERS);
     },
-    add(hash) {
-      const index = hash >>> RANK_BITS;
-      const rest = (hash << SKETCH_PRECISION) >>> 0;
-      const rank = rest === 0 ? RANK_BITS + 1 : Math.clz32(rest) + 1;
-      if (rank > current[index]!) current[index] = rank;
-    },
+    add: (hash) => addTo(current, hash),
+    current: () => current,
     estimate(nowMs) {
       const window = Math.floor(nowMs / SKETCH_WINDOW_MS);
       const merged = new Uint8Array(REGISTERS);

@@ -5,9 +5,9 @@
 // ends at a blank. Large batches are screened in steps that yield, as validation is.
 import { performance } from 'node:perf_hooks';
 import { joinInSteps, nextTurn } from '../gateway/steps.js';
-import { FNV_OFFSET, FNV_PRIME, mixHash } from './name-hash.js';
+import { hashRange, hashView } from './name-hash.js';
 import type { NameQuota } from './name-quota.js';
-import type { NameSketch } from './name-sketch.js';
+import { addTo, type NameSketch } from './name-sketch.js';
 import type { Namespace } from './namespace.js';
 
 export type ScreenReason = 'namespace' | 'name_quota';
@@ -43,6 +43,8 @@ const indexOf = Buffer.prototype.indexOf;
  */
 export async function screenLines(data: Buffer, skip: number, rules: ScreenRules): Promise<Screened> {
   const { sketch, namespace, quota, onDrop } = rules;
+  // A key without rules only feeds its sketch: one test a line, no call.
+  const screened = namespace !== undefined || quota !== undefined;
   const end = data.length;
   const pieces: Buffer[] = [];
   let runStart = 0;
@@ -51,21 +53,31 @@ export async function screenLines(data: Buffer, skip: number, rules: ScreenRules
   let overQuota = 0;
   let pos = 0;
   let turnStarted = performance.now();
+  const view = hashView(data);
+  const registers = sketch.current();
+  // A name ends at a space, or in the rare batch that has one, at a tab.
+  const hasTab = data.indexOf(TAB) !== -1;
   while (pos < end) {
     for (let n = 0; n < LINES_PER_CHECK && pos < end; n++) {
-      let i = pos + skip;
-      while (i < end && (data[i] === SPACE || data[i] === TAB)) i++;
-      const nameStart = i;
-      let h = FNV_OFFSET;
-      for (let c = data[i]; i < end && c !== SPACE && c !== TAB; c = data[++i]) h = Math.imul(h ^ c!, FNV_PRIME);
-      const nameEnd = i;
+      let nameStart = pos + skip;
+      // Leading blanks are kept on lines the validator left unchanged (no -key-prefix).
+      while (nameStart < end && (data[nameStart] === SPACE || data[nameStart] === TAB)) nameStart++;
+      let nameEnd: number;
+      if (hasTab) {
+        nameEnd = nameStart;
+        while (nameEnd < end && data[nameEnd] !== SPACE && data[nameEnd] !== TAB) nameEnd++;
+      } else {
+        nameEnd = indexOf.call(data, SPACE, nameStart);
+        if (nameEnd === -1) nameEnd = end;
+      }
       let nl = indexOf.call(data, LF, nameEnd);
       if (nl === -1) nl = end - 1;
       const next = nl + 1;
-      const hash = mixHash(h);
-      sketch.add(hash);
-      const reason: ScreenReason | undefined =
-        namespace !== undefined && !namespace.allows(data, nameStart, nameEnd)
+      const hash = hashRange(view, data, nameStart, nameEnd);
+      addTo(registers, hash);
+      const reason: ScreenReason | undefined = !screened
+        ? undefined
+        : namespace !== undefined && !namespace.allows(data, nameStart, nameEnd)
           ? 'namespace'
           : quota !== undefined && !quota.admit(hash)
             ? 'name_quota'

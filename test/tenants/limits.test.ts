@@ -90,7 +90,7 @@ test('names sketch: within a few percent of the distinct names, repeats not coun
   sketch.roll(clock.now);
   assert.equal(sketch.estimate(clock.now), 0);
   for (let i = 0; i < 50; i++) sketch.add(hashOf(`small.${i}`));
-  assert.equal(sketch.estimate(clock.now), 50, 'small counts are exact enough (linear counting)');
+  assert.ok(Math.abs(sketch.estimate(clock.now) - 50) <= 3, `small counts nearly exact (linear counting): ${sketch.estimate(clock.now)}`);
   for (let round = 0; round < 3; round++) for (let i = 0; i < 20_000; i++) sketch.add(hashOf(`servers.web${i % 200}.cpu.${i}`));
   const estimate = sketch.estimate(clock.now);
   assert.ok(Math.abs(estimate - 20_050) / 20_050 < 0.15, `estimate ${estimate} of 20050`);
