@@ -40,7 +40,7 @@ export async function createStatServer(opts: {
       json(res, reasons.length === 0 ? 200 : 503, { status: reasons.length === 0 ? 'ready' : 'not ready', reasons });
     } else if (path === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(buildStats(startedAt), null, 2) + '\n');
-    } else if (path !== undefined && opts.json?.[path] !== undefined) {
+    } else if (path !== undefined && opts.json !== undefined && Object.hasOwn(opts.json, path)) {
       json(res, 200, opts.json[path]!());
     } else {
       res.writeHead(404).end('Not Found\n');

@@ -54,7 +54,6 @@ test(`quota: ${OFFERED} points/s offered for ${FLOOD_SECONDS} s to a key limited
     const heavyLines = (): string[] => sink.lines.filter((l) => !l.startsWith('light.'));
     const sending = sendLoad({ port: heavy.port, connections: 1, points, ratePerSecond: OFFERED });
     await sending;
-    const offeredSeconds = (Date.now() - floodStart) / 1000;
     const duringFlood = heavyLines().length;
     const floodSeconds = (Date.now() - floodStart) / 1000;
     // What a 1000-point bucket at 1000/s lets through in that time, at most.
@@ -74,7 +73,7 @@ test(`quota: ${OFFERED} points/s offered for ${FLOOD_SECONDS} s to a key limited
     const before = latencies.filter((l) => l.at < floodStart).map((l) => l.ms).sort((a, b) => a - b);
     const during = latencies.filter((l) => l.at >= floodStart && l.at < lifted).map((l) => l.ms).sort((a, b) => a - b);
     process.stdout.write(
-      `# quota: offered ${points} points at ${OFFERED}/s (${(points / offeredSeconds).toFixed(0)}/s measured) to a key limited to ${RATE}/s burst ${RATE}; ` +
+      `# quota: offered ${points} points at ${OFFERED}/s (${(points / floodSeconds).toFixed(0)}/s measured) to a key limited to ${RATE}/s burst ${RATE}; ` +
         `delivered ${duringFlood} in the ${floodSeconds.toFixed(1)} s of the flood = ${(duringFlood / floodSeconds).toFixed(0)}/s; ${refused} batches answered 429; ` +
         `limit lifted, the rest drained in ${drainSeconds.toFixed(1)} s; sent ${d.sent}, arrived ${d.arrived}, lost ${d.missing}, duplicated ${d.duplicated}\n` +
         `# other key: ${before.length} probes before the flood p50 ${percentile(before, 0.5)} ms p99 ${percentile(before, 0.99)} ms; ` +
