@@ -56,6 +56,7 @@ export function createTenantGate(opts: {
   const now = opts.now ?? Date.now;
   const rules = new Map<string, KeyRules>();
   const dropLog = rateLimitedLog(opts.log);
+  const throttleLog = rateLimitedLog(opts.log);
 
   /** The rules of a key now; undefined (and nothing kept) for a key without limits or prefixes. */
   const rulesOf = (name: string, at: number): KeyRules | undefined => {
@@ -109,7 +110,9 @@ export function createTenantGate(opts: {
       const wait = r?.bucket === undefined || screened.points === 0 ? 0 : r.bucket.take(screened.points, now());
       if (wait > 0) {
         entry.rejected('rate', screened.points);
-        return { kind: 'throttled', retryAfterSeconds: Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(wait / 1000)), points: screened.points };
+        const retryAfterSeconds = Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(wait / 1000));
+        throttleLog(`Batch of ${screened.points} data points from ${name} refused (429): over its rate of ${r?.record.limits?.pointsPerSecond} points/s, retry after ${retryAfterSeconds}s`);
+        return { kind: 'throttled', retryAfterSeconds, points: screened.points };
       }
       return { kind: 'pass', ...screened };
     },
