@@ -17,6 +17,10 @@ import { parseDestinations } from '../src/route/destination.js';
 import { createRouter } from '../src/route/router.js';
 import { splitByDestination } from '../src/route/split.js';
 import { openSpoolQueue, type SpoolFsync } from '../src/spool/spool-queue.js';
+import { createNameQuota } from '../src/tenants/name-quota.js';
+import { createNameSketch } from '../src/tenants/name-sketch.js';
+import { createNamespace } from '../src/tenants/namespace.js';
+import { screenLines } from '../src/tenants/screen.js';
 import { buildChunk, encodeNames, metricNames } from '../harness/load-generator.js';
 
 export interface MicroResult {
@@ -87,6 +91,26 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
     return filterLines(raw, 0, raw.length).points;
   }, minMs);
   results.push({ name: 'gateway gunzip + validation', figure: `${fmt(gunzipValidate)} lines/s`, value: gunzipValidate, unit: 'lines/s' });
+
+  // The tenants' pass over the validated batch (src/tenants/screen.ts): a key without rules pays
+  // the names sketch (one hash per name); one with a names ceiling and allowed prefixes, both.
+  const sketch = createNameSketch();
+  sketch.roll(Date.now());
+  const gunzipValidateScreen = await measure(async () => {
+    const raw = inflateInOnePass(gzipped, 1024 * 1024, hint);
+    const valid = filterLines(raw, 0, raw.length);
+    return (await screenLines(valid.data, 0, { sketch, onDrop: () => undefined })).points;
+  }, minMs);
+  results.push({ name: 'gateway gunzip + validation + tenant names sketch', figure: `${fmt(gunzipValidateScreen)} lines/s`, value: gunzipValidateScreen, unit: 'lines/s' });
+  const quota = createNameQuota(1_000_000);
+  quota.roll(Date.now());
+  const namespace = createNamespace(['servers.', 'collectd.', 'apps.']);
+  const withRules = await measure(async () => {
+    const raw = inflateInOnePass(gzipped, 1024 * 1024, hint);
+    const valid = filterLines(raw, 0, raw.length);
+    return (await screenLines(valid.data, 0, { sketch, quota, namespace, onDrop: () => undefined })).points;
+  }, minMs);
+  results.push({ name: 'gateway gunzip + validation + tenant sketch, -max-names, allow', figure: `${fmt(withRules)} lines/s`, value: withRules, unit: 'lines/s' });
 
   const prefixed = await measure(() => filterLines(batch, 0, batch.length, Buffer.from('site1.')).points, minMs);
   results.push({ name: 'validation with -key-prefix', figure: `${fmt(prefixed)} lines/s`, value: prefixed, unit: 'lines/s' });

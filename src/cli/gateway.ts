@@ -14,6 +14,9 @@ import { createReloader, type ReloadPart } from './reload.js';
 import { certificatePart, keyStorePart } from './reload-parts.js';
 import { startOutput } from './routing.js';
 import { programRegistry } from './version.js';
+import { createTenantAccounting } from '../tenants/accounting.js';
+import { createTenantGate } from '../tenants/gate.js';
+import { tenantsReport, TENANTS_PATH } from '../tenants/report.js';
 
 async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur-gateway :::');
@@ -36,6 +39,8 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
 
   const tlsPaths = { certPath: config.certPath, keyPath: config.keyPath, clientCaPath: config.clientCaPath, minVersion: config.tlsMinVersion };
   const tls = config.httpsPort !== undefined ? readGatewayTls(tlsPaths) : undefined;
+  const accounting = createTenantAccounting({ metrics: registry, maxTrackedKeys: config.maxTenantSeries });
+  const tenants = createTenantGate({ accounting, records: (name) => keys.record(name), log });
   const output = await startOutput(config, registry);
   for (const [name, stage] of output.stages) startUp.track(name, stage);
   const observability = await startObservability({
@@ -47,6 +52,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     emit: (data, points) => void output.sink.offer({ data, points }),
     queues: output.queues,
     readiness: { ...output.readiness, keysLoaded: keys.loaded },
+    json: { [TENANTS_PATH]: () => tenantsReport(accounting, (name) => keys.record(name)) },
   });
 
   if (config.httpPort !== undefined && config.httpsPort === undefined) {
@@ -57,6 +63,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     ...(config.httpPort !== undefined ? { httpPort: config.httpPort } : {}),
     ...(config.httpsPort !== undefined && tls ? { httpsPort: config.httpsPort, tls: tls.tls } : {}),
     keys,
+    tenants,
     sink: output.sink,
     keyPrefix: config.keyPrefix,
     maxBatchBytes: config.maxBatchBytes,

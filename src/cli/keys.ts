@@ -14,6 +14,7 @@ import { Refused, UsageError } from './keys-errors.js';
 import { importKeys } from './keys-import.js';
 import { listAll } from './keys-list.js';
 import { KEY_COMMANDS, type KeysCommand } from './keys-rotate.js';
+import { TENANT_COMMANDS } from './keys-tenant.js';
 import { versionText } from './version.js';
 
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
@@ -38,7 +39,7 @@ Commands:
 `;
 
 /** The commands kept in their own files. */
-const COMMANDS: Readonly<Record<string, KeysCommand>> = { ...KEY_COMMANDS, import: importKeys };
+const COMMANDS: Readonly<Record<string, KeysCommand>> = { ...KEY_COMMANDS, ...TENANT_COMMANDS, import: importKeys };
 
 async function run(store: KeyStore, args: string[]): Promise<string> {
   const command = args[0] !== undefined && Object.hasOwn(COMMANDS, args[0]) ? COMMANDS[args[0]] : undefined;

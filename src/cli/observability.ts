@@ -39,6 +39,8 @@ export async function startObservability(opts: {
   queues: () => QueueFigure[];
   /** What /readyz computes readiness from. */
   readiness: ReadinessSources;
+  /** More JSON answers of the stat address, by path. */
+  json?: Readonly<Record<string, () => unknown>>;
 }): Promise<Observability> {
   const heartbeat = createHeartbeat();
   opts.registry.gauge('polymur_event_loop_lag_seconds', 'How late the event loop last turned', () => heartbeat.check().eventLoopLagMs / 1000);
@@ -53,6 +55,7 @@ export async function startObservability(opts: {
       log,
       liveness: heartbeat.check,
       readiness: () => readinessReasons(opts.readiness),
+      ...(opts.json ? { json: opts.json } : {}),
     });
   } catch (err) {
     heartbeat.stop();

@@ -40,6 +40,8 @@ export interface GatewayConfig extends RoutingConfig {
   readonly clientCaPath: string;
   /** A log line per accepted batch. */
   readonly verbose: boolean;
+  /** Key names with their own per-key series; the rest are summed under key="other". */
+  readonly maxTenantSeries: number;
 }
 
 function port(f: FlagReader, name: string): number | undefined {
@@ -108,5 +110,6 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     tlsMinVersion: f.oneOf('tls-min-version', Object.keys(TLS_VERSIONS) as TlsVersion[]),
     clientCaPath,
     verbose: f.bool('verbose'),
+    maxTenantSeries: f.int('max-tenant-series', 0),
   };
 }

@@ -188,6 +188,10 @@ export const GATEWAY_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'tls-min-version', type: 'string', default: '1.2', usage: 'Oldest TLS version accepted: 1.2 or 1.3' },
   { name: 'client-ca', type: 'string', default: '', usage: 'CA certificate file: clients must present a certificate it signed (mTLS; the API key is still required)' },
+  {
+    name: 'max-tenant-series', type: 'int', default: 10_000,
+    usage: 'Key names with their own per-key metrics series and /tenants.json entry; the rest are summed under key="other"',
+  },
   { name: 'verbose', type: 'bool', default: false, usage: "Log a line per batch received ('[client X] Recieved batch from from NAME'), as the original always did" },
   ...routing,
 ];

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
 import { isalGunzipInto, type GunzipInto } from '../forward/gzip.js';
 import { BudgetExhausted, type Lease } from './inflight-budget.js';
-import { joinInSteps } from './steps.js';
+import { joinInSteps } from '../lifecycle/steps.js';
 
 /** Over -max-body-bytes (compressed) or -max-batch-bytes (decompressed): answered 413. */
 export class BodyTooLarge extends Error {

@@ -1,5 +1,5 @@
 // The gateway's Prometheus series: what it received and accepted, what it refused and why, and the
-// in-flight memory budget.
+// in-flight memory budget. The per-key series are the tenants' (src/tenants/accounting.ts).
 import { INVALID_REASON_LABELS } from '../protocol/lines.js';
 import type { Registry } from '../observe/metrics.js';
 import type { InflightBudget } from './inflight-budget.js';
@@ -8,8 +8,6 @@ export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
 export function createGatewayMetrics(registry: Registry, budget: InflightBudget) {
   const m = {
-    batches: registry.counter('polymur_batches_received_total', 'Batches read from proxies and accepted, by key name', []),
-    points: registry.counter('polymur_points_received_total', 'Valid data points read from clients (in accepted batches), by key name', []),
     bytes: registry.counter('polymur_bytes_received_total', 'Bytes of batches read, as sent (gzip or identity) and raw', [
       { encoding: 'gzip' },
       { encoding: 'identity' },

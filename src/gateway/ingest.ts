@@ -11,12 +11,15 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 import { BudgetExhausted, type InflightBudget, type Lease } from './inflight-budget.js';
 import { RETRY_AFTER_SECONDS, type Reply } from './reply.js';
 import { filterLinesInSlices } from './validate-slices.js';
+import type { TenantGate } from '../tenants/gate.js';
 
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
 const REFUSED_BODY_LINGER_MS = 1000;
 
 export interface IngestOptions {
   readonly sink: BatchSink;
+  /** Per-key accounting, rate (429), names ceiling and namespace. */
+  readonly tenants: TenantGate;
   readonly keyPrefix: boolean;
   readonly maxBodyBytes: number;
   readonly maxBatchBytes: number;
@@ -60,6 +63,8 @@ export function createIngest(opts: IngestOptions): Ingest {
     const started = process.hrtime.bigint();
     const name = opts.authenticate(req, res, '/ingest');
     if (name === undefined) return void req.resume();
+    const tenant = opts.tenants.entry(name);
+    res.once('finish', () => tenant.request(res.statusCode));
     const encoding = (req.headers['content-encoding'] ?? 'gzip').toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity') {
       req.resume();
@@ -76,6 +81,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       body = read.data;
       m.bytes.inc(read.received, { encoding });
       m.bytes.inc(body.length, { encoding: 'raw' });
+      tenant.bytes(read.received, body.length);
     } catch (err) {
       if (err instanceof BodyTooLarge) return refuseBody(req, res, 413);
       if (req.socket.destroyed) return;
@@ -89,18 +95,24 @@ export function createIngest(opts: IngestOptions): Ingest {
     const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
     const onInvalid = (line: Buffer, reason: InvalidReason): void => {
       m.invalid.inc(1, { reason });
+      tenant.rejected(reason, 1);
       invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
     };
     const lines = await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES);
     // A validated copy (a prefix, a dropped line) is held too until the destinations take it.
     if (lines.data.buffer !== body.buffer) lease.add(lines.data.length);
-    if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
+    const verdict = await opts.tenants.judge(name, lines.data, prefix?.length ?? 0);
+    if (verdict.kind === 'throttled') {
+      return reply(res, '/ingest', 429, "Over the key's rate, retry later\n", { 'retry-after': String(verdict.retryAfterSeconds) });
+    }
+    if (verdict.data.buffer !== lines.data.buffer) lease.add(verdict.data.length);
+    if (verdict.points > 0 && !opts.sink.offer({ data: verdict.data, points: verdict.points })) {
+      opts.tenants.undelivered(name, verdict);
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
     }
-    m.batches.inc(1, { key: name });
-    m.points.inc(lines.points, { key: name });
-    opts.onReceived?.(lines.points);
+    opts.tenants.delivered(name, verdict);
+    opts.onReceived?.(verdict.points);
     // The original's wording, its spelling included: log scrapers match it.
     if (opts.logBatches) opts.log(`[client ${clientName(req)}] Recieved batch from from ${name}`);
     m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -25,6 +25,7 @@ import { openListeners } from './listeners.js';
 import { createReplier } from './reply.js';
 import { createRequestTracker } from './request-tracker.js';
 import { createRequestHandler } from './routes.js';
+import type { TenantGate } from '../tenants/gate.js';
 
 export type { KeyLookup } from './authenticate.js';
 
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   readonly httpsPort?: number;
   readonly tls?: GatewayTls;
   readonly keys: KeyLookup;
+  /** Per-key accounting, rate, names ceiling and namespace (src/tenants/). */
+  readonly tenants: TenantGate;
   readonly sink: BatchSink;
   readonly keyPrefix: boolean;
   /** Decompressed bytes per batch. */
@@ -86,6 +89,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const authenticate = createAuthenticate({ keys: opts.keys, trusted, authFailureLimit: opts.authFailureLimit ?? 20, metrics, reply, log: invalidLog });
   const ingest = createIngest({
     sink: opts.sink,
+    tenants: opts.tenants,
     keyPrefix: opts.keyPrefix,
     maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
     maxBatchBytes: opts.maxBatchBytes,

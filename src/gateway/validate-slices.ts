@@ -4,7 +4,7 @@
 // verdict on each line as it would over the whole; a batch of ordinary size is done in one turn.
 import { performance } from 'node:perf_hooks';
 import { filterLines, type FilterResult, type InvalidReason } from '../protocol/lines.js';
-import { joinInSteps, nextTurn } from './steps.js';
+import { joinInSteps, nextTurn } from '../lifecycle/steps.js';
 
 /** Bytes validated between two looks at the clock: an ordinary proxy batch in one or two, 2-3 ms of the shortest lines. */
 const SLICE_BYTES = 256 * 1024;

@@ -26,6 +26,8 @@ export async function createStatServer(opts: {
   startedAt?: Date;
   /** -status-token: what the status page requires (empty: none, and the page only on loopback). */
   statusToken?: string;
+  /** More JSON answers by path (the gateway's /tenants.json), computed per request. */
+  json?: Readonly<Record<string, () => unknown>>;
 }): Promise<StatServer> {
   const startedAt = opts.startedAt ?? new Date();
   const { host } = parseHostPort(opts.listenAddr);
@@ -44,6 +46,8 @@ export async function createStatServer(opts: {
       json(res, reasons.length === 0 ? 200 : 503, { status: reasons.length === 0 ? 'ready' : 'not ready', reasons });
     } else if (path === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(buildStats(startedAt), null, 2) + '\n');
+    } else if (opts.json !== undefined && Object.hasOwn(opts.json, path)) {
+      json(res, 200, opts.json[path]!());
     } else if (!status.handle(req, res, path, new URLSearchParams(search))) {
       res.writeHead(404).end('Not Found\n');
     }

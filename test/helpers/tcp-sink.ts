@@ -17,8 +17,11 @@ export interface TcpSink {
   close(): Promise<void>;
 }
 
-/** `host` may be any loopback address (127.0.0.0/8), so that destinations can be distinct hosts. */
-export async function startTcpSink(port = 0, host = '127.0.0.1'): Promise<TcpSink> {
+/**
+ * `host` may be any loopback address (127.0.0.0/8), so that destinations can be distinct hosts;
+ * `onLine` hears of each line as it arrives (a latency probe's arrival time).
+ */
+export async function startTcpSink(port = 0, host = '127.0.0.1', onLine?: (line: string) => void): Promise<TcpSink> {
   const lines: string[] = [];
   const sockets = new Set<Socket>();
   let paused = false;
@@ -31,7 +34,10 @@ export async function startTcpSink(port = 0, host = '127.0.0.1'): Promise<TcpSin
     socket.on('data', (chunk: string) => {
       const parts = (carry + chunk).split('\n');
       carry = parts.pop()!;
-      for (const p of parts) lines.push(p);
+      for (const p of parts) {
+        lines.push(p);
+        onLine?.(p);
+      }
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (lines.length >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve();
       }
