@@ -84,7 +84,8 @@ export async function createUdpListener(opts: UdpListenerOptions): Promise<UdpLi
   });
   socket.on('error', (err) => opts.log(`UDP listener error: ${err.message}`));
   socket.bind(port, host);
-  await Promise.race([once(socket, 'listening'), once(socket, 'error').then(([err]) => Promise.reject(err))]);
+  // once() rejects when 'error' comes first (the address is taken).
+  await once(socket, 'listening');
   const address = socket.address();
   const receiveBufferBytes = socket.getRecvBufferSize();
   const where = formatHostPort(address.address, address.port);
