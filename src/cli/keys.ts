@@ -9,6 +9,7 @@ import { generateKey } from '../keys/generate.js';
 import { hashedEntry } from '../keys/entry.js';
 import { KeyStoreError, KeyStoreMissing, openKeyStore, type KeyStore } from '../keys/store.js';
 import { versionText } from './version.js';
+import { PolymurError } from '../errors.js';
 
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
 const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
@@ -33,8 +34,12 @@ Commands:
  */
 const VALID_NEW_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
-class UsageError extends Error {}
-class Refused extends Error {}
+class UsageError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_KEYS_USAGE';
+}
+class Refused extends PolymurError {
+  readonly code = 'POLYMUR_ERR_KEYS_REFUSED';
+}
 
 function nameArg(args: string[]): string {
   const name = args[1];

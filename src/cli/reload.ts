@@ -2,6 +2,7 @@
 // what changed, or throws an error saying why it could not (and keeps what it had): one part that
 // fails does not stop the others. Reloads take turns: a SIGHUP during a reload runs one more
 // after it (the files may have changed again since it started), however many arrived meanwhile.
+import { PolymurError } from '../errors.js';
 
 export interface ReloadPart {
   /** What it reloads, for the log: "API keys", "TLS certificate", "destinations file". */
@@ -11,8 +12,9 @@ export interface ReloadPart {
 }
 
 /** Thrown by a part whose new setting cannot be used; the message says why, for the operator. */
-export class ReloadError extends Error {
+export class ReloadError extends PolymurError {
   override readonly name = 'ReloadError';
+  readonly code = 'POLYMUR_ERR_RELOAD';
 }
 
 /** The reload() of a program: runs the parts in order, logs each outcome, never rejects. */

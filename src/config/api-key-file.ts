@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { ConfigError } from './validate.js';
 
 export class ApiKeyFileError extends ConfigError {
+  override readonly code = 'POLYMUR_ERR_API_KEY_FILE';
   constructor(readonly path: string, reason: string) {
     super(`-api-key-file: ${path}: ${reason}`);
   }

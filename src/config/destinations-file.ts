@@ -6,6 +6,7 @@ import { DestinationError, parseDestination, parseDestinations, type Distributio
 import { ConfigError } from './validate.js';
 
 export class DestinationsFileError extends ConfigError {
+  override readonly code = 'POLYMUR_ERR_DESTINATIONS_FILE';
   constructor(readonly path: string, reason: string) {
     super(`-destinations-file: ${path}: ${reason}`);
   }

@@ -3,6 +3,7 @@
 // the first non-flag argument ends flags. Every flag may also come from the environment
 // (`<PREFIX>_<NAME>`, upper case, `-` -> `_`); the command line wins.
 import { parseDuration } from './duration.js';
+import { PolymurError } from '../errors.js';
 
 export type FlagType = 'string' | 'int' | 'bool' | 'duration';
 
@@ -23,7 +24,8 @@ export interface ParsedArgs {
   readonly args: string[];
 }
 
-export class FlagError extends Error {
+export class FlagError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_FLAG';
   constructor(message: string, readonly exitCode: 0 | 2) {
     super(message);
     this.name = 'FlagError';

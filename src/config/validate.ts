@@ -2,9 +2,11 @@
 // the program prints it and exits 2, as Go's flag package does for a bad value.
 import { AddressError, parseHost, parseHostPort } from '../input/address.js';
 import type { FlagValues } from './flags.js';
+import { PolymurError, type ErrorCode } from '../errors.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends PolymurError {
   override readonly name = 'ConfigError';
+  readonly code: ErrorCode = 'POLYMUR_ERR_CONFIG';
 }
 
 export class FlagReader {

@@ -2,9 +2,11 @@
 // environment as Go's net/http reads it (the original proxy's client): HTTPS_PROXY for https://
 // gateways, HTTP_PROXY for http://, NO_PROXY naming the hosts reached directly. Upper case first,
 // the lower-case names (curl's) too. Decided once at start, so it can be logged and checked.
+import { PolymurError } from '../errors.js';
 
-export class EgressProxyError extends Error {
+export class EgressProxyError extends PolymurError {
   override readonly name = 'EgressProxyError';
+  readonly code = 'POLYMUR_ERR_EGRESS_PROXY';
 }
 
 export interface EgressChoice {

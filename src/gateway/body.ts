@@ -11,15 +11,18 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
 import { BudgetExhausted, type Lease } from './inflight-budget.js';
 import { joinInSteps } from './steps.js';
+import { PolymurError } from '../errors.js';
 
 /** Over -max-body-bytes (compressed) or -max-batch-bytes (decompressed): answered 413. */
-export class BodyTooLarge extends Error {
+export class BodyTooLarge extends PolymurError {
   override readonly name = 'BodyTooLarge';
+  readonly code = 'POLYMUR_ERR_BODY_TOO_LARGE';
 }
 
 /** Not a gzip stream, or a broken one: answered 400. */
-export class BodyMalformed extends Error {
+export class BodyMalformed extends PolymurError {
   override readonly name = 'BodyMalformed';
+  readonly code = 'POLYMUR_ERR_BODY_MALFORMED';
 }
 
 export interface BodyLimits {

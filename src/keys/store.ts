@@ -4,6 +4,7 @@
 import { createFileKeyStore } from './file-store.js';
 import { createEtcdKeyStore } from './etcd-store.js';
 import { createConsulKeyStore } from './consul-store.js';
+import { PolymurError, type ErrorCode } from '../errors.js';
 
 export interface KeyStore {
   /** A description for messages: "file /etc/polymur/keys.json", "etcd 10.0.0.1:2379". */
@@ -25,13 +26,15 @@ export interface KeyStore {
   close(): Promise<void>;
 }
 
-export class KeyStoreError extends Error {
+export class KeyStoreError extends PolymurError {
   override readonly name: string = 'KeyStoreError';
+  readonly code: ErrorCode = 'POLYMUR_ERR_KEY_STORE';
 }
 
 /** The store does not exist (yet): no key file. A gateway starts with no keys; polymur-keys create makes it. */
 export class KeyStoreMissing extends KeyStoreError {
   override readonly name = 'KeyStoreMissing';
+  override readonly code = 'POLYMUR_ERR_KEY_STORE_MISSING';
 }
 
 /** The original's key layout in a key-value store. */

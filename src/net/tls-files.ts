@@ -3,9 +3,11 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GatewayTls, TlsVersion } from './tls-policy.js';
+import { PolymurError } from '../errors.js';
 
-export class TlsFileError extends Error {
+export class TlsFileError extends PolymurError {
   override readonly name = 'TlsFileError';
+  readonly code = 'POLYMUR_ERR_TLS_FILE';
 }
 
 function readPem(flag: string, path: string): Buffer {

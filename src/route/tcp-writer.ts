@@ -14,14 +14,16 @@ import type { Stage } from '../lifecycle/stage.js';
 import type { DestinationAddress } from './destination.js';
 import { createResendWindow } from './resend-window.js';
 import { createWriteWatchdog } from './write-watchdog.js';
+import { PolymurError } from '../errors.js';
 
 /** Pieces a batch is handed to the socket in: each accepted piece is a sign of progress. */
 const WRITE_PIECE_BYTES = 64 * 1024;
 /** The longest pause before reconnecting to a destination that timed out again and again. */
 const MAX_STUCK_PAUSE_MS = 60_000;
 
-export class WriteTimeoutError extends Error {
+export class WriteTimeoutError extends PolymurError {
   override readonly name = 'WriteTimeoutError';
+  readonly code = 'POLYMUR_ERR_WRITE_TIMEOUT';
   constructor(
     readonly destination: string,
     readonly stalledMs: number,
