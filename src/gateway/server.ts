@@ -14,6 +14,7 @@ import { createConnectionLimit } from '../input/connection-limit.js';
 import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import { socketErrorCounter } from '../observe/socket-errors.js';
 import { tlsServerOptions, type GatewayTls } from '../net/tls-policy.js';
 import { createTrustedProxies } from '../net/trusted-proxies.js';
 import { createAuthLimiter } from './auth-limiter.js';
@@ -272,8 +273,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
    * that does not parse, 400. Anything else (a TLS handshake that failed or timed out: there is no
    * channel to answer on) is cut off at once.
    */
+  const onSocketError = socketErrorCounter(opts.metrics, 'gateway');
   const onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
     const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'Request Timeout\n'] : err.code?.startsWith('HPE_') ? ['400 Bad Request', 'Bad Request\n'] : undefined;
+    if (!answer) onSocketError(err);
     if (!answer || !socket.writable || answering.has(socket)) return void socket.destroy();
     const [status, text] = answer as [string, string];
     m.requests.inc(1, { path: 'other', code: status.slice(0, 3) });

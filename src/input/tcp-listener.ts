@@ -6,6 +6,7 @@ import type { Batcher } from '../batch/batcher.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import { socketErrorCounter } from '../observe/socket-errors.js';
 import { createConnectionLimit } from './connection-limit.js';
 import { createLineFramer } from './framer.js';
 import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from './lines.js';
@@ -49,6 +50,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const refusedPerIp = opts.metrics.counter('polymur_connections_refused_per_ip_total', 'Client connections refused over -max-connections-per-ip');
   const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256);
   const refusedLog = rateLimitedLog(opts.log);
+  const onSocketError = socketErrorCounter(opts.metrics, 'listener', opts.log);
   const sockets = new Set<Socket>();
   opts.metrics.gauge('polymur_connections_open', 'Client connections open', () => sockets.size);
   const invalidLog = rateLimitedLog(opts.log);
@@ -102,7 +104,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
       framer.end();
       socket.end();
     });
-    socket.on('error', () => {});
+    socket.on('error', onSocketError);
     socket.on('close', () => {
       framer.end();
       sockets.delete(socket);

@@ -34,7 +34,7 @@ export function createEtcdKeyStore(url: string): KeyStore {
         return (await txn.commit()).succeeded;
       }),
     delete: (name) => wrap(`delete ${name}`, async () => Number((await client.delete().key(prefix + name)).deleted) > 0),
-    watch(onChange) {
+    watch(onChange, onError) {
       let cancelled = false;
       let cancel: (() => Promise<void>) | undefined;
       client
@@ -45,10 +45,10 @@ export function createEtcdKeyStore(url: string): KeyStore {
           if (cancelled) return void watcher.cancel();
           watcher.on('put', onChange);
           watcher.on('delete', onChange);
-          watcher.on('error', () => undefined);
+          watcher.on('error', onError);
           cancel = () => watcher.cancel();
         })
-        .catch(() => undefined); // the periodic refresh covers a store that cannot be watched
+        .catch(onError); // the periodic refresh covers a store that cannot be watched
       return () => {
         cancelled = true;
         void cancel?.();

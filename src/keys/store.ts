@@ -21,8 +21,11 @@ export interface KeyStore {
   delete(name: string): Promise<boolean>;
   /** What an operator should fix, checked once at the gateway's start (a key file others can read). */
   audit?(): Promise<string[]>;
-  /** Calls back when the store may have changed; returns the unsubscribe function. */
-  watch?(onChange: () => void): () => void;
+  /**
+   * Calls back when the store may have changed, and with what broke the watch (the periodic refresh
+   * still picks changes up); returns the unsubscribe function.
+   */
+  watch?(onChange: () => void, onError: (err: Error) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -48,6 +48,8 @@ export async function createStatServer(opts: {
     // The original answered `stats` and nothing else.
     command: (line) => (line === 'stats' ? JSON.stringify(buildStats(startedAt), null, 2) + '\n' : `Not a command: ${line}\n`),
     maxConnections: 256,
+    metrics: opts.registry,
+    place: 'stat-port',
   });
   const { host } = parseHostPort(opts.listenAddr);
   opts.log(`Runstats started: ${formatHostPort(host, port.address.port)}`);

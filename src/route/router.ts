@@ -12,6 +12,7 @@ import type { Batch, BatchQueue, BatchSink, FullPolicy } from '../batch/batch.js
 import { createMemoryQueue } from '../batch/memory-queue.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import { socketErrorCounter } from '../observe/socket-errors.js';
 import { DestinationError, duplicateMessage, parseDestination, sameDestination, type DestinationAddress, type Distribution } from './destination.js';
 import { createHandover } from './handover.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
@@ -88,6 +89,7 @@ export function createRouter(opts: RouterOptions): Router {
   let closed = false;
   let closing: Promise<void> | undefined;
   const m = createRouterMetrics(opts.metrics, { list: () => dests.values() });
+  const onSocketError = socketErrorCounter(opts.metrics, 'destination');
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
   const handoverLog = rateLimitedLog(opts.log, 2, 5000);
 
@@ -190,6 +192,7 @@ export function createRouter(opts: RouterOptions): Router {
         ...(opts.writeTimeoutMs !== undefined ? { writeTimeoutMs: opts.writeTimeoutMs } : {}),
         ...(opts.resendWindowMs !== undefined ? { resendWindowMs: opts.resendWindowMs } : {}),
         ...(opts.resendWindowBytes !== undefined ? { resendWindowBytes: opts.resendWindowBytes } : {}),
+        onSocketError,
         events: {
           onUp() {
             opts.log(pooled ? `Reconnected to destination: ${address.id}` : `Adding destination to connection pool: ${address.id}`);

@@ -67,6 +67,8 @@ export function createTcpWriter(opts: {
   /** Written batches kept to write again after the connection dies; 0 turns it off. */
   resendWindowMs?: number;
   resendWindowBytes?: number;
+  /** Errors on the connection (it is closed and reconnected; onDown says why): counted here. */
+  onSocketError: (err: Error) => void;
 }): TcpWriter {
   const { destination, queue, events } = opts;
   const minBackoff = opts.minBackoffMs ?? 100;
@@ -195,7 +197,7 @@ export function createTcpWriter(opts: {
     failures = 0;
     socket = s;
     connected = true;
-    s.on('error', () => undefined);
+    s.on('error', opts.onSocketError);
     // An idle connection the peer closed is down now (for status), not at the next write.
     s.once('close', () => (connected = false));
     // carbon never writes back; reading keeps a half-closed peer from going unnoticed.
