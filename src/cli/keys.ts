@@ -8,16 +8,17 @@ import { resolveStateDir, stateKeyStore } from '../config/state-dir.js';
 import { generateKey } from '../keys/generate.js';
 import { hashedEntry } from '../keys/entry.js';
 import { KeyStoreError, KeyStoreMissing, openKeyStore, type KeyStore } from '../keys/store.js';
+import { FlagReader } from '../config/validate.js';
 import { versionText } from './version.js';
 import { PolymurError } from '../errors.js';
 
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
 const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
 const program = invokedAs === 'keys' ? 'polymur-keys' : invokedAs;
-const FLAGS: FlagSpec[] = [
+const FLAGS = [
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: 'API key store: file:PATH, etcd://HOST:PORT, consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)' },
   stateDir,
-];
+] as const satisfies readonly FlagSpec[];
 
 const USAGE = `Usage: ${program} [-key-store URL] [-state-dir DIR] <command>
 Commands:
@@ -90,10 +91,11 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
 }
 
 const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR', { version: () => versionText(program), takesArguments: true });
+const flags = FlagReader.of(FLAGS, values);
 let store: KeyStore | undefined;
 try {
   // The same file as the gateway's: a relative file store is inside -state-dir ($STATE_DIRECTORY).
-  store = openKeyStore(stateKeyStore(resolveStateDir(String(values['state-dir'])), String(values['key-store'])));
+  store = openKeyStore(stateKeyStore(resolveStateDir(flags.string('state-dir')), flags.string('key-store')));
   process.stdout.write(await run(store, args));
   process.exitCode = 0;
 } catch (err) {
