@@ -39,3 +39,9 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export abstract class PolymurError extends Error {
   abstract readonly code: ErrorCode;
 }
+
+/** An error for a log line: its message, and for one of ours its code after it (`… [POLYMUR_ERR_CONFIG]`), for grep. */
+export function withCode(err: unknown): string {
+  if (err instanceof PolymurError) return `${err.message} [${err.code}]`;
+  return err instanceof Error ? err.message : String(err);
+}

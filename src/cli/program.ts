@@ -7,6 +7,7 @@ import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
 import { deepFreeze } from '../config/freeze.js';
 import type { logFormat } from '../config/programs.js';
 import { ConfigError, FlagReader, type FlagsOf } from '../config/validate.js';
+import { withCode } from '../errors.js';
 import { closeStages, type NamedStage, type Stage } from '../lifecycle/stage.js';
 import { LOG_FORMATS, log, setLogFormat } from '../observe/log.js';
 import { versionText } from './version.js';
@@ -58,7 +59,7 @@ export async function runProgram<T extends readonly FlagSpec[], C extends { read
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // As Go's flag package does for a bad value: the reason, then the usage.
-    process.stderr.write(`${opts.program}: ${err.message}\n${usage(opts.program, opts.flags)}`);
+    process.stderr.write(`${opts.program}: ${withCode(err)}\n${usage(opts.program, opts.flags)}`);
     process.exit(2);
   }
   const deadlineMs = config.shutdownTimeoutMs;
@@ -126,7 +127,7 @@ export async function runProgram<T extends readonly FlagSpec[], C extends { read
   try {
     running = await opts.start(config, startUp);
   } catch (err) {
-    log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    log(`${opts.program}: cannot start: ${withCode(err)}`);
     process.exit(1);
   }
   if (reloadWhenStarted) reload();

@@ -17,6 +17,9 @@ import { PolymurError } from '../errors.js';
 export class BodyTooLarge extends PolymurError {
   override readonly name = 'BodyTooLarge';
   readonly code = 'POLYMUR_ERR_BODY_TOO_LARGE';
+  constructor(message = 'request body over -max-body-bytes (compressed) or -max-batch-bytes (inflated)') {
+    super(message);
+  }
 }
 
 /** Not a gzip stream, or a broken one: answered 400. */
