@@ -38,10 +38,23 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** An error of ours: its `code` is stable and listed above; its message says what to do. */
 export abstract class PolymurError extends Error {
   abstract readonly code: ErrorCode;
+
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    // The class's own name, in stack traces and String(err).
+    this.name = new.target.name;
+  }
 }
 
 /** An error for a log line: its message, and for one of ours its code after it (`… [POLYMUR_ERR_CONFIG]`), for grep. */
 export function withCode(err: unknown): string {
   if (err instanceof PolymurError) return `${err.message} [${err.code}]`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Why a file could not be opened or read, in words for its error: "no such file", or the system's message. */
+export function fileErrorText(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  if (e.code === 'ENOENT') return 'no such file';
+  return typeof e.message === 'string' ? e.message : String(err);
 }

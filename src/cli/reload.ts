@@ -13,7 +13,6 @@ export interface ReloadPart {
 
 /** Thrown by a part whose new setting cannot be used; the message says why, for the operator. */
 export class ReloadError extends PolymurError {
-  override readonly name = 'ReloadError';
   readonly code = 'POLYMUR_ERR_RELOAD';
 }
 

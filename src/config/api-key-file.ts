@@ -2,6 +2,7 @@
 // must be readable by its owner only (like ssh's private keys), or the check refuses it. Safe to
 // call again (a reload re-reads the key; a failed read keeps the old one).
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { fileErrorText } from '../errors.js';
 import { ConfigError } from './validate.js';
 
 export class ApiKeyFileError extends ConfigError {
@@ -16,8 +17,7 @@ export function readApiKey(path: string): string {
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    throw new ApiKeyFileError(path, e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err)));
+    throw new ApiKeyFileError(path, fileErrorText(err));
   }
   try {
     const st = fstatSync(fd);

@@ -44,7 +44,6 @@ export class FlagError extends PolymurError {
   readonly code = 'POLYMUR_ERR_FLAG';
   constructor(message: string, readonly exitCode: 0 | 2) {
     super(message);
-    this.name = 'FlagError';
   }
 }
 

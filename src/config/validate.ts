@@ -5,7 +5,6 @@ import type { FlagSpec, FlagType, FlagValues } from './flags.js';
 import { PolymurError, type ErrorCode } from '../errors.js';
 
 export class ConfigError extends PolymurError {
-  override readonly name = 'ConfigError';
   readonly code: ErrorCode = 'POLYMUR_ERR_CONFIG';
 }
 

@@ -11,7 +11,6 @@ import type { Registry } from '../observe/metrics.js';
 
 /** An append that did not reach the disk; the file is as it was before. */
 export class DeadLetterWriteError extends PolymurError {
-  override readonly name = 'DeadLetterWriteError';
   readonly code = 'POLYMUR_ERR_DEAD_LETTER_WRITE';
   /** The system's code (ENOSPC, EACCES, …). */
   constructor(readonly path: string, readonly errno: string, message: string) {

@@ -5,7 +5,6 @@
 import { PolymurError } from '../errors.js';
 
 export class EgressProxyError extends PolymurError {
-  override readonly name = 'EgressProxyError';
   readonly code = 'POLYMUR_ERR_EGRESS_PROXY';
 }
 

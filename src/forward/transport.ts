@@ -40,7 +40,6 @@ export interface GatewayTransport {
 
 /** A forward proxy that answered CONNECT with another status than 200 (policy, overload, no route). */
 export class TunnelRefusedError extends PolymurError {
-  override readonly name = 'TunnelRefusedError';
   readonly code = 'POLYMUR_ERR_PROXY_TUNNEL_REFUSED';
 }
 

@@ -15,7 +15,6 @@ import { PolymurError } from '../errors.js';
 
 /** Over -max-body-bytes (compressed) or -max-batch-bytes (decompressed): answered 413. */
 export class BodyTooLarge extends PolymurError {
-  override readonly name = 'BodyTooLarge';
   readonly code = 'POLYMUR_ERR_BODY_TOO_LARGE';
   constructor(message = 'request body over -max-body-bytes (compressed) or -max-batch-bytes (inflated)') {
     super(message);
@@ -24,7 +23,6 @@ export class BodyTooLarge extends PolymurError {
 
 /** Not a gzip stream, or a broken one: answered 400. */
 export class BodyMalformed extends PolymurError {
-  override readonly name = 'BodyMalformed';
   readonly code = 'POLYMUR_ERR_BODY_MALFORMED';
 }
 

@@ -38,7 +38,6 @@ export interface Lease {
 
 /** Why a request was answered 503: the budget stayed full for the whole wait. */
 export class BudgetExhausted extends PolymurError {
-  override readonly name = 'BudgetExhausted';
   readonly code = 'POLYMUR_ERR_INFLIGHT_BUDGET';
   constructor(
     readonly wanted: number,

@@ -7,7 +7,6 @@ import { isIP, type AddressInfo, type Server } from 'node:net';
 import { PolymurError } from '../errors.js';
 
 export class AddressError extends PolymurError {
-  override readonly name = 'AddressError';
   readonly code = 'POLYMUR_ERR_ADDRESS';
 }
 

@@ -12,7 +12,6 @@ const BREAK_STALE_MS = 5000;
 const POLL_MS = 10;
 
 export class LockTimeout extends PolymurError {
-  override readonly name = 'LockTimeout';
   readonly code = 'POLYMUR_ERR_LOCK_TIMEOUT';
   constructor(
     readonly lockPath: string,

@@ -30,13 +30,11 @@ export interface KeyStore {
 }
 
 export class KeyStoreError extends PolymurError {
-  override readonly name: string = 'KeyStoreError';
   readonly code: ErrorCode = 'POLYMUR_ERR_KEY_STORE';
 }
 
 /** The store does not exist (yet): no key file. A gateway starts with no keys; polymur-keys create makes it. */
 export class KeyStoreMissing extends KeyStoreError {
-  override readonly name = 'KeyStoreMissing';
   override readonly code = 'POLYMUR_ERR_KEY_STORE_MISSING';
 }
 

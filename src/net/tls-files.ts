@@ -3,10 +3,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GatewayTls, TlsVersion } from './tls-policy.js';
-import { PolymurError } from '../errors.js';
+import { fileErrorText, PolymurError } from '../errors.js';
 
 export class TlsFileError extends PolymurError {
-  override readonly name = 'TlsFileError';
   readonly code = 'POLYMUR_ERR_TLS_FILE';
 }
 
@@ -14,8 +13,7 @@ function readPem(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    throw new TlsFileError(`${flag} ${path}: ${e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err))}`);
+    throw new TlsFileError(`${flag} ${path}: ${fileErrorText(err)}`);
   }
 }
 

@@ -7,7 +7,6 @@ import type { IncomingMessage } from 'node:http';
 import { PolymurError } from '../errors.js';
 
 export class TrustedProxiesError extends PolymurError {
-  override readonly name = 'TrustedProxiesError';
   readonly code = 'POLYMUR_ERR_TRUSTED_PROXIES';
 }
 

@@ -16,7 +16,6 @@ export interface DestinationAddress {
 }
 
 export class DestinationError extends PolymurError {
-  override readonly name = 'DestinationError';
   readonly code = 'POLYMUR_ERR_DESTINATION';
 }
 

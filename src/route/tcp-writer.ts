@@ -22,7 +22,6 @@ const WRITE_PIECE_BYTES = 64 * 1024;
 const MAX_STUCK_PAUSE_MS = 60_000;
 
 export class WriteTimeoutError extends PolymurError {
-  override readonly name = 'WriteTimeoutError';
   readonly code = 'POLYMUR_ERR_WRITE_TIMEOUT';
   constructor(
     readonly destination: string,
