@@ -11,16 +11,17 @@ import { parseFlagsOrExit, type FlagSpec } from '../config/flags.js';
 import { openKeyStore } from '../keys/open-store.js';
 import { generateKey } from '../keys/generate.js';
 import { log } from '../observe/log.js';
+import { FlagReader } from '../config/validate.js';
 import { versionText } from './version.js';
 
-const FLAGS: FlagSpec[] = [
+const FLAGS = [
   { name: 'listen-addr', type: 'string', default: '0.0.0.0:2003', usage: "The demo proxy's Graphite plaintext listen address" },
-  { name: 'gateway-port', type: 'int', default: 8443, usage: "The demo gateway's HTTPS port on 127.0.0.1" },
+  { name: 'gateway-port', type: 'int', default: 8443, range: 'port', usage: "The demo gateway's HTTPS port on 127.0.0.1" },
   { name: 'gateway-stat-addr', type: 'string', default: 'localhost:2021', usage: "The demo gateway's runstats listen address" },
   { name: 'gateway-api-addr', type: 'string', default: 'localhost:2030', usage: "The demo gateway's destination API listen address" },
   { name: 'proxy-stat-addr', type: 'string', default: 'localhost:2020', usage: "The demo proxy's runstats listen address" },
   { name: 'state-dir', type: 'string', default: '.demo', usage: 'Where the certificate and the key store are kept between runs' },
-];
+] as const satisfies readonly FlagSpec[];
 // Short enough that a point shows on the console within a second of being sent.
 const FLUSH_INTERVAL = '500ms';
 /** Each demo program's -shutdown-timeout; it exits within that plus a second. */
@@ -55,10 +56,11 @@ process.on('SIGTERM', () => stopAll(0));
 process.on('SIGHUP', () => log('Received SIGHUP: ignored (reload is not implemented yet)'));
 
 const { values } = parseFlagsOrExit('polymur-demo', FLAGS, 'POLYMUR_DEMO', { version: () => versionText('polymur-demo') });
-const GATEWAY_PORT = Number(values['gateway-port']);
-const listenAddr = String(values['listen-addr']);
+const flags = FlagReader.of(FLAGS, values);
+const GATEWAY_PORT = flags.int('gateway-port');
+const listenAddr = flags.string('listen-addr');
 const here = dirname(fileURLToPath(import.meta.url));
-const stateDir = resolve(String(values['state-dir']));
+const stateDir = resolve(flags.string('state-dir'));
 const certPath = join(stateDir, 'cert.pem');
 const keyPath = join(stateDir, 'key.pem');
 const keyStoreUrl = `file:${join(stateDir, 'keys.json')}`;
@@ -123,12 +125,12 @@ const apiKey = await ensureKey();
 const gateway = run('gateway.js', [
   '-listen-addr', '127.0.0.1', '-listen-https-port', String(GATEWAY_PORT),
   '-cert', certPath, '-key', keyPath, '-key-store', keyStoreUrl,
-  '-console-out', '-stat-addr', String(values['gateway-stat-addr']), '-api-addr', String(values['gateway-api-addr']),
+  '-console-out', '-stat-addr', flags.string('gateway-stat-addr'), '-api-addr', flags.string('gateway-api-addr'),
 ]);
 await waitForGateway(gateway, GATEWAY_PORT);
 run('proxy.js', [
   '-gateway', `https://localhost:${GATEWAY_PORT}`, '-cert', certPath, '-api-key', apiKey,
-  '-listen-addr', listenAddr, '-stat-addr', String(values['proxy-stat-addr']), '-flush-interval', FLUSH_INTERVAL,
+  '-listen-addr', listenAddr, '-stat-addr', flags.string('proxy-stat-addr'), '-flush-interval', FLUSH_INTERVAL,
 ]);
 
 const listenPort = listenAddr.slice(listenAddr.lastIndexOf(':') + 1);

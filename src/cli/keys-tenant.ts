@@ -100,7 +100,7 @@ const disallow: KeysCommand = async (ctx, args) => {
 
 const USAGE_FLAGS: readonly FlagSpec[] = [
   { name: 'stat-addr', type: 'string', default: 'localhost:2020', usage: "The gateway's -stat-addr" },
-  { name: 'timeout', type: 'duration', default: '10s', usage: 'How long to wait for the gateway' },
+  { name: 'timeout', type: 'duration', default: '10s', range: 'positive', usage: 'How long to wait for the gateway' },
 ];
 
 /** Columns of `usage`: a title and how a row's cell is made. */

@@ -20,11 +20,11 @@ import { versionText } from './version.js';
 // Named as invoked (polymur-keys or pgw-key); run as dist/src/cli/keys.js, polymur-keys.
 const invokedAs = basename(process.argv[1] ?? 'keys').replace(/\.js$/, '');
 const program = invokedAs === 'keys' ? 'polymur-keys' : invokedAs;
-const FLAGS: FlagSpec[] = [
+const FLAGS = [
   { name: 'key-store', type: 'string', default: 'file:polymur-keys.json', usage: KEY_STORE_USAGE },
   ...KEY_STORE_ACCESS_FLAGS,
   stateDir,
-];
+] as const satisfies readonly FlagSpec[];
 
 const USAGE = `Usage: ${program} [-key-store URL] [-state-dir DIR] <command>
 Commands:
@@ -67,11 +67,12 @@ async function run(store: KeyStore, args: string[]): Promise<string> {
 }
 
 const { values, args } = parseFlagsOrExit(program, FLAGS, 'POLYMUR', { version: () => versionText(program), takesArguments: true });
+const flags = FlagReader.of(FLAGS, values);
 let store: KeyStore | undefined;
 try {
   // The same file as the gateway's: a relative file store is inside -state-dir ($STATE_DIRECTORY).
-  const url = stateKeyStore(resolveStateDir(String(values['state-dir'])), String(values['key-store']));
-  store = openKeyStore(url, readKeyStoreAccess(new FlagReader(values), url));
+  const url = stateKeyStore(resolveStateDir(flags.string('state-dir')), flags.string('key-store'));
+  store = openKeyStore(url, readKeyStoreAccess(flags, url));
   process.stdout.write(await run(store, args));
   process.exitCode = 0;
 } catch (err) {

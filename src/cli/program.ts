@@ -4,7 +4,10 @@
 // program's stages in order under -shutdown-timeout, with a backstop that ends the process one
 // second after it whatever is blocked (a second signal exits at once).
 import { parseFlagsOrExit, usage, type FlagSpec } from '../config/flags.js';
-import { ConfigError, FlagReader } from '../config/validate.js';
+import { deepFreeze } from '../config/freeze.js';
+import type { logFormat } from '../config/programs.js';
+import { ConfigError, FlagReader, type FlagsOf } from '../config/validate.js';
+import { withCode } from '../errors.js';
 import { closeStages, type NamedStage, type Stage } from '../lifecycle/stage.js';
 import { LOG_FORMATS, log, setLogFormat } from '../observe/log.js';
 import { versionText } from './version.js';
@@ -40,23 +43,23 @@ export interface StartUp {
 /** After the deadline, the backstop's extra time before process.exit, whatever is still blocked: a tenth of the promised second is left for exiting. */
 export const BACKSTOP_GRACE_MS = 900;
 
-export async function runProgram<C extends { readonly shutdownTimeoutMs: number }>(opts: {
+export async function runProgram<T extends readonly FlagSpec[], C extends { readonly shutdownTimeoutMs: number }>(opts: {
   program: string;
-  flags: readonly FlagSpec[];
+  flags: T;
   envPrefix: string;
-  readConfig: (f: FlagReader) => C;
+  readConfig: (f: FlagReader<FlagsOf<T>>) => C;
   start: (config: C, startUp: StartUp) => Promise<Running>;
 }): Promise<void> {
   const { values } = parseFlagsOrExit(opts.program, opts.flags, opts.envPrefix, { version: () => versionText(opts.program) });
   let config: C;
   try {
-    const flags = new FlagReader(values);
-    setLogFormat(flags.oneOf('log-format', LOG_FORMATS));
-    config = opts.readConfig(flags);
+    // Every program's table has -log-format (programs.ts, logFormat).
+    setLogFormat(new FlagReader<typeof logFormat>(values).oneOf('log-format', LOG_FORMATS));
+    config = deepFreeze(opts.readConfig(FlagReader.of(opts.flags, values)));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // As Go's flag package does for a bad value: the reason, then the usage.
-    process.stderr.write(`${opts.program}: ${err.message}\n${usage(opts.program, opts.flags)}`);
+    process.stderr.write(`${opts.program}: ${withCode(err)}\n${usage(opts.program, opts.flags)}`);
     process.exit(2);
   }
   const deadlineMs = config.shutdownTimeoutMs;
@@ -124,7 +127,7 @@ export async function runProgram<C extends { readonly shutdownTimeoutMs: number 
   try {
     running = await opts.start(config, startUp);
   } catch (err) {
-    log(`${opts.program}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    log(`${opts.program}: cannot start: ${withCode(err)}`);
     process.exit(1);
   }
   if (reloadWhenStarted) reload();

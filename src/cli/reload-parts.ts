@@ -120,24 +120,17 @@ export function destinationsFilePart(
       if (shortfall) throw new ReloadError(`${path}: ${shortfall}`);
       const wanted = new Set(next);
       const said: string[] = [];
-      for (const id of next) {
-        if (applied.has(id)) continue;
+      /** One destination added or removed; a refusal is said and the others go on. */
+      const change = (id: string, done: 'added' | 'removed', apply: (id: string) => void): void => {
         try {
-          router.addDestination(id);
-          said.push(`added ${id}`);
+          apply(id);
+          said.push(`${done} ${id}`);
         } catch (err) {
-          said.push(`${id} not added: ${(err as Error).message}`);
+          said.push(`${id} not ${done}: ${(err as Error).message}`);
         }
-      }
-      for (const id of applied) {
-        if (wanted.has(id)) continue;
-        try {
-          router.removeDestination(id);
-          said.push(`removed ${id}`);
-        } catch (err) {
-          said.push(`${id} not removed: ${(err as Error).message}`);
-        }
-      }
+      };
+      for (const id of next) if (!applied.has(id)) change(id, 'added', (d) => router.addDestination(d));
+      for (const id of applied) if (!wanted.has(id)) change(id, 'removed', (d) => router.removeDestination(d));
       applied = wanted;
       return said.length > 0 ? said.join(', ') : `unchanged (${next.length} destinations)`;
     },

@@ -2,6 +2,7 @@
 // what changed, or throws an error saying why it could not (and keeps what it had): one part that
 // fails does not stop the others. Reloads take turns: a SIGHUP during a reload runs one more
 // after it (the files may have changed again since it started), however many arrived meanwhile.
+import { PolymurError, withCode } from '../errors.js';
 
 export interface ReloadPart {
   /** What it reloads, for the log: "API keys", "TLS certificate", "destinations file". */
@@ -11,8 +12,8 @@ export interface ReloadPart {
 }
 
 /** Thrown by a part whose new setting cannot be used; the message says why, for the operator. */
-export class ReloadError extends Error {
-  override readonly name = 'ReloadError';
+export class ReloadError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_RELOAD';
 }
 
 /** The reload() of a program: runs the parts in order, logs each outcome, never rejects. */
@@ -28,7 +29,7 @@ export function createReloader(parts: readonly ReloadPart[], log: (m: string) =>
         log(`Reload: ${part.name}: ${await part.reload()}`);
       } catch (err) {
         failed++;
-        log(`Reload: ${part.name} FAILED, keeping the old setting: ${err instanceof Error ? err.message : String(err)}`);
+        log(`Reload: ${part.name} FAILED, keeping the old setting: ${withCode(err)}`);
       }
     }
     log(failed === 0 ? 'Reload complete' : `Reload complete; ${failed} of ${parts.length} parts kept their old setting`);

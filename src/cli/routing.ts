@@ -47,7 +47,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
   if (config.consoleOut) {
     const sink = createConsoleSink();
     // The original opens -api-addr with -console-out too: getdest answers (no destinations), changes are refused.
-    const api = await createDestinationApi({ listenAddr: config.apiAddr, router: CONSOLE_DESTINATIONS, token: config.apiToken, log });
+    const api = await createDestinationApi({ listenAddr: config.apiAddr, router: CONSOLE_DESTINATIONS, token: config.apiToken, log, metrics: registry });
     return { sink, queues: () => [], readiness: {}, stages: [['destination API', api], ['console', sink]], undelivered: () => 0, reloadParts: [] };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
@@ -83,7 +83,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
         }
       : {}),
   });
-  const api = await createDestinationApi({ listenAddr: config.apiAddr, router, token: config.apiToken, log });
+  const api = await createDestinationApi({ listenAddr: config.apiAddr, router, token: config.apiToken, log, metrics: registry });
   // The router refuses a batch once a destination holds -outgoing-queue-cap points: that is its limit in points.
   const capped = (queue: QueueView): QueueView => ({
     depth: () => queue.depth(),

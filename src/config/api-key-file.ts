@@ -3,9 +3,11 @@
 // call again (a reload re-reads the key; a failed read keeps the old one). The same check reads
 // -key-store-password-file.
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { fileErrorText } from '../errors.js';
 import { ConfigError } from './validate.js';
 
 export class ApiKeyFileError extends ConfigError {
+  override readonly code = 'POLYMUR_ERR_API_KEY_FILE';
   constructor(readonly path: string, reason: string, flag = 'api-key-file') {
     super(`-${flag}: ${path}: ${reason}`);
   }
@@ -21,8 +23,7 @@ export function readSecretFile(path: string, flag: string, what: string): string
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    throw new ApiKeyFileError(path, e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err)), flag);
+    throw new ApiKeyFileError(path, fileErrorText(err), flag);
   }
   try {
     const st = fstatSync(fd);

@@ -3,9 +3,11 @@
 // of it is used, so a file broken mid-edit changes nothing.
 import { readFileSync } from 'node:fs';
 import { DestinationError, parseDestination, parseDestinations, type Distribution } from '../route/destination.js';
+import { fileErrorText } from '../errors.js';
 import { ConfigError } from './validate.js';
 
 export class DestinationsFileError extends ConfigError {
+  override readonly code = 'POLYMUR_ERR_DESTINATIONS_FILE';
   constructor(readonly path: string, reason: string) {
     super(`-destinations-file: ${path}: ${reason}`);
   }
@@ -17,8 +19,7 @@ export function readDestinationsFile(path: string, distribution: Distribution): 
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    throw new DestinationsFileError(path, e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err)));
+    throw new DestinationsFileError(path, fileErrorText(err));
   }
   const destinations: string[] = [];
   text.split('\n').forEach((raw, i) => {

@@ -3,16 +3,33 @@
 // the first non-flag argument ends flags. Every flag may also come from the environment
 // (`<PREFIX>_<NAME>`, upper case, `-` -> `_`); the command line wins.
 import { parseDuration } from './duration.js';
+import { PolymurError } from '../errors.js';
 
 export type FlagType = 'string' | 'int' | 'bool' | 'duration';
 
-export interface FlagSpec {
+/**
+ * The values a flag accepts beyond parsing, checked once when the flags are parsed: out of range
+ * is exit 2 naming the flag, as a value that does not parse. For an int flag 'positive' is 1 or
+ * more; for a duration, more than 0 ('non-negative' allows 0, which usually means "off"). 'port'
+ * is 0-65535 (on a string flag: empty, or a port). `{ min, max }` bounds are in the flag's unit
+ * (milliseconds for a duration).
+ */
+export type FlagRange = 'non-negative' | 'positive' | 'port' | { readonly min?: number; readonly max?: number };
+
+interface FlagSpecBase {
   readonly name: string;
-  readonly type: FlagType;
-  /** Default as Go would print it: a string, an int, a boolean, or a duration string such as "1s". */
-  readonly default: string | number | boolean;
   readonly usage: string;
 }
+
+/**
+ * One flag of a program's table. Default as Go would print it: a string, an int, a boolean, or a
+ * duration string such as "1s". Every int and duration flag declares its range.
+ */
+export type FlagSpec =
+  | (FlagSpecBase & { readonly type: 'string'; readonly default: string; readonly range?: 'port' })
+  | (FlagSpecBase & { readonly type: 'bool'; readonly default: boolean })
+  | (FlagSpecBase & { readonly type: 'int'; readonly default: number; readonly range: FlagRange })
+  | (FlagSpecBase & { readonly type: 'duration'; readonly default: string; readonly range: FlagRange });
 
 /** Parsed values: strings, numbers (ints), booleans, and durations in milliseconds. */
 export type FlagValues = Record<string, string | number | boolean>;
@@ -23,17 +40,17 @@ export interface ParsedArgs {
   readonly args: string[];
 }
 
-export class FlagError extends Error {
+export class FlagError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_FLAG';
   constructor(message: string, readonly exitCode: 0 | 2) {
     super(message);
-    this.name = 'FlagError';
   }
 }
 
 const BOOL_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 const BOOL_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 
-function convert(spec: FlagSpec, raw: string): string | number | boolean | undefined {
+function parseValue(spec: FlagSpec, raw: string): string | number | boolean | undefined {
   switch (spec.type) {
     case 'string':
       return raw;
@@ -56,8 +73,50 @@ function convert(spec: FlagSpec, raw: string): string | number | boolean | undef
   }
 }
 
+/** Why a parsed value is outside the flag's range (Go flag's wording after the colon), or undefined. */
+export function rangeProblem(spec: FlagSpec, value: string | number | boolean): string | undefined {
+  const range = 'range' in spec ? spec.range : undefined;
+  if (range === undefined) return undefined;
+  if (range === 'port') {
+    const text = String(value);
+    if (spec.type === 'string' && text === '') return undefined;
+    return /^\d+$/.test(text) && Number(text) <= 65535 ? undefined : 'must be a port number (0-65535)';
+  }
+  const n = Number(value);
+  if (range === 'non-negative') return n < 0 ? 'must not be negative' : undefined;
+  if (range === 'positive') {
+    if (spec.type === 'duration') return n > 0 ? undefined : 'must be positive';
+    return n >= 1 ? undefined : 'must be at least 1';
+  }
+  const unit = spec.type === 'duration' ? 'ms' : '';
+  if (range.min !== undefined && n < range.min) return `must be at least ${range.min}${unit}`;
+  if (range.max !== undefined && n > range.max) return `must be at most ${range.max}${unit}`;
+  return undefined;
+}
+
+/** The flag's range in words, for the README (scripts/flag-tables.mjs); undefined when it has none. */
+export function describeRange(spec: FlagSpec): string | undefined {
+  const range = 'range' in spec ? spec.range : undefined;
+  if (range === undefined) return undefined;
+  if (range === 'port') return spec.type === 'string' ? 'empty, or a port 0-65535' : 'a port 0-65535';
+  if (range === 'non-negative') return '0 or more';
+  if (range === 'positive') return spec.type === 'duration' ? 'more than 0' : '1 or more';
+  const unit = spec.type === 'duration' ? 'ms' : '';
+  if (range.min !== undefined && range.max !== undefined) return `${range.min}${unit}-${range.max}${unit}`;
+  if (range.min !== undefined) return `${range.min}${unit} or more`;
+  return range.max !== undefined ? `at most ${range.max}${unit}` : 'any';
+}
+
+/** The value of `raw` for the flag, or why it is not one: does not parse, or out of range. */
+function convert(spec: FlagSpec, raw: string): { value: string | number | boolean } | { problem: string } {
+  const value = parseValue(spec, raw);
+  if (value === undefined) return { problem: 'parse error' };
+  const problem = rangeProblem(spec, value);
+  return problem === undefined ? { value } : { problem };
+}
+
 function defaultValue(spec: FlagSpec): string | number | boolean {
-  if (spec.type === 'duration') return parseDuration(String(spec.default)) ?? 0;
+  if (spec.type === 'duration') return parseDuration(spec.default) ?? 0;
   return spec.default;
 }
 
@@ -95,10 +154,10 @@ export function parseFlags(
     const fromEnv = env[envName(envPrefix, spec.name)];
     if (fromEnv !== undefined && fromEnv !== '') {
       const v = convert(spec, fromEnv);
-      if (v === undefined) {
-        throw new FlagError(`invalid value "${fromEnv}" for environment variable ${envName(envPrefix, spec.name)} (flag -${spec.name}): parse error`, 2);
+      if ('problem' in v) {
+        throw new FlagError(`invalid value "${fromEnv}" for environment variable ${envName(envPrefix, spec.name)} (flag -${spec.name}): ${v.problem}`, 2);
       }
-      values[spec.name] = v;
+      values[spec.name] = v.value;
     }
   }
 
@@ -128,8 +187,8 @@ export function parseFlags(
     else if (i + 1 < argv.length) raw = argv[++i]!;
     else throw new FlagError(`flag needs an argument: -${name}`, 2);
     const v = convert(spec, raw);
-    if (v === undefined) throw new FlagError(`invalid ${spec.type === 'bool' ? 'boolean ' : ''}value "${raw}" for flag -${name}: parse error`, 2);
-    values[name] = v;
+    if ('problem' in v) throw new FlagError(`invalid ${spec.type === 'bool' ? 'boolean ' : ''}value "${raw}" for flag -${name}: ${v.problem}`, 2);
+    values[name] = v.value;
   }
   return { values, args: argv.slice(i) };
 }

@@ -6,7 +6,8 @@ import { stateDirGiven, stateKeyStore } from './state-dir.js';
 import { readKeyStoreAccess } from './key-store-access.js';
 import { KEY_COPY_FILE } from '../keys/last-known-good.js';
 import type { EtcdAccess } from '../keys/etcd-access.js';
-import { ConfigError, type FlagReader } from './validate.js';
+import type { GATEWAY_FLAGS } from './programs.js';
+import { ConfigError, type FlagReader, type FlagsOf } from './validate.js';
 import { STREAM_AFTER_BYTES as STREAMING_BODY_BYTES } from '../gateway/body.js';
 
 export interface GatewayConfig extends RoutingConfig {
@@ -34,7 +35,7 @@ export interface GatewayConfig extends RoutingConfig {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   /** CIDRs whose X-Forwarded-For is believed. */
-  readonly trustedProxies: string[];
+  readonly trustedProxies: readonly string[];
   readonly tlsMinVersion: TlsVersion;
   /** Empty: no client certificates asked for. */
   readonly clientCaPath: string;
@@ -44,15 +45,13 @@ export interface GatewayConfig extends RoutingConfig {
   readonly maxTenantSeries: number;
 }
 
-function port(f: FlagReader, name: string): number | undefined {
+/** A port flag (its range checked when parsed); empty: no such listener. */
+function port(f: FlagReader<FlagsOf<typeof GATEWAY_FLAGS>>, name: 'listen-http-port' | 'listen-https-port'): number | undefined {
   const text = f.string(name);
-  if (text === '') return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535) throw new ConfigError(`-${name} must be a port number (0-65535), got "${text}"`);
-  return n;
+  return text === '' ? undefined : Number(text);
 }
 
-export function readGatewayConfig(f: FlagReader): GatewayConfig {
+export function readGatewayConfig(f: FlagReader<FlagsOf<typeof GATEWAY_FLAGS>>): GatewayConfig {
   const certPath = f.string('cert');
   const keyPath = f.string('key');
   if ((certPath === '') !== (keyPath === '')) {
@@ -74,8 +73,8 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     if (err instanceof TrustedProxiesError) throw new ConfigError(`-trusted-proxies: ${err.message}`);
     throw err;
   }
-  const maxBatchBytes = f.int('max-batch-bytes', 1);
-  const maxInflightBytes = f.int('max-inflight-bytes', 1);
+  const maxBatchBytes = f.int('max-batch-bytes');
+  const maxInflightBytes = f.int('max-inflight-bytes');
   // A batch inflating as it streams holds room for a whole batch plus the compressed MiB read before it.
   if (maxInflightBytes < maxBatchBytes + STREAMING_BODY_BYTES) {
     throw new ConfigError(`-max-inflight-bytes must be at least -max-batch-bytes + ${STREAMING_BODY_BYTES} (${maxBatchBytes + STREAMING_BODY_BYTES}), got ${maxInflightBytes}`);
@@ -84,7 +83,6 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
   const keyStore = stateKeyStore(routing.stateDir, f.string('key-store'));
   const remoteStore = !keyStore.startsWith('file:');
   const keyRefreshMs = f.ms('key-refresh');
-  if (keyRefreshMs < 0) throw new ConfigError(`-key-refresh must not be negative (0 is only at start and on SIGHUP), got ${keyRefreshMs}ms`);
   return {
     ...routing,
     listenAddr: f.host('listen-addr'),
@@ -100,16 +98,16 @@ export function readGatewayConfig(f: FlagReader): GatewayConfig {
     keyCopyPath: remoteStore && stateDirGiven(f.string('state-dir')) ? join(routing.stateDir, KEY_COPY_FILE) : undefined,
     keyRefreshMs,
     maxBatchBytes,
-    maxBodyBytes: f.int('max-body-bytes', 1),
+    maxBodyBytes: f.int('max-body-bytes'),
     maxInflightBytes,
-    readHeaderTimeoutMs: f.positiveMs('read-header-timeout'),
-    readTimeoutMs: f.positiveMs('read-timeout'),
-    maxConnections: f.int('max-connections', 1),
-    maxConnectionsPerIp: f.int('max-connections-per-ip', 0),
+    readHeaderTimeoutMs: f.ms('read-header-timeout'),
+    readTimeoutMs: f.ms('read-timeout'),
+    maxConnections: f.int('max-connections'),
+    maxConnectionsPerIp: f.int('max-connections-per-ip'),
     trustedProxies,
     tlsMinVersion: f.oneOf('tls-min-version', Object.keys(TLS_VERSIONS) as TlsVersion[]),
     clientCaPath,
     verbose: f.bool('verbose'),
-    maxTenantSeries: f.int('max-tenant-series', 0),
+    maxTenantSeries: f.int('max-tenant-series'),
   };
 }

@@ -1,6 +1,7 @@
 // The inputs besides the plaintext TCP listener, shared by the proxy and the relay (each off
 // unless its address is given): Graphite plaintext over UDP, and carbon's pickle protocol.
-import type { FlagReader } from './validate.js';
+import type { INPUT_FLAGS } from './programs.js';
+import type { FlagReader, FlagsOf } from './validate.js';
 
 export interface InputsConfig {
   /** '' when off. */
@@ -11,12 +12,12 @@ export interface InputsConfig {
   readonly maxPickleBytes: number;
 }
 
-export function readInputsConfig(f: FlagReader): InputsConfig {
-  const optionalAddress = (name: string): string => (f.string(name) === '' ? '' : f.hostPort(name));
+export function readInputsConfig(f: FlagReader<FlagsOf<typeof INPUT_FLAGS>>): InputsConfig {
+  const optionalAddress = (name: 'listen-udp' | 'listen-pickle'): string => (f.string(name) === '' ? '' : f.hostPort(name));
   return {
     listenUdp: optionalAddress('listen-udp'),
-    udpReceiveBufferBytes: f.int('udp-receive-buffer', 1),
+    udpReceiveBufferBytes: f.int('udp-receive-buffer'),
     listenPickle: optionalAddress('listen-pickle'),
-    maxPickleBytes: f.int('max-pickle-bytes', 1),
+    maxPickleBytes: f.int('max-pickle-bytes'),
   };
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { FlagSpec } from './flags.js';
 import { readSecretFile } from './api-key-file.js';
-import { ConfigError, type FlagReader } from './validate.js';
+import { ConfigError, type FlagReader, type FlagsOf } from './validate.js';
 import type { EtcdAccess } from '../keys/etcd-access.js';
 
 /** The environment variable that may hold the etcd password instead of -key-store-password-file. */
@@ -15,13 +15,13 @@ export const KEY_STORE_PASSWORD_ENV = 'POLYMUR_KEY_STORE_PASSWORD';
 export const KEY_STORE_USAGE =
   'API key store: file:PATH, etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcds://: TLS), consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)';
 
-export const KEY_STORE_ACCESS_FLAGS: readonly FlagSpec[] = [
+export const KEY_STORE_ACCESS_FLAGS = [
   { name: 'key-store-ca', type: 'string', default: '', usage: 'CA certificate file of an etcds:// key store (empty: the system\'s CAs)' },
   { name: 'key-store-cert', type: 'string', default: '', usage: 'Client certificate file for an etcds:// key store whose members ask for one (with -key-store-key)' },
   { name: 'key-store-key', type: 'string', default: '', usage: 'Private key file of -key-store-cert' },
   { name: 'key-store-user', type: 'string', default: '', usage: 'etcd user of the key store (etcd auth; the password from -key-store-password-file or $POLYMUR_KEY_STORE_PASSWORD)' },
   { name: 'key-store-password-file', type: 'string', default: '', usage: 'File holding the etcd password of -key-store-user (mode 0600)' },
-];
+] as const satisfies readonly FlagSpec[];
 
 function pem(flag: string, path: string): Buffer {
   try {
@@ -32,7 +32,7 @@ function pem(flag: string, path: string): Buffer {
 }
 
 /** Reads and checks the access flags for the -key-store URL `url`; files are read here, once. */
-export function readKeyStoreAccess(f: FlagReader, url: string, env: NodeJS.ProcessEnv = process.env): EtcdAccess {
+export function readKeyStoreAccess(f: FlagReader<FlagsOf<typeof KEY_STORE_ACCESS_FLAGS>>, url: string, env: NodeJS.ProcessEnv = process.env): EtcdAccess {
   const etcd = url.startsWith('etcd://') || url.startsWith('etcds://');
   const tls = url.startsWith('etcds://');
   const [ca, cert, key, user, passwordFile] = KEY_STORE_ACCESS_FLAGS.map((spec) => f.string(spec.name)) as [string, string, string, string, string];

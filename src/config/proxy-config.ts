@@ -4,7 +4,8 @@ import { chooseEgressProxy, EgressProxyError, type EgressChoice } from '../forwa
 import { readApiKey } from './api-key-file.js';
 import { readInputsConfig, type InputsConfig } from './inputs-config.js';
 import { resolveStateDir, statePath } from './state-dir.js';
-import { ConfigError, type FlagReader } from './validate.js';
+import type { PROXY_FLAGS } from './programs.js';
+import { ConfigError, type FlagReader, type FlagsOf } from './validate.js';
 
 export interface ProxyConfig extends InputsConfig {
   readonly apiKey: string;
@@ -12,7 +13,7 @@ export interface ProxyConfig extends InputsConfig {
   readonly apiKeyFile: string;
   readonly certPath: string;
   readonly consoleOut: boolean;
-  readonly gateways: string[];
+  readonly gateways: readonly string[];
   /** How each gateway is reached: through which forward proxy, or directly, and why. */
   readonly egress: ReadonlyMap<string, EgressChoice>;
   readonly listenAddr: string;
@@ -51,7 +52,7 @@ function readEgress(gateways: readonly string[], flag: string, env: NodeJS.Proce
   }
 }
 
-export function readProxyConfig(f: FlagReader, env: NodeJS.ProcessEnv = process.env): ProxyConfig {
+export function readProxyConfig(f: FlagReader<FlagsOf<typeof PROXY_FLAGS>>, env: NodeJS.ProcessEnv = process.env): ProxyConfig {
   const consoleOut = f.bool('console-out');
   const gateways = f.list('gateway');
   const apiKeyFile = f.string('api-key-file');
@@ -86,27 +87,27 @@ export function readProxyConfig(f: FlagReader, env: NodeJS.ProcessEnv = process.
     gateways,
     egress,
     listenAddr: f.hostPort('listen-addr'),
-    metricsFlushMs: f.int('metrics-flush', 0) * 1000,
-    queueCap: f.int('queue-cap', 1),
-    queueMaxBytes: f.int('queue-max-bytes', 1),
+    metricsFlushMs: f.int('metrics-flush') * 1000,
+    queueCap: f.int('queue-cap'),
+    queueMaxBytes: f.int('queue-max-bytes'),
     whenFull: f.oneOf('when-full', ['block', 'drop'] as const),
     statAddr: f.hostPort('stat-addr'),
     statusToken: f.string('status-token'),
     verbose: f.bool('verbose'),
-    workers: f.int('workers', 1),
-    batchSize: f.int('batch-size', 1),
-    flushIntervalMs: f.positiveMs('flush-interval'),
-    timeoutMs: f.positiveMs('timeout'),
-    maxRetryDelayMs: f.positiveMs('max-retry-delay'),
+    workers: f.int('workers'),
+    batchSize: f.int('batch-size'),
+    flushIntervalMs: f.ms('flush-interval'),
+    timeoutMs: f.ms('timeout'),
+    maxRetryDelayMs: f.ms('max-retry-delay'),
     deadLetterPath,
-    deadLetterMaxBytes: f.int('dead-letter-max-bytes', 1),
+    deadLetterMaxBytes: f.int('dead-letter-max-bytes'),
     spoolDir: statePath(stateDir, f.string('spool-dir')),
     stateDir,
-    spoolMaxBytes: f.int('spool-max-bytes', 1),
+    spoolMaxBytes: f.int('spool-max-bytes'),
     spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
-    maxConnections: f.int('max-connections', 1),
-    maxConnectionsPerIp: f.int('max-connections-per-ip', 0),
+    maxConnections: f.int('max-connections'),
+    maxConnectionsPerIp: f.int('max-connections-per-ip'),
     idleTimeoutMs: f.ms('idle-timeout'),
     ...readInputsConfig(f),
   };

@@ -2,7 +2,8 @@
 import { DestinationError, parseDestinations, type Distribution } from '../route/destination.js';
 import { readDestinationsFile } from './destinations-file.js';
 import { resolveStateDir, statePath } from './state-dir.js';
-import { ConfigError, type FlagReader } from './validate.js';
+import type { ROUTING_FLAGS } from './programs.js';
+import { ConfigError, type FlagReader, type FlagsOf } from './validate.js';
 
 export interface RoutingConfig {
   readonly apiAddr: string;
@@ -12,7 +13,7 @@ export interface RoutingConfig {
   readonly statusToken: string;
   readonly consoleOut: boolean;
   /** From -destinations, or from -destinations-file as it read at start. */
-  readonly destinations: string[];
+  readonly destinations: readonly string[];
   /** Empty: none (the destinations came from -destinations). */
   readonly destinationsFile: string;
   /** Absolute: relative state paths are resolved against it. */
@@ -34,7 +35,7 @@ export interface RoutingConfig {
   readonly resendWindowBytes: number;
 }
 
-export function readRoutingConfig(f: FlagReader): RoutingConfig {
+export function readRoutingConfig(f: FlagReader<FlagsOf<typeof ROUTING_FLAGS>>): RoutingConfig {
   const consoleOut = f.bool('console-out');
   const distribution = f.oneOf('distribution', ['broadcast', 'hash-route'] as const);
   const destinationsFile = f.string('destinations-file');
@@ -48,10 +49,9 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
         : 'no destinations: give -destinations ip:port[,ip:port...], -destinations-file PATH or -console-out',
     );
   }
-  const replicationFactor = f.int('replication-factor', 1);
-  // -incoming-queue-cap is accepted (and checked) for the original's command lines; it limits nothing:
-  // the listener hands batches straight to the destination queues, whose caps apply.
-  f.int('incoming-queue-cap', 1);
+  const replicationFactor = f.int('replication-factor');
+  // -incoming-queue-cap is accepted (and its range checked) for the original's command lines; it
+  // limits nothing: the listener hands batches straight to the destination queues, whose caps apply.
   if (!consoleOut) {
     const shortfall = replicationShortfall(parseDestinationsFlag(destinations, distribution), distribution, replicationFactor);
     if (shortfall) throw new ConfigError(shortfall);
@@ -69,23 +69,17 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     distribution,
     hashType: f.oneOf('hash-type', ['carbon_ch', 'fnv1a_ch'] as const),
     replicationFactor,
-    outgoingQueueCap: f.int('outgoing-queue-cap', 1),
-    metricsFlushMs: f.int('metrics-flush', 0) * 1000,
+    outgoingQueueCap: f.int('outgoing-queue-cap'),
+    metricsFlushMs: f.int('metrics-flush') * 1000,
     spoolDir: statePath(stateDir, f.string('spool-dir')),
-    spoolMaxBytes: f.int('spool-max-bytes', 1),
+    spoolMaxBytes: f.int('spool-max-bytes'),
     spoolFsync: f.oneOf('spool-fsync', ['always', 'interval', 'never'] as const),
     shutdownTimeoutMs: f.ms('shutdown-timeout'),
     whenFull: f.oneOf('when-full', ['block', 'drop'] as const),
-    writeTimeoutMs: nonNegativeMs(f, 'write-timeout'),
-    resendWindowMs: nonNegativeMs(f, 'resend-window'),
-    resendWindowBytes: f.int('resend-window-bytes', 0),
+    writeTimeoutMs: f.ms('write-timeout'),
+    resendWindowMs: f.ms('resend-window'),
+    resendWindowBytes: f.int('resend-window-bytes'),
   };
-}
-
-function nonNegativeMs(f: FlagReader, name: string): number {
-  const ms = f.ms(name);
-  if (ms < 0) throw new ConfigError(`-${name} must not be negative (0 turns it off), got ${ms}ms`);
-  return ms;
 }
 
 /**

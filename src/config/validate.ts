@@ -1,62 +1,79 @@
 // Typed access to parsed flag values, validated once at start. A bad combination is a ConfigError:
 // the program prints it and exits 2, as Go's flag package does for a bad value.
 import { AddressError, parseHost, parseHostPort } from '../net/address.js';
-import type { FlagValues } from './flags.js';
+import type { FlagSpec, FlagType, FlagValues } from './flags.js';
+import { PolymurError, type ErrorCode } from '../errors.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+export class ConfigError extends PolymurError {
+  readonly code: ErrorCode = 'POLYMUR_ERR_CONFIG';
 }
 
-export class FlagReader {
+/** The names of the flags of one type among the flags S: a reader takes only these, so a misspelt name does not compile. */
+export type FlagName<S extends FlagSpec, K extends FlagType> = Extract<S, { readonly type: K }>['name'];
+
+/** The entries of a flag table declared `as const`. */
+export type FlagsOf<T extends readonly FlagSpec[]> = T[number];
+
+/**
+ * The parsed values of the flags S (a table's entries, FlagsOf<typeof TABLE>), read by name and
+ * type. Ranges were checked when the flags were parsed (flags.ts); what is checked here needs more
+ * than a range (addresses, choices, combinations). Contravariant: a program's reader serves a
+ * function that reads only some of its flags (the gateway's, for the routing flags it shares).
+ */
+export class FlagReader<in S extends FlagSpec> {
   constructor(private readonly values: FlagValues) {}
 
-  string(name: string): string {
-    return String(this.values[name]);
+  /** A reader of `table`'s flags over values parsed with it. */
+  static of<T extends readonly FlagSpec[]>(_table: T, values: FlagValues): FlagReader<FlagsOf<T>> {
+    return new FlagReader<FlagsOf<T>>(values);
   }
 
-  bool(name: string): boolean {
-    return this.values[name] === true;
+  private value(name: string): string | number | boolean {
+    const v = this.values[name];
+    // Only a reader built on another table's values gets here: a misspelt name does not compile.
+    if (v === undefined) throw new Error(`no flag -${name} in this program's table`);
+    return v;
+  }
+
+  string(name: FlagName<S, 'string'>): string {
+    return String(this.value(name));
+  }
+
+  bool(name: FlagName<S, 'bool'>): boolean {
+    return this.value(name) === true;
   }
 
   /** Durations are parsed to milliseconds by the flag parser. */
-  ms(name: string): number {
-    return Number(this.values[name]);
+  ms(name: FlagName<S, 'duration'>): number {
+    return Number(this.value(name));
   }
 
-  int(name: string, min = -Infinity): number {
-    const n = Number(this.values[name]);
-    if (n < min) throw new ConfigError(`-${name} must be at least ${min}, got ${n}`);
-    return n;
+  int(name: FlagName<S, 'int'>): number {
+    return Number(this.value(name));
   }
 
-  positiveMs(name: string): number {
-    const ms = this.ms(name);
-    if (!(ms > 0)) throw new ConfigError(`-${name} must be a positive duration, got ${this.values[name]}ms`);
-    return ms;
-  }
-
-  oneOf<T extends string>(name: string, choices: readonly T[]): T {
+  oneOf<C extends string>(name: FlagName<S, 'string'>, choices: readonly C[]): C {
     const v = this.string(name);
     if (!(choices as readonly string[]).includes(v)) {
       throw new ConfigError(`-${name} must be one of ${choices.join(', ')}; got "${v}"`);
     }
-    return v as T;
+    return v as C;
   }
 
   /** A host:port address flag (`:2003`, `[::1]:2003`), checked here so a bad one stops the program before anything starts. */
-  hostPort(name: string): string {
+  hostPort(name: FlagName<S, 'string'>): string {
     const text = this.string(name);
     this.address(name, () => parseHostPort(text));
     return text;
   }
 
   /** A host-only address flag (`0.0.0.0`, `[::1]`, `::1`), returned without brackets, ready for listen(). */
-  host(name: string): string {
+  host(name: FlagName<S, 'string'>): string {
     const text = this.string(name);
     return this.address(name, () => parseHost(text));
   }
 
-  private address<T>(name: string, parse: () => T): T {
+  private address<R>(name: string, parse: () => R): R {
     try {
       return parse();
     } catch (err) {
@@ -66,7 +83,7 @@ export class FlagReader {
   }
 
   /** A comma-separated list, blanks removed. */
-  list(name: string): string[] {
+  list(name: FlagName<S, 'string'>): string[] {
     return this.string(name).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   }
 }

@@ -6,12 +6,14 @@
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { PolymurError } from '../errors.js';
 import type { Registry } from '../observe/metrics.js';
 
 /** An append that did not reach the disk; the file is as it was before. */
-export class DeadLetterWriteError extends Error {
-  override readonly name = 'DeadLetterWriteError';
-  constructor(readonly path: string, readonly code: string, message: string) {
+export class DeadLetterWriteError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_DEAD_LETTER_WRITE';
+  /** The system's code (ENOSPC, EACCES, …). */
+  constructor(readonly path: string, readonly errno: string, message: string) {
     super(`cannot write the dead-letter file ${path}: ${message}`);
   }
 }

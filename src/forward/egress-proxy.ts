@@ -2,9 +2,10 @@
 // environment as Go's net/http reads it (the original proxy's client): HTTPS_PROXY for https://
 // gateways, HTTP_PROXY for http://, NO_PROXY naming the hosts reached directly. Upper case first,
 // the lower-case names (curl's) too. Decided once at start, so it can be logged and checked.
+import { PolymurError } from '../errors.js';
 
-export class EgressProxyError extends Error {
-  override readonly name = 'EgressProxyError';
+export class EgressProxyError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_EGRESS_PROXY';
 }
 
 export interface EgressChoice {

@@ -305,7 +305,7 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
           await abortableSleep(capMs, stop.signal);
           break;
         case 'retryable': {
-          m.failures.inc(1, { reason: outcome.reason.startsWith('HTTP') ? outcome.reason.slice(0, 8) : outcome.reason.split(':')[0]! });
+          m.failures.inc(1, { reason: outcome.code });
           const wait = selector.failed(index, outcome.afterMs);
           opts.log(`[worker #${worker}] sending to ${transport.url} failed (${outcome.reason}); retry ${attempt} in ${(wait / 1000).toFixed(2)}s`);
           await abortableSleep(wait, stop.signal);

@@ -1,13 +1,19 @@
 // What a gateway's answer (or a failed request) means for the batch: a value, decided by small
 // pure functions so every case is a row in a table test.
 
+/**
+ * Every outcome but success carries `code`, stable and short, what metrics are labelled by: `HTTP
+ * <status>` for an answer, else the error's own code (an errno such as ECONNREFUSED, undici's
+ * UND_ERR_*, OpenSSL's certificate codes, ours from src/errors.ts) or its name (AbortError).
+ * `reason` is the same in words, for the log.
+ */
 export type SendOutcome =
   | { readonly kind: 'success' }
-  | { readonly kind: 'retryable'; readonly afterMs?: number; readonly reason: string }
+  | { readonly kind: 'retryable'; readonly code: string; readonly afterMs?: number; readonly reason: string }
   /** 401: keep the data and retry slowly; a key can be restored. */
-  | { readonly kind: 'unauthorized'; readonly reason: string }
+  | { readonly kind: 'unauthorized'; readonly code: string; readonly reason: string }
   /** 400/413: the batch itself is bad; it goes to the dead-letter file. */
-  | { readonly kind: 'rejected'; readonly reason: string };
+  | { readonly kind: 'rejected'; readonly code: string; readonly reason: string };
 
 /** Retry-After as delta-seconds or an HTTP-date, in milliseconds from `now`. */
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
@@ -33,14 +39,15 @@ export function classifyResponse(
   now: number = Date.now(),
 ): SendOutcome {
   const said = body.trim();
-  const reason = `HTTP ${status}${said ? `: ${said.slice(0, 200)}` : ''}`;
+  const code = `HTTP ${status}`;
+  const reason = `${code}${said ? `: ${said.slice(0, 200)}` : ''}`;
   if (status >= 200 && status < 300) return { kind: 'success' };
-  if (status === 401) return { kind: 'unauthorized', reason };
-  if (status === 400 || status === 413 || status === 415) return { kind: 'rejected', reason };
+  if (status === 401) return { kind: 'unauthorized', code, reason };
+  if (status === 400 || status === 413 || status === 415) return { kind: 'rejected', code, reason };
   const afterMs = parseRetryAfter(header(headers, 'retry-after'), now);
   // Everything else may pass with time: overload (429, 503), gateway errors (5xx), a proxy in
   // between answering 403/404/408 while it is reconfigured. Keeping the data is the safe side.
-  return afterMs === undefined ? { kind: 'retryable', reason } : { kind: 'retryable', afterMs, reason };
+  return afterMs === undefined ? { kind: 'retryable', code, reason } : { kind: 'retryable', code, afterMs, reason };
 }
 
 /**
@@ -59,7 +66,7 @@ const CERTIFICATE_ERRORS = new Set([
 
 /**
  * A failed request in words: `CODE: message`, and for a certificate that did not verify
- * `CODE: TLS certificate verification failed: message`. The code comes first, so it can label a metric.
+ * `CODE: TLS certificate verification failed: message`.
  */
 export function describeError(err: unknown): string {
   const message = (err as { message?: string }).message ?? String(err);
@@ -67,6 +74,7 @@ export function describeError(err: unknown): string {
   return isCertificateError(err) ? `${code}: TLS certificate verification failed: ${message}` : `${code}: ${message}`;
 }
 
+/** The code a failed request is counted by: the error's own, or its name. */
 function errorCode(err: unknown): string {
   const e = err as { code?: unknown; name?: string };
   // A DOMException (an abort) has a numeric legacy code; its name says more.
@@ -78,5 +86,5 @@ export function isCertificateError(err: unknown): boolean {
 }
 
 export function classifyError(err: unknown): SendOutcome {
-  return { kind: 'retryable', reason: describeError(err) };
+  return { kind: 'retryable', code: errorCode(err), reason: describeError(err) };
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { buildConnector, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { describeProxy } from './egress-proxy.js';
 import { classifyError, classifyResponse, describeError, isCertificateError, type SendOutcome } from './outcome.js';
+import { PolymurError } from '../errors.js';
 
 export type PingResult =
   | { readonly ok: true }
@@ -38,9 +39,8 @@ export interface GatewayTransport {
 }
 
 /** A forward proxy that answered CONNECT with another status than 200 (policy, overload, no route). */
-export class TunnelRefusedError extends Error {
-  override readonly name = 'TunnelRefusedError';
-  readonly code = 'PROXY_TUNNEL_REFUSED';
+export class TunnelRefusedError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_PROXY_TUNNEL_REFUSED';
 }
 
 /**

@@ -12,15 +12,19 @@ import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
 import { isalGunzipInto, type GunzipInto } from '../forward/gzip.js';
 import { BudgetExhausted, type Lease } from './inflight-budget.js';
 import { joinInSteps } from '../lifecycle/steps.js';
+import { PolymurError } from '../errors.js';
 
 /** Over -max-body-bytes (compressed) or -max-batch-bytes (decompressed): answered 413. */
-export class BodyTooLarge extends Error {
-  override readonly name = 'BodyTooLarge';
+export class BodyTooLarge extends PolymurError {
+  readonly code = 'POLYMUR_ERR_BODY_TOO_LARGE';
+  constructor(message = 'request body over -max-body-bytes (compressed) or -max-batch-bytes (inflated)') {
+    super(message);
+  }
 }
 
 /** Not a gzip stream, or a broken one: answered 400. */
-export class BodyMalformed extends Error {
-  override readonly name = 'BodyMalformed';
+export class BodyMalformed extends PolymurError {
+  readonly code = 'POLYMUR_ERR_BODY_MALFORMED';
 }
 
 export interface BodyLimits {

@@ -31,9 +31,12 @@ export function createClientErrorHandler(opts: {
   readonly metrics: GatewayMetrics;
   /** Whether the socket's current response has begun. */
   readonly answering: (socket: Socket) => boolean;
+  /** Counts the errors that get no HTTP answer (a reset, a failed handshake). */
+  readonly onSocketError: (err: NodeJS.ErrnoException) => void;
 }): (err: NodeJS.ErrnoException, socket: Socket) => void {
   return (err, socket) => {
     const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'Request Timeout\n'] : err.code?.startsWith('HPE_') ? ['400 Bad Request', 'Bad Request\n'] : undefined;
+    if (!answer) opts.onSocketError(err);
     if (!answer || !socket.writable || opts.answering(socket)) return void socket.destroy();
     const [status, text] = answer as [string, string];
     opts.metrics.requests.inc(1, { path: 'other', code: status.slice(0, 3) });

@@ -4,6 +4,7 @@
 // all, so thirty bombs inflating at the same time cannot take thirty times -max-batch-bytes.
 // A request reserves before it holds more, waiting (first come, first served) for others to
 // release; a wait that runs out is answered 503 + Retry-After by the caller.
+import { PolymurError } from '../errors.js';
 
 export interface InflightBudget {
   readonly limit: number;
@@ -36,8 +37,8 @@ export interface Lease {
 }
 
 /** Why a request was answered 503: the budget stayed full for the whole wait. */
-export class BudgetExhausted extends Error {
-  override readonly name = 'BudgetExhausted';
+export class BudgetExhausted extends PolymurError {
+  readonly code = 'POLYMUR_ERR_INFLIGHT_BUDGET';
   constructor(
     readonly wanted: number,
     readonly limit: number,

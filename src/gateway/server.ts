@@ -13,6 +13,7 @@ import type { Stage } from '../lifecycle/stage.js';
 import { createConnectionLimit } from '../net/connection-limit.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
+import { socketErrorCounter } from '../observe/socket-errors.js';
 import { tlsServerOptions, type GatewayTls } from '../net/tls-policy.js';
 import { createTrustedProxies } from '../net/trusted-proxies.js';
 import { createAuthenticate, type KeyLookup } from './authenticate.js';
@@ -113,7 +114,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     maxConnections: opts.maxConnections,
     perIp,
     handle: createRequestHandler({ tracker, authenticate, ingest, reply, clientName, log: opts.log }),
-    onClientError: createClientErrorHandler({ metrics, answering }),
+    onClientError: createClientErrorHandler({ metrics, answering, onSocketError: socketErrorCounter(opts.metrics, 'gateway') }),
     metrics,
     log: opts.log,
   });

@@ -10,6 +10,7 @@ import { createConnectionLimit } from '../net/connection-limit.js';
 import { createLineFramer, type LineFramer } from '../protocol/framer.js';
 import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../protocol/lines.js';
 import { formatHostPort, listenOn, parseHostPort } from '../net/address.js';
+import { socketErrorCounter } from '../observe/socket-errors.js';
 
 /**
  * close(): stop accepting, read and deliver what clients already sent, then close each connection
@@ -62,6 +63,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const refusedPerIp = opts.metrics.counter('polymur_connections_refused_per_ip_total', 'Client connections refused over -max-connections-per-ip');
   const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256);
   const refusedLog = rateLimitedLog(opts.log);
+  const onSocketError = socketErrorCounter(opts.metrics, 'listener', opts.log);
   const sockets = new Set<Socket>();
   opts.metrics.gauge('polymur_connections_open', 'Client connections open', () => sockets.size, opts.what?.labels);
   const invalidLog = rateLimitedLog(opts.log);
@@ -117,7 +119,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
       framer.end();
       socket.end();
     });
-    socket.on('error', () => {});
+    socket.on('error', onSocketError);
     socket.on('close', () => {
       framer.end();
       sockets.delete(socket);

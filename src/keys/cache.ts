@@ -3,6 +3,7 @@
 // lookup takes does not depend on how much of a real key an attacker has guessed; hashed entries
 // (`sha256:…`, see entry.ts) are indexed by their digest directly, plaintext ones by theirs.
 import type { Stage } from '../lifecycle/stage.js';
+import { rateLimitedLog } from '../observe/log.js';
 import type { Registry } from '../observe/metrics.js';
 import { entryDigest, keyDigest } from './entry.js';
 import type { KeyCopy } from './last-known-good.js';
@@ -103,6 +104,12 @@ export function createKeyCache(opts: {
   let storeUp = false;
   let lastCopyFailure: string | undefined;
   const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
+  const watchErrors = opts.metrics?.counter('polymur_key_watch_errors_total', 'Errors of the key store\'s change watch (the periodic -key-refresh still reads the store)');
+  const watchErrorLog = rateLimitedLog(opts.log, 1, 60_000);
+  const watchFailed = (err: Error): void => {
+    watchErrors?.inc();
+    watchErrorLog(`Watching the API key store ${opts.store.description} failed (every -key-refresh still reads it): ${err.message}`);
+  };
   opts.metrics?.gauge('polymur_keys', 'API keys known to the gateway', () => known.byDigest.size);
   opts.metrics?.gauge('polymur_key_store_up', 'Whether the last read of the API key store succeeded (1) or failed (0)', () => (storeUp ? 1 : 0));
 
@@ -207,7 +214,7 @@ export function createKeyCache(opts: {
       if (refreshMs === 0) return;
       timer = setInterval(refreshKeepingOld, refreshMs);
       timer.unref();
-      unwatch = opts.store.watch?.(refreshKeepingOld);
+      unwatch = opts.store.watch?.(refreshKeepingOld, watchFailed);
     },
     refresh,
     size: () => known.byDigest.size,

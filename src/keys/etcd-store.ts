@@ -40,7 +40,7 @@ export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeySto
         return (await txn.commit()).succeeded;
       }),
     delete: (name) => wrap(`delete ${name}`, async () => Number((await client.delete().key(prefix + name)).deleted) > 0),
-    watch(onChange) {
+    watch(onChange, onError) {
       let cancelled = false;
       let cancel: (() => Promise<void>) | undefined;
       client
@@ -53,12 +53,15 @@ export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeySto
           watcher.on('delete', onChange);
           // A failing, lost or re-established stream: a re-read finds out (and says) whether the
           // store is there, and catches up on what changed while the stream was down.
-          watcher.on('error', onChange);
+          watcher.on('error', (err: Error) => {
+            onError(err);
+            onChange();
+          });
           watcher.on('disconnected', onChange);
           watcher.on('connected', onChange);
           cancel = () => watcher.cancel();
         })
-        .catch(() => undefined); // the periodic refresh covers a store that cannot be watched
+        .catch(onError); // the periodic refresh covers a store that cannot be watched
       return () => {
         cancelled = true;
         void cancel?.();

@@ -3,6 +3,7 @@
 // owner is gone (killed mid-write) is taken over; a live one is waited for, up to a deadline.
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PolymurError } from '../errors.js';
 
 /** A lock file still without a pid this long after it was made: its maker died before writing it. */
 const UNWRITTEN_STALE_MS = 5000;
@@ -10,8 +11,8 @@ const UNWRITTEN_STALE_MS = 5000;
 const BREAK_STALE_MS = 5000;
 const POLL_MS = 10;
 
-export class LockTimeout extends Error {
-  override readonly name = 'LockTimeout';
+export class LockTimeout extends PolymurError {
+  readonly code = 'POLYMUR_ERR_LOCK_TIMEOUT';
   constructor(
     readonly lockPath: string,
     readonly holder: number | undefined,

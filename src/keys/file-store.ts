@@ -113,14 +113,14 @@ export function createFileKeyStore(path: string, opts: { lockWaitMs?: number } =
       const octal = (mode & 0o777).toString(8).padStart(4, '0');
       return [`key store ${path} has mode ${octal}: ${open.join(' and ')} can read or change the API keys; chmod 600 it`];
     },
-    watch(onChange) {
+    watch(onChange, onError) {
       // Watch the directory: the file itself is replaced by rename on every write.
       let watcher: FSWatcher | undefined;
       try {
         watcher = watchFile(dirname(path), (_event, file) => {
           if (file === null || file === basename(path)) onChange();
         });
-        watcher.on('error', () => undefined);
+        watcher.on('error', onError);
         watcher.unref();
       } catch {
         // Without a watcher the periodic refresh still picks changes up.

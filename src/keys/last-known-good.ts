@@ -3,13 +3,14 @@
 // changed them, so that a gateway started while the store is unreachable serves the keys it last
 // knew instead of refusing to start.
 import { chmodSync, openSync, readFileSync, renameSync, statSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import type { ErrorCode } from '../errors.js';
 import { KeyStoreError } from './store.js';
 
 /** The copy's file name inside the state directory. */
 export const KEY_COPY_FILE = 'polymur-keys.last-known-good.json';
 
 export class KeyCopyError extends KeyStoreError {
-  readonly code = 'POLYMUR_ERR_KEY_COPY';
+  override readonly code: ErrorCode = 'POLYMUR_ERR_KEY_COPY';
 }
 
 export interface KeyCopy {

@@ -2,6 +2,7 @@
 // picks one). Every store keeps the original's meaning, name -> key (Consul KV
 // `polymur/gateway/keys/<name>` = `<key>` in the Go original); the value is the key or its hash
 // (entry.ts).
+import { PolymurError, type ErrorCode } from '../errors.js';
 
 export interface KeyStore {
   /** A description for messages: "file /etc/polymur/keys.json", "etcd 10.0.0.1:2379". */
@@ -18,21 +19,24 @@ export interface KeyStore {
   delete(name: string): Promise<boolean>;
   /** What an operator should fix, checked once at the gateway's start (a key file others can read). */
   audit?(): Promise<string[]>;
-  /** Calls back when the store may have changed; returns the unsubscribe function. */
-  watch?(onChange: () => void): () => void;
+  /**
+   * Calls back when the store may have changed, and with what broke the watch (the periodic refresh
+   * still picks changes up); returns the unsubscribe function.
+   */
+  watch?(onChange: () => void, onError: (err: Error) => void): () => void;
   close(): Promise<void>;
 }
 
 /** When a put writes: see KeyStore.put. */
 export type PutCondition = 'absent' | 'present' | { readonly value: string };
 
-export class KeyStoreError extends Error {
-  override readonly name: string = 'KeyStoreError';
+export class KeyStoreError extends PolymurError {
+  readonly code: ErrorCode = 'POLYMUR_ERR_KEY_STORE';
 }
 
 /** The store does not exist (yet): no key file. A gateway starts with no keys; polymur-keys create makes it. */
 export class KeyStoreMissing extends KeyStoreError {
-  override readonly name = 'KeyStoreMissing';
+  override readonly code = 'POLYMUR_ERR_KEY_STORE_MISSING';
 }
 
 /** The original's key layout in a key-value store. */

@@ -5,6 +5,7 @@
 // what the other writer left, so both edits are kept.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatRecord, parseRecord, type KeyRecord } from './record.js';
+import type { ErrorCode } from '../errors.js';
 import { KeyStoreError, type KeyStore } from './store.js';
 
 /** Attempts before giving up: a write loses only to another write of the same name, which then succeeded. */
@@ -14,8 +15,7 @@ const MAX_PAUSE_MS = 50;
 
 /** The stored value of the name cannot be read as a record: it is left as it is. */
 export class UnusableRecord extends KeyStoreError {
-  override readonly name = 'UnusableRecord';
-  readonly code = 'POLYMUR_ERR_RECORD_UNUSABLE';
+  override readonly code: ErrorCode = 'POLYMUR_ERR_RECORD_UNUSABLE';
   constructor(
     readonly keyName: string,
     readonly why: string,
@@ -26,8 +26,7 @@ export class UnusableRecord extends KeyStoreError {
 
 /** Other writers changed the name under every attempt. */
 export class RecordConflict extends KeyStoreError {
-  override readonly name = 'RecordConflict';
-  readonly code = 'POLYMUR_ERR_RECORD_CONFLICT';
+  override readonly code: ErrorCode = 'POLYMUR_ERR_RECORD_CONFLICT';
   constructor(
     readonly keyName: string,
     readonly attempts: number,

@@ -4,9 +4,10 @@
 // to listen() or connect() never keeps its brackets.
 import { once } from 'node:events';
 import { isIP, type AddressInfo, type Server } from 'node:net';
+import { PolymurError } from '../errors.js';
 
-export class AddressError extends Error {
-  override readonly name = 'AddressError';
+export class AddressError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_ADDRESS';
 }
 
 /** A host name: labels of letters, digits, '-' and '_' (seen in /etc/hosts and container names), separated by dots. */

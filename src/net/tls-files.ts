@@ -3,17 +3,17 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GatewayTls, TlsVersion } from './tls-policy.js';
+import { fileErrorText, PolymurError } from '../errors.js';
 
-export class TlsFileError extends Error {
-  override readonly name = 'TlsFileError';
+export class TlsFileError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_TLS_FILE';
 }
 
 function readPem(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    throw new TlsFileError(`${flag} ${path}: ${e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err))}`);
+    throw new TlsFileError(`${flag} ${path}: ${fileErrorText(err)}`);
   }
 }
 

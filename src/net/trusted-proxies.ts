@@ -4,9 +4,10 @@
 // writes into the header lies to the left of what our own balancers appended.
 import { BlockList, isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import { PolymurError } from '../errors.js';
 
-export class TrustedProxiesError extends Error {
-  override readonly name = 'TrustedProxiesError';
+export class TrustedProxiesError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_TRUSTED_PROXIES';
 }
 
 export interface Client {

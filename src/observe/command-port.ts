@@ -5,6 +5,8 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { listenOn, parseHostPort } from '../net/address.js';
 import type { Stage } from '../lifecycle/stage.js';
+import type { Registry } from './metrics.js';
+import { socketErrorCounter, type SocketPlace } from './socket-errors.js';
 
 /** close() and destroy() alike: answers are one line, so nothing is worth waiting for. */
 export interface CommandPort extends Stage {
@@ -21,14 +23,18 @@ export async function createCommandPort(opts: {
   http: HttpServer;
   command: (line: string) => string;
   maxConnections: number;
+  /** Its clients' socket errors are counted as this place's. */
+  metrics: Registry;
+  place: SocketPlace;
 }): Promise<CommandPort> {
+  const onSocketError = socketErrorCounter(opts.metrics, opts.place);
   opts.http.headersTimeout = 10_000;
   opts.http.requestTimeout = 30_000;
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+    socket.on('error', onSocketError);
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     let text = '';
     const answer = (line: string): void => {

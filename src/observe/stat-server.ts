@@ -58,6 +58,8 @@ export async function createStatServer(opts: {
     // The original answered `stats` and nothing else.
     command: (line) => (line === 'stats' ? JSON.stringify(buildStats(startedAt), null, 2) + '\n' : `Not a command: ${line}\n`),
     maxConnections: 256,
+    metrics: opts.registry,
+    place: 'stat-port',
   }).catch((err: unknown) => {
     status.stop();
     throw err;

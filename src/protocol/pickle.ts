@@ -15,14 +15,14 @@
 // index is the next one or one already set, as the pickler writes them) and capped, marks and tuple
 // nesting are capped, and the plaintext made of a frame is capped (a memoised path repeated by
 // 2-byte BINGETs would otherwise expand a 1 MiB frame into gigabytes).
+import { PolymurError } from '../errors.js';
 import type { InvalidReason } from './lines.js';
 
 /** Why a frame was refused: the `reason` label of polymur_pickle_frames_refused_total. */
 export const PICKLE_REFUSALS = ['too_large', 'protocol', 'opcode', 'truncated', 'malformed', 'memo', 'depth', 'expansion'] as const;
 export type PickleRefusal = (typeof PICKLE_REFUSALS)[number];
 
-export class PickleRefusedError extends Error {
-  override readonly name = 'PickleRefusedError';
+export class PickleRefusedError extends PolymurError {
   readonly code = 'POLYMUR_ERR_PICKLE_REFUSED';
   constructor(
     readonly reason: PickleRefusal,

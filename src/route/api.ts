@@ -6,6 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { formatHostPort, parseHostPort } from '../net/address.js';
 import { rateLimitedLog } from '../observe/log.js';
 import { createCommandPort, type CommandPort } from '../observe/command-port.js';
+import type { Registry } from '../observe/metrics.js';
 import { bearerToken, browserSign, createApiToken, splitAuth } from './api-guard.js';
 import { DestinationError, parseDestination } from './destination.js';
 import type { Router } from './router.js';
@@ -100,6 +101,7 @@ export async function createDestinationApi(opts: {
   /** -api-token; empty: none required. */
   token: string;
   log: (m: string) => void;
+  metrics: Registry;
 }): Promise<CommandPort> {
   const token = createApiToken(opts.token);
   const refusedLog = rateLimitedLog(opts.log);
@@ -143,7 +145,7 @@ export async function createDestinationApi(opts: {
     }
     return textCommand(opts.router, rest);
   };
-  const port = await createCommandPort({ listenAddr: opts.listenAddr, http, command, maxConnections: 64 });
+  const port = await createCommandPort({ listenAddr: opts.listenAddr, http, command, maxConnections: 64, metrics: opts.metrics, place: 'api-port' });
   const { host } = parseHostPort(opts.listenAddr);
   opts.log(`API started: ${formatHostPort(host, port.address.port)}`);
   return port;

@@ -52,6 +52,7 @@ export interface DestinationRegistryOptions {
   readonly resendWindowBytes?: number | undefined;
   readonly metrics: RouterMetrics;
   readonly log: (m: string) => void;
+  readonly onSocketError: (err: Error) => void;
   readonly hooks: DestinationHooks;
 }
 
@@ -112,6 +113,7 @@ export function createDestinationRegistry(opts: DestinationRegistryOptions): Des
         resendWindowBytes: opts.resendWindowBytes,
         metrics: opts.metrics,
         log: opts.log,
+        onSocketError: opts.onSocketError,
         counts: () => d,
         hooks: {
           onUp: () => opts.hooks.onUp(d),

@@ -28,6 +28,8 @@ export interface DestinationWriterOptions {
   readonly resendWindowBytes?: number | undefined;
   readonly metrics: RouterMetrics;
   readonly log: (m: string) => void;
+  /** Counts a socket error (a reset, a refused connect) that the writer survives. */
+  readonly onSocketError: (err: Error) => void;
   /** Read when an event comes (the record is made with the writer). */
   readonly counts: () => WriterCounts;
   readonly hooks: WriterHooks;
@@ -42,6 +44,7 @@ export function createDestinationWriter(opts: DestinationWriterOptions): TcpWrit
   return createTcpWriter({
     destination: address,
     queue: opts.queue,
+    onSocketError: opts.onSocketError,
     ...(opts.writeTimeoutMs !== undefined ? { writeTimeoutMs: opts.writeTimeoutMs } : {}),
     ...(opts.resendWindowMs !== undefined ? { resendWindowMs: opts.resendWindowMs } : {}),
     ...(opts.resendWindowBytes !== undefined ? { resendWindowBytes: opts.resendWindowBytes } : {}),

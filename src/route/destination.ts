@@ -3,6 +3,7 @@
 // Which machine it names (for duplicates) compares IPv6 literals in their shortest form.
 import { isIP } from 'node:net';
 import { canonicalHost, formatHostPort } from '../net/address.js';
+import { PolymurError } from '../errors.js';
 
 export interface DestinationAddress {
   readonly host: string;
@@ -14,8 +15,8 @@ export interface DestinationAddress {
   readonly endpoint: string;
 }
 
-export class DestinationError extends Error {
-  override readonly name = 'DestinationError';
+export class DestinationError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_DESTINATION';
 }
 
 export function parseDestination(text: string): DestinationAddress {

@@ -9,6 +9,7 @@
 // writers are in destination-registry.ts.
 import type { Batch, BatchQueue, BatchSink, FullPolicy } from '../batch/batch.js';
 import type { Registry } from '../observe/metrics.js';
+import { socketErrorCounter } from '../observe/socket-errors.js';
 import { createAdmission } from './admission.js';
 import { DestinationError, parseDestination, type DestinationAddress, type Distribution } from './destination.js';
 import { createDestinationRegistry, type Destination, type DestinationStatus } from './destination-registry.js';
@@ -71,6 +72,7 @@ export function createRouter(opts: RouterOptions): Router {
     resendWindowBytes: opts.resendWindowBytes,
     metrics: m,
     log: opts.log,
+    onSocketError: socketErrorCounter(opts.metrics, 'destination'),
     hooks: {
       onUp(d) {
         failover.rejoin(d);

@@ -14,14 +14,15 @@ import type { Stage } from '../lifecycle/stage.js';
 import type { DestinationAddress } from './destination.js';
 import { createResendWindow } from './resend-window.js';
 import { createWriteWatchdog } from './write-watchdog.js';
+import { PolymurError } from '../errors.js';
 
 /** Pieces a batch is handed to the socket in: each accepted piece is a sign of progress. */
 const WRITE_PIECE_BYTES = 64 * 1024;
 /** The longest pause before reconnecting to a destination that timed out again and again. */
 const MAX_STUCK_PAUSE_MS = 60_000;
 
-export class WriteTimeoutError extends Error {
-  override readonly name = 'WriteTimeoutError';
+export class WriteTimeoutError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_WRITE_TIMEOUT';
   constructor(
     readonly destination: string,
     readonly stalledMs: number,
@@ -65,6 +66,8 @@ export function createTcpWriter(opts: {
   /** Written batches kept to write again after the connection dies; 0 turns it off. */
   resendWindowMs?: number;
   resendWindowBytes?: number;
+  /** Errors on the connection (it is closed and reconnected; onDown says why): counted here. */
+  onSocketError: (err: Error) => void;
 }): TcpWriter {
   const { destination, queue, events } = opts;
   const minBackoff = opts.minBackoffMs ?? 100;
@@ -193,7 +196,7 @@ export function createTcpWriter(opts: {
     failures = 0;
     socket = s;
     connected = true;
-    s.on('error', () => undefined);
+    s.on('error', opts.onSocketError);
     // An idle connection the peer closed is down now (for status), not at the next write.
     s.once('close', () => (connected = false));
     // carbon never writes back; reading keeps a half-closed peer from going unnoticed.

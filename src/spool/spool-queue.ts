@@ -16,6 +16,7 @@ import { before, createCursorWriter, MAX_RUNS, type Cursor, type DeliveredRun, t
 import { Fifo } from './fifo.js';
 import { decodeRecords, encodeHeader, HEADER_BYTES } from './record.js';
 import { readLeftover, segmentPath } from './replay.js';
+import { PolymurError } from '../errors.js';
 
 export type SpoolFsync = 'always' | 'interval' | 'never';
 
@@ -84,15 +85,15 @@ function errorCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
 }
 
-class ShortWriteError extends Error {
-  readonly code = 'ENOSPC';
+class ShortWriteError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_SPOOL_SHORT_WRITE';
   constructor(path: string, wrote: number, wanted: number) {
     super(`short write to ${path}: ${wrote} of ${wanted} bytes (no space left on device?)`);
   }
 }
 
-class DamagedRecordError extends Error {
-  readonly code = 'EBADRECORD';
+class DamagedRecordError extends PolymurError {
+  readonly code = 'POLYMUR_ERR_SPOOL_DAMAGED_RECORD';
   constructor(path: string, start: number) {
     super(`record at byte ${start} of ${path} no longer checks out`);
   }
@@ -329,7 +330,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
         } catch (err) {
           ioError('read', err);
           const code = errorCode(err);
-          if (code === 'ENOENT' || code === 'EBADRECORD' || attempt >= 20) {
+          if (code === 'ENOENT' || code === 'POLYMUR_ERR_SPOOL_DAMAGED_RECORD' || attempt >= 20) {
             if (run.length > 1) return load(entry).then(() => undefined, () => undefined);
             giveUp(entry, err as Error);
             return;

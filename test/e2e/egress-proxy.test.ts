@@ -75,7 +75,7 @@ test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forwa
       gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
       env: { HTTPS_PROXY: `http://user:wrong@127.0.0.1:${site.tinyproxy.port}` },
     });
-    await wrong.waitForLog(/unreachable \(PROXY_TUNNEL_REFUSED: forward proxy http:\/\/user:\*\*\*@127\.0\.0\.1:\d+ refused the tunnel to localhost:\d+: HTTP 40[17]\)/);
+    await wrong.waitForLog(/unreachable \(POLYMUR_ERR_PROXY_TUNNEL_REFUSED: forward proxy http:\/\/user:\*\*\*@127\.0\.0\.1:\d+ refused the tunnel to localhost:\d+: HTTP 40[17]\)/);
     assert.equal(wrong.proc.exitCode, null, 'still running, retrying');
     await wrong.stop();
 
@@ -121,7 +121,7 @@ test('the forward proxy refuses the tunnel (403: the gateway port not allowed), 
   try {
     const points = 5_000;
     await sendLoad({ port: proxy.port, connections: CONNECTIONS, points });
-    const refused = `PROXY_TUNNEL_REFUSED: forward proxy ${site.tinyproxy.url} refused the tunnel to localhost:${site.gateway.port}: HTTP 403`;
+    const refused = `POLYMUR_ERR_PROXY_TUNNEL_REFUSED: forward proxy ${site.tinyproxy.url} refused the tunnel to localhost:${site.gateway.port}: HTTP 403`;
     await proxy.waitForLog(new RegExp(`sending to ${site.gateway.url} failed \\(${refused.replace(/[.]/g, '\\.')}\\); retry 3 `));
     assert.equal(site.sink.lines.length, 0, 'nothing reached the gateway past the refusing forward proxy');
     await site.tinyproxy.kill();

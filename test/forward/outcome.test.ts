@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { backoffDelay } from '../../src/forward/backoff.js';
 import { createGatewaySelector } from '../../src/forward/gateway-selector.js';
 import { classifyError, classifyResponse, parseRetryAfter, type SendOutcome } from '../../src/forward/outcome.js';
+import { TunnelRefusedError } from '../../src/forward/transport.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
@@ -13,24 +14,24 @@ test('classifyResponse: every status class, with and without Retry-After', () =>
   const rows: Array<[number, Record<string, string>, string, SendOutcome]> = [
     [200, {}, 'Batch Received\n', { kind: 'success' }],
     [204, {}, '', { kind: 'success' }],
-    [401, {}, 'invalid key', { kind: 'unauthorized', reason: 'HTTP 401: invalid key' }],
+    [401, {}, 'invalid key', { kind: 'unauthorized', code: 'HTTP 401', reason: 'HTTP 401: invalid key' }],
     // 401 is never dropped, even with a Retry-After.
-    [401, { 'retry-after': '5' }, 'invalid key', { kind: 'unauthorized', reason: 'HTTP 401: invalid key' }],
-    [400, {}, 'Batch Malformed\n', { kind: 'rejected', reason: 'HTTP 400: Batch Malformed' }],
-    [413, {}, 'Batch Too Large\n', { kind: 'rejected', reason: 'HTTP 413: Batch Too Large' }],
-    [415, {}, 'unsupported Content-Encoding br\n', { kind: 'rejected', reason: 'HTTP 415: unsupported Content-Encoding br' }],
-    [429, {}, 'too many invalid keys\n', { kind: 'retryable', reason: 'HTTP 429: too many invalid keys' }],
-    [429, { 'retry-after': '60' }, '', { kind: 'retryable', afterMs: 60_000, reason: 'HTTP 429' }],
-    [503, { 'retry-after': '1' }, 'Shutting down\n', { kind: 'retryable', afterMs: 1000, reason: 'HTTP 503: Shutting down' }],
-    [503, { 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }, '', { kind: 'retryable', afterMs: 7000, reason: 'HTTP 503' }],
-    [503, { 'retry-after': 'soon' }, '', { kind: 'retryable', reason: 'HTTP 503' }],
-    [500, {}, 'Internal Error\n', { kind: 'retryable', reason: 'HTTP 500: Internal Error' }],
-    [502, {}, '<html>bad gateway</html>', { kind: 'retryable', reason: 'HTTP 502: <html>bad gateway</html>' }],
-    [504, {}, '', { kind: 'retryable', reason: 'HTTP 504' }],
+    [401, { 'retry-after': '5' }, 'invalid key', { kind: 'unauthorized', code: 'HTTP 401', reason: 'HTTP 401: invalid key' }],
+    [400, {}, 'Batch Malformed\n', { kind: 'rejected', code: 'HTTP 400', reason: 'HTTP 400: Batch Malformed' }],
+    [413, {}, 'Batch Too Large\n', { kind: 'rejected', code: 'HTTP 413', reason: 'HTTP 413: Batch Too Large' }],
+    [415, {}, 'unsupported Content-Encoding br\n', { kind: 'rejected', code: 'HTTP 415', reason: 'HTTP 415: unsupported Content-Encoding br' }],
+    [429, {}, 'too many invalid keys\n', { kind: 'retryable', code: 'HTTP 429', reason: 'HTTP 429: too many invalid keys' }],
+    [429, { 'retry-after': '60' }, '', { kind: 'retryable', code: 'HTTP 429', afterMs: 60_000, reason: 'HTTP 429' }],
+    [503, { 'retry-after': '1' }, 'Shutting down\n', { kind: 'retryable', code: 'HTTP 503', afterMs: 1000, reason: 'HTTP 503: Shutting down' }],
+    [503, { 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }, '', { kind: 'retryable', code: 'HTTP 503', afterMs: 7000, reason: 'HTTP 503' }],
+    [503, { 'retry-after': 'soon' }, '', { kind: 'retryable', code: 'HTTP 503', reason: 'HTTP 503' }],
+    [500, {}, 'Internal Error\n', { kind: 'retryable', code: 'HTTP 500', reason: 'HTTP 500: Internal Error' }],
+    [502, {}, '<html>bad gateway</html>', { kind: 'retryable', code: 'HTTP 502', reason: 'HTTP 502: <html>bad gateway</html>' }],
+    [504, {}, '', { kind: 'retryable', code: 'HTTP 504', reason: 'HTTP 504' }],
     // A load balancer in between while it is reconfigured: keep the data.
-    [403, {}, 'Forbidden', { kind: 'retryable', reason: 'HTTP 403: Forbidden' }],
-    [404, {}, 'Not Found\n', { kind: 'retryable', reason: 'HTTP 404: Not Found' }],
-    [408, {}, '', { kind: 'retryable', reason: 'HTTP 408' }],
+    [403, {}, 'Forbidden', { kind: 'retryable', code: 'HTTP 403', reason: 'HTTP 403: Forbidden' }],
+    [404, {}, 'Not Found\n', { kind: 'retryable', code: 'HTTP 404', reason: 'HTTP 404: Not Found' }],
+    [408, {}, '', { kind: 'retryable', code: 'HTTP 408', reason: 'HTTP 408' }],
   ];
   for (const [status, headers, body, expected] of rows) {
     assert.deepEqual(classifyResponse(status, headers, body, NOW), expected, `HTTP ${status} ${JSON.stringify(headers)}`);
@@ -40,18 +41,21 @@ test('classifyResponse: every status class, with and without Retry-After', () =>
   assert.equal(long.kind === 'retryable' && long.reason.length, 'HTTP 500: '.length + 200);
 });
 
-test('classifyError: every request error is retryable, named by its code', () => {
-  const rows: Array<[unknown, string]> = [
-    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1'],
-    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'ECONNRESET: read ECONNRESET'],
-    [Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error'],
-    [Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'UND_ERR_CONNECT_TIMEOUT: Connect Timeout Error'],
-    [Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'DEPTH_ZERO_SELF_SIGNED_CERT: TLS certificate verification failed: self-signed certificate'],
-    [Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), "ERR_TLS_CERT_ALTNAME_INVALID: TLS certificate verification failed: Hostname/IP does not match certificate's altnames"],
-    [new DOMException('This operation was aborted', 'AbortError'), 'AbortError: This operation was aborted'],
-    ['a string', 'error: a string'],
+test('classifyError: every request error is retryable, its code taken from the error, never from its message', () => {
+  const rows: Array<[unknown, string, string]> = [
+    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'ECONNREFUSED', 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1'],
+    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'ECONNRESET', 'ECONNRESET: read ECONNRESET'],
+    [Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error'],
+    [Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT: Connect Timeout Error'],
+    [Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'DEPTH_ZERO_SELF_SIGNED_CERT', 'DEPTH_ZERO_SELF_SIGNED_CERT: TLS certificate verification failed: self-signed certificate'],
+    [Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), 'ERR_TLS_CERT_ALTNAME_INVALID', "ERR_TLS_CERT_ALTNAME_INVALID: TLS certificate verification failed: Hostname/IP does not match certificate's altnames"],
+    [new TunnelRefusedError('forward proxy http://127.0.0.1:3128 refused the tunnel to gw:443: HTTP 403'), 'POLYMUR_ERR_PROXY_TUNNEL_REFUSED', 'POLYMUR_ERR_PROXY_TUNNEL_REFUSED: forward proxy http://127.0.0.1:3128 refused the tunnel to gw:443: HTTP 403'],
+    [new DOMException('This operation was aborted', 'AbortError'), 'AbortError', 'AbortError: This operation was aborted'],
+    // A message that looks like "CODE: text" is not taken for a code.
+    [new Error('EFAKE: made up'), 'Error', 'Error: EFAKE: made up'],
+    ['a string', 'error', 'error: a string'],
   ];
-  for (const [err, reason] of rows) assert.deepEqual(classifyError(err), { kind: 'retryable', reason });
+  for (const [err, code, reason] of rows) assert.deepEqual(classifyError(err), { kind: 'retryable', code, reason });
 });
 
 test('parseRetryAfter: delta-seconds, HTTP-dates, garbage', () => {

@@ -168,7 +168,7 @@ test('bad -trusted-proxies, -tls-min-version, -client-ca and -max-connections-pe
     [['-trusted-proxies', '10.0.0.0/33'], /-trusted-proxies: "10\.0\.0\.0\/33" is not an address or a CIDR/],
     [['-trusted-proxies', 'lb.example.com'], /-trusted-proxies: "lb\.example\.com" is not an address or a CIDR/],
     [['-tls-min-version', '1.1'], /-tls-min-version must be one of 1\.2, 1\.3; got "1\.1"/],
-    [['-max-connections-per-ip', '-1'], /-max-connections-per-ip must be at least 0, got -1/],
+    [['-max-connections-per-ip', '-1'], /invalid value "-1" for flag -max-connections-per-ip: must not be negative/],
   ];
   for (const [args, message] of cases) {
     const r = await runToExit('gateway', [...base, ...args]);

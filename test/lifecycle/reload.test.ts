@@ -20,7 +20,7 @@ test('reload: each part logs what changed; a failing part says why and the other
   await reload();
   assert.deepEqual(logs.lines, [
     'Reload: first: 1 new',
-    'Reload: broken FAILED, keeping the old setting: bad line 3',
+    'Reload: broken FAILED, keeping the old setting: bad line 3 [POLYMUR_ERR_RELOAD]',
     'Reload: last: unchanged',
     'Reload complete; 1 of 3 parts kept their old setting',
   ]);
