@@ -1,0 +1,119 @@
+// POST /ingest: the key checked, the body read up to -max-body-bytes and inflated up to
+// -max-batch-bytes within the in-flight budget (body.ts, inflight-budget.ts), every line validated
+// (validate-slices.ts), and the batch offered to the sink: 200 once the destinations' queues took
+// it, 503 + Retry-After when they are full or the budget stayed full.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BatchSink } from '../batch/batch.js';
+import { MAX_LINE_BYTES, type InvalidReason } from '../input/lines.js';
+import type { Authenticate } from './authenticate.js';
+import { BodyTooLarge, readBody } from './body.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { BudgetExhausted, type InflightBudget, type Lease } from './inflight-budget.js';
+import { RETRY_AFTER_SECONDS, type Reply } from './reply.js';
+import { filterLinesInSlices } from './validate-slices.js';
+
+/** How long the rest of a refused body is read and dropped before the connection is cut. */
+const REFUSED_BODY_LINGER_MS = 1000;
+
+export interface IngestOptions {
+  readonly sink: BatchSink;
+  readonly keyPrefix: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxBatchBytes: number;
+  readonly budget: InflightBudget;
+  /** How long a request waits for room in the budget before it is answered 503. */
+  readonly budgetWaitMs: number;
+  readonly authenticate: Authenticate;
+  readonly reply: Reply;
+  readonly metrics: GatewayMetrics;
+  readonly clientName: (req: IncomingMessage) => string;
+  /** The rate-limited log of refused clients and invalid data points. */
+  readonly invalidLog: (m: string) => void;
+  readonly log: (m: string) => void;
+  readonly onReceived?: ((points: number) => void) | undefined;
+  /** -verbose: the original's line per accepted batch. */
+  readonly logBatches?: boolean | undefined;
+}
+
+export type Ingest = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createIngest(opts: IngestOptions): Ingest {
+  const { reply, metrics: m, clientName, invalidLog, maxBodyBytes } = opts;
+  const limits = { maxBodyBytes, maxBatchBytes: opts.maxBatchBytes };
+
+  /**
+   * 413, 400 or 503 (no room in the in-flight budget) while the client may still be sending.
+   * Closing at once would reset the connection under the bytes in flight and the client would
+   * never read the answer; so the rest is read and dropped (never inflated, never kept) for a
+   * moment, then an unfinished request is cut off.
+   */
+  const refuseBody = (req: IncomingMessage, res: ServerResponse, status: 400 | 413 | 503): void => {
+    if (status === 503) reply(res, '/ingest', 503, 'Gateway busy, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
+    else reply(res, '/ingest', status, status === 413 ? 'Batch Too Large\n' : 'Batch Malformed\n');
+    if (req.complete) return;
+    setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, REFUSED_BODY_LINGER_MS).unref();
+  };
+
+  const ingestWithin = async (req: IncomingMessage, res: ServerResponse, lease: Lease): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const name = opts.authenticate(req, res, '/ingest');
+    if (name === undefined) return void req.resume();
+    const encoding = (req.headers['content-encoding'] ?? 'gzip').toLowerCase();
+    if (encoding !== 'gzip' && encoding !== 'identity') {
+      req.resume();
+      return reply(res, '/ingest', 415, `unsupported Content-Encoding ${encoding}\n`);
+    }
+    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+      req.resume();
+      return refuseBody(req, res, 413);
+    }
+    const gzip = encoding === 'gzip';
+    let body: Buffer;
+    try {
+      const read = await readBody(req, gzip, limits, { lease, waitMs: opts.budgetWaitMs });
+      body = read.data;
+      m.bytes.inc(read.received, { encoding });
+      m.bytes.inc(body.length, { encoding: 'raw' });
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return refuseBody(req, res, 413);
+      if (req.socket.destroyed) return;
+      if (err instanceof BudgetExhausted) {
+        m.busy.inc();
+        invalidLog(`[client ${clientName(req)}] batch from ${name} refused: ${err.message}`);
+        return refuseBody(req, res, 503);
+      }
+      return refuseBody(req, res, 400);
+    }
+    const prefix = opts.keyPrefix ? Buffer.from(`${name}.`) : undefined;
+    const onInvalid = (line: Buffer, reason: InvalidReason): void => {
+      m.invalid.inc(1, { reason });
+      invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
+    };
+    const lines = await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES);
+    // A validated copy (a prefix, a dropped line) is held too until the destinations take it.
+    if (lines.data.buffer !== body.buffer) lease.add(lines.data.length);
+    if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
+      m.full.inc();
+      return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
+    }
+    m.batches.inc(1, { key: name });
+    m.points.inc(lines.points, { key: name });
+    opts.onReceived?.(lines.points);
+    // The original's wording, its spelling included: log scrapers match it.
+    if (opts.logBatches) opts.log(`[client ${clientName(req)}] Recieved batch from from ${name}`);
+    m.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    reply(res, '/ingest', 200, 'Batch Received\n');
+  };
+
+  /** An /ingest request with its share of the in-flight budget, given back however the request ends. */
+  return async (req, res) => {
+    const lease = opts.budget.lease();
+    try {
+      await ingestWithin(req, res, lease);
+    } finally {
+      lease.release();
+    }
+  };
+}

@@ -1,0 +1,43 @@
+// Whether the router takes a batch: room is reserved on every queue it goes to (reserve.ts); when
+// one refuses, -when-full decides: `block` refuses the whole batch (the sender waits), `drop` drops
+// that destination's part, counted, and the others get theirs.
+import type { Batch, BatchQueue, FullPolicy } from '../batch/batch.js';
+import { rateLimitedLog } from '../observe/log.js';
+import type { Destination } from './destination-registry.js';
+import { reserveAll, type Part } from './reserve.js';
+import { refusalText, type RouterMetrics } from './router-report.js';
+
+export interface AdmissionOptions {
+  readonly policy: FullPolicy;
+  readonly metrics: RouterMetrics;
+  readonly log: (m: string) => void;
+  /** Where a batch goes; null when nowhere now (an empty ring). */
+  readonly targets: (batch: Batch) => Array<Part<Destination>> | null;
+  /** A queue that refused under `block`: the sender is woken when it has room. */
+  readonly watch: (queue: BatchQueue) => void;
+}
+
+/** Places a batch on its destinations' queues; false when it was refused (the sender waits). */
+export function createAdmission(opts: AdmissionOptions): (batch: Batch) => boolean {
+  const { policy, metrics: m } = opts;
+  const fullLog = rateLimitedLog(opts.log, 1, 5000);
+  return (batch) => {
+    const parts = opts.targets(batch);
+    if (parts === null) return false;
+    const room = reserveAll(parts, policy === 'block');
+    if (room.refused.length > 0 && policy === 'block') {
+      const part = room.refused[0]!;
+      m.refused.inc();
+      fullLog(refusalText(part.dest, part.batch, policy, m));
+      opts.watch(part.queue);
+      return false;
+    }
+    for (const part of room.refused) {
+      m.dropped.inc(part.batch.points, { reason: 'queue_full', destination: part.dest.address.id });
+      fullLog(`${refusalText(part.dest, part.batch, policy, m)}; dropped its copy of ${part.batch.points} data points`);
+    }
+    room.commit();
+    m.forwarded.inc(batch.points);
+    return true;
+  };
+}

@@ -1,0 +1,38 @@
+// Hash-route placement: carbon's consistent hash ring over the destinations that are in the ring
+// now, and the split of a batch over it (each metric name to its `replication` destinations).
+import type { Batch, BatchQueue } from '../batch/batch.js';
+import type { DestinationAddress } from './destination.js';
+import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
+import type { Part } from './reserve.js';
+import { splitByDestination } from './split.js';
+
+export interface RingMember {
+  readonly address: DestinationAddress;
+  readonly queue: BatchQueue;
+  readonly inRing: boolean;
+}
+
+export interface RingPlacement<D extends RingMember> {
+  /** Builds the ring again from the destinations whose `inRing` is set. */
+  rebuild(all: Iterable<D>): void;
+  /** Splits a batch over the ring; null when no destination is in the ring. */
+  place(batch: Batch): Array<Part<D>> | null;
+}
+
+export function createRingPlacement<D extends RingMember>(hashType: HashType, replication: number): RingPlacement<D> {
+  let ring: HashRing = createHashRing([], hashType);
+  let members: D[] = [];
+  return {
+    rebuild(all) {
+      members = [...all].filter((d) => d.inRing);
+      ring = createHashRing(members.map((d) => d.address), hashType);
+    },
+    place(batch) {
+      if (members.length === 0) return null;
+      return [...splitByDestination(batch.data, ring, replication)].map(([index, part]) => {
+        const dest = members[index]!;
+        return { dest, queue: dest.queue, batch: part };
+      });
+    },
+  };
+}
