@@ -45,6 +45,21 @@ const idleTimeout: FlagSpec = {
   usage: 'Close a client connection that sent nothing for this long (0 is never)',
 };
 
+/** carbon's rule files, as carbon reads them (src/rules/). */
+const ruleFlags: FlagSpec[] = [
+  {
+    name: 'rewrite-rules', type: 'string', default: '',
+    usage: "carbon's rewrite-rules.conf: [pre] and [post] sections of 'regex = replacement' lines (Python re), re-read on SIGHUP and on change",
+  },
+  { name: 'blacklist', type: 'string', default: '', usage: "carbon's blacklist.conf: one regex a line, matching names are dropped (counted)" },
+  { name: 'whitelist', type: 'string', default: '', usage: "carbon's whitelist.conf: one regex a line, names matching none are dropped (counted); an empty file lets all through" },
+  {
+    name: 'tag-normalize', type: 'bool', default: false,
+    usage: "Put tagged names (name;tag=value;...) in carbon's canonical tag order before the rules and hashing (carbon-relay's TAG_RELAY_NORMALIZED)",
+  },
+  { name: 'rule-cache-names', type: 'int', default: 200_000, usage: 'Distinct metric names whose rule verdict is kept, so the rules run once per name' },
+];
+
 /** Flags shared by the two programs that route to destinations (the gateway and the relay). */
 const routing: FlagSpec[] = [
   apiAddr,
@@ -90,6 +105,7 @@ const routing: FlagSpec[] = [
     usage: 'After a destination connection dies, write again what was written in this last stretch (0 is off: no duplicates)',
   },
   { name: 'resend-window-bytes', type: 'int', default: 4 * MiB, usage: 'Most bytes per destination the resend window keeps' },
+  ...ruleFlags,
 ];
 
 export const PROXY_FLAGS: readonly FlagSpec[] = [

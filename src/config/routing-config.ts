@@ -1,6 +1,7 @@
 // The routing settings shared by the gateway and the relay.
 import { DestinationError, parseDestinations, type Distribution } from '../route/destination.js';
 import { readDestinationsFile } from './destinations-file.js';
+import { readRulesConfig, type RulesConfig } from './rules-config.js';
 import { resolveStateDir, statePath } from './state-dir.js';
 import { ConfigError, type FlagReader } from './validate.js';
 
@@ -31,6 +32,8 @@ export interface RoutingConfig {
   /** 0: off. */
   readonly resendWindowMs: number;
   readonly resendWindowBytes: number;
+  /** -rewrite-rules, -blacklist, -whitelist, -tag-normalize. */
+  readonly rules: RulesConfig;
 }
 
 export function readRoutingConfig(f: FlagReader): RoutingConfig {
@@ -77,6 +80,7 @@ export function readRoutingConfig(f: FlagReader): RoutingConfig {
     writeTimeoutMs: nonNegativeMs(f, 'write-timeout'),
     resendWindowMs: nonNegativeMs(f, 'resend-window'),
     resendWindowBytes: f.int('resend-window-bytes', 0),
+    rules: readRulesConfig(f),
   };
 }
 

@@ -11,6 +11,8 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 import { BudgetExhausted, type InflightBudget, type Lease } from './inflight-budget.js';
 import { RETRY_AFTER_SECONDS, type Reply } from './reply.js';
 import { filterLinesInSlices } from './validate-slices.js';
+import { validateWithRules } from '../rules/gateway-rules.js';
+import type { RuleFiles } from '../rules/rule-files.js';
 
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
 const REFUSED_BODY_LINGER_MS = 1000;
@@ -18,6 +20,7 @@ const REFUSED_BODY_LINGER_MS = 1000;
 export interface IngestOptions {
   readonly sink: BatchSink;
   readonly keyPrefix: boolean;
+  readonly rules?: RuleFiles | undefined;
   readonly maxBodyBytes: number;
   readonly maxBatchBytes: number;
   readonly budget: InflightBudget;
@@ -91,13 +94,15 @@ export function createIngest(opts: IngestOptions): Ingest {
       m.invalid.inc(1, { reason });
       invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
     };
-    const lines = await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES);
+    const ruled = opts.rules ? await validateWithRules(opts.rules, body, opts.keyPrefix ? `${name}.` : '', onInvalid, MAX_LINE_BYTES) : undefined;
+    const lines = ruled?.lines ?? (await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES));
     // A validated copy (a prefix, a dropped line) is held too until the destinations take it.
     if (lines.data.buffer !== body.buffer) lease.add(lines.data.length);
     if (lines.points > 0 && !opts.sink.offer({ data: lines.data, points: lines.points })) {
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
     }
+    if (ruled) opts.rules?.record(ruled.outcome, `[client ${clientName(req)}] batch from ${name}`);
     m.batches.inc(1, { key: name });
     m.points.inc(lines.points, { key: name });
     opts.onReceived?.(lines.points);

@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BatchSink } from '../batch/batch.js';
+import type { RuleFiles } from '../rules/rule-files.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { createConnectionLimit } from '../input/connection-limit.js';
 import { rateLimitedLog } from '../observe/log.js';
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   readonly keys: KeyLookup;
   readonly sink: BatchSink;
   readonly keyPrefix: boolean;
+  /** carbon's rule files, applied to every name (src/rules/). */
+  readonly rules?: RuleFiles;
   /** Decompressed bytes per batch. */
   readonly maxBatchBytes: number;
   /** Compressed bytes per request body. */
@@ -87,6 +90,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const ingest = createIngest({
     sink: opts.sink,
     keyPrefix: opts.keyPrefix,
+    rules: opts.rules,
     maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
     maxBatchBytes: opts.maxBatchBytes,
     budget,

@@ -58,8 +58,8 @@ function summary(r: NameRules): string {
 export interface RuleFiles extends Stage {
   /** False when no rule flag is given: callers skip the rules entirely. */
   readonly active: boolean;
-  /** The current rules over a batch of validated lines (see RuleEngine.apply). */
-  apply(data: Buffer, prefix: string): RuleOutcome;
+  /** The rules now: a batch applies one engine throughout, even when a reload comes in meanwhile. */
+  current(): RuleEngine;
   /** Counts an outcome once its batch was taken, and logs (rate-limited) what it dropped. */
   record(outcome: RuleOutcome, source: string): void;
   /** Re-reads the files; says what is loaded now, or throws RuleFileError keeping the old rules. */
@@ -171,7 +171,7 @@ export function createRuleFiles(opts: {
 
   return {
     active,
-    apply: (data, prefix) => engine.apply(data, prefix),
+    current: () => engine,
     record(outcome, source) {
       for (const [reason, n] of outcome.dropped) m.dropped.inc(n, { reason });
       if (outcome.renamed > 0) m.renamed.inc(outcome.renamed);
