@@ -1,7 +1,7 @@
 // `npm run bench`: the real programs as separate processes on 127.0.0.1, fed by the load generator,
 // measured at a counting sink. Prints a table and writes JSON (bench/results/).
 //   node dist/bench/run.js [--quick] [--runs N] [--points N] [--only a,b] [--cpu-prof DIR]
-// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, micro);
+// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, relayHashRouteRules, micro);
 // --cpu-prof writes a V8 CPU profile of each process (proxy, gateway, relay, generator, sink) to DIR.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { startGateway, startProxy, startRelay } from '../test/helpers/system.js';
 import type { RunningProgram } from '../test/helpers/programs.js';
 import { runMicroBenchmarks } from './micro.js';
+import { writeBenchRules } from './rules.js';
 import { formatTop } from './profile-top.js';
 import { startSink as startCountingSink, type Sink, type SinkReport } from './sink-process.js';
 
@@ -205,11 +206,12 @@ async function latency(): Promise<LatencyResult> {
   }
 }
 
-async function relay(points: number, distribution: 'broadcast' | 'hash-route'): Promise<ThroughputResult> {
+/** `ruleArgs`: the relay's rule-file flags (the scenario with rules), none for the one without. */
+async function relay(points: number, distribution: 'broadcast' | 'hash-route', ruleArgs: string[] = []): Promise<ThroughputResult> {
   const sinks = await Promise.all(Array.from({ length: distribution === 'broadcast' ? 1 : 3 }, () => startSink(points)));
   const relayProcess = await startRelay([
     '-destinations', sinks.map((s, i) => `127.0.0.1:${s.port}${distribution === 'hash-route' ? `:${String.fromCharCode(97 + i)}` : ''}`).join(','),
-    '-distribution', distribution, '-outgoing-queue-cap', '1000000',
+    '-distribution', distribution, '-outgoing-queue-cap', '1000000', ...ruleArgs,
   ], {}, nodeArgs('relay'));
   try {
     const cpuBefore = cpuNow({ relay: relayProcess });
@@ -292,6 +294,7 @@ const results = {
   latency: await scenario('latency', 'latency at 100k/s', latency, (r) => r.p99Ms),
   relayBroadcast: await scenario('relayBroadcast', 'relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
   relayHashRoute: await scenario('relayHashRoute', 'relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
+  relayHashRouteRules: await scenario('relayHashRouteRules', 'relay hash-route with rules', () => relay(burstPoints, 'hash-route', writeBenchRules()), (r) => r.pointsPerSecond),
   micro: wanted('micro') ? await runMicroBenchmarks(quick) : undefined,
 };
 
@@ -299,6 +302,7 @@ const e = results.endToEnd?.median;
 const l = results.latency?.median;
 const rb = results.relayBroadcast?.median;
 const rh = results.relayHashRoute?.median;
+const rr = results.relayHashRouteRules?.median;
 const rows: Array<[string, string]> = [
   ['machine', `${results.cores} cores, Node ${results.node}; rates: the median run of ${runs}; RSS and CPU: medians (range) of the runs`],
   ...(e
@@ -313,6 +317,12 @@ const rows: Array<[string, string]> = [
   ...(l ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>) : []),
   ...(rb ? ([['relay broadcast to 1 sink', relayFigure(results.relayBroadcast!.all, rb)]] as Array<[string, string]>) : []),
   ...(rh ? ([['relay hash-route to 3 sinks', relayFigure(results.relayHashRoute!.all, rh)]] as Array<[string, string]>) : []),
+  ...(rr
+    ? ([[
+        'relay hash-route with rules (10 rewrite, 100-line blacklist)',
+        `${relayFigure(results.relayHashRouteRules!.all, rr)}${rh ? `; ${Math.round((rr.pointsPerSecond / rh.pointsPerSecond) * 100)} % of the rate without rules` : ''}`,
+      ]] as Array<[string, string]>)
+    : []),
   ...(results.micro ?? []).map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
