@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { decideName } from '../../src/rules/name-rules.js';
-import { pythonSearch, pythonSub } from '../../src/rules/python-regex.js';
+import { pythonSearch, pythonSub, translatePattern, translateTemplate } from '../../src/rules/python-regex.js';
 import { readRuleFiles, type RuleFilePaths } from '../../src/rules/rule-files.js';
 import { normalizeTaggedName } from '../../src/rules/tag-normalize.js';
 
@@ -195,4 +195,77 @@ test('-tag-normalize: our canonical form equals carbon\'s TaggedSeries.parse(nam
   });
   assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} of ${names.length} names differ`);
   assert.ok(changed > 200 && refused > 50, `changed ${changed}, refused ${refused}`);
+});
+
+/** Python's own re.sub and re.search on each (pattern, replacement) and name, or the error re.compile raises. */
+const PYTHON_RE = String.raw`
+import json, re, sys
+args = json.load(sys.stdin)
+out = []
+for pattern, repl in args['rules']:
+    try:
+        r = re.compile(pattern)
+        out.append({'sub': [r.sub(repl, n) for n in args['names']], 'search': [bool(r.search(n)) for n in args['names']]})
+    except Exception as e:
+        out.append({'error': str(e)})
+print(json.dumps(out))
+`;
+
+/** Rules Python takes that we refuse, for want of a faithful JavaScript form (the message says so). */
+const REFUSED: Array<[string, string]> = [
+  ...['(?i:ab)', '(?>a+)b', 'a*+', '(a)?\\1', '(?:(a)|b)+\\1', '(a)?(?(1)b|c)', '(?=a)*', '(?i)é'].map((p): [string, string] => [p, 'x']),
+  // JavaScript clears the group on the pass that matched b; Python keeps the a.
+  ['(?:(a)|b)+', '\\1'],
+];
+const refused = new Set(REFUSED.map(([p, r]) => `${p} ${r}`));
+
+test('Python re semantics: sub and search agree with Python on tricky patterns; what Python refuses we refuse', async () => {
+  const rules: Array<[string, string]> = [
+    ['(|a)', '-'], ['x*', '-'], ['a*?', '<\\g<0>>'], ['$', '!'], ['^', '^'], ['\\b', '|'], ['\\B', '|'], ['\\Z', 'z'], ['\\Aa', 'A'],
+    ['.', '_'], ['[^a-c]', '#'], ['[\\w-]+', 'W'], ['[\\W\\d]', '~'], ['[^\\W\\d]', '~'], ['\\s|\\S', 's'], ['(?s).', 'd'], ['(?m)^a', 'M'],
+    ['(?x) a  b # comment', 'AB'], ['a{,2}', 'q'], ['a{2}', 'Q'], ['a{x}', 'L'], ['{', 'brace'], ['a{}', 'E'], ['[]a]', 'b'], ['[a-]', 'D'],
+    ['(?P<x>a)(?P=x)', '\\g<x>2'], ['(a)(b)?', '\\2\\1'], ['(a)|(b)', '[\\1\\2]'], ['(a)', '\\\\1\\n'], ['(a)', '\\0'], ['(a)', '\\101'],
+    ['(?i)k', 'K'], ['(?i)I', 'i'], ['(?i)s', 'S'], ['(?i)[a-z]+', 'w'], ['(?i)[^a-z]', '.'], ['(?a)\\w+', 'A'], ['\\d+', 'D'],
+    ['(?<=a)b', 'B'], ['(?<!a)b', 'B'], ['(?<=ab|cd)x', 'X'], ['\\x41', 'hex'], ['\\u00e9', 'e'], ['\\.', '\\.'], ['\\-', 'minus'],
+    ['(?:(a)|b)+', 'n'], ['((a)b)+', '\\2'], ['(a+)+$', 'R'], ['(?#comment)a', 'C'],
+    // Python refuses these; so must we.
+    ['(?<=a+)b', 'x'], ['a**', 'x'], ['*a', 'x'], ['(a', 'x'], ['a)', 'x'], ['\\q', 'x'], ['[b-a]', 'x'], ['(?P<1>a)', 'x'], ['a(?i)b', 'x'],
+    ['(a)', '\\2'], ['(a)', '\\g<y>'], ['(a)', '\\q'], ['[\\w-a]', 'x'], ['\\1(a)', 'x'], ['(?<a>x)', 'x'],
+    ...REFUSED,
+  ];
+  const names = ['a', 'aa', 'ab', 'abc', 'ba', 'b', 'xax', 'zzxx', 'x.y_z', 'a-b c', 'ka\u212a', 'Iıİi', 'sſS', 'é1٣', 'a\nb', 'cdx', 'aab', '', 'A{x}', '{}', 'a]b', 'AbC'];
+  const python = (await new Promise<string>((resolve, reject) => {
+    const proc = spawn('/usr/bin/python3', ['-W', 'ignore', '-c', PYTHON_RE], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PYTHONIOENCODING: 'utf-8' } });
+    let out = '';
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    proc.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`python exited ${code}`))));
+    proc.stdin.end(JSON.stringify({ rules, names }));
+  }).then(JSON.parse)) as Array<{ error?: string; sub?: string[]; search?: boolean[] }>;
+  const wrong: string[] = [];
+  rules.forEach(([pattern, repl], i) => {
+    const py = python[i]!;
+    let ours: { sub: string[]; search: boolean[] } | { error: string };
+    try {
+      const regex = translatePattern(pattern);
+      const template = translateTemplate(repl, regex);
+      ours = { sub: names.map((n) => pythonSub(regex, template, n)), search: names.map((n) => pythonSearch(regex, n)) };
+    } catch (err) {
+      ours = { error: (err as Error).message };
+    }
+    if (refused.has(`${pattern} ${repl}`)) {
+      if (py.error !== undefined && !/^(look-behind|global flags)/.test(py.error)) wrong.push(`${pattern}: expected Python to take it, it says ${py.error}`);
+      if (!('error' in ours)) wrong.push(`${pattern}: expected a refusal`);
+      return;
+    }
+    if (py.error !== undefined) {
+      if (!('error' in ours)) wrong.push(`${pattern} / ${repl}: Python refuses (${py.error}), we take it`);
+      return;
+    }
+    if ('error' in ours) return void wrong.push(`${pattern} / ${repl}: Python takes it, we refuse: ${ours.error}`);
+    names.forEach((n, k) => {
+      if (ours.sub[k] !== py.sub![k]) wrong.push(`re.sub(${JSON.stringify(pattern)}, ${JSON.stringify(repl)}, ${JSON.stringify(n)}): Python ${JSON.stringify(py.sub![k])}, ours ${JSON.stringify(ours.sub[k])}`);
+      if (ours.search[k] !== py.search![k]) wrong.push(`re.search(${JSON.stringify(pattern)}, ${JSON.stringify(n)}): Python ${py.search![k]}, ours ${ours.search[k]}`);
+    });
+  });
+  assert.deepEqual(wrong, []);
 });
