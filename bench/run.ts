@@ -1,7 +1,7 @@
 // `npm run bench`: the real programs as separate processes on 127.0.0.1, fed by the load generator,
 // measured at a counting sink. Prints a table and writes JSON (bench/results/).
 //   node dist/bench/run.js [--quick] [--runs N] [--points N] [--only a,b] [--cpu-prof DIR]
-// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, cluster, micro);
+// --only runs some scenarios (endToEnd, latency, relayBroadcast, relayHashRoute, relayHashRouteRules, cluster, micro);
 // --cpu-prof writes a V8 CPU profile of each process (proxy, gateway, relay, generator, sink) to DIR.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,6 +15,7 @@ import { makeCert } from '../harness/certs.js';
 import { startHaproxy, type Haproxy } from '../harness/haproxy.js';
 import type { RunningProgram } from '../harness/programs.js';
 import { runMicroBenchmarks } from './micro.js';
+import { writeBenchRules } from './rules.js';
 import { formatTop } from './profile-top.js';
 import { startSink as startCountingSink, type Sink, type SinkReport } from '../harness/sink-process.js';
 
@@ -208,11 +209,12 @@ async function latency(): Promise<LatencyResult> {
   }
 }
 
-async function relay(points: number, distribution: 'broadcast' | 'hash-route'): Promise<ThroughputResult> {
+/** `ruleArgs`: the relay's rule-file flags (the scenario with rules), none for the one without. */
+async function relay(points: number, distribution: 'broadcast' | 'hash-route', ruleArgs: string[] = []): Promise<ThroughputResult> {
   const sinks = await Promise.all(Array.from({ length: distribution === 'broadcast' ? 1 : 3 }, () => startSink(points)));
   const relayProcess = await startRelay([
     '-destinations', sinks.map((s, i) => `127.0.0.1:${s.port}${distribution === 'hash-route' ? `:${String.fromCharCode(97 + i)}` : ''}`).join(','),
-    '-distribution', distribution, '-outgoing-queue-cap', '1000000',
+    '-distribution', distribution, '-outgoing-queue-cap', '1000000', ...ruleArgs,
   ], {}, nodeArgs('relay'));
   try {
     const cpuBefore = cpuNow({ relay: relayProcess });
@@ -375,6 +377,7 @@ const results = {
   latency: await scenario('latency', 'latency at 100k/s', latency, (r) => r.p99Ms),
   relayBroadcast: await scenario('relayBroadcast', 'relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
   relayHashRoute: await scenario('relayHashRoute', 'relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
+  relayHashRouteRules: await scenario('relayHashRouteRules', 'relay hash-route with rules', () => relay(burstPoints, 'hash-route', writeBenchRules()), (r) => r.pointsPerSecond),
   cluster: wanted('cluster')
     ? {
         direct: await repeated('cluster: 1 gateway, direct', () => cluster(burstPoints, 0), (r) => r.pointsPerSecond),
@@ -390,6 +393,7 @@ const e = results.endToEnd?.median;
 const l = results.latency?.median;
 const rb = results.relayBroadcast?.median;
 const rh = results.relayHashRoute?.median;
+const rr = results.relayHashRouteRules?.median;
 const rows: Array<[string, string]> = [
   ['machine', `${results.cores} cores, Node ${results.node}; rates: the median run of ${runs}; RSS and CPU: medians (range) of the runs`],
   ...(e
@@ -412,6 +416,12 @@ const rows: Array<[string, string]> = [
         ['cluster: HAProxy -> 3 gateways', clusterFigure(results.cluster.haproxy3.median)],
         ['cluster: CPU per 1M, HAProxy vs direct', haproxyCost(results.cluster.direct.median, results.cluster.haproxy1.median)],
       ] as Array<[string, string]>)
+    : []),
+  ...(rr
+    ? ([[
+        'relay hash-route with rules (10 rewrite, 100-line blacklist)',
+        `${relayFigure(results.relayHashRouteRules!.all, rr)}${rh ? `; ${Math.round((rr.pointsPerSecond / rh.pointsPerSecond) * 100)} % of the rate without rules` : ''}`,
+      ]] as Array<[string, string]>)
     : []),
   ...(results.micro ?? []).map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
 ];

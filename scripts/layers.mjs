@@ -18,9 +18,11 @@ export const LAYERS = [
   // The stages, each on its own, meeting only through batch's contracts (cli wires them): the
   // spool, the plaintext listener, the proxy's forwarder, the key stores, the router.
   { folders: ['src/spool', 'src/input', 'src/forward', 'src/keys', 'src/route'] },
-  // Tenants: per-key accounting, quotas and namespaces, judged from a key's record (keys/); the
-  // gateway applies them.
-  { folders: ['src/tenants'] },
+  // Tenants: per-key accounting, quotas and namespaces, judged from a key's record (keys/), the
+  // gateway applies them;
+  // and carbon's rule files (rewrite, blacklist, whitelist, tag order), read by the gateway and the
+  // relay: judged per name, applied by the gateway and the relay's sink.
+  { folders: ['src/tenants', 'src/rules'] },
   // The gateway checks keys (keys/) and feeds a sink a router may be, so it sits above the stages.
   { folders: ['src/gateway'] },
   // Flags into validated configs: it parses with the stages' own parsers (destinations, egress

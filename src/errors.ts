@@ -30,6 +30,9 @@ export const ERROR_CODES = {
   POLYMUR_ERR_SPOOL_SHORT_WRITE: 'The disk took only part of a spool write (usually a full disk). The records stay in memory and the write is retried; free space under -spool-dir.',
   POLYMUR_ERR_SPOOL_DAMAGED_RECORD: 'A spooled record no longer checks out when read back (disk damage, a file changed by hand). Its data points are counted as lost and passed over.',
   POLYMUR_ERR_PICKLE_REFUSED: 'A carbon pickle frame (-listen-pickle) is too large or holds what carbon\'s senders never send (a GLOBAL, a REDUCE, a memo bomb). The frame is refused, counted by reason and the connection closed; check the sender.',
+  POLYMUR_ERR_RULE_FILE: 'A rule file (-rewrite-rules, -blacklist, -whitelist) cannot be read or a line of it does not parse. At start the program exits 2; on a reload the rules in use stay. Fix the file and line named.',
+  POLYMUR_ERR_RULE_REGEX: 'A pattern of a rule file is not a Python regular expression, or has no faithful JavaScript form (the construct is named). Rewrite the pattern.',
+  POLYMUR_ERR_TAG_SYNTAX: 'A tagged metric name (name;tag=value) does not parse as carbon parses tags. With -tag-normalize the name goes on unchanged.',
   POLYMUR_ERR_WRITE_TIMEOUT: 'A destination accepted no byte for -write-timeout while data waited. The connection is dropped and the destination marked down; check the destination (carbon) is reading.',
   // Gateway requests: answered with an HTTP status, counted, the client's batch kept by the client.
   POLYMUR_ERR_BODY_TOO_LARGE: 'A request body, compressed or inflated, is over -max-body-bytes or -max-batch-bytes. Answered 413; the proxy dead-letters the batch. Raise the limit or send smaller batches.',

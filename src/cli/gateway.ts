@@ -66,6 +66,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     tenants,
     sink: output.sink,
     keyPrefix: config.keyPrefix,
+    ...(output.rules.active ? { rules: output.rules } : {}),
     maxBatchBytes: config.maxBatchBytes,
     maxBodyBytes: config.maxBodyBytes,
     maxInflightBytes: config.maxInflightBytes,

@@ -6,6 +6,7 @@ import { log } from '../observe/log.js';
 import { startInput } from './input.js';
 import { keptIn, LOST, runProgram, type Running, type StartUp } from './program.js';
 import { createReloader } from './reload.js';
+import { createRulesSink } from '../rules/rules-sink.js';
 import { startOutput } from './routing.js';
 import { programRegistry } from './version.js';
 
@@ -17,7 +18,7 @@ async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
   const input = await startInput({
     config,
     flushIntervalMs: config.flushIntervalMs,
-    sink: output.sink,
+    sink: output.rules.active ? createRulesSink(output.sink, output.rules) : output.sink,
     registry,
     queues: output.queues,
     readiness: output.readiness,

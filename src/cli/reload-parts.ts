@@ -12,6 +12,7 @@ import { certificateSummary, readCaFile, readGatewayTls } from '../net/tls-files
 import type { TlsVersion } from '../net/tls-policy.js';
 import { parseDestination, type Distribution } from '../route/destination.js';
 import type { Router } from '../route/router.js';
+import type { RuleFilePaths, RuleFiles } from '../rules/rule-files.js';
 import { ReloadError, type ReloadPart } from './reload.js';
 
 export function keyStorePart(keys: KeyCache, description: string): ReloadPart {
@@ -133,6 +134,21 @@ export function destinationsFilePart(
       for (const id of applied) if (!wanted.has(id)) change(id, 'removed', (d) => router.removeDestination(d));
       applied = wanted;
       return said.length > 0 ? said.join(', ') : `unchanged (${next.length} destinations)`;
+    },
+  };
+}
+
+/** -rewrite-rules, -blacklist, -whitelist: all re-read, used only when every one parses. */
+export function ruleFilesPart(rules: RuleFiles, paths: RuleFilePaths): ReloadPart {
+  const named = [['-rewrite-rules', paths.rewriteRules], ['-blacklist', paths.blacklist], ['-whitelist', paths.whitelist]].filter(([, p]) => p !== '');
+  return {
+    name: `rule files (${named.length > 0 ? named.map(([flag, p]) => `${flag} ${p}`).join(', ') : '-tag-normalize only'})`,
+    async reload() {
+      try {
+        return await rules.reload();
+      } catch (err) {
+        throw new ReloadError(`${(err as Error).message}; the rules in use stay`);
+      }
     },
   };
 }

@@ -14,7 +14,8 @@ import { createConsoleSink } from '../route/console-sink.js';
 import { createRouter, type Router } from '../route/router.js';
 import type { QueueFigure } from './observability.js';
 import type { ReloadPart } from './reload.js';
-import { destinationsFilePart } from './reload-parts.js';
+import { destinationsFilePart, ruleFilesPart } from './reload-parts.js';
+import { createRuleFiles, type RuleFiles } from '../rules/rule-files.js';
 
 export interface Output {
   readonly sink: BatchSink;
@@ -26,8 +27,10 @@ export interface Output {
   undelivered(): number;
   /** A destination up, and each destination's queue able to store and not nearly full. */
   readonly readiness: ReadinessSources;
-  /** SIGHUP: the -destinations-file, when given. */
+  /** SIGHUP: the -destinations-file and the rule files, when given. */
   readonly reloadParts: readonly ReloadPart[];
+  /** -rewrite-rules, -blacklist, -whitelist, -tag-normalize (inactive when none is given). */
+  readonly rules: RuleFiles;
 }
 
 const CONSOLE_DESTINATIONS: DestinationControl = {
@@ -44,11 +47,13 @@ const CONSOLE_DESTINATIONS: DestinationControl = {
 const BYTES_PER_POINT_ESTIMATE = 128;
 
 export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
+  const rules = createRuleFiles({ ...config.rules, metrics: registry, log });
+  const rulesReload = rules.active ? [ruleFilesPart(rules, config.rules.paths)] : [];
   if (config.consoleOut) {
     const sink = createConsoleSink();
     // The original opens -api-addr with -console-out too: getdest answers (no destinations), changes are refused.
     const api = await createDestinationApi({ listenAddr: config.apiAddr, router: CONSOLE_DESTINATIONS, token: config.apiToken, log, metrics: registry });
-    return { sink, queues: () => [], readiness: {}, stages: [['destination API', api], ['console', sink]], undelivered: () => 0, reloadParts: [] };
+    return { sink, queues: () => [], readiness: {}, stages: [['destination API', api], ['console', sink], ['rule files', rules]], undelivered: () => 0, reloadParts: rulesReload, rules };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
@@ -102,8 +107,13 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     stages: [
       ['destination API', api],
       ['router', router],
+      ['rule files', rules],
     ],
     undelivered: () => router.destinations().reduce((sum, d) => sum + d.queuedPoints, 0),
-    reloadParts: config.destinationsFile !== '' ? [destinationsFilePart(router, { path: config.destinationsFile, distribution: config.distribution, replicationFactor: config.replicationFactor }, config.destinations)] : [],
+    reloadParts: [
+      ...(config.destinationsFile !== '' ? [destinationsFilePart(router, { path: config.destinationsFile, distribution: config.distribution, replicationFactor: config.replicationFactor }, config.destinations)] : []),
+      ...rulesReload,
+    ],
+    rules,
   };
 }

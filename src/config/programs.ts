@@ -83,6 +83,21 @@ export const INPUT_FLAGS = [
   },
 ] as const satisfies readonly FlagSpec[];
 
+/** carbon's rule files, as carbon reads them (src/rules/). */
+export const RULE_FLAGS = [
+  {
+    name: 'rewrite-rules', type: 'string', default: '',
+    usage: "carbon's rewrite-rules.conf: [pre] and [post] sections of 'regex = replacement' lines (Python re), re-read on SIGHUP and on change",
+  },
+  { name: 'blacklist', type: 'string', default: '', usage: "carbon's blacklist.conf: one regex a line, matching names are dropped (counted)" },
+  { name: 'whitelist', type: 'string', default: '', usage: "carbon's whitelist.conf: one regex a line, names matching none are dropped (counted); an empty file lets all through" },
+  {
+    name: 'tag-normalize', type: 'bool', default: false,
+    usage: "Put tagged names (name;tag=value;...) in carbon's canonical tag order before the rules and hashing (carbon-relay's TAG_RELAY_NORMALIZED)",
+  },
+  { name: 'rule-cache-names', type: 'int', default: 200_000, range: { min: 2 }, usage: 'Distinct metric names whose rule verdict is kept, so the rules run once per name' },
+] as const satisfies readonly FlagSpec[];
+
 /** Flags shared by the two programs that route to destinations (the gateway and the relay). */
 export const ROUTING_FLAGS = [
   apiAddr,
@@ -129,6 +144,7 @@ export const ROUTING_FLAGS = [
     usage: 'After a destination connection dies, write again what was written in this last stretch (0 is off: no duplicates)',
   },
   { name: 'resend-window-bytes', type: 'int', default: 4 * MiB, range: 'non-negative', usage: 'Most bytes per destination the resend window keeps' },
+  ...RULE_FLAGS,
 ] as const satisfies readonly FlagSpec[];
 
 export const PROXY_FLAGS = [

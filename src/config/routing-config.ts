@@ -1,6 +1,7 @@
 // The routing settings shared by the gateway and the relay.
 import { DestinationError, parseDestinations, type Distribution } from '../route/destination.js';
 import { readDestinationsFile } from './destinations-file.js';
+import { readRulesConfig, type RulesConfig } from './rules-config.js';
 import { resolveStateDir, statePath } from './state-dir.js';
 import type { ROUTING_FLAGS } from './programs.js';
 import { ConfigError, type FlagReader, type FlagsOf } from './validate.js';
@@ -33,6 +34,8 @@ export interface RoutingConfig {
   /** 0: off. */
   readonly resendWindowMs: number;
   readonly resendWindowBytes: number;
+  /** -rewrite-rules, -blacklist, -whitelist, -tag-normalize. */
+  readonly rules: RulesConfig;
 }
 
 export function readRoutingConfig(f: FlagReader<FlagsOf<typeof ROUTING_FLAGS>>): RoutingConfig {
@@ -79,6 +82,7 @@ export function readRoutingConfig(f: FlagReader<FlagsOf<typeof ROUTING_FLAGS>>):
     writeTimeoutMs: f.ms('write-timeout'),
     resendWindowMs: f.ms('resend-window'),
     resendWindowBytes: f.int('resend-window-bytes'),
+    rules: readRulesConfig(f),
   };
 }
 

@@ -12,6 +12,8 @@ import { BudgetExhausted, type InflightBudget, type Lease } from './inflight-bud
 import { RETRY_AFTER_SECONDS, type Reply } from './reply.js';
 import { filterLinesInSlices } from './validate-slices.js';
 import type { TenantGate } from '../tenants/gate.js';
+import { validateWithRules } from './validate-with-rules.js';
+import type { RuleFiles } from '../rules/rule-files.js';
 
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
 const REFUSED_BODY_LINGER_MS = 1000;
@@ -21,6 +23,7 @@ export interface IngestOptions {
   /** Per-key accounting, rate (429), names ceiling and namespace. */
   readonly tenants: TenantGate;
   readonly keyPrefix: boolean;
+  readonly rules?: RuleFiles | undefined;
   readonly maxBodyBytes: number;
   readonly maxBatchBytes: number;
   readonly budget: InflightBudget;
@@ -98,7 +101,8 @@ export function createIngest(opts: IngestOptions): Ingest {
       tenant.rejected(reason, 1);
       invalidLog(`[client ${clientName(req)}] invalid data point from ${name} dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
     };
-    const lines = await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES);
+    const ruled = opts.rules ? await validateWithRules(opts.rules, body, opts.keyPrefix ? `${name}.` : '', onInvalid, MAX_LINE_BYTES) : undefined;
+    const lines = ruled?.lines ?? (await filterLinesInSlices(body, prefix, onInvalid, MAX_LINE_BYTES));
     // A validated copy (a prefix, a dropped line) is held too until the destinations take it.
     if (lines.data.buffer !== body.buffer) lease.add(lines.data.length);
     const verdict = await opts.tenants.judge(name, lines.data, prefix?.length ?? 0);
@@ -111,6 +115,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
     }
+    if (ruled) opts.rules?.record(ruled.outcome, `[client ${clientName(req)}] batch from ${name}`);
     opts.tenants.delivered(name, verdict);
     opts.onReceived?.(verdict.points);
     // The original's wording, its spelling included: log scrapers match it.

@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BatchSink } from '../batch/batch.js';
+import type { RuleFiles } from '../rules/rule-files.js';
 import type { Stage } from '../lifecycle/stage.js';
 import { createConnectionLimit } from '../net/connection-limit.js';
 import { rateLimitedLog } from '../observe/log.js';
@@ -52,6 +53,8 @@ export interface GatewayOptions {
   readonly tenants: TenantGate;
   readonly sink: BatchSink;
   readonly keyPrefix: boolean;
+  /** carbon's rule files, applied to every name (src/rules/). */
+  readonly rules?: RuleFiles;
   /** Decompressed bytes per batch. */
   readonly maxBatchBytes: number;
   /** Compressed bytes per request body. */
@@ -92,6 +95,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     sink: opts.sink,
     tenants: opts.tenants,
     keyPrefix: opts.keyPrefix,
+    rules: opts.rules,
     maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
     maxBatchBytes: opts.maxBatchBytes,
     budget,

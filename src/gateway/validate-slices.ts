@@ -18,8 +18,10 @@ export async function filterLinesInSlices(
   prefix: Buffer | undefined,
   onInvalid: (line: Buffer, reason: InvalidReason) => void,
   maxLineBytes: number,
+  /** Applied to each validated slice (the rule files: gateway/validate-with-rules.ts). */
+  then: (slice: FilterResult) => FilterResult = (slice) => slice,
 ): Promise<FilterResult> {
-  if (body.length <= SLICE_BYTES) return filterLines(body, 0, body.length, prefix, onInvalid, maxLineBytes);
+  if (body.length <= SLICE_BYTES) return then(filterLines(body, 0, body.length, prefix, onInvalid, maxLineBytes));
   const pieces: Buffer[] = [];
   let points = 0;
   let invalid = 0;
@@ -33,7 +35,7 @@ export async function filterLinesInSlices(
     const end = nl === -1 ? body.length : nl + 1;
     // A view of the slice, not (body, start, end): filterLines looks for a TAB up to the end of the
     // buffer it is given, which for a slice of a large body would be the whole rest of it each time.
-    const r = filterLines(body.subarray(start, end), 0, end - start, prefix, onInvalid, maxLineBytes);
+    const r = then(filterLines(body.subarray(start, end), 0, end - start, prefix, onInvalid, maxLineBytes));
     pieces.push(r.data);
     points += r.points;
     invalid += r.invalid;

@@ -21,7 +21,7 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
   const file = /JSON: (\S+)/.exec(out)?.[1];
   assert.ok(file, 'the report names its JSON file');
   const report = JSON.parse(readFileSync(file, 'utf8'));
-  for (const scenario of ['endToEnd', 'relayBroadcast', 'relayHashRoute']) {
+  for (const scenario of ['endToEnd', 'relayBroadcast', 'relayHashRoute', 'relayHashRouteRules']) {
     const r = report[scenario].median;
     assert.equal(r.points, 100_000, scenario);
     assert.equal(r.lost, 0, `${scenario} lost points`);
@@ -40,7 +40,7 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
   assert.equal(l.lost, 0);
   assert.ok(l.p50Ms > 0 && l.p99Ms >= l.p50Ms && l.maxMs >= l.p99Ms, 'latency percentiles');
   assert.ok(report.micro.length >= 5 && report.micro.every((m: { value: number }) => m.value > 0), 'micro benchmarks');
-  for (const label of ['end to end', 'latency at', 'relay broadcast', 'relay hash-route', 'cluster: HAProxy -> 3 gateways', 'cluster: CPU per 1M, HAProxy vs direct', 'micro: framing']) {
+  for (const label of ['end to end', 'latency at', 'relay broadcast', 'relay hash-route', 'relay hash-route with rules', 'cluster: HAProxy -> 3 gateways', 'cluster: CPU per 1M, HAProxy vs direct', 'micro: framing']) {
     assert.match(out, new RegExp(label), `table row ${label}`);
   }
 });
