@@ -23,11 +23,14 @@ process.once('message', (job: Job) => {
           },
         }
       : {}),
-  }).then(({ sent, startedMs, elapsedMs }) => {
-    const cpu = process.cpuUsage(cpuBefore);
-    if (sendTimes && job.chunkTimesFile) writeFileSync(job.chunkTimesFile, Buffer.from(sendTimes.buffer));
-    process.send!({ type: 'done', sent, elapsedMs, startMs: startedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
-  }, (err: unknown) => {
-    process.send!({ type: 'error', message: String(err) }, () => process.exit(1));
-  });
+  }).then(
+    ({ sent, startedMs, elapsedMs }) => {
+      const cpu = process.cpuUsage(cpuBefore);
+      if (sendTimes && job.chunkTimesFile) writeFileSync(job.chunkTimesFile, Buffer.from(sendTimes.buffer));
+      process.send!({ type: 'done', sent, elapsedMs, startMs: startedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
+    },
+    (err: unknown) => {
+      process.send!({ type: 'error', message: String(err) }, () => process.exit(1));
+    },
+  );
 });

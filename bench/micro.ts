@@ -57,7 +57,10 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
   results.push({ name: 'framing + validation', figure: `${fmt(framing)} lines/s`, value: framing, unit: 'lines/s' });
 
   // The proxy's gzip (forward/gzip.ts): ISA-L's igzip where its addon is built, and node:zlib.
-  const engines: Array<[string, Gzip | undefined]> = [['ISA-L igzip', isalGzip], ['node:zlib', zlibGzip]];
+  const engines: Array<[string, Gzip | undefined]> = [
+    ['ISA-L igzip', isalGzip],
+    ['node:zlib', zlibGzip],
+  ];
   for (const [engine, gzip] of engines) {
     if (!gzip) continue;
     const ratio = batch.length / (await gzip(batch)).length;
@@ -80,7 +83,10 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
 
   // The gateway's one-pass inflate (gateway/body.ts): ISA-L where its addon is built, and node:zlib.
   const hint = gzipped.readUInt32LE(gzipped.length - 4);
-  const inflaters = [['ISA-L', isalGunzipInto], ['node:zlib', 'zlib']] as const;
+  const inflaters = [
+    ['ISA-L', isalGunzipInto],
+    ['node:zlib', 'zlib'],
+  ] as const;
   for (const [engine, inflater] of inflaters) {
     if (!inflater) continue;
     const mbPerSecond = (await measure(() => inflateInOnePass(gzipped, 1024 * 1024, hint, inflater).length, minMs)) / 1e6;
@@ -122,7 +128,10 @@ export async function runMicroBenchmarks(quick: boolean): Promise<MicroResult[]>
   }, minMs);
   results.push({ name: 'hash-route split (carbon_ch, 3 nodes)', figure: `${fmt(split)} lines/s`, value: split, unit: 'lines/s' });
 
-  for (const [distribution, sinks] of [['broadcast', 1], ['hash-route', 3]] as const) {
+  for (const [distribution, sinks] of [
+    ['broadcast', 1],
+    ['hash-route', 3],
+  ] as const) {
     const rate = await routeToSockets(batch, lineCount, distribution, sinks, minMs);
     results.push({ name: `router + TCP writers, ${distribution} to ${sinks} socket(s)`, figure: `${fmt(rate)} lines/s`, value: rate, unit: 'lines/s' });
   }

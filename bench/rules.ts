@@ -18,7 +18,8 @@ _complex- = .
 \.\.+ = .
 `;
 
-const BLACKLIST = Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? String.raw`\.debug${i}$` : String.raw`^collectd\.host-${String(i).padStart(3, '0')}\.never\.${i}\.`)).join('\n') + '\n';
+const BLACKLIST =
+  Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? String.raw`\.debug${i}$` : String.raw`^collectd\.host-${String(i).padStart(3, '0')}\.never\.${i}\.`)).join('\n') + '\n';
 
 /** Writes the files to a new temporary directory; the relay flags that read them. */
 export function writeBenchRules(): string[] {

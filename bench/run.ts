@@ -120,7 +120,13 @@ function cpuNow(programs: Record<string, RunningProgram>): Record<string, number
 }
 
 /** Harness CPU and the CPU-bound ceiling of a throughput run; sinkCpuBefore: the sinks' CPU before the load. */
-function cpuBudget(processes: ThroughputResult['processes'], gen: Generated, sinks: SinkReport[], sinkCpuBefore: number, points: number): Pick<ThroughputResult, 'harnessCpuSecondsPerMillion' | 'cpuBoundPointsPerSecond'> {
+function cpuBudget(
+  processes: ThroughputResult['processes'],
+  gen: Generated,
+  sinks: SinkReport[],
+  sinkCpuBefore: number,
+  points: number,
+): Pick<ThroughputResult, 'harnessCpuSecondsPerMillion' | 'cpuBoundPointsPerSecond'> {
   const sinkSeconds = sinks.reduce((n, r) => n + r.cpuSeconds, 0) - sinkCpuBefore;
   const total = Object.values(processes).reduce((n, p) => n + p.cpuSeconds, 0) + gen.cpuSeconds + sinkSeconds;
   return {
@@ -212,10 +218,19 @@ async function latency(): Promise<LatencyResult> {
 /** `ruleArgs`: the relay's rule-file flags (the scenario with rules), none for the one without. */
 async function relay(points: number, distribution: 'broadcast' | 'hash-route', ruleArgs: string[] = []): Promise<ThroughputResult> {
   const sinks = await Promise.all(Array.from({ length: distribution === 'broadcast' ? 1 : 3 }, () => startSink(points)));
-  const relayProcess = await startRelay([
-    '-destinations', sinks.map((s, i) => `127.0.0.1:${s.port}${distribution === 'hash-route' ? `:${String.fromCharCode(97 + i)}` : ''}`).join(','),
-    '-distribution', distribution, '-outgoing-queue-cap', '1000000', ...ruleArgs,
-  ], {}, nodeArgs('relay'));
+  const relayProcess = await startRelay(
+    [
+      '-destinations',
+      sinks.map((s, i) => `127.0.0.1:${s.port}${distribution === 'hash-route' ? `:${String.fromCharCode(97 + i)}` : ''}`).join(','),
+      '-distribution',
+      distribution,
+      '-outgoing-queue-cap',
+      '1000000',
+      ...ruleArgs,
+    ],
+    {},
+    nodeArgs('relay'),
+  );
   try {
     const cpuBefore = cpuNow({ relay: relayProcess });
     const sinkCpuBefore = (await Promise.all(sinks.map((s) => s.report()))).reduce((n, r) => n + r.cpuSeconds, 0);
@@ -310,14 +325,24 @@ async function cluster(points: number, gateways: number): Promise<ThroughputResu
 
 /** CPU seconds per 1M points of all gateways together. */
 function gatewaysCpu(r: ThroughputResult): number {
-  return Math.round(Object.entries(r.processes).filter(([name]) => name.startsWith('gateway')).reduce((n, [, p]) => n + p.cpuSecondsPerMillion, 0) * 100) / 100;
+  return (
+    Math.round(
+      Object.entries(r.processes)
+        .filter(([name]) => name.startsWith('gateway'))
+        .reduce((n, [, p]) => n + p.cpuSecondsPerMillion, 0) * 100,
+    ) / 100
+  );
 }
 
 function clusterFigure(r: ThroughputResult): string {
   const lbCpu = r.processes['haproxy']?.cpuSecondsPerMillion;
-  const rss = Object.entries(r.processes).filter(([name]) => name.startsWith('gateway')).map(([, p]) => p.peakRssMb);
-  return `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, ${r.duplicates} duplicated; CPU per 1M points: gateways ${gatewaysCpu(r)} s, ` +
-    `${lbCpu !== undefined ? `HAProxy ${lbCpu} s, ` : ''}proxy ${r.processes['proxy']!.cpuSecondsPerMillion} s; gateway peak RSS ${rss.join(', ')} MB`;
+  const rss = Object.entries(r.processes)
+    .filter(([name]) => name.startsWith('gateway'))
+    .map(([, p]) => p.peakRssMb);
+  return (
+    `${r.pointsPerSecond.toLocaleString('en')} points/s, ${r.lost} lost, ${r.duplicates} duplicated; CPU per 1M points: gateways ${gatewaysCpu(r)} s, ` +
+    `${lbCpu !== undefined ? `HAProxy ${lbCpu} s, ` : ''}proxy ${r.processes['proxy']!.cpuSecondsPerMillion} s; gateway peak RSS ${rss.join(', ')} MB`
+  );
 }
 
 /** A figure's median over every run, with the runs' range when there are several. */
@@ -329,7 +354,13 @@ function spread(values: number[], unit: string): string {
 
 /** Peak RSS and CPU per million points of one program: medians of the runs, not the median run's. */
 function processFigure(all: ThroughputResult[], program: string): string {
-  return `${spread(all.map((r) => r.processes[program]!.peakRssMb), ' MB')} / ${spread(all.map((r) => r.processes[program]!.cpuSecondsPerMillion), ' s')}`;
+  return `${spread(
+    all.map((r) => r.processes[program]!.peakRssMb),
+    ' MB',
+  )} / ${spread(
+    all.map((r) => r.processes[program]!.cpuSecondsPerMillion),
+    ' s',
+  )}`;
 }
 
 function relayFigure(all: ThroughputResult[], r: ThroughputResult): string {
@@ -373,17 +404,53 @@ const results = {
   cores: cpus().length,
   node: process.version,
   runs,
-  endToEnd: await scenario('endToEnd', 'end to end', () => endToEnd(burstPoints), (r) => r.pointsPerSecond),
+  endToEnd: await scenario(
+    'endToEnd',
+    'end to end',
+    () => endToEnd(burstPoints),
+    (r) => r.pointsPerSecond,
+  ),
   latency: await scenario('latency', 'latency at 100k/s', latency, (r) => r.p99Ms),
-  relayBroadcast: await scenario('relayBroadcast', 'relay broadcast', () => relay(burstPoints, 'broadcast'), (r) => r.pointsPerSecond),
-  relayHashRoute: await scenario('relayHashRoute', 'relay hash-route', () => relay(burstPoints, 'hash-route'), (r) => r.pointsPerSecond),
-  relayHashRouteRules: await scenario('relayHashRouteRules', 'relay hash-route with rules', () => relay(burstPoints, 'hash-route', writeBenchRules()), (r) => r.pointsPerSecond),
+  relayBroadcast: await scenario(
+    'relayBroadcast',
+    'relay broadcast',
+    () => relay(burstPoints, 'broadcast'),
+    (r) => r.pointsPerSecond,
+  ),
+  relayHashRoute: await scenario(
+    'relayHashRoute',
+    'relay hash-route',
+    () => relay(burstPoints, 'hash-route'),
+    (r) => r.pointsPerSecond,
+  ),
+  relayHashRouteRules: await scenario(
+    'relayHashRouteRules',
+    'relay hash-route with rules',
+    () => relay(burstPoints, 'hash-route', writeBenchRules()),
+    (r) => r.pointsPerSecond,
+  ),
   cluster: wanted('cluster')
     ? {
-        direct: await repeated('cluster: 1 gateway, direct', () => cluster(burstPoints, 0), (r) => r.pointsPerSecond),
-        haproxy1: await repeated('cluster: HAProxy, 1 gateway', () => cluster(burstPoints, 1), (r) => r.pointsPerSecond),
-        haproxy2: await repeated('cluster: HAProxy, 2 gateways', () => cluster(burstPoints, 2), (r) => r.pointsPerSecond),
-        haproxy3: await repeated('cluster: HAProxy, 3 gateways', () => cluster(burstPoints, 3), (r) => r.pointsPerSecond),
+        direct: await repeated(
+          'cluster: 1 gateway, direct',
+          () => cluster(burstPoints, 0),
+          (r) => r.pointsPerSecond,
+        ),
+        haproxy1: await repeated(
+          'cluster: HAProxy, 1 gateway',
+          () => cluster(burstPoints, 1),
+          (r) => r.pointsPerSecond,
+        ),
+        haproxy2: await repeated(
+          'cluster: HAProxy, 2 gateways',
+          () => cluster(burstPoints, 2),
+          (r) => r.pointsPerSecond,
+        ),
+        haproxy3: await repeated(
+          'cluster: HAProxy, 3 gateways',
+          () => cluster(burstPoints, 3),
+          (r) => r.pointsPerSecond,
+        ),
       }
     : undefined,
   micro: wanted('micro') ? await runMicroBenchmarks(quick) : undefined,
@@ -398,14 +465,19 @@ const rows: Array<[string, string]> = [
   ['machine', `${results.cores} cores, Node ${results.node}; rates: the median run of ${runs}; RSS and CPU: medians (range) of the runs`],
   ...(e
     ? ([
-        ['end to end (proxy -> gateway -> sink)', `${e.pointsPerSecond.toLocaleString('en')} points/s (runs ${results.endToEnd!.all.map((r) => r.pointsPerSecond.toLocaleString('en')).join(', ')}), ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`],
+        [
+          'end to end (proxy -> gateway -> sink)',
+          `${e.pointsPerSecond.toLocaleString('en')} points/s (runs ${results.endToEnd!.all.map((r) => r.pointsPerSecond.toLocaleString('en')).join(', ')}), ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`,
+        ],
         ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
         ['proxy peak RSS / CPU per 1M points', processFigure(results.endToEnd!.all, 'proxy')],
         ['gateway peak RSS / CPU per 1M points', processFigure(results.endToEnd!.all, 'gateway')],
         ['harness CPU per 1M points', harnessFigure(e)],
       ] as Array<[string, string]>)
     : []),
-  ...(l ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>) : []),
+  ...(l
+    ? ([[`latency at ${l.ratePerSecond.toLocaleString('en')} points/s`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms, ${l.lost} lost`]] as Array<[string, string]>)
+    : []),
   ...(rb ? ([['relay broadcast to 1 sink', relayFigure(results.relayBroadcast!.all, rb)]] as Array<[string, string]>) : []),
   ...(rh ? ([['relay hash-route to 3 sinks', relayFigure(results.relayHashRoute!.all, rh)]] as Array<[string, string]>) : []),
   ...(results.cluster
@@ -418,10 +490,12 @@ const rows: Array<[string, string]> = [
       ] as Array<[string, string]>)
     : []),
   ...(rr
-    ? ([[
-        'relay hash-route with rules (10 rewrite, 100-line blacklist)',
-        `${relayFigure(results.relayHashRouteRules!.all, rr)}${rh ? `; ${Math.round((rr.pointsPerSecond / rh.pointsPerSecond) * 100)} % of the rate without rules` : ''}`,
-      ]] as Array<[string, string]>)
+    ? ([
+        [
+          'relay hash-route with rules (10 rewrite, 100-line blacklist)',
+          `${relayFigure(results.relayHashRouteRules!.all, rr)}${rh ? `; ${Math.round((rr.pointsPerSecond / rh.pointsPerSecond) * 100)} % of the rate without rules` : ''}`,
+        ],
+      ] as Array<[string, string]>)
     : []),
   ...(results.micro ?? []).map((m): [string, string] => [`micro: ${m.name}`, m.figure]),
 ];

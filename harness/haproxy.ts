@@ -75,10 +75,14 @@ export async function startHaproxy(gateways: readonly HaproxyBackend[], cert: Te
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await until(`haproxy listening on ${passthroughPort}:\n${output}`, async () => {
-      if (proc.exitCode !== null) throw new Error(`haproxy exited (${proc.exitCode}):\n${output}`);
-      return (await accepts(passthroughPort)) && (await accepts(terminatedPort));
-    }, 20_000);
+    await until(
+      `haproxy listening on ${passthroughPort}:\n${output}`,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`haproxy exited (${proc.exitCode}):\n${output}`);
+        return (await accepts(passthroughPort)) && (await accepts(terminatedPort));
+      },
+      20_000,
+    );
   } catch (err) {
     await stop();
     throw err;

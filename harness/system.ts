@@ -42,8 +42,20 @@ export async function startGateway(opts: {
   const p = startProgram(
     'gateway',
     [
-      '-listen-addr', '127.0.0.1', '-listen-https-port', '0', '-cert', cert.certPath, '-key', cert.keyPath,
-      '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', ...keyArgs, ...(opts.args ?? []),
+      '-listen-addr',
+      '127.0.0.1',
+      '-listen-https-port',
+      '0',
+      '-cert',
+      cert.certPath,
+      '-key',
+      cert.keyPath,
+      '-stat-addr',
+      '127.0.0.1:0',
+      '-api-addr',
+      '127.0.0.1:0',
+      ...keyArgs,
+      ...(opts.args ?? []),
     ],
     opts.env,
     opts.nodeArgs,
@@ -64,17 +76,11 @@ export async function startProxy(opts: {
   const target = opts.gateway !== undefined ? ['-gateway', opts.gateway, '-api-key', opts.apiKey ?? '123'] : [];
   const p = startProgram(
     'proxy',
-    [
-      '-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', ...target,
-      ...(opts.cert ? ['-cert', opts.cert.certPath] : []), ...(opts.args ?? []),
-    ],
+    ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', ...target, ...(opts.cert ? ['-cert', opts.cert.certPath] : []), ...(opts.args ?? [])],
     opts.env,
     opts.nodeArgs,
   );
-  const [listener, stat] = await Promise.all([
-    p.waitForLog(/Metrics listener started: \S+:(\d+)/),
-    p.waitForLog(/Runstats started: \S+:(\d+)/),
-  ]);
+  const [listener, stat] = await Promise.all([p.waitForLog(/Metrics listener started: \S+:(\d+)/), p.waitForLog(/Runstats started: \S+:(\d+)/)]);
   return Object.assign(p, { port: portOf(listener), statPort: portOf(stat) });
 }
 

@@ -13,7 +13,7 @@ function warn(why) {
   console.warn(
     `polymur: the ISA-L gzip addon was not built (${why}).\n` +
       'polymur-proxy will gzip with node:zlib, at about three times the CPU per point.\n' +
-      'To build it: apt-get install libisal-dev (or your system\'s ISA-L headers), then npm run build:native.',
+      "To build it: apt-get install libisal-dev (or your system's ISA-L headers), then npm run build:native.",
   );
 }
 

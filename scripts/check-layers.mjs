@@ -79,7 +79,7 @@ function stronglyConnected() {
     }
     if (low.get(file) !== index.get(file)) return;
     const group = [];
-    for (let f; f !== file; ) {
+    for (let f; f !== file;) {
       f = stack.pop();
       onStack.delete(f);
       group.push(f);

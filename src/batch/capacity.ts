@@ -59,9 +59,7 @@ export function createCapacity(opts: {
   };
 
   const fits = (bytes: number, n = 0): boolean =>
-    batches === 0
-      ? canEverHold(limits, bytes, n)
-      : batches < limits.batches && bytesHeld + bytes <= limits.bytes && points + n <= limits.points;
+    batches === 0 ? canEverHold(limits, bytes, n) : batches < limits.batches && bytesHeld + bytes <= limits.bytes && points + n <= limits.points;
 
   const refused = (bytes: number, n: number): void => {
     refusedBytes = bytes;

@@ -68,11 +68,29 @@ const keyStoreUrl = `file:${join(stateDir, 'keys.json')}`;
 function ensureCertificate(): void {
   if (existsSync(certPath) && existsSync(keyPath)) return;
   log(`Making a self-signed certificate for localhost in ${stateDir}`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyPath, '-out', certPath, '-days', '365', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '365',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 async function ensureKey(): Promise<string> {
@@ -123,14 +141,36 @@ ensureCertificate();
 const apiKey = await ensureKey();
 
 const gateway = run('gateway.js', [
-  '-listen-addr', '127.0.0.1', '-listen-https-port', String(GATEWAY_PORT),
-  '-cert', certPath, '-key', keyPath, '-key-store', keyStoreUrl,
-  '-console-out', '-stat-addr', flags.string('gateway-stat-addr'), '-api-addr', flags.string('gateway-api-addr'),
+  '-listen-addr',
+  '127.0.0.1',
+  '-listen-https-port',
+  String(GATEWAY_PORT),
+  '-cert',
+  certPath,
+  '-key',
+  keyPath,
+  '-key-store',
+  keyStoreUrl,
+  '-console-out',
+  '-stat-addr',
+  flags.string('gateway-stat-addr'),
+  '-api-addr',
+  flags.string('gateway-api-addr'),
 ]);
 await waitForGateway(gateway, GATEWAY_PORT);
 run('proxy.js', [
-  '-gateway', `https://localhost:${GATEWAY_PORT}`, '-cert', certPath, '-api-key', apiKey,
-  '-listen-addr', listenAddr, '-stat-addr', flags.string('proxy-stat-addr'), '-flush-interval', FLUSH_INTERVAL,
+  '-gateway',
+  `https://localhost:${GATEWAY_PORT}`,
+  '-cert',
+  certPath,
+  '-api-key',
+  apiKey,
+  '-listen-addr',
+  listenAddr,
+  '-stat-addr',
+  flags.string('proxy-stat-addr'),
+  '-flush-interval',
+  FLUSH_INTERVAL,
 ]);
 
 const listenPort = listenAddr.slice(listenAddr.lastIndexOf(':') + 1);

@@ -31,7 +31,9 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
         metrics: registry,
         ...(config.keyCopyPath !== undefined
           ? { copy: createKeyCopy(config.keyCopyPath) }
-          : config.keyStore.startsWith('file:') ? {} : { noCopyHint: 'one is kept in -state-dir or $STATE_DIRECTORY: none is set' }),
+          : config.keyStore.startsWith('file:')
+            ? {}
+            : { noCopyHint: 'one is kept in -state-dir or $STATE_DIRECTORY: none is set' }),
       })
     : createStaticKeys(new Map([['dev', '123']]));
   // The key store may not answer: a signal meanwhile releases what is open.
@@ -88,13 +90,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
   ];
   return {
     reload: createReloader(reloadParts, log),
-    stages: [
-      ['gateway', gateway],
-      ['self-metrics', observability.reporting],
-      ...output.stages,
-      ['keys', keys],
-      ['stat server', observability.statServer],
-    ],
+    stages: [['gateway', gateway], ['self-metrics', observability.reporting], ...output.stages, ['keys', keys], ['stat server', observability.statServer]],
     // A request cut off in flight was not answered 200: its sender still has it.
     undelivered: () => [[output.undelivered(), keptIn(config.spoolDir)]],
   };

@@ -22,7 +22,7 @@ export function parseCommandArgs(command: string, specs: readonly FlagSpec[], ar
   const defaults = parse([]).values;
   const values: FlagValues = { ...defaults };
   const words: string[] = [];
-  for (let rest = argv; rest.length > 0; ) {
+  for (let rest = argv; rest.length > 0;) {
     const parsed = parse(rest);
     // Each run of flags starts from the defaults: keep only what it set.
     for (const spec of specs) {

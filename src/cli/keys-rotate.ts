@@ -24,7 +24,13 @@ export interface KeysContext {
 export type KeysCommand = (ctx: KeysContext, args: readonly string[]) => Promise<string>;
 
 const EXPIRES: FlagSpec = { name: 'expires', type: 'string', default: '', usage: 'The new key stops working at this ISO 8601 date or date-time' };
-const EXPIRE_OLD: FlagSpec = { name: 'expire-old', type: 'duration', default: '0s', range: 'non-negative', usage: 'The old key stops working after this long (default: at retire)' };
+const EXPIRE_OLD: FlagSpec = {
+  name: 'expire-old',
+  type: 'duration',
+  default: '0s',
+  range: 'non-negative',
+  usage: 'The old key stops working after this long (default: at retire)',
+};
 
 /** The new key's stored form (only its hash: the key itself is printed once and never kept). */
 function newKey(ctx: KeysContext, expires: string): { key: string; stored: StoredKey } {

@@ -93,9 +93,7 @@ const disallow: KeysCommand = async (ctx, args) => {
   );
   const left = after.allow ?? [];
   // The record's rule: no allowed prefix at all means every name.
-  return left.length > 0
-    ? `${name} may write names starting with: ${left.join(' ')}\n`
-    : `${name} has no allowed prefix left: it may write every name again\n`;
+  return left.length > 0 ? `${name} may write names starting with: ${left.join(' ')}\n` : `${name} has no allowed prefix left: it may write every name again\n`;
 };
 
 const USAGE_FLAGS: readonly FlagSpec[] = [
@@ -113,7 +111,14 @@ const COLUMNS: ReadonlyArray<readonly [string, (t: TenantsReport['tenants'][numb
   ['INVALID', (t) => String(REJECT_REASONS.filter((r) => r !== 'rate' && r !== 'namespace' && r !== 'name_quota').reduce((sum, r) => sum + t.pointsRejected[r], 0))],
   ['BYTES', (t) => String(t.bytesCompressed)],
   ['RAW_BYTES', (t) => String(t.bytesRaw)],
-  ['REQUESTS', (t) => Object.entries(t.requests).filter(([, n]) => n > 0).map(([code, n]) => `${code}:${n}`).join(',') || '-'],
+  [
+    'REQUESTS',
+    (t) =>
+      Object.entries(t.requests)
+        .filter(([, n]) => n > 0)
+        .map(([code, n]) => `${code}:${n}`)
+        .join(',') || '-',
+  ],
   ['NAMES/H', (t) => String(t.namesLastHour)],
   ['LIMITS', (t) => [describeLimits(t.limits), ...(t.allow ? [`allow ${t.allow.join(' ')}`] : [])].join('; ')],
 ];
@@ -121,7 +126,15 @@ const COLUMNS: ReadonlyArray<readonly [string, (t: TenantsReport['tenants'][numb
 /** Rows padded to their widest cell, the last column left ragged. */
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd() + '\n').join('');
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 const usage: KeysCommand = async (ctx, args) => {

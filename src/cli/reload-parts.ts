@@ -30,11 +30,7 @@ export function keyStorePart(keys: KeyCache, description: string): ReloadPart {
   };
 }
 
-export function certificatePart(
-  gateway: Gateway,
-  paths: { certPath: string; keyPath: string; clientCaPath: string; minVersion: TlsVersion },
-  served: string,
-): ReloadPart {
+export function certificatePart(gateway: Gateway, paths: { certPath: string; keyPath: string; clientCaPath: string; minVersion: TlsVersion }, served: string): ReloadPart {
   let current = served;
   return {
     name: 'TLS certificate',
@@ -57,13 +53,10 @@ export function certificatePart(
 }
 
 /** The proxy's key and CA: each part changes its own and sends both to the forwarder. */
-export function proxyCredentialParts(opts: {
-  forwarder: GatewayForwarder;
-  apiKey: string;
-  ca: Buffer | undefined;
-  apiKeyFile: string;
-  caPath: string;
-}): { parts: ReloadPart[]; rereadApiKey?: KeyReread } {
+export function proxyCredentialParts(opts: { forwarder: GatewayForwarder; apiKey: string; ca: Buffer | undefined; apiKeyFile: string; caPath: string }): {
+  parts: ReloadPart[];
+  rereadApiKey?: KeyReread;
+} {
   let apiKey = opts.apiKey;
   let ca = opts.ca;
   const apply = (): void => opts.forwarder.setCredentials({ apiKey, ...(ca ? { ca } : {}) });
@@ -104,11 +97,7 @@ export function proxyCredentialParts(opts: {
  * removed one's queue to the ring, broadcast drains it first). Compared with what the file said
  * last, so destinations added or removed through the destination API meanwhile are left alone.
  */
-export function destinationsFilePart(
-  router: Router,
-  opts: { path: string; distribution: Distribution; replicationFactor: number },
-  initial: readonly string[],
-): ReloadPart {
+export function destinationsFilePart(router: Router, opts: { path: string; distribution: Distribution; replicationFactor: number }, initial: readonly string[]): ReloadPart {
   const { path, distribution, replicationFactor } = opts;
   const idOf = (text: string): string => parseDestination(text).id;
   let applied = new Set(initial.map(idOf));
@@ -117,7 +106,11 @@ export function destinationsFilePart(
     async reload() {
       const next = readDestinationsFile(path, distribution).map(idOf);
       if (next.length === 0) throw new ReloadError(`${path} names no destination`);
-      const shortfall = replicationShortfall(next.map((text) => parseDestination(text)), distribution, replicationFactor);
+      const shortfall = replicationShortfall(
+        next.map((text) => parseDestination(text)),
+        distribution,
+        replicationFactor,
+      );
       if (shortfall) throw new ReloadError(`${path}: ${shortfall}`);
       const wanted = new Set(next);
       const said: string[] = [];
@@ -140,7 +133,11 @@ export function destinationsFilePart(
 
 /** -rewrite-rules, -blacklist, -whitelist: all re-read, used only when every one parses. */
 export function ruleFilesPart(rules: RuleFiles, paths: RuleFilePaths): ReloadPart {
-  const named = [['-rewrite-rules', paths.rewriteRules], ['-blacklist', paths.blacklist], ['-whitelist', paths.whitelist]].filter(([, p]) => p !== '');
+  const named = [
+    ['-rewrite-rules', paths.rewriteRules],
+    ['-blacklist', paths.blacklist],
+    ['-whitelist', paths.whitelist],
+  ].filter(([, p]) => p !== '');
   return {
     name: `rule files (${named.length > 0 ? named.map(([flag, p]) => `${flag} ${p}`).join(', ') : '-tag-normalize only'})`,
     async reload() {

@@ -53,7 +53,19 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     const sink = createConsoleSink();
     // The original opens -api-addr with -console-out too: getdest answers (no destinations), changes are refused.
     const api = await createDestinationApi({ listenAddr: config.apiAddr, router: CONSOLE_DESTINATIONS, token: config.apiToken, log, metrics: registry });
-    return { sink, queues: () => [], readiness: {}, stages: [['destination API', api], ['console', sink], ['rule files', rules]], undelivered: () => 0, reloadParts: rulesReload, rules };
+    return {
+      sink,
+      queues: () => [],
+      readiness: {},
+      stages: [
+        ['destination API', api],
+        ['console', sink],
+        ['rule files', rules],
+      ],
+      undelivered: () => 0,
+      reloadParts: rulesReload,
+      rules,
+    };
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
@@ -111,7 +123,9 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     ],
     undelivered: () => router.destinations().reduce((sum, d) => sum + d.queuedPoints, 0),
     reloadParts: [
-      ...(config.destinationsFile !== '' ? [destinationsFilePart(router, { path: config.destinationsFile, distribution: config.distribution, replicationFactor: config.replicationFactor }, config.destinations)] : []),
+      ...(config.destinationsFile !== ''
+        ? [destinationsFilePart(router, { path: config.destinationsFile, distribution: config.distribution, replicationFactor: config.replicationFactor }, config.destinations)]
+        : []),
       ...rulesReload,
     ],
     rules,

@@ -8,7 +8,11 @@ import { ConfigError } from './validate.js';
 
 export class ApiKeyFileError extends ConfigError {
   override readonly code = 'POLYMUR_ERR_API_KEY_FILE';
-  constructor(readonly path: string, reason: string, flag = 'api-key-file') {
+  constructor(
+    readonly path: string,
+    reason: string,
+    flag = 'api-key-file',
+  ) {
     super(`-${flag}: ${path}: ${reason}`);
   }
 }

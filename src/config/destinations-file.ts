@@ -8,7 +8,10 @@ import { ConfigError } from './validate.js';
 
 export class DestinationsFileError extends ConfigError {
   override readonly code = 'POLYMUR_ERR_DESTINATIONS_FILE';
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`-destinations-file: ${path}: ${reason}`);
   }
 }

@@ -42,7 +42,10 @@ export interface ParsedArgs {
 
 export class FlagError extends PolymurError {
   readonly code = 'POLYMUR_ERR_FLAG';
-  constructor(message: string, readonly exitCode: 0 | 2) {
+  constructor(
+    message: string,
+    readonly exitCode: 0 | 2,
+  ) {
     super(message);
   }
 }
@@ -141,12 +144,7 @@ export function envName(prefix: string, flag: string): string {
  * Parse argv (without node and script) against the flag table. Throws FlagError with exitCode 2
  * on an unknown flag or bad value, exitCode 0 for -h/-help.
  */
-export function parseFlags(
-  specs: readonly FlagSpec[],
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-  envPrefix: string,
-): ParsedArgs {
+export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[], env: NodeJS.ProcessEnv, envPrefix: string): ParsedArgs {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values: FlagValues = {};
   for (const spec of specs) {

@@ -87,7 +87,7 @@ export function readGatewayConfig(f: FlagReader<FlagsOf<typeof GATEWAY_FLAGS>>):
     ...routing,
     listenAddr: f.host('listen-addr'),
     // HTTPS whenever TLS is configured; plain HTTP when asked for, or as the only listener without TLS.
-    httpsPort: tls ? explicitHttps ?? 443 : undefined,
+    httpsPort: tls ? (explicitHttps ?? 443) : undefined,
     httpPort: explicitHttp ?? (tls ? undefined : 80),
     certPath,
     keyPath,

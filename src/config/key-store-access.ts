@@ -12,14 +12,18 @@ import type { EtcdAccess } from '../keys/etcd-access.js';
 /** The environment variable that may hold the etcd password instead of -key-store-password-file. */
 export const KEY_STORE_PASSWORD_ENV = 'POLYMUR_KEY_STORE_PASSWORD';
 
-export const KEY_STORE_USAGE =
-  'API key store: file:PATH, etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcds://: TLS), consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)';
+export const KEY_STORE_USAGE = 'API key store: file:PATH, etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (etcds://: TLS), consul://HOST:PORT, or consul (the agent in CONSUL_HTTP_ADDR)';
 
 export const KEY_STORE_ACCESS_FLAGS = [
-  { name: 'key-store-ca', type: 'string', default: '', usage: 'CA certificate file of an etcds:// key store (empty: the system\'s CAs)' },
+  { name: 'key-store-ca', type: 'string', default: '', usage: "CA certificate file of an etcds:// key store (empty: the system's CAs)" },
   { name: 'key-store-cert', type: 'string', default: '', usage: 'Client certificate file for an etcds:// key store whose members ask for one (with -key-store-key)' },
   { name: 'key-store-key', type: 'string', default: '', usage: 'Private key file of -key-store-cert' },
-  { name: 'key-store-user', type: 'string', default: '', usage: 'etcd user of the key store (etcd auth; the password from -key-store-password-file or $POLYMUR_KEY_STORE_PASSWORD)' },
+  {
+    name: 'key-store-user',
+    type: 'string',
+    default: '',
+    usage: 'etcd user of the key store (etcd auth; the password from -key-store-password-file or $POLYMUR_KEY_STORE_PASSWORD)',
+  },
   { name: 'key-store-password-file', type: 'string', default: '', usage: 'File holding the etcd password of -key-store-user (mode 0600)' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -42,7 +46,7 @@ export function readKeyStoreAccess(f: FlagReader<FlagsOf<typeof KEY_STORE_ACCESS
     throw new ConfigError(`-key-store-ca, -key-store-cert and -key-store-key are for TLS: write the key store as etcds://${url.slice('etcd://'.length)}`);
   }
   if ((cert === '') !== (key === '')) throw new ConfigError('a client certificate needs both -key-store-cert and -key-store-key (got only one of them)');
-  if (cert !== '' && ca === '') throw new ConfigError('-key-store-cert needs -key-store-ca (the CA that signed the members\' certificates)');
+  if (cert !== '' && ca === '') throw new ConfigError("-key-store-cert needs -key-store-ca (the CA that signed the members' certificates)");
   const envPassword = env[KEY_STORE_PASSWORD_ENV];
   if (passwordFile !== '' && envPassword !== undefined) throw new ConfigError(`give the etcd password once: -key-store-password-file or $${KEY_STORE_PASSWORD_ENV}, not both`);
   const password = passwordFile !== '' ? readSecretFile(passwordFile, 'key-store-password-file', 'password') : envPassword;

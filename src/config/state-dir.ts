@@ -10,7 +10,7 @@ export const STATE_DIR_USAGE =
 /** The -state-dir flag's value, else the first of $STATE_DIRECTORY's ':'-separated paths, else `cwd`; absolute. */
 export function resolveStateDir(flag: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
   const fromSystemd = env['STATE_DIRECTORY']?.split(':').find((p) => p !== '');
-  return resolve(cwd, flag !== '' ? flag : fromSystemd ?? cwd);
+  return resolve(cwd, flag !== '' ? flag : (fromSystemd ?? cwd));
 }
 
 /** Whether a state directory was configured (-state-dir or $STATE_DIRECTORY), not the working directory by default. */

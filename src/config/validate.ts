@@ -84,6 +84,9 @@ export class FlagReader<in S extends FlagSpec> {
 
   /** A comma-separated list, blanks removed. */
   list(name: FlagName<S, 'string'>): string[] {
-    return this.string(name).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    return this.string(name)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   }
 }

@@ -13,7 +13,11 @@ import type { Registry } from '../observe/metrics.js';
 export class DeadLetterWriteError extends PolymurError {
   readonly code = 'POLYMUR_ERR_DEAD_LETTER_WRITE';
   /** The system's code (ENOSPC, EACCES, …). */
-  constructor(readonly path: string, readonly errno: string, message: string) {
+  constructor(
+    readonly path: string,
+    readonly errno: string,
+    message: string,
+  ) {
     super(`cannot write the dead-letter file ${path}: ${message}`);
   }
 }
@@ -63,7 +67,7 @@ async function pointsIn(path: string): Promise<number> {
   let points = 0;
   let atLineStart = true;
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    for (let start = 0; start < chunk.length; ) {
+    for (let start = 0; start < chunk.length;) {
       if (atLineStart && chunk[start] !== 0x23 /* '#' */) points++;
       const nl = chunk.indexOf(0x0a, start);
       if (nl === -1) {

@@ -104,7 +104,10 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undef
 /** An error in one log line: its name, message and where it was thrown. */
 function describeFailure(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const where = err.stack?.split('\n').find((l) => l.trimStart().startsWith('at '))?.trim();
+  const where = err.stack
+    ?.split('\n')
+    .find((l) => l.trimStart().startsWith('at '))
+    ?.trim();
   return `${err.name}: ${err.message}${where ? ` (${where})` : ''}`;
 }
 
@@ -128,7 +131,12 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
   const transports: GatewayTransport[] = opts.gateways.map((url) => {
     const proxy = opts.proxies?.get(url);
     return createGatewayTransport({
-      url, apiKey: opts.apiKey, ...(opts.ca ? { ca: opts.ca } : {}), ...(proxy ? { proxy } : {}), timeoutMs: opts.timeoutMs, connections: opts.workers,
+      url,
+      apiKey: opts.apiKey,
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(proxy ? { proxy } : {}),
+      timeoutMs: opts.timeoutMs,
+      connections: opts.workers,
     });
   });
   const random = opts.random ?? Math.random;
@@ -339,7 +347,7 @@ export function createForwarder(opts: ForwarderOptions): GatewayForwarder {
   const work = async (worker: number): Promise<void> => {
     opts.log(`HTTP writer #${worker} started`);
     let next = settle(prepare());
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       const taken = await unlessAborted(next, stop.signal);
       if (!taken) return;
       if (!taken.ok) {

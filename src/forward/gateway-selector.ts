@@ -11,10 +11,7 @@ export interface GatewaySelector {
   failed(index: number, afterMs?: number): number;
 }
 
-export function createGatewaySelector(
-  count: number,
-  opts: { capMs: number; baseMs?: number; random?: () => number; now?: () => number },
-): GatewaySelector {
+export function createGatewaySelector(count: number, opts: { capMs: number; baseMs?: number; random?: () => number; now?: () => number }): GatewaySelector {
   const now = opts.now ?? Date.now;
   const failures = new Array<number>(count).fill(0);
   const readyAt = new Array<number>(count).fill(0);

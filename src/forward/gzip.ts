@@ -52,9 +52,7 @@ export const gzip: Gzip = isalGzip ?? zlibGzip;
 
 /** Which gzip the proxy uses, for its start-up log. */
 export const gzipEngine: string =
-  'gzip' in isal
-    ? 'ISA-L igzip, level 1'
-    : `node:zlib, level 1 (the ISA-L addon is not built: ${isal.error}; with libisal-dev installed, npm run build:native)`;
+  'gzip' in isal ? 'ISA-L igzip, level 1' : `node:zlib, level 1 (the ISA-L addon is not built: ${isal.error}; with libisal-dev installed, npm run build:native)`;
 
 /** The engine in one word, for the gzip label of polymur_build_info. */
 export const gzipEngineId: 'isal' | 'zlib' = 'gzip' in isal ? 'isal' : 'zlib';

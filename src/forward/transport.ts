@@ -144,7 +144,13 @@ export function createGatewayTransport(opts: {
       ca = credentials.ca;
       const old = dispatcher;
       dispatcher = makeDispatcher(ca);
-      retiring.set(old, old.close().catch(() => undefined).finally(() => retiring.delete(old)));
+      retiring.set(
+        old,
+        old
+          .close()
+          .catch(() => undefined)
+          .finally(() => retiring.delete(old)),
+      );
     },
     async close() {
       await Promise.all([dispatcher.close(), ...retiring.values()]);

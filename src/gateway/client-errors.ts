@@ -35,7 +35,8 @@ export function createClientErrorHandler(opts: {
   readonly onSocketError: (err: NodeJS.ErrnoException) => void;
 }): (err: NodeJS.ErrnoException, socket: Socket) => void {
   return (err, socket) => {
-    const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'Request Timeout\n'] : err.code?.startsWith('HPE_') ? ['400 Bad Request', 'Bad Request\n'] : undefined;
+    const answer =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'Request Timeout\n'] : err.code?.startsWith('HPE_') ? ['400 Bad Request', 'Bad Request\n'] : undefined;
     if (!answer) opts.onSocketError(err);
     if (!answer || !socket.writable || opts.answering(socket)) return void socket.destroy();
     const [status, text] = answer as [string, string];

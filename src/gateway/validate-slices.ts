@@ -26,7 +26,7 @@ export async function filterLinesInSlices(
   let points = 0;
   let invalid = 0;
   let turnStarted = performance.now();
-  for (let start = 0; start < body.length; ) {
+  for (let start = 0; start < body.length;) {
     if (performance.now() - turnStarted >= TURN_MS) {
       await nextTurn();
       turnStarted = performance.now();

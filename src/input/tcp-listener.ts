@@ -24,11 +24,7 @@ export interface TcpListener extends Stage {
  * How one connection's bytes become validated lines for `deliver`: Graphite plaintext unless the
  * listener is given another (carbon's pickle). `cut` closes the connection (a refused input).
  */
-export type ConnectionFraming = (
-  deliver: (data: Buffer, points: number) => void,
-  onInvalid: (line: Buffer, reason: InvalidReason) => void,
-  cut: () => void,
-) => LineFramer;
+export type ConnectionFraming = (deliver: (data: Buffer, points: number) => void, onInvalid: (line: Buffer, reason: InvalidReason) => void, cut: () => void) => LineFramer;
 
 /** After our FIN at close(), how long a client gets to send the rest of what it has and close. */
 const CLIENT_FINISH_MS = 2000;
@@ -95,9 +91,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     }
     sockets.add(socket);
     connectionsTotal.inc();
-    const framer = opts.framing
-      ? opts.framing(deliver, onInvalid, () => socket.destroy())
-      : createLineFramer(deliver, { maxLineBytes, onInvalid });
+    const framer = opts.framing ? opts.framing(deliver, onInvalid, () => socket.destroy()) : createLineFramer(deliver, { maxLineBytes, onInvalid });
     if (paused) socket.pause();
     if (idleTimeoutMs > 0) {
       socket.setTimeout(idleTimeoutMs);

@@ -104,7 +104,7 @@ export function createKeyCache(opts: {
   let storeUp = false;
   let lastCopyFailure: string | undefined;
   const errors = opts.metrics?.counter('polymur_key_refresh_errors_total', 'Failed reloads of the API key store');
-  const watchErrors = opts.metrics?.counter('polymur_key_watch_errors_total', 'Errors of the key store\'s change watch (the periodic -key-refresh still reads the store)');
+  const watchErrors = opts.metrics?.counter('polymur_key_watch_errors_total', "Errors of the key store's change watch (the periodic -key-refresh still reads the store)");
   const watchErrorLog = rateLimitedLog(opts.log, 1, 60_000);
   const watchFailed = (err: Error): void => {
     watchErrors?.inc();
@@ -204,7 +204,9 @@ export function createKeyCache(opts: {
           }
           known = index(saved.entries, () => undefined);
           loaded = true;
-          opts.log(`WARNING: ${err.message}; starting from the last-known-good key copy ${opts.copy!.path} (${known.byDigest.size} keys, saved ${saved.savedAt.toISOString()}) until the store answers`);
+          opts.log(
+            `WARNING: ${err.message}; starting from the last-known-good key copy ${opts.copy!.path} (${known.byDigest.size} keys, saved ${saved.savedAt.toISOString()}) until the store answers`,
+          );
         } else {
           opts.log(`WARNING: ${err.message}: every key is refused until it is created`);
         }

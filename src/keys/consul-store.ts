@@ -65,9 +65,7 @@ export function createConsulKeyStore(url: string, env: NodeJS.ProcessEnv = proce
       if (res.status === 404) return new Map();
       const entries = (await res.json()) as ConsulEntry[];
       return new Map(
-        entries
-          .filter((e) => e.Value !== null && e.Key.length > prefix.length)
-          .map((e) => [e.Key.slice(prefix.length), Buffer.from(e.Value!, 'base64').toString('utf8')]),
+        entries.filter((e) => e.Value !== null && e.Key.length > prefix.length).map((e) => [e.Key.slice(prefix.length), Buffer.from(e.Value!, 'base64').toString('utf8')]),
       );
     },
     async get(name) {
@@ -78,8 +76,7 @@ export function createConsulKeyStore(url: string, env: NodeJS.ProcessEnv = proce
       const path = `${prefix}${encodeURIComponent(name)}`;
       // Check-and-set (the answer is "true" or "false"): cas=0 writes only a new key,
       // cas=<ModifyIndex> only over the version that was read.
-      const write = async (cas: string): Promise<boolean> =>
-        (await (await call(`write ${name}`, `${path}${cas}`, { method: 'PUT', body: entry })).text()).trim() === 'true';
+      const write = async (cas: string): Promise<boolean> => (await (await call(`write ${name}`, `${path}${cas}`, { method: 'PUT', body: entry })).text()).trim() === 'true';
       if (only === undefined) return write('');
       if (only === 'absent') return write('?cas=0');
       // A write that lost to another writer is tried again over what that one left (for a

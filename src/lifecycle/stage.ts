@@ -32,12 +32,7 @@ export interface ShutdownReport {
  * under one deadline. When the deadline passes, the stage being closed and every later one are
  * destroyed. Never waits longer than `deadlineMs` (plus what destroy() takes, which is synchronous).
  */
-export async function closeStages(
-  stages: readonly NamedStage[],
-  deadlineMs: number,
-  log: (m: string) => void,
-  timers: Timers = realTimers,
-): Promise<ShutdownReport> {
+export async function closeStages(stages: readonly NamedStage[], deadlineMs: number, log: (m: string) => void, timers: Timers = realTimers): Promise<ShutdownReport> {
   const closed: string[] = [];
   const destroyed: string[] = [];
   let expired = false;
@@ -74,7 +69,12 @@ export async function closeStages(
     timers.clearTimeout(timer as never);
   }
   if (index < stages.length) {
-    log(`Shutdown: -shutdown-timeout of ${deadlineMs / 1000}s passed; stopping ${stages.slice(index).map(([n]) => n).join(', ')} now`);
+    log(
+      `Shutdown: -shutdown-timeout of ${deadlineMs / 1000}s passed; stopping ${stages
+        .slice(index)
+        .map(([n]) => n)
+        .join(', ')} now`,
+    );
     for (const [name, stage] of stages.slice(index)) {
       destroyQuietly(name, stage, log);
       destroyed.push(name);

@@ -46,7 +46,7 @@ export async function joinInSteps(pieces: readonly Buffer[]): Promise<Buffer> {
   let offset = 0;
   let sinceTurn = 0;
   for (const r of runs) {
-    for (let at = 0; at < r.length; ) {
+    for (let at = 0; at < r.length;) {
       const n = Math.min(r.length - at, COPY_STEP_BYTES - sinceTurn);
       r.copy(out, offset, at, at + n);
       at += n;

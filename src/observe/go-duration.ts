@@ -11,7 +11,9 @@ export function formatGoDuration(ns: bigint): string {
     const whole = value / scale;
     const fraction = value % scale;
     if (fraction === 0n) return String(whole);
-    const digits = String(fraction).padStart(String(scale).length - 1, '0').replace(/0+$/, '');
+    const digits = String(fraction)
+      .padStart(String(scale).length - 1, '0')
+      .replace(/0+$/, '');
     return `${whole}.${digits}`;
   };
   if (u < 1000n) return `${sign}${u}ns`;

@@ -22,12 +22,14 @@ export interface Heartbeat {
   stop(): void;
 }
 
-export function createHeartbeat(opts: {
-  /** The event loop's lag above which the process is not live. */
-  maxLagMs?: number;
-  intervalMs?: number;
-  now?: () => number;
-} = {}): Heartbeat {
+export function createHeartbeat(
+  opts: {
+    /** The event loop's lag above which the process is not live. */
+    maxLagMs?: number;
+    intervalMs?: number;
+    now?: () => number;
+  } = {},
+): Heartbeat {
   const maxLagMs = opts.maxLagMs ?? 5000;
   const intervalMs = opts.intervalMs ?? 500;
   const now = opts.now ?? (() => performance.now());

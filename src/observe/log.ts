@@ -34,13 +34,7 @@ export const log: LogFn = (message) => {
  * A logger that prints at most `perInterval` lines per `intervalMs`, then one summary of how many
  * were suppressed. For per-line problems (invalid metrics) that could otherwise flood the log.
  */
-export function rateLimitedLog(
-  out: LogFn,
-  perInterval = 5,
-  intervalMs = 5000,
-  now: () => number = Date.now,
-  problems: RecentProblems = recentProblems,
-): LogFn {
+export function rateLimitedLog(out: LogFn, perInterval = 5, intervalMs = 5000, now: () => number = Date.now, problems: RecentProblems = recentProblems): LogFn {
   let windowStart = 0;
   let printed = 0;
   let suppressed = 0;

@@ -70,7 +70,10 @@ class Series {
 export class Counter implements Family {
   readonly kind = 'counter' as const;
   private readonly series = new Series();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   /** Shows the series at 0 before its first event, so that `increase()` sees the first one. */
   declare(labels?: Labels): void {
     this.series.get(labels);
@@ -97,7 +100,10 @@ export class Gauge implements Family {
   readonly kind = 'gauge' as const;
   /** By the labels they were registered with: a later registration under the same labels replaces the earlier. */
   private readonly collectors = new Map<string, { labels: Labels | undefined; collect: GaugeCollector }>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   addCollector(collect: GaugeCollector, labels?: Labels): void {
     this.collectors.set(keyOf(labels), { labels, collect });
   }
@@ -113,7 +119,11 @@ export class Gauge implements Family {
 /** A counter read at scrape time from what the process already counts (CPU time). */
 class CollectedCounter implements Family {
   readonly kind = 'counter' as const;
-  constructor(readonly name: string, readonly help: string, private readonly collect: () => number) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly collect: () => number,
+  ) {}
   samples(out: Sample[]): void {
     out.push({ name: this.name, labels: undefined, value: this.collect() });
   }
@@ -123,7 +133,11 @@ class CollectedCounter implements Family {
 export class Histogram implements Family {
   readonly kind = 'histogram' as const;
   private readonly s: { counts: number[]; sum: number; count: number };
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
     this.s = { counts: new Array<number>(buckets.length).fill(0), sum: 0, count: 0 };
   }
   observe(v: number): void {

@@ -214,13 +214,7 @@ function isPlainValidLine(buf: Buffer, start: number, end: number): boolean {
   // The value is read where it stands: it must end at a space, and the timestamp at the line's end.
   const valueStart = nameEnd + 1;
   const valueEnd = plainNumberEnd(buf, valueStart, end);
-  return (
-    valueEnd !== -1 &&
-    valueEnd < end &&
-    buf[valueEnd] === SPACE &&
-    valueEnd - valueStart <= MAX_PLAIN_VALUE_BYTES &&
-    isPlainTimestamp(buf, valueEnd + 1, end)
-  );
+  return valueEnd !== -1 && valueEnd < end && buf[valueEnd] === SPACE && valueEnd - valueStart <= MAX_PLAIN_VALUE_BYTES && isPlainTimestamp(buf, valueEnd + 1, end);
 }
 
 /** Collects output pieces; copies only when the output differs from the input. */
@@ -278,12 +272,7 @@ export function filterLines(
     const hasCr = lineEnd > pos && buf[lineEnd - 1] === CR;
     if (hasCr) lineEnd--;
     if (nextSuspect < pos) nextSuspect = suspects.next(pos);
-    const verdict =
-      nl - pos > maxLineBytes
-        ? 'too_long'
-        : nextSuspect >= lineEnd && isPlainValidLine(buf, pos, lineEnd)
-          ? null
-          : checkLine(buf, pos, lineEnd);
+    const verdict = nl - pos > maxLineBytes ? 'too_long' : nextSuspect >= lineEnd && isPlainValidLine(buf, pos, lineEnd) ? null : checkLine(buf, pos, lineEnd);
     const next = nl < end ? nl + 1 : end;
 
     if (verdict === null && !hasCr && !hasPrefix && nl < end) {

@@ -8,11 +8,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 const indexOf = Buffer.prototype.indexOf;
 
 /** Bytes below 0x20 but LF (a line's end), then DEL and `/`: each makes a name invalid or a line unusual. */
-const ASCII_SUSPECTS: readonly number[] = [
-  ...Array.from({ length: 0x20 }, (_, c) => c).filter((c) => c !== 0x0a),
-  0x7f,
-  0x2f,
-];
+const ASCII_SUSPECTS: readonly number[] = [...Array.from({ length: 0x20 }, (_, c) => c).filter((c) => c !== 0x0a), 0x7f, 0x2f];
 /** The lead bytes of the UTF-8 forms of the Unicode spaces Python's str.split() splits on (U+0085 to U+3000). */
 const UTF8_SUSPECTS: readonly number[] = [...ASCII_SUSPECTS, 0xc2, 0xe1, 0xe2, 0xe3];
 

@@ -36,7 +36,11 @@ export type Distribution = 'broadcast' | 'hash-route';
 
 /** Comma-separated destinations, none the same as another (see `sameDestination`). */
 export function parseDestinations(csv: string, distribution: Distribution = 'hash-route'): DestinationAddress[] {
-  const list = csv.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(parseDestination);
+  const list = csv
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(parseDestination);
   list.forEach((d, i) => {
     const twin = list.slice(0, i).find((other) => sameDestination(d, other, distribution));
     if (twin) throw new DestinationError(duplicateMessage(d, twin, distribution));

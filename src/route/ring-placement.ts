@@ -25,7 +25,10 @@ export function createRingPlacement<D extends RingMember>(hashType: HashType, re
   return {
     rebuild(all) {
       members = [...all].filter((d) => d.inRing);
-      ring = createHashRing(members.map((d) => d.address), hashType);
+      ring = createHashRing(
+        members.map((d) => d.address),
+        hashType,
+      );
     },
     place(batch) {
       if (members.length === 0) return null;

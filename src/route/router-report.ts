@@ -17,9 +17,7 @@ export interface ReportedDestination {
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;
 
 export function createRouterMetrics(registry: Registry, opts: { list: () => Iterable<ReportedDestination> }) {
-  registerQueueMetrics(registry, () =>
-    [...opts.list()].map((d) => ({ labels: { destination: d.address.id }, depth: d.queue.depth(), limits: d.queue.limits() })),
-  );
+  registerQueueMetrics(registry, () => [...opts.list()].map((d) => ({ labels: { destination: d.address.id }, depth: d.queue.depth(), limits: d.queue.limits() })));
   registry.gauge('polymur_destination_up', 'Whether the destination is connected', () =>
     [...opts.list()].map((d) => [{ destination: d.address.id }, d.writer.connected ? 1 : 0] as const),
   );

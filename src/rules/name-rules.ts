@@ -25,9 +25,7 @@ export interface NameRules {
 }
 
 export type NameVerdict =
-  | { readonly kind: 'keep' }
-  | { readonly kind: 'rename'; readonly name: string }
-  | { readonly kind: 'drop'; readonly reason: RuleDropReason; readonly why: string };
+  { readonly kind: 'keep' } | { readonly kind: 'rename'; readonly name: string } | { readonly kind: 'drop'; readonly reason: RuleDropReason; readonly why: string };
 
 const KEEP: NameVerdict = { kind: 'keep' };
 

@@ -193,9 +193,9 @@ class Parser {
   /** *, +, ?, {m}, {m,}, {,n}, {m,n}; a `{` that is none of these is a literal (Python's reading). */
   private quantifier(): { min: number; max: number } | null {
     const c = this.peek();
-    if (c === '*') return this.pos++, { min: 0, max: Infinity };
-    if (c === '+') return this.pos++, { min: 1, max: Infinity };
-    if (c === '?') return this.pos++, { min: 0, max: 1 };
+    if (c === '*') return (this.pos++, { min: 0, max: Infinity });
+    if (c === '+') return (this.pos++, { min: 1, max: Infinity });
+    if (c === '?') return (this.pos++, { min: 0, max: 1 });
     if (c !== '{' || this.peek(1) === '}') return null;
     const start = this.pos;
     this.pos++;
@@ -566,7 +566,14 @@ function emit(node: Node): string {
     case 'look':
       return `(?${node.kind}${emit(node.body)})`;
     case 'repeat': {
-      const q = node.min === 0 && node.max === Infinity ? '*' : node.min === 1 && node.max === Infinity ? '+' : node.min === 0 && node.max === 1 ? '?' : `{${node.min},${node.max === Infinity ? '' : node.max}}`;
+      const q =
+        node.min === 0 && node.max === Infinity
+          ? '*'
+          : node.min === 1 && node.max === Infinity
+            ? '+'
+            : node.min === 0 && node.max === 1
+              ? '?'
+              : `{${node.min},${node.max === Infinity ? '' : node.max}}`;
       return `(?:${emit(node.body)})${q}${node.lazy ? '?' : ''}`;
     }
     case 'backref':
@@ -713,7 +720,12 @@ export function translatePattern(pattern: string): TranslatedRegex {
  * Each stays one UTF-16 unit, so indices found in the folded name are those of the name.
  */
 export function foldForMatching(name: string): string {
-  return /[\u0130\u0131\u017f\u212a]/.test(name) ? name.replace(/[\u0130\u0131]/g, 'i').replace(/\u017f/g, 's').replace(/\u212a/g, 'k') : name;
+  return /[\u0130\u0131\u017f\u212a]/.test(name)
+    ? name
+        .replace(/[\u0130\u0131]/g, 'i')
+        .replace(/\u017f/g, 's')
+        .replace(/\u212a/g, 'k')
+    : name;
 }
 
 /** A piece of a replacement: literal text, or the text of a group (0: the whole match). */

@@ -83,7 +83,11 @@ export function createRuleFiles(opts: {
   const files = [paths.rewriteRules, paths.blacklist, paths.whitelist].filter((p) => p !== '');
   const active = hasRules(opts.initial.rules) || files.length > 0;
   const m = {
-    dropped: metrics.counter('polymur_points_dropped_total', 'Data points dropped, by reason (and destination)', RULE_DROP_REASONS.map((reason) => ({ reason }))),
+    dropped: metrics.counter(
+      'polymur_points_dropped_total',
+      'Data points dropped, by reason (and destination)',
+      RULE_DROP_REASONS.map((reason) => ({ reason })),
+    ),
     renamed: metrics.counter('polymur_points_renamed_total', 'Data points whose name the rewrite rules or -tag-normalize changed'),
     hits: metrics.counter('polymur_rule_cache_hits_total', 'Names whose rule verdict was found in the cache'),
     misses: metrics.counter('polymur_rule_cache_misses_total', 'Names the rules were run on (not in the cache)'),

@@ -41,7 +41,9 @@ function reportSkipped(path: string, buf: Buffer, decoded: Decoded, log: (m: str
       log(`Spool segment ${path}: torn record at byte ${s.offset} of ${buf.length}; the ${s.bytes} bytes from there are skipped`);
     } else {
       const end = s.offset + s.bytes;
-      log(`Spool segment ${path}: damaged record at byte ${s.offset} of ${buf.length}; ${s.bytes} bytes skipped, ${end < buf.length ? `reading on from the next intact record at byte ${end}` : 'to the end of the file'}`);
+      log(
+        `Spool segment ${path}: damaged record at byte ${s.offset} of ${buf.length}; ${s.bytes} bytes skipped, ${end < buf.length ? `reading on from the next intact record at byte ${end}` : 'to the end of the file'}`,
+      );
     }
   }
   const tail = decoded.skipped.at(-1);

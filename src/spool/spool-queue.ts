@@ -143,7 +143,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   m?.gauge('polymur_spool_bytes', 'Bytes of unacknowledged records in the spool', () => capacity.depth().bytes, labels);
   m?.gauge('polymur_spool_segments', 'Segment files in the spool', () => segments.size, labels);
   m?.gauge('polymur_spool_unwritten_bytes', 'Bytes committed to the spool and held in memory until written', () => unwrittenBytes, labels);
-  m?.gauge('polymur_spool_fault', 'Whether the spool cannot write now (1: full disk or write errors)', () => fault ? 1 : 0, labels);
+  m?.gauge('polymur_spool_fault', 'Whether the spool cannot write now (1: full disk or write errors)', () => (fault ? 1 : 0), labels);
 
   const ioError = (op: string, err: unknown): void => {
     ioErrors?.inc(1, { ...labels, op, code: errorCode(err) });
@@ -158,9 +158,17 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     for (const r of left.records) {
       const keep = unloaded === 0 && cachedBytes + r.length <= memoryBytes;
       const entry: Entry = {
-        segment, start: r.start, offset: r.offset, length: r.length, points: r.points, heldBytes: r.offset - r.start + r.length,
+        segment,
+        start: r.start,
+        offset: r.offset,
+        length: r.length,
+        points: r.points,
+        heldBytes: r.offset - r.start + r.length,
         data: keep ? Buffer.from(left.buf.subarray(r.offset, r.offset + r.length)) : undefined,
-        cached: keep, taken: false, acked: false, lost: false,
+        cached: keep,
+        taken: false,
+        acked: false,
+        lost: false,
       };
       if (keep) cachedBytes += r.length;
       else unloaded++;
@@ -179,7 +187,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   let dirty = false;
   let syncing: Promise<void> | undefined;
   /** Where the delivered prefix ends: the start of the oldest record not yet delivered. */
-  let prefix: Position = order.peek()?.segment ? { seq: order.peek()!.segment!.seq, offset: order.peek()!.start } : cursor?.prefix ?? { seq: 0, offset: 0 };
+  let prefix: Position = order.peek()?.segment ? { seq: order.peek()!.segment!.seq, offset: order.peek()!.start } : (cursor?.prefix ?? { seq: 0, offset: 0 });
   /**
    * The delivered prefix, and runs of delivered records beyond it (bounded walk): the runs an
    * earlier run delivered (records never loaded, so in no entry) until the prefix passes them,
@@ -207,8 +215,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   });
 
   // ---- Readiness: room on disk, no fault, a bounded write backlog.
-  const ready = (bytes: number): boolean =>
-    !closed && fault === undefined && (unwrittenBytes === 0 || unwrittenBytes + bytes <= backlogBytes) && capacity.fits(bytes);
+  const ready = (bytes: number): boolean => !closed && fault === undefined && (unwrittenBytes === 0 || unwrittenBytes + bytes <= backlogBytes) && capacity.fits(bytes);
   const notify = (): void => {
     if (listeners.length > 0 && (closed || ready(refusedBytes))) for (const l of listeners.splice(0)) l();
   };
@@ -331,7 +338,11 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
           ioError('read', err);
           const code = errorCode(err);
           if (code === 'ENOENT' || code === 'POLYMUR_ERR_SPOOL_DAMAGED_RECORD' || attempt >= 20) {
-            if (run.length > 1) return load(entry).then(() => undefined, () => undefined);
+            if (run.length > 1)
+              return load(entry).then(
+                () => undefined,
+                () => undefined,
+              );
             giveUp(entry, err as Error);
             return;
           }
@@ -419,16 +430,19 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     if (!dirty || !segment.handle) return Promise.resolve();
     dirty = false;
     const handle = segment.handle;
-    syncing = handle.datasync().then(
-      () => undefined,
-      (err: unknown) => {
-        dirty = true;
-        ioError('fsync', err);
-        quietLog(`Spool ${dir}: fdatasync of ${segment.path} failed: ${(err as Error).message}`);
-      },
-    ).finally(() => {
-      syncing = undefined;
-    });
+    syncing = handle
+      .datasync()
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          dirty = true;
+          ioError('fsync', err);
+          quietLog(`Spool ${dir}: fdatasync of ${segment.path} failed: ${(err as Error).message}`);
+        },
+      )
+      .finally(() => {
+        syncing = undefined;
+      });
     return syncing;
   };
 
@@ -479,7 +493,11 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     const group: Entry[] = [];
     const buffers: Buffer[] = [];
     let total = 0;
-    for (let e = unwritten.at(0); e && group.length < WRITE_GROUP_RECORDS && (group.length === 0 || (total + e.length <= groupBytes && segment.bytes + total < segmentBytes)); e = unwritten.at(group.length)) {
+    for (
+      let e = unwritten.at(0);
+      e && group.length < WRITE_GROUP_RECORDS && (group.length === 0 || (total + e.length <= groupBytes && segment.bytes + total < segmentBytes));
+      e = unwritten.at(group.length)
+    ) {
       group.push(e);
       buffers.push(encodeHeader(e.data!, e.points), e.data!);
       total += HEADER_BYTES + e.length;
@@ -574,18 +592,27 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     if (!writing && !destroyed) void writeLoop();
   };
 
-  const syncTimer = fsync === 'interval'
-    ? setInterval(() => {
-        if (current && !syncing) void sync(current);
-      }, opts.fsyncIntervalMs ?? 1000)
-    : undefined;
+  const syncTimer =
+    fsync === 'interval'
+      ? setInterval(() => {
+          if (current && !syncing) void sync(current);
+        }, opts.fsyncIntervalMs ?? 1000)
+      : undefined;
   syncTimer?.unref();
 
   /** Places a batch whose room is already held. */
   const append = (batch: Batch, heldBytes: number): void => {
     const entry: Entry = {
-      start: -1, offset: -1, length: batch.data.length, points: batch.points, heldBytes,
-      data: batch.data, cached: false, taken: false, acked: false, lost: false,
+      start: -1,
+      offset: -1,
+      length: batch.data.length,
+      points: batch.points,
+      heldBytes,
+      data: batch.data,
+      cached: false,
+      taken: false,
+      acked: false,
+      lost: false,
     };
     unwritten.push(entry);
     unwrittenBytes += entry.length;

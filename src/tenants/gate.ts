@@ -98,20 +98,29 @@ export function createTenantGate(opts: {
         namespace: r?.namespace,
         quota: r?.quota,
         onDrop: (line, reason) => {
-          examples[reason] ??= line.subarray(skip, skip + 200).toString('utf8').split(/[ \t]/)[0]!;
+          examples[reason] ??= line
+            .subarray(skip, skip + 200)
+            .toString('utf8')
+            .split(/[ \t]/)[0]!;
         },
       });
       if (examples.namespace !== undefined) {
-        dropLog(`${screened.namespace} data points from ${name} dropped: outside its allowed prefixes (${r?.namespace?.prefixes.join(', ')}), e.g. ${JSON.stringify(examples.namespace)}`);
+        dropLog(
+          `${screened.namespace} data points from ${name} dropped: outside its allowed prefixes (${r?.namespace?.prefixes.join(', ')}), e.g. ${JSON.stringify(examples.namespace)}`,
+        );
       }
       if (examples.name_quota !== undefined) {
-        dropLog(`${screened.nameQuota} data points from ${name} dropped: new names over its ceiling of ${r?.quota?.maxNames} distinct metric names this hour, e.g. ${JSON.stringify(examples.name_quota)}`);
+        dropLog(
+          `${screened.nameQuota} data points from ${name} dropped: new names over its ceiling of ${r?.quota?.maxNames} distinct metric names this hour, e.g. ${JSON.stringify(examples.name_quota)}`,
+        );
       }
       const wait = r?.bucket === undefined || screened.points === 0 ? 0 : r.bucket.take(screened.points, now());
       if (wait > 0) {
         entry.rejected('rate', screened.points);
         const retryAfterSeconds = Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(wait / 1000));
-        throttleLog(`Batch of ${screened.points} data points from ${name} refused (429): over its rate of ${r?.record.limits?.pointsPerSecond} points/s, retry after ${retryAfterSeconds}s`);
+        throttleLog(
+          `Batch of ${screened.points} data points from ${name} refused (429): over its rate of ${r?.record.limits?.pointsPerSecond} points/s, retry after ${retryAfterSeconds}s`,
+        );
         return { kind: 'throttled', retryAfterSeconds, points: screened.points };
       }
       return { kind: 'pass', ...screened };

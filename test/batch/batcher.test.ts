@@ -9,8 +9,7 @@ import { createBatcher } from '../../src/batch/batcher.js';
 import { createMemoryQueue } from '../../src/batch/memory-queue.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
-const lines = (from: number, n: number): Buffer =>
-  Buffer.from([...Array(n).keys()].map((i) => `m.${from + i} ${from + i} 1700000000\n`).join(''));
+const lines = (from: number, n: number): Buffer => Buffer.from([...Array(n).keys()].map((i) => `m.${from + i} ${from + i} 1700000000\n`).join(''));
 
 /** A real queue whose offers are recorded, with the clock time of each accepted batch. */
 function recordingQueue(clock: FakeClock, opts: { maxBatches?: number } = {}): BatchQueue & { accepted: Array<{ at: number; batch: Batch }> } {
@@ -56,11 +55,18 @@ test('one add() larger than batch-size is cut at line boundaries; the rest waits
   const sink = recordingQueue(clock);
   const b = createBatcher({ batchSize: 3, flushIntervalMs: 1000, sink, timers: clock });
   b.add(lines(0, 8), 8);
-  assert.deepEqual(idsOf(sink.accepted), [[0, 1, 2], [3, 4, 5]]);
+  assert.deepEqual(idsOf(sink.accepted), [
+    [0, 1, 2],
+    [3, 4, 5],
+  ]);
   clock.advance(999);
   assert.equal(sink.accepted.length, 2);
   clock.advance(1);
-  assert.deepEqual(idsOf(sink.accepted), [[0, 1, 2], [3, 4, 5], [6, 7]]);
+  assert.deepEqual(idsOf(sink.accepted), [
+    [0, 1, 2],
+    [3, 4, 5],
+    [6, 7],
+  ]);
   assert.equal(sink.accepted[2]!.at, 1000);
 });
 
@@ -72,7 +78,10 @@ test('a batch filled across add() calls is cut inside the add that fills it, at 
   assert.equal(sink.accepted.length, 0);
   b.add(lines(3, 3), 3);
   b.add(lines(6, 3), 3);
-  assert.deepEqual(idsOf(sink.accepted), [[0, 1, 2, 3], [4, 5, 6, 7]]);
+  assert.deepEqual(idsOf(sink.accepted), [
+    [0, 1, 2, 3],
+    [4, 5, 6, 7],
+  ]);
   b.flush();
   assert.deepEqual(idsOf(sink.accepted).at(-1), [8]);
 });
@@ -97,7 +106,10 @@ test('the timer fires flush-interval after the FIRST point of a batch, not the l
   clock.advance(999);
   assert.equal(sink.accepted.length, 1);
   clock.advance(1);
-  assert.deepEqual(sink.accepted.map((a) => a.at), [1000, 7000]);
+  assert.deepEqual(
+    sink.accepted.map((a) => a.at),
+    [1000, 7000],
+  );
 });
 
 test('never an empty batch: flush, close and an empty add() with nothing held offer nothing', async () => {

@@ -64,7 +64,7 @@ test('block: the byte bound is hard: a batch up to the bound passes through an e
   assert.equal(q.offer(batchOf('d', 1, 20)), false);
 });
 
-test('block: the points bound (the router\'s -outgoing-queue-cap), counted like bytes', () => {
+test("block: the points bound (the router's -outgoing-queue-cap), counted like bytes", () => {
   const q = createMemoryQueue({ maxBatches: 100, maxBytes: 1 << 20, maxPoints: 10, policy: 'block' });
   assert.equal(q.offer(batchOf('a', 6)), true);
   assert.equal(q.offer(batchOf('b', 5)), false, '11 points > 10');

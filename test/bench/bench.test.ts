@@ -40,7 +40,16 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
   assert.equal(l.lost, 0);
   assert.ok(l.p50Ms > 0 && l.p99Ms >= l.p50Ms && l.maxMs >= l.p99Ms, 'latency percentiles');
   assert.ok(report.micro.length >= 5 && report.micro.every((m: { value: number }) => m.value > 0), 'micro benchmarks');
-  for (const label of ['end to end', 'latency at', 'relay broadcast', 'relay hash-route', 'relay hash-route with rules', 'cluster: HAProxy -> 3 gateways', 'cluster: CPU per 1M, HAProxy vs direct', 'micro: framing']) {
+  for (const label of [
+    'end to end',
+    'latency at',
+    'relay broadcast',
+    'relay hash-route',
+    'relay hash-route with rules',
+    'cluster: HAProxy -> 3 gateways',
+    'cluster: CPU per 1M, HAProxy vs direct',
+    'micro: framing',
+  ]) {
     assert.match(out, new RegExp(label), `table row ${label}`);
   }
 });

@@ -83,188 +83,244 @@ interface Gateway {
   readonly cert: { readonly cert: Buffer };
 }
 
-test(`scale-out: 2 x ${POINTS_PER_PROXY} points through HAProxy, 3 gateways, a 3-member etcd, 3 carbon-caches (replication 2), through a gateway kill, a member stop, a carbon stop and a revocation`, { timeout: 170_000 }, async () => {
-  const started = Date.now();
-  const cert = makeCert();
-  const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
-  const [etcd, carbons] = await Promise.all([startEtcdCluster(), startCarbons(['a', 'b', 'c'], hosts)]);
-  const destinations = carbons.map((c, i) => `${c.address}:${['a', 'b', 'c'][i]}`);
-  const gateways: Gateway[] = [];
-  const proxies: ListenerProcess[] = [];
-  let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
-  // Lines the gateways wrote to carbon, over every gateway process (the killed one's until its kill).
-  let writtenBeforeKill = 0;
-  const writtenByGateways = async (): Promise<number> =>
-    writtenBeforeKill + (await Promise.all(gateways.map((g) => scrapeCounter(g.statPort, 'polymur_points_written_total').catch(() => 0)))).reduce((a, b) => a + b, 0);
-  try {
-    const keyOf = async (name: string): Promise<string> => {
-      const r = await runToExit('keys', [...etcd.flags, 'create', name]);
-      assert.equal(r.code, 0, r.stderr);
-      return /with key (\S+)/.exec(r.stdout)![1]!;
-    };
-    const [alpha, beta, gamma] = [await keyOf('alpha'), await keyOf('beta'), await keyOf('gamma')];
+test(
+  `scale-out: 2 x ${POINTS_PER_PROXY} points through HAProxy, 3 gateways, a 3-member etcd, 3 carbon-caches (replication 2), through a gateway kill, a member stop, a carbon stop and a revocation`,
+  { timeout: 170_000 },
+  async () => {
+    const started = Date.now();
+    const cert = makeCert();
+    const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+    const [etcd, carbons] = await Promise.all([startEtcdCluster(), startCarbons(['a', 'b', 'c'], hosts)]);
+    const destinations = carbons.map((c, i) => `${c.address}:${['a', 'b', 'c'][i]}`);
+    const gateways: Gateway[] = [];
+    const proxies: ListenerProcess[] = [];
+    let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
+    // Lines the gateways wrote to carbon, over every gateway process (the killed one's until its kill).
+    let writtenBeforeKill = 0;
+    const writtenByGateways = async (): Promise<number> =>
+      writtenBeforeKill + (await Promise.all(gateways.map((g) => scrapeCounter(g.statPort, 'polymur_points_written_total').catch(() => 0)))).reduce((a, b) => a + b, 0);
+    try {
+      const keyOf = async (name: string): Promise<string> => {
+        const r = await runToExit('keys', [...etcd.flags, 'create', name]);
+        assert.equal(r.code, 0, r.stderr);
+        return /with key (\S+)/.exec(r.stdout)![1]!;
+      };
+      const [alpha, beta, gamma] = [await keyOf('alpha'), await keyOf('beta'), await keyOf('gamma')];
 
-    const startGatewayAt = async (g: Omit<Gateway, 'proc'>, stateDir: string): Promise<RunningProgram> => {
-      const proc = startProgram('gateway', [
-        '-listen-addr', '127.0.0.1', '-listen-https-port', String(g.httpsPort), '-listen-http-port', String(g.httpPort),
-        '-cert', cert.certPath, '-key', cert.keyPath, '-stat-addr', `127.0.0.1:${g.statPort}`, '-api-addr', '127.0.0.1:0',
-        '-key-store', etcd.url, ...etcd.accessFlags, '-state-dir', stateDir, '-spool-dir', 'spool',
-        '-distribution', 'hash-route', '-replication-factor', '2', '-destinations', destinations.join(','),
-        '-key-prefix', '-trusted-proxies', '127.0.0.1/32', '-outgoing-queue-cap', '200000',
-        // JSON log lines carry milliseconds: when each gateway's key set changed is read from them.
-        '-log-format', 'json',
-      ]);
-      await proc.waitForLog(/HTTPS listening on/, 60_000);
-      return proc;
-    };
-    const stateDirs: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const g = { httpsPort: await freePort(), httpPort: await freePort(), statPort: await freePort(), cert };
-      stateDirs.push(mkdtempSync(join(tmpdir(), `polymur-cluster-gw${i}-`)));
-      gateways.push({ ...g, proc: await startGatewayAt(g, stateDirs[i]!) });
-    }
-    haproxy = await startHaproxy(gateways.map((g) => ({ host: '127.0.0.1', ...g })), cert);
-    const lb = haproxy;
-    await until('HAProxy sees the 3 gateways ready', async () => (await lb.stats()).filter((s) => s.status === 'UP').length === 6, 30_000);
+      const startGatewayAt = async (g: Omit<Gateway, 'proc'>, stateDir: string): Promise<RunningProgram> => {
+        const proc = startProgram('gateway', [
+          '-listen-addr',
+          '127.0.0.1',
+          '-listen-https-port',
+          String(g.httpsPort),
+          '-listen-http-port',
+          String(g.httpPort),
+          '-cert',
+          cert.certPath,
+          '-key',
+          cert.keyPath,
+          '-stat-addr',
+          `127.0.0.1:${g.statPort}`,
+          '-api-addr',
+          '127.0.0.1:0',
+          '-key-store',
+          etcd.url,
+          ...etcd.accessFlags,
+          '-state-dir',
+          stateDir,
+          '-spool-dir',
+          'spool',
+          '-distribution',
+          'hash-route',
+          '-replication-factor',
+          '2',
+          '-destinations',
+          destinations.join(','),
+          '-key-prefix',
+          '-trusted-proxies',
+          '127.0.0.1/32',
+          '-outgoing-queue-cap',
+          '200000',
+          // JSON log lines carry milliseconds: when each gateway's key set changed is read from them.
+          '-log-format',
+          'json',
+        ]);
+        await proc.waitForLog(/HTTPS listening on/, 60_000);
+        return proc;
+      };
+      const stateDirs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const g = { httpsPort: await freePort(), httpPort: await freePort(), statPort: await freePort(), cert };
+        stateDirs.push(mkdtempSync(join(tmpdir(), `polymur-cluster-gw${i}-`)));
+        gateways.push({ ...g, proc: await startGatewayAt(g, stateDirs[i]!) });
+      }
+      haproxy = await startHaproxy(
+        gateways.map((g) => ({ host: '127.0.0.1', ...g })),
+        cert,
+      );
+      const lb = haproxy;
+      await until('HAProxy sees the 3 gateways ready', async () => (await lb.stats()).filter((s) => s.status === 'UP').length === 6, 30_000);
 
-    const proxyArgs = ['-cert', cert.certPath, '-max-retry-delay', '1s', '-batch-size', '20000', '-queue-max-bytes', String(4 * 1024 * 1024)];
-    for (const key of [alpha, beta]) proxies.push(await startProxy({ gateway: `https://localhost:${lb.passthroughPort}`, apiKey: key, args: proxyArgs }));
-    const gammaProxy = await startProxy({ gateway: `https://localhost:${lb.terminatedPort}`, apiKey: gamma, args: proxyArgs });
-    proxies.push(gammaProxy);
+      const proxyArgs = ['-cert', cert.certPath, '-max-retry-delay', '1s', '-batch-size', '20000', '-queue-max-bytes', String(4 * 1024 * 1024)];
+      for (const key of [alpha, beta]) proxies.push(await startProxy({ gateway: `https://localhost:${lb.passthroughPort}`, apiKey: key, args: proxyArgs }));
+      const gammaProxy = await startProxy({ gateway: `https://localhost:${lb.terminatedPort}`, apiKey: gamma, args: proxyArgs });
+      proxies.push(gammaProxy);
 
-    let progress = 0;
-    const streams = Promise.all(proxies.slice(0, 2).map((p, i) => stream(p.port, NAMES, STAMPS, 0, i === 0 ? (n) => (progress = n) : undefined)));
-    await stream(gammaProxy.port, GAMMA_NAMES, GAMMA_STAMPS / 2);
-    const at = async (fraction: number): Promise<void> => until(`${fraction * 100}% streamed`, () => progress >= fraction * POINTS_PER_PROXY, 120_000);
-    const events: string[] = [];
-    const note = (e: string): void => {
-      events.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${e} (alpha streamed ${progress})`);
-      process.stdout.write(`# ${events.at(-1)}\n`); // as it happens: a run that times out says how far it got
-    };
+      let progress = 0;
+      const streams = Promise.all(proxies.slice(0, 2).map((p, i) => stream(p.port, NAMES, STAMPS, 0, i === 0 ? (n) => (progress = n) : undefined)));
+      await stream(gammaProxy.port, GAMMA_NAMES, GAMMA_STAMPS / 2);
+      const at = async (fraction: number): Promise<void> => until(`${fraction * 100}% streamed`, () => progress >= fraction * POINTS_PER_PROXY, 120_000);
+      const events: string[] = [];
+      const note = (e: string): void => {
+        events.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${e} (alpha streamed ${progress})`);
+        process.stdout.write(`# ${events.at(-1)}\n`); // as it happens: a run that times out says how far it got
+      };
 
-    // 1. A gateway SIGKILLed, restarted 10 s later on the same ports and state directory (its spool).
-    await at(0.1);
-    const victim = gateways[1]!;
-    writtenBeforeKill = await scrapeCounter(victim.statPort, 'polymur_points_written_total');
-    victim.proc.proc.kill('SIGKILL');
-    await victim.proc.exited;
-    note('gateway #1 SIGKILLed');
-    await new Promise((r) => setTimeout(r, 10_000).unref());
-    victim.proc = await startGatewayAt(victim, stateDirs[1]!);
-    note('gateway #1 restarted');
+      // 1. A gateway SIGKILLed, restarted 10 s later on the same ports and state directory (its spool).
+      await at(0.1);
+      const victim = gateways[1]!;
+      writtenBeforeKill = await scrapeCounter(victim.statPort, 'polymur_points_written_total');
+      victim.proc.proc.kill('SIGKILL');
+      await victim.proc.exited;
+      note('gateway #1 SIGKILLed');
+      await new Promise((r) => setTimeout(r, 10_000).unref());
+      victim.proc = await startGatewayAt(victim, stateDirs[1]!);
+      note('gateway #1 restarted');
 
-    // 2. An etcd member stopped and started.
-    await etcd.stopMember(2);
-    note('etcd member 2 stopped');
-    // 4. Meanwhile the third key is revoked: refused by every gateway within 1 s, the others not.
-    let since = 0;
-    const logged = gateways.map((g) => g.proc.stderr().length);
-    const del = await runToExit('keys', [...etcd.flags, 'delete', 'gamma']).then((r) => ((since = Date.now()), r));
-    assert.equal(del.code, 0, del.stderr);
-    // When each gateway's key set lost gamma (its log), and when its /ping first answered 401: a busy
-    // gateway may take a while to answer a ping at all, so the second figure is the larger.
-    const removedMs = await Promise.all(
-      gateways.map(async (g, i) => {
-        const removal = /\{"time":"([^"]+)","msg":"API keys refreshed: \d+ new, [1-9]\d* removed"\}/;
-        let m: RegExpExecArray | null = null;
-        await until(`gateway #${i} drops gamma`, () => (m = removal.exec(g.proc.stderr().slice(logged[i]))) !== null, 10_000);
-        return Date.parse(m![1]!) - since;
-      }),
-    );
-    const refusedMs = await propagationMs(gateways.map((g) => ({ port: g.httpsPort, cert })), gamma, 401, since, '127.0.0.10');
-    note(`gamma revoked: key set changed after ${removedMs.join(', ')} ms, /ping 401 after ${refusedMs.join(', ')} ms`);
-    removedMs.forEach((ms, i) => {
-      const keyLines = gateways[i]!.proc.stderr().slice(logged[i]).split('\n').filter((l) => /API key/.test(l));
-      assert.ok(ms < 1000, `gateway #${i} dropped the revoked key after ${ms} ms:\n${keyLines.join('\n')}`);
-    });
-    for (const g of gateways) for (const key of [alpha, beta]) assert.equal((await rawPost(g.httpsPort, cert.cert, '/ping', key, Buffer.alloc(0))).status, 200);
-    await stream(gammaProxy.port, GAMMA_NAMES, GAMMA_STAMPS, GAMMA_STAMPS / 2);
-    await etcd.startMember(2);
-    note('etcd member 2 started');
+      // 2. An etcd member stopped and started.
+      await etcd.stopMember(2);
+      note('etcd member 2 stopped');
+      // 4. Meanwhile the third key is revoked: refused by every gateway within 1 s, the others not.
+      let since = 0;
+      const logged = gateways.map((g) => g.proc.stderr().length);
+      const del = await runToExit('keys', [...etcd.flags, 'delete', 'gamma']).then((r) => ((since = Date.now()), r));
+      assert.equal(del.code, 0, del.stderr);
+      // When each gateway's key set lost gamma (its log), and when its /ping first answered 401: a busy
+      // gateway may take a while to answer a ping at all, so the second figure is the larger.
+      const removedMs = await Promise.all(
+        gateways.map(async (g, i) => {
+          const removal = /\{"time":"([^"]+)","msg":"API keys refreshed: \d+ new, [1-9]\d* removed"\}/;
+          let m: RegExpExecArray | null = null;
+          await until(`gateway #${i} drops gamma`, () => (m = removal.exec(g.proc.stderr().slice(logged[i]))) !== null, 10_000);
+          return Date.parse(m![1]!) - since;
+        }),
+      );
+      const refusedMs = await propagationMs(
+        gateways.map((g) => ({ port: g.httpsPort, cert })),
+        gamma,
+        401,
+        since,
+        '127.0.0.10',
+      );
+      note(`gamma revoked: key set changed after ${removedMs.join(', ')} ms, /ping 401 after ${refusedMs.join(', ')} ms`);
+      removedMs.forEach((ms, i) => {
+        const keyLines = gateways[i]!.proc.stderr()
+          .slice(logged[i])
+          .split('\n')
+          .filter((l) => /API key/.test(l));
+        assert.ok(ms < 1000, `gateway #${i} dropped the revoked key after ${ms} ms:\n${keyLines.join('\n')}`);
+      });
+      for (const g of gateways) for (const key of [alpha, beta]) assert.equal((await rawPost(g.httpsPort, cert.cert, '/ping', key, Buffer.alloc(0))).status, 200);
+      await stream(gammaProxy.port, GAMMA_NAMES, GAMMA_STAMPS, GAMMA_STAMPS / 2);
+      await etcd.startMember(2);
+      note('etcd member 2 started');
 
-    // 3. A carbon-cache stopped for 10 s.
-    await carbons[2]!.stop();
-    note('carbon c stopped');
-    await new Promise((r) => setTimeout(r, 10_000).unref());
-    await carbons[2]!.start();
-    note('carbon c started');
+      // 3. A carbon-cache stopped for 10 s.
+      await carbons[2]!.stop();
+      note('carbon c stopped');
+      await new Promise((r) => setTimeout(r, 10_000).unref());
+      await carbons[2]!.start();
+      note('carbon c started');
 
-    await streams;
-    note('alpha and beta streamed');
-    // The revoked key's points wait in its proxy (401 keeps them); restored, they arrive.
-    const entry = (await etcd.ctl('get', 'polymur/gateway/keys/gamma', '--print-value-only')).trim();
-    assert.equal(entry, '', 'gamma is revoked');
-    assert.ok(gammaProxy.stderr().match(/401/), 'the gamma proxy was refused');
+      await streams;
+      note('alpha and beta streamed');
+      // The revoked key's points wait in its proxy (401 keeps them); restored, they arrive.
+      const entry = (await etcd.ctl('get', 'polymur/gateway/keys/gamma', '--print-value-only')).trim();
+      assert.equal(entry, '', 'gamma is revoked');
+      assert.ok(gammaProxy.stderr().match(/401/), 'the gamma proxy was refused');
 
-    // Where carbon's ring puts each name (key prefix included), two carbons each.
-    const names = (key: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${key}.cluster.m${i}`);
-    const metrics = [...names('alpha', NAMES), ...names('beta', NAMES)];
-    const placement = await carbonPlacement({ destinations, names: metrics, hashType: 'carbon_ch', replication: 2 });
-    const complete = async (list: readonly string[], stamps: number, where: number[][]): Promise<{ stored: number; wrong: number; short: string[] }> => {
-      let stored = 0;
-      let wrong = 0;
-      const short: string[] = [];
-      for (const [ci, carbon] of carbons.entries()) {
-        const mine = list.filter((_, i) => where[i]!.includes(ci));
-        const counts = await countStored(carbon, mine.filter((m) => carbon.storedMetrics().includes(m)), stamps);
-        const present = new Set(carbon.storedMetrics());
-        let k = 0;
-        for (const m of mine) {
-          const [n, bad] = present.has(m) ? counts[k++]! : [0, 0];
-          stored += n;
-          wrong += bad;
-          if (n < stamps) short.push(`${m} on ${'abc'[ci]}: ${n}/${stamps}`);
+      // Where carbon's ring puts each name (key prefix included), two carbons each.
+      const names = (key: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${key}.cluster.m${i}`);
+      const metrics = [...names('alpha', NAMES), ...names('beta', NAMES)];
+      const placement = await carbonPlacement({ destinations, names: metrics, hashType: 'carbon_ch', replication: 2 });
+      const complete = async (list: readonly string[], stamps: number, where: number[][]): Promise<{ stored: number; wrong: number; short: string[] }> => {
+        let stored = 0;
+        let wrong = 0;
+        const short: string[] = [];
+        for (const [ci, carbon] of carbons.entries()) {
+          const mine = list.filter((_, i) => where[i]!.includes(ci));
+          const counts = await countStored(
+            carbon,
+            mine.filter((m) => carbon.storedMetrics().includes(m)),
+            stamps,
+          );
+          const present = new Set(carbon.storedMetrics());
+          let k = 0;
+          for (const m of mine) {
+            const [n, bad] = present.has(m) ? counts[k++]! : [0, 0];
+            stored += n;
+            wrong += bad;
+            if (n < stamps) short.push(`${m} on ${'abc'[ci]}: ${n}/${stamps}`);
+          }
         }
-      }
-      return { stored, wrong, short };
-    };
-    // Reading 200 whisper files takes a while: first the gateways' own count says every copy was
-    // written (cheap), then the files are read every few seconds while carbon drains its cache.
-    const copies = (points: number): number => 2 * points;
-    const settled = async <T extends { short: string[] }>(what: string, check: () => Promise<T>, written: number, timeoutMs: number): Promise<T> => {
-      const deadline = Date.now() + timeoutMs;
-      await until(`${what}: ${written} lines written by the gateways`, async () => (await writtenByGateways()) >= written, timeoutMs);
-      for (;;) {
-        const got = await check();
-        note(`${what}: ${got.short.length} files short; lines written by the gateways ${await writtenByGateways()}`);
-        if (got.short.length === 0) return got;
-        if (Date.now() > deadline) assert.fail(`${what}: missing ${got.short.slice(0, 10).join('; ')}`);
-        await new Promise((r) => setTimeout(r, 5_000).unref());
-      }
-    };
-    const last = await settled('alpha and beta on both carbons', () => complete(metrics, STAMPS, placement), copies(2 * POINTS_PER_PROXY), 150_000);
-    assert.equal(last.wrong, 0);
+        return { stored, wrong, short };
+      };
+      // Reading 200 whisper files takes a while: first the gateways' own count says every copy was
+      // written (cheap), then the files are read every few seconds while carbon drains its cache.
+      const copies = (points: number): number => 2 * points;
+      const settled = async <T extends { short: string[] }>(what: string, check: () => Promise<T>, written: number, timeoutMs: number): Promise<T> => {
+        const deadline = Date.now() + timeoutMs;
+        await until(`${what}: ${written} lines written by the gateways`, async () => (await writtenByGateways()) >= written, timeoutMs);
+        for (;;) {
+          const got = await check();
+          note(`${what}: ${got.short.length} files short; lines written by the gateways ${await writtenByGateways()}`);
+          if (got.short.length === 0) return got;
+          if (Date.now() > deadline) assert.fail(`${what}: missing ${got.short.slice(0, 10).join('; ')}`);
+          await new Promise((r) => setTimeout(r, 5_000).unref());
+        }
+      };
+      const last = await settled('alpha and beta on both carbons', () => complete(metrics, STAMPS, placement), copies(2 * POINTS_PER_PROXY), 150_000);
+      assert.equal(last.wrong, 0);
 
-    // Restore gamma's entry as it was (hashed): its proxy's waiting points arrive.
-    await etcd.ctl('put', 'polymur/gateway/keys/gamma', `sha256:${(await import('node:crypto')).createHash('sha256').update(gamma).digest('hex')}`);
-    note('gamma restored');
-    const gammaMetrics = names('gamma', GAMMA_NAMES);
-    const gammaPlacement = await carbonPlacement({ destinations, names: gammaMetrics, hashType: 'carbon_ch', replication: 2 });
-    const lastGamma = await settled('gamma on both carbons', () => complete(gammaMetrics, GAMMA_STAMPS, gammaPlacement), copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS), 60_000);
+      // Restore gamma's entry as it was (hashed): its proxy's waiting points arrive.
+      await etcd.ctl('put', 'polymur/gateway/keys/gamma', `sha256:${(await import('node:crypto')).createHash('sha256').update(gamma).digest('hex')}`);
+      note('gamma restored');
+      const gammaMetrics = names('gamma', GAMMA_NAMES);
+      const gammaPlacement = await carbonPlacement({ destinations, names: gammaMetrics, hashType: 'carbon_ch', replication: 2 });
+      const lastGamma = await settled(
+        'gamma on both carbons',
+        () => complete(gammaMetrics, GAMMA_STAMPS, gammaPlacement),
+        copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS),
+        60_000,
+      );
 
-    // HAProxy's own figures: every gateway was given connections and traffic.
-    const stats = (await lb.stats()).filter((s) => s.backend === 'gateways_tls');
-    for (const s of stats) assert.ok(s.sessions > 0 && s.bytesIn > 0, `HAProxy sent nothing to ${s.server}: ${JSON.stringify(s)}`);
-    const terminated = (await lb.stats()).filter((s) => s.backend === 'gateways_http');
-    assert.ok(terminated.some((s) => s.bytesIn > 0), 'the terminating frontend carried gamma');
+      // HAProxy's own figures: every gateway was given connections and traffic.
+      const stats = (await lb.stats()).filter((s) => s.backend === 'gateways_tls');
+      for (const s of stats) assert.ok(s.sessions > 0 && s.bytesIn > 0, `HAProxy sent nothing to ${s.server}: ${JSON.stringify(s)}`);
+      const terminated = (await lb.stats()).filter((s) => s.backend === 'gateways_http');
+      assert.ok(
+        terminated.some((s) => s.bytesIn > 0),
+        'the terminating frontend carried gamma',
+      );
 
-    // What the gateways wrote against the copies needed: the excess is resent lines (the killed
-    // gateway's spool replayed, the resend window after carbon c's connection died); an upper bound
-    // of the duplicates carbon got, whisper keeps one value per timestamp.
-    const written = await writtenByGateways();
-    const expected = copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS);
-    process.stdout.write(
-      `# scale-out: sent ${2 * POINTS_PER_PROXY} (+${GAMMA_NAMES * GAMMA_STAMPS} gamma); stored ${last.stored} alpha/beta points = 2 copies each, 0 missing, ${last.wrong} wrong; gamma ${lastGamma.stored} stored\n` +
-        `# the gateways wrote ${written} lines for ${expected} copies: at most ${written - expected} duplicates (spool replay, resend window)\n` +
-        `# HAProxy passthrough per gateway: ${stats.map((s) => `${s.server} ${s.sessions} sessions ${(s.bytesIn / 1e6).toFixed(1)} MB in`).join(', ')}; terminating: ${terminated.map((s) => `${s.server} ${(s.bytesIn / 1e6).toFixed(2)} MB`).join(', ')}\n` +
-        `# gateway peak RSS: ${gateways.map((g) => `${peakRssMb(g.proc.proc.pid!)} MB`).join(', ')}; wall ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
-        events.map((e) => `#   ${e}\n`).join(''),
-    );
-  } finally {
-    await Promise.all(proxies.map((p) => p.stop()));
-    await haproxy?.stop();
-    await Promise.all(gateways.map((g) => g.proc.stop()));
-    await Promise.all(carbons.map((c) => c.stop()));
-    await etcd.stop();
-  }
-});
+      // What the gateways wrote against the copies needed: the excess is resent lines (the killed
+      // gateway's spool replayed, the resend window after carbon c's connection died); an upper bound
+      // of the duplicates carbon got, whisper keeps one value per timestamp.
+      const written = await writtenByGateways();
+      const expected = copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS);
+      process.stdout.write(
+        `# scale-out: sent ${2 * POINTS_PER_PROXY} (+${GAMMA_NAMES * GAMMA_STAMPS} gamma); stored ${last.stored} alpha/beta points = 2 copies each, 0 missing, ${last.wrong} wrong; gamma ${lastGamma.stored} stored\n` +
+          `# the gateways wrote ${written} lines for ${expected} copies: at most ${written - expected} duplicates (spool replay, resend window)\n` +
+          `# HAProxy passthrough per gateway: ${stats.map((s) => `${s.server} ${s.sessions} sessions ${(s.bytesIn / 1e6).toFixed(1)} MB in`).join(', ')}; terminating: ${terminated.map((s) => `${s.server} ${(s.bytesIn / 1e6).toFixed(2)} MB`).join(', ')}\n` +
+          `# gateway peak RSS: ${gateways.map((g) => `${peakRssMb(g.proc.proc.pid!)} MB`).join(', ')}; wall ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
+          events.map((e) => `#   ${e}\n`).join(''),
+      );
+    } finally {
+      await Promise.all(proxies.map((p) => p.stop()));
+      await haproxy?.stop();
+      await Promise.all(gateways.map((g) => g.proc.stop()));
+      await Promise.all(carbons.map((c) => c.stop()));
+      await etcd.stop();
+    }
+  },
+);

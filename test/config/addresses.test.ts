@@ -40,7 +40,11 @@ test('canonicalHost: every spelling of an IPv6 address is its shortest form; nam
 
 test('two spellings of one IPv6 destination are one destination; the ring keeps the host as written', () => {
   for (const distribution of ['broadcast', 'hash-route'] as const) {
-    assert.throws(() => parseDestinations('[::1]:2003,[0:0:0:0:0:0:0:1]:2003', distribution), (e: unknown) => e instanceof DestinationError && /same host:port.*\(\[::1\]:2003\)/.test(e.message), distribution);
+    assert.throws(
+      () => parseDestinations('[::1]:2003,[0:0:0:0:0:0:0:1]:2003', distribution),
+      (e: unknown) => e instanceof DestinationError && /same host:port.*\(\[::1\]:2003\)/.test(e.message),
+      distribution,
+    );
   }
   assert.throws(() => parseDestinations('[::1]:2003:a,[0:0:0:0:0:0:0:1]:2003:a', 'hash-route'), DestinationError);
   // Distinct instances at one host:port stay distinct ring nodes, as in carbon.
@@ -84,7 +88,18 @@ test('relay: a duplicate destination spelt two ways exits 2, in broadcast and ha
 
 test('relay on [::1] everywhere: listens, routes to a [::1] destination, answers on its stat and API ports; a second spelling is refused by the API', async () => {
   const sink = await startTcpSink(0, '::1');
-  const relay = startProgram('relay', ['-listen-addr', '[::1]:0', '-stat-addr', '[::1]:0', '-api-addr', '[::1]:0', '-destinations', `[::1]:${sink.port}`, '-flush-interval', '50ms']);
+  const relay = startProgram('relay', [
+    '-listen-addr',
+    '[::1]:0',
+    '-stat-addr',
+    '[::1]:0',
+    '-api-addr',
+    '[::1]:0',
+    '-destinations',
+    `[::1]:${sink.port}`,
+    '-flush-interval',
+    '50ms',
+  ]);
   try {
     const [listen, stat, api] = await Promise.all([
       relay.waitForLog(/Metrics listener started: \[::1\]:(\d+)/),
@@ -109,21 +124,53 @@ test('relay on [::1] everywhere: listens, routes to a [::1] destination, answers
 test('gateway -listen-addr [::1] answers /ping on ::1, and a proxy on [::1] sends to https://[::1]:port through it', async () => {
   const cert = makeCert();
   const sink = await startTcpSink(0, '::1');
-  const gateway = startProgram('gateway', ['-dev-mode', '-destinations', `[::1]:${sink.port}`, '-listen-addr', '[::1]', '-listen-https-port', '0', '-cert', cert.certPath, '-key', cert.keyPath, '-stat-addr', '[::1]:0', '-api-addr', '[::1]:0']);
+  const gateway = startProgram('gateway', [
+    '-dev-mode',
+    '-destinations',
+    `[::1]:${sink.port}`,
+    '-listen-addr',
+    '[::1]',
+    '-listen-https-port',
+    '0',
+    '-cert',
+    cert.certPath,
+    '-key',
+    cert.keyPath,
+    '-stat-addr',
+    '[::1]:0',
+    '-api-addr',
+    '[::1]:0',
+  ]);
   let proxy: ReturnType<typeof startProgram> | undefined;
   try {
     const [, port] = await gateway.waitForLog(/HTTPS listening on \[::1\]:(\d+)/);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '::1', servername: 'localhost', port: Number(port), path: '/ping', method: 'POST', headers: { 'X-Polymur-Key': '123' }, ca: cert.cert }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        { host: '::1', servername: 'localhost', port: Number(port), path: '/ping', method: 'POST', headers: { 'X-Polymur-Key': '123' }, ca: cert.cert },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
     assert.equal(status, 200);
 
-    proxy = startProgram('proxy', ['-gateway', `https://[::1]:${port}`, '-api-key', '123', '-cert', cert.certPath, '-listen-addr', '[::1]:0', '-stat-addr', '[::1]:0', '-flush-interval', '50ms']);
+    proxy = startProgram('proxy', [
+      '-gateway',
+      `https://[::1]:${port}`,
+      '-api-key',
+      '123',
+      '-cert',
+      cert.certPath,
+      '-listen-addr',
+      '[::1]:0',
+      '-stat-addr',
+      '[::1]:0',
+      '-flush-interval',
+      '50ms',
+    ]);
     const [, listen] = await proxy.waitForLog(/Metrics listener started: \[::1\]:(\d+)/);
     await proxy.waitForLog(/Connection to gateway https:\/\/\[::1\]:\d+ successful/);
     const socket = connect(Number(listen), '::1');

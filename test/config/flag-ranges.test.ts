@@ -11,7 +11,11 @@ import { readProxyConfig } from '../../src/config/proxy-config.js';
 import { FlagReader } from '../../src/config/validate.js';
 import { runToExit } from '../../harness/programs.js';
 
-const TABLES: Array<[string, readonly FlagSpec[]]> = [['proxy', PROXY_FLAGS], ['gateway', GATEWAY_FLAGS], ['relay', RELAY_FLAGS]];
+const TABLES: Array<[string, readonly FlagSpec[]]> = [
+  ['proxy', PROXY_FLAGS],
+  ['gateway', GATEWAY_FLAGS],
+  ['relay', RELAY_FLAGS],
+];
 
 function parseError(specs: readonly FlagSpec[], argv: string[], env: NodeJS.ProcessEnv = {}): string {
   try {
@@ -94,13 +98,20 @@ test('the real programs exit 2 naming the flag out of range', async () => {
     ['proxy', ['-console-out', '-flush-interval', '-1s'], {}, 'invalid value "-1s" for flag -flush-interval: must be positive'],
     ['gateway', ['-console-out', '-listen-http-port', '99999'], {}, 'invalid value "99999" for flag -listen-http-port: must be a port number (0-65535)'],
     ['relay', ['-console-out', '-write-timeout', '-1s'], {}, 'invalid value "-1s" for flag -write-timeout: must not be negative'],
-    ['relay', ['-console-out'], { POLYMUR_OUTGOING_QUEUE_CAP: '0' }, 'invalid value "0" for environment variable POLYMUR_OUTGOING_QUEUE_CAP (flag -outgoing-queue-cap): must be at least 1'],
+    [
+      'relay',
+      ['-console-out'],
+      { POLYMUR_OUTGOING_QUEUE_CAP: '0' },
+      'invalid value "0" for environment variable POLYMUR_OUTGOING_QUEUE_CAP (flag -outgoing-queue-cap): must be at least 1',
+    ],
   ];
-  await Promise.all(rows.map(async ([program, argv, env, message]) => {
-    const r = await runToExit(program, argv, env);
-    assert.equal(r.code, 2, `${program} ${argv.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr.split('\n')[0], message);
-  }));
+  await Promise.all(
+    rows.map(async ([program, argv, env, message]) => {
+      const r = await runToExit(program, argv, env);
+      assert.equal(r.code, 2, `${program} ${argv.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.split('\n')[0], message);
+    }),
+  );
 });
 
 test('the reader takes only the names and types of its table', () => {

@@ -79,8 +79,19 @@ test('environment fallback; the command line wins; a bad environment value is an
 
 test('Go durations', () => {
   const cases: Array<[string, number | undefined]> = [
-    ['0', 0], ['1s', 1000], ['1.5h', 5_400_000], ['2h45m', 9_900_000], ['300ms', 300], ['-1s', -1000],
-    ['1us', 0.001], ['1µs', 0.001], ['', undefined], ['1', undefined], ['s', undefined], ['1x', undefined], ['1s2', undefined],
+    ['0', 0],
+    ['1s', 1000],
+    ['1.5h', 5_400_000],
+    ['2h45m', 9_900_000],
+    ['300ms', 300],
+    ['-1s', -1000],
+    ['1us', 0.001],
+    ['1µs', 0.001],
+    ['', undefined],
+    ['1', undefined],
+    ['s', undefined],
+    ['1x', undefined],
+    ['1s2', undefined],
   ];
   for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
 });
@@ -95,11 +106,17 @@ test('usage lists flags sorted with their defaults, as Go prints them', () => {
 
 test('proxy configuration is validated once: missing gateway or key, bad policy', () => {
   const read = (argv: string[]) => readProxyConfig(FlagReader.of(PROXY_FLAGS, parseFlags(PROXY_FLAGS, argv, {}, 'P').values));
-  assert.throws(() => read([]), (e: unknown) => e instanceof ConfigError && /no gateway/.test(e.message));
+  assert.throws(
+    () => read([]),
+    (e: unknown) => e instanceof ConfigError && /no gateway/.test(e.message),
+  );
   assert.throws(() => read(['-gateway', 'https://gw']), /no API key/);
   assert.throws(() => read(['-gateway', 'gw:443', '-api-key', 'k']), /not a URL|http/);
   assert.throws(() => read(['-console-out', '-when-full', 'sometimes']), /-when-full must be one of block, drop/);
-  assert.throws(() => read(['-console-out', '-workers', '0']), (e: unknown) => e instanceof FlagError && e.message === 'invalid value "0" for flag -workers: must be at least 1');
+  assert.throws(
+    () => read(['-console-out', '-workers', '0']),
+    (e: unknown) => e instanceof FlagError && e.message === 'invalid value "0" for flag -workers: must be at least 1',
+  );
   const ok = read(['-gateway', 'https://a,https://b', '-api-key', 'k', '-flush-interval', '250ms']);
   assert.deepEqual(ok.gateways, ['https://a', 'https://b']);
   assert.equal(ok.flushIntervalMs, 250);
@@ -123,7 +140,12 @@ test('a program exits 2 with a message on a bad flag and on a bad configuration,
 
 test('every program prints its version with -version and exits 0', async () => {
   const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const names: Array<[ProgramName, string]> = [['proxy', 'polymur-proxy'], ['gateway', 'polymur-gateway'], ['relay', 'polymur'], ['keys', 'polymur-keys']];
+  const names: Array<[ProgramName, string]> = [
+    ['proxy', 'polymur-proxy'],
+    ['gateway', 'polymur-gateway'],
+    ['relay', 'polymur'],
+    ['keys', 'polymur-keys'],
+  ];
   for (const [name, shown] of names) {
     const r = await runToExit(name, ['-version']);
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);

@@ -69,7 +69,9 @@ test('collectd over UDP and carbon-relay over pickle -> proxy -> gateway -> carb
       assert.equal(await scrapeCounter(p.statPort, 'polymur_points_invalid_total'), 0);
       assert.ok((await scrapeCounter(p.statPort, 'polymur_udp_datagrams_total')) > 0);
     }
-    console.log(`# ${expected.length} points through carbon-relay's pickle, on both paths exactly; collectd over UDP on both paths; carbon-cache holds ${carbon.storedMetrics().length} metrics`);
+    console.log(
+      `# ${expected.length} points through carbon-relay's pickle, on both paths exactly; collectd over UDP on both paths; carbon-cache holds ${carbon.storedMetrics().length} metrics`,
+    );
   } finally {
     for (const stop of stops) await stop();
   }

@@ -12,9 +12,18 @@ import { startProgram } from '../../harness/programs.js';
 test('the demo relays the README\'s `echo "some.test.data 1337 $(date +%s)" | nc -N localhost PORT` to its console', async () => {
   const [port, gatewayPort, gatewayStat, gatewayApi, proxyStat] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const demo = startProgram('demo', [
-    '-listen-addr', `127.0.0.1:${port}`, '-gateway-port', String(gatewayPort),
-    '-gateway-stat-addr', `127.0.0.1:${gatewayStat}`, '-gateway-api-addr', `127.0.0.1:${gatewayApi}`, '-proxy-stat-addr', `127.0.0.1:${proxyStat}`,
-    '-state-dir', mkdtempSync(join(tmpdir(), 'polymur-demo-')),
+    '-listen-addr',
+    `127.0.0.1:${port}`,
+    '-gateway-port',
+    String(gatewayPort),
+    '-gateway-stat-addr',
+    `127.0.0.1:${gatewayStat}`,
+    '-gateway-api-addr',
+    `127.0.0.1:${gatewayApi}`,
+    '-proxy-stat-addr',
+    `127.0.0.1:${proxyStat}`,
+    '-state-dir',
+    mkdtempSync(join(tmpdir(), 'polymur-demo-')),
   ]);
   let exit;
   try {

@@ -37,7 +37,9 @@ async function startSite(basicAuth?: { user: string; password: string }): Promis
   const gateway = await startGateway({ args: ['-destinations', sink.address, '-outgoing-queue-cap', '100000'] });
   const tinyproxy = await startTinyproxy({ connectPorts: [gateway.port], ...(basicAuth ? { basicAuth } : {}) });
   return {
-    sink, gateway, tinyproxy,
+    sink,
+    gateway,
+    tinyproxy,
     async close() {
       await tinyproxy.stop();
       await gateway.stop();
@@ -63,7 +65,9 @@ async function deliverAll(proxy: ListenerProcess, sink: TcpSink, points: number)
 test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forward proxy killed for a while and restarted on its port loses nothing', async () => {
   const site = await startSite({ user: 'user', password: 'secret' });
   const proxy = await startProxy({
-    gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+    gateway: site.gateway.url,
+    cert: site.gateway.cert,
+    args: FAST_RETRY,
     env: { HTTPS_PROXY: `http://user:secret@127.0.0.1:${site.tinyproxy.port}` },
   });
   try {
@@ -72,10 +76,14 @@ test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forwa
     // A wrong password: the forward proxy refuses the tunnel (tinyproxy says 401, RFC 9110 407). Named
     // as the forward proxy's refusal, kept apart from the gateway refusing the key (which exits 1).
     const wrong = await startProxy({
-      gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+      gateway: site.gateway.url,
+      cert: site.gateway.cert,
+      args: FAST_RETRY,
       env: { HTTPS_PROXY: `http://user:wrong@127.0.0.1:${site.tinyproxy.port}` },
     });
-    await wrong.waitForLog(/unreachable \(POLYMUR_ERR_PROXY_TUNNEL_REFUSED: forward proxy http:\/\/user:\*\*\*@127\.0\.0\.1:\d+ refused the tunnel to localhost:\d+: HTTP 40[17]\)/);
+    await wrong.waitForLog(
+      /unreachable \(POLYMUR_ERR_PROXY_TUNNEL_REFUSED: forward proxy http:\/\/user:\*\*\*@127\.0\.0\.1:\d+ refused the tunnel to localhost:\d+: HTTP 40[17]\)/,
+    );
     assert.equal(wrong.proc.exitCode, null, 'still running, retrying');
     await wrong.stop();
 
@@ -89,8 +97,11 @@ test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forwa
     const outageStarted = Date.now();
     const failuresBefore = await scrapeCounter(proxy.statPort, 'polymur_send_failures_total');
     // Down for a few seconds, and until every worker has failed to send and retried a few times.
-    await until('failed sends while the forward proxy is down', async () =>
-      Date.now() - outageStarted >= OUTAGE_MS && (await scrapeCounter(proxy.statPort, 'polymur_send_failures_total')) >= failuresBefore + 9, 30_000);
+    await until(
+      'failed sends while the forward proxy is down',
+      async () => Date.now() - outageStarted >= OUTAGE_MS && (await scrapeCounter(proxy.statPort, 'polymur_send_failures_total')) >= failuresBefore + 9,
+      30_000,
+    );
     const arrivedDuringOutage = site.sink.lines.length;
     await site.tinyproxy.start();
     const outageMs = Date.now() - outageStarted;
@@ -100,7 +111,11 @@ test('HTTPS_PROXY with a password: batches go through CONNECT tunnels; the forwa
     const d = delivery(site.sink.lines, CONNECTIONS, points);
     const tunnels = assertOnlyTunnels(site);
     const failures = (await scrapeCounter(proxy.statPort, 'polymur_send_failures_total')) - failuresBefore;
-    report('egress proxy killed and restarted', d, `outage ${outageMs} ms, ${failures} failed sends, lines at the sink when it came back ${arrivedDuringOutage}, CONNECT tunnels ${tunnelsBefore} before + ${tunnels - tunnelsBefore} after; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
+    report(
+      'egress proxy killed and restarted',
+      d,
+      `outage ${outageMs} ms, ${failures} failed sends, lines at the sink when it came back ${arrivedDuringOutage}, CONNECT tunnels ${tunnelsBefore} before + ${tunnels - tunnelsBefore} after; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`,
+    );
     assert.equal(d.missing, 0);
     assert.ok(tunnels > tunnelsBefore, 'new tunnels through the restarted forward proxy');
     assert.ok(failures >= 9, 'the outage was seen as failed sends, retried');
@@ -115,7 +130,9 @@ test('the forward proxy refuses the tunnel (403: the gateway port not allowed), 
   await site.tinyproxy.kill();
   await site.tinyproxy.start([site.gateway.port + 1]);
   const proxy = await startProxy({
-    gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+    gateway: site.gateway.url,
+    cert: site.gateway.cert,
+    args: FAST_RETRY,
     env: { HTTPS_PROXY: site.tinyproxy.url },
   });
   try {
@@ -139,7 +156,9 @@ test('the forward proxy refuses the tunnel (403: the gateway port not allowed), 
 test('a frozen forward proxy (SIGSTOP: it accepts, never answers): requests end at -timeout and are retried; after SIGCONT nothing is lost', async () => {
   const site = await startSite();
   const proxy = await startProxy({
-    gateway: site.gateway.url, cert: site.gateway.cert, args: FAST_RETRY,
+    gateway: site.gateway.url,
+    cert: site.gateway.cert,
+    args: FAST_RETRY,
     env: { HTTPS_PROXY: site.tinyproxy.url },
   });
   try {
@@ -168,7 +187,9 @@ test('SIGTERM while the forward proxy is frozen: the proxy ends within -shutdown
   const site = await startSite();
   site.tinyproxy.freeze();
   const proxy = await startProxy({
-    gateway: site.gateway.url, cert: site.gateway.cert, args: [...FAST_RETRY, '-timeout', '30s', '-shutdown-timeout', '1s'],
+    gateway: site.gateway.url,
+    cert: site.gateway.cert,
+    args: [...FAST_RETRY, '-timeout', '30s', '-shutdown-timeout', '1s'],
     env: { HTTPS_PROXY: site.tinyproxy.url },
   });
   try {
@@ -189,7 +210,13 @@ test('SIGTERM while the forward proxy is frozen: the proxy ends within -shutdown
 test('-http-proxy wins over a bogus HTTPS_PROXY; NO_PROXY=localhost goes around the forward proxy; -http-proxy none ignores the environment', async () => {
   const site = await startSite();
   const cases = [
-    { name: '-http-proxy', args: ['-http-proxy', site.tinyproxy.url], env: { HTTPS_PROXY: BOGUS_PROXY }, log: `through forward proxy ${site.tinyproxy.url} \\(-http-proxy\\)`, tunnelled: true },
+    {
+      name: '-http-proxy',
+      args: ['-http-proxy', site.tinyproxy.url],
+      env: { HTTPS_PROXY: BOGUS_PROXY },
+      log: `through forward proxy ${site.tinyproxy.url} \\(-http-proxy\\)`,
+      tunnelled: true,
+    },
     { name: 'NO_PROXY', args: [], env: { HTTPS_PROXY: site.tinyproxy.url, NO_PROXY: 'example.com, localhost' }, log: 'direct \\(NO_PROXY entry "localhost"\\)', tunnelled: false },
     { name: '-http-proxy none', args: ['-http-proxy', 'none'], env: { https_proxy: BOGUS_PROXY }, log: 'direct \\(-http-proxy none\\)', tunnelled: false },
   ];

@@ -41,8 +41,16 @@ test('the proxy exits non-zero with the gateway message when its key is wrong', 
   const gateway = await startGateway({ keyFile: keys, args: ['-console-out'] });
   try {
     const result = await runToExit('proxy', [
-      '-gateway', gateway.url, '-cert', gateway.cert.certPath, '-api-key', 'not-the-key',
-      '-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0',
+      '-gateway',
+      gateway.url,
+      '-cert',
+      gateway.cert.certPath,
+      '-api-key',
+      'not-the-key',
+      '-listen-addr',
+      '127.0.0.1:0',
+      '-stat-addr',
+      '127.0.0.1:0',
     ]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /invalid key/);

@@ -31,8 +31,17 @@ test('collectd and statsd -> proxy -> gateway -> carbon-cache: values land in wh
     }
     const alpha = await carbon.fetch('e2e.carbon.alpha');
     const beta = await carbon.fetch('e2e.carbon.beta');
-    assert.deepEqual(alpha.filter(([, v]) => v !== null), [[now - 30, 42], [now - 20, 43.5]]);
-    assert.deepEqual(beta.filter(([, v]) => v !== null), [[now - 10, -7]]);
+    assert.deepEqual(
+      alpha.filter(([, v]) => v !== null),
+      [
+        [now - 30, 42],
+        [now - 20, 43.5],
+      ],
+    );
+    assert.deepEqual(
+      beta.filter(([, v]) => v !== null),
+      [[now - 10, -7]],
+    );
 
     // statsd: 3 + 4 hits counted, flushed as stats_counts.e2e.hits.
     await statsd.send(['e2e.hits:3|c', 'e2e.hits:4|c']);

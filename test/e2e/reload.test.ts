@@ -217,7 +217,10 @@ test('SIGHUP relay: -destinations-file adds and removes hash-route destinations 
   assert.ok(tagged(a, 'after') > 0 && tagged(c, 'after') > 0, `both destinations of the new set take a share (a ${tagged(a, 'after')}, c ${tagged(c, 'after')})`);
 
   writeFileSync(file, `${da}\nnot-a-destination\n`);
-  assert.match(await sighup(relay), /Reload: destinations \(-destinations-file \S+\) FAILED, keeping the old setting: -destinations-file: \S+: line 2: bad destination "not-a-destination"/);
+  assert.match(
+    await sighup(relay),
+    /Reload: destinations \(-destinations-file \S+\) FAILED, keeping the old setting: -destinations-file: \S+: line 2: bad destination "not-a-destination"/,
+  );
   await sendTagged('late', 2000);
   assert.ok(tagged(c, 'late') > 0 && tagged(b, 'late') === 0, 'the set is still a and c');
 
@@ -233,7 +236,10 @@ test('SIGHUP relay: a -destinations-file with fewer distinct hosts than -replica
   const relay = await startRelay(['-destinations-file', file, '-distribution', 'hash-route', '-replication-factor', '2', '-flush-interval', '50ms']);
   t.after(() => relay.stop());
   writeFileSync(file, `${a.address}:a\n127.0.0.1:1:b\n`);
-  assert.match(await sighup(relay), /Reload: destinations \(-destinations-file \S+\) FAILED, keeping the old setting: \S+: -replication-factor 2 needs destinations on at least as many distinct hosts \(got 1\)/);
+  assert.match(
+    await sighup(relay),
+    /Reload: destinations \(-destinations-file \S+\) FAILED, keeping the old setting: \S+: -replication-factor 2 needs destinations on at least as many distinct hosts \(got 1\)/,
+  );
   const stream = await openGraphiteStream(relay.port);
   await stream.send(['kept.set 1 1700000000']);
   await stream.close();

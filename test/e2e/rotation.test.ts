@@ -29,8 +29,7 @@ const keys = async (store: string, ...args: string[]): Promise<string> => {
 const keyIn = (output: string): string => /with key ([0-9a-f]{40})\n/.exec(output)?.[1] ?? assert.fail(output);
 
 /** Waits for a line matching `pattern` written by `p` after `from` characters of its log. */
-const logAfter = (p: RunningProgram, from: number, pattern: RegExp, what: string): Promise<void> =>
-  until(what, () => pattern.test(p.stderr().slice(from)), 20_000);
+const logAfter = (p: RunningProgram, from: number, pattern: RegExp, what: string): Promise<void> => until(what, () => pattern.test(p.stderr().slice(from)), 20_000);
 
 async function store(t: TestContext, kind: 'file' | 'etcd'): Promise<string> {
   if (kind === 'file') return writeKeyFile({}).url;
@@ -93,8 +92,7 @@ async function rotateUnderStream(t: TestContext, kind: 'file' | 'etcd', withSigh
   }
 }
 
-test('rotate, new key file, SIGHUP, retire under 1,000,000 points (file store): nothing lost, no 401 while both keys are valid', (t) =>
-  rotateUnderStream(t, 'file', true));
+test('rotate, new key file, SIGHUP, retire under 1,000,000 points (file store): nothing lost, no 401 while both keys are valid', (t) => rotateUnderStream(t, 'file', true));
 
 test('rotate, new key file, retire under 1,000,000 points (etcd store), no SIGHUP: the 401 makes the proxy re-read the file and resend at once; nothing lost', (t) =>
   rotateUnderStream(t, 'etcd', false));

@@ -97,8 +97,21 @@ test('unwritable dead-letter: the disk is full when a batch is rejected; the pro
     assert.equal(mode(deadLetter), '600');
     assert.equal(await scrapeCounter(proxy.statPort, 'polymur_dead_letter_points_total'), 20);
 
-    await until('every well-behaved point at the sink', () => delivery(sink.lines.filter((l) => l.startsWith('collectd.')), 1, points).missing === 0, 60_000);
-    const d = delivery(sink.lines.filter((l) => l.startsWith('collectd.')), 1, points);
+    await until(
+      'every well-behaved point at the sink',
+      () =>
+        delivery(
+          sink.lines.filter((l) => l.startsWith('collectd.')),
+          1,
+          points,
+        ).missing === 0,
+      60_000,
+    );
+    const d = delivery(
+      sink.lines.filter((l) => l.startsWith('collectd.')),
+      1,
+      points,
+    );
     assert.equal(sink.lines.filter((l) => l.startsWith('dead.')).length, 0, 'the rejected batch did not reach the sink');
     process.stdout.write(
       `# unwritable dead-letter (full tmpfs): ${failedAppends} failed appends counted while full, the 20-point batch written once ${writtenAfterMs} ms after space came back; well-behaved client sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB\n`,
@@ -133,7 +146,9 @@ test('-dead-letter-max-bytes: past the cap the file becomes PATH.1; the older PA
     assert.equal(mode(deadLetter), '600');
     assert.equal(mode(`${deadLetter}.1`), '600');
     await proxy.waitForLog(/Dead-letter file over -dead-letter-max-bytes 10000: \S+\.1 \(200 data points, \d+ bytes\) deleted/);
-    process.stdout.write(`# dead-letter rotation: 3 batches of 200 points, cap 10000 B: ${deadLetter} and .1 hold the last two, the first (200 points, ${firstSize} B) deleted and counted\n`);
+    process.stdout.write(
+      `# dead-letter rotation: 3 batches of 200 points, cap 10000 B: ${deadLetter} and .1 hold the last two, the first (200 points, ${firstSize} B) deleted and counted\n`,
+    );
   } finally {
     await proxy.stop();
     await gateway.stop();

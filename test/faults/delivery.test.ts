@@ -20,7 +20,9 @@ const CONNECTIONS = 2;
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];
 
 function report(name: string, d: Delivery, rss: Record<string, number>): void {
-  const rssText = Object.entries(rss).map(([k, v]) => `${k} ${v} MB`).join(', ');
+  const rssText = Object.entries(rss)
+    .map(([k, v]) => `${k} ${v} MB`)
+    .join(', ');
   process.stdout.write(`# ${name}: sent ${d.sent}, arrived ${d.arrived}, distinct ${d.distinct}, missing ${d.missing}, duplicated ${d.duplicated}; peak RSS ${rssText}\n`);
 }
 
@@ -136,18 +138,25 @@ test('4. a carbon-cache destination is stopped and restarted during a stream', a
     }
     socket.end();
     let arrived = 0;
-    await until('every point in the whisper files', async () => {
-      arrived = 0;
-      for (let m = 0; m < 20; m++) {
-        const series = await carbon.fetch(`faults.carbon.m${m}`).catch(() => []);
-        arrived += series.filter(([, v]) => v !== null).length;
-      }
-      return arrived === 600;
-    }, 90_000);
+    await until(
+      'every point in the whisper files',
+      async () => {
+        arrived = 0;
+        for (let m = 0; m < 20; m++) {
+          const series = await carbon.fetch(`faults.carbon.m${m}`).catch(() => []);
+          arrived += series.filter(([, v]) => v !== null).length;
+        }
+        return arrived === 600;
+      },
+      90_000,
+    );
     process.stdout.write(`# scenario 4 (carbon-cache stopped + restarted): sent 600, in whisper ${arrived}; peak RSS gateway ${peakRssMb(gateway.proc.pid!)} MB\n`);
     for (let m = 0; m < 20; m++) {
       const series = (await carbon.fetch(`faults.carbon.m${m}`)).filter(([, v]) => v !== null);
-      assert.deepEqual(series, Array.from({ length: 30 }, (_, t) => [now - 60 + t, t * 100 + m]));
+      assert.deepEqual(
+        series,
+        Array.from({ length: 30 }, (_, t) => [now - 60 + t, t * 100 + m]),
+      );
     }
   } finally {
     await proxy.stop();

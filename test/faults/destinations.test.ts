@@ -80,25 +80,31 @@ test('broadcast with -spool-dir: a destination that stops reading is marked down
     stuck.resume();
     await until('every point at the once stuck destination', () => delivery(stuck.lines, CONNECTIONS, points).missing === 0, 60_000);
     const resent = await scrapeCounter(relay.statPort, 'polymur_destination_resent_points_total');
-    report('stuck destination, broadcast, spool', { healthy: delivery(healthy.lines, CONNECTIONS, points), stuck: delivery(stuck.lines, CONNECTIONS, points) },
-      `healthy complete after ${healthyTime} s of a ${points / rate} s stream; ${timeouts} write timeouts; ${resent} points resent; relay peak RSS ${peakRssMb(relay.proc.pid!)} MB`);
+    report(
+      'stuck destination, broadcast, spool',
+      { healthy: delivery(healthy.lines, CONNECTIONS, points), stuck: delivery(stuck.lines, CONNECTIONS, points) },
+      `healthy complete after ${healthyTime} s of a ${points / rate} s stream; ${timeouts} write timeouts; ${resent} points resent; relay peak RSS ${peakRssMb(relay.proc.pid!)} MB`,
+    );
     assert.equal(delivery(healthy.lines, CONNECTIONS, points).duplicated, 0);
   } finally {
     await close();
   }
 });
 
-test('broadcast without spool, -when-full drop: the stuck destination\'s copies are dropped and counted, the healthy one gets every point at full rate', async () => {
+test("broadcast without spool, -when-full drop: the stuck destination's copies are dropped and counted, the healthy one gets every point at full rate", async () => {
   const { relay, healthy, stuck, close } = await broadcastWithStuck(['-when-full', 'drop']);
   try {
     const { points, rate, healthyTime } = await streamToHealthy(relay.port, healthy);
     const m = await scrape(relay.statPort);
     const dropped = m.value('polymur_points_dropped_total', { reason: 'queue_full', destination: stuck.address });
     const queued = m.value('polymur_queue_points', { destination: stuck.address });
-    assert.ok(dropped > 0, 'the stuck destination\'s copies were dropped');
+    assert.ok(dropped > 0, "the stuck destination's copies were dropped");
     assert.ok(healthyTime < points / rate + 3, `the healthy destination had every point after ${healthyTime} s`);
-    report('stuck destination, broadcast, drop', { healthy: delivery(healthy.lines, CONNECTIONS, points) },
-      `stuck: ${dropped} dropped (counted), ${queued} queued; healthy complete after ${healthyTime} s of a ${points / rate} s stream`);
+    report(
+      'stuck destination, broadcast, drop',
+      { healthy: delivery(healthy.lines, CONNECTIONS, points) },
+      `stuck: ${dropped} dropped (counted), ${queued} queued; healthy complete after ${healthyTime} s of a ${points / rate} s stream`,
+    );
     assert.equal(m.value('polymur_points_dropped_total', { destination: healthy.address }), 0);
   } finally {
     await close();
@@ -127,8 +133,11 @@ test('hash-route: a destination that stops reading leaves the ring within the wr
     const both = (): string[] => [...a.lines, ...b.lines];
     await until('every point at the healthy destinations', () => delivery(both(), CONNECTIONS, points).missing === 0, 30_000);
     const rerouted = await scrapeCounter(relay.statPort, 'polymur_rerouted_points_total');
-    report('stuck destination, hash-route', { 'a+b': delivery(both(), CONNECTIONS, points) },
-      `left the ring ${leftAfter} s after the stream began; ${rerouted} points handed to the others; complete after ${seconds(started)} s of a ${points / rate} s stream`);
+    report(
+      'stuck destination, hash-route',
+      { 'a+b': delivery(both(), CONNECTIONS, points) },
+      `left the ring ${leftAfter} s after the stream began; ${rerouted} points handed to the others; complete after ${seconds(started)} s of a ${points / rate} s stream`,
+    );
     assert.ok(rerouted > 0);
   } finally {
     await relay.stop();
@@ -174,7 +183,9 @@ test('hash-route over real carbon-caches, one stopped with SIGSTOP: it leaves th
     let stored = 0;
     await until('every point in the whisper files of a and b', async () => (stored = await storedOnAB()) === metrics * perMetric, 60_000);
     const timeouts = (await scrape(relay.statPort)).value('polymur_destination_write_timeouts_total', { destination: destinations[2]! });
-    process.stdout.write(`# carbon-cache SIGSTOP, hash-route: sent ${metrics * perMetric}, stored on a and b ${stored} (distinct metric+timestamp); ${timeouts} write timeouts; ${await scrapeCounter(relay.statPort, 'polymur_rerouted_points_total')} points handed to the others\n`);
+    process.stdout.write(
+      `# carbon-cache SIGSTOP, hash-route: sent ${metrics * perMetric}, stored on a and b ${stored} (distinct metric+timestamp); ${timeouts} write timeouts; ${await scrapeCounter(relay.statPort, 'polymur_rerouted_points_total')} points handed to the others\n`,
+    );
     assert.ok(timeouts >= 1);
   } finally {
     carbons[2]!.signal('SIGCONT');
@@ -238,11 +249,14 @@ test('gateway with -spool-dir, broadcast, one destination down: the healthy one 
     const healthyTime = seconds(started);
     const refused = await scrapeCounter(gateway.statPort, 'polymur_batches_refused_total');
     assert.ok(healthyTime < points / rate + 3, `the healthy destination had every point after ${healthyTime} s`);
-    assert.equal(refused, 0, 'no 503: the down destination\'s queue spools, -outgoing-queue-cap does not bound it');
+    assert.equal(refused, 0, "no 503: the down destination's queue spools, -outgoing-queue-cap does not bound it");
     late = await startTcpSink(downPort);
     await until('every point at the returning destination', () => delivery(late!.lines, CONNECTIONS, points).missing === 0, 60_000);
-    report('gateway, spool, broadcast, one destination down', { healthy: delivery(healthy.lines, CONNECTIONS, points), returning: delivery(late.lines, CONNECTIONS, points) },
-      `healthy complete after ${healthyTime} s of a ${points / rate} s stream; ${refused} batches answered 503; gateway peak RSS ${peakRssMb(gateway.proc.pid!)} MB`);
+    report(
+      'gateway, spool, broadcast, one destination down',
+      { healthy: delivery(healthy.lines, CONNECTIONS, points), returning: delivery(late.lines, CONNECTIONS, points) },
+      `healthy complete after ${healthyTime} s of a ${points / rate} s stream; ${refused} batches answered 503; gateway peak RSS ${peakRssMb(gateway.proc.pid!)} MB`,
+    );
   } finally {
     await proxy.stop();
     await gateway.stop();
@@ -270,7 +284,9 @@ test('gateway over a small per-destination spool: every 200 means its points arr
     sink = await startTcpSink(downPort);
     await sink.waitForLines(accepted.length, 15_000);
     await until('the spool is empty', async () => (await scrapeCounter(gateway.statPort, 'polymur_queue_points')) === 0, 10_000);
-    process.stdout.write(`# gateway, 2000-byte spool, destination down: 20 batches of 10 points posted, ${ok} answered 200, ${20 - ok} answered 503; ${accepted.length} points accepted, ${sink.lines.length} arrived\n`);
+    process.stdout.write(
+      `# gateway, 2000-byte spool, destination down: 20 batches of 10 points posted, ${ok} answered 200, ${20 - ok} answered 503; ${accepted.length} points accepted, ${sink.lines.length} arrived\n`,
+    );
     assert.deepEqual([...sink.lines].sort(), [...accepted].sort());
   } finally {
     await gateway.stop();

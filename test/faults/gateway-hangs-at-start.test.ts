@@ -35,7 +35,9 @@ test('gateway hanging from the start: the listener opens at once, clients send a
     const signalled = Date.now();
     const exit = await proxy.stop('SIGTERM');
     const shutdownMs = Date.now() - signalled;
-    process.stdout.write(`# gateway hanging from the start: listener open ${listenerMs} ms after spawn with the first ping pending; ${POINTS} points sent and read at once; SIGTERM with -shutdown-timeout 2s took ${shutdownMs} ms (exit ${exit.code ?? exit.signal})\n`);
+    process.stdout.write(
+      `# gateway hanging from the start: listener open ${listenerMs} ms after spawn with the first ping pending; ${POINTS} points sent and read at once; SIGTERM with -shutdown-timeout 2s took ${shutdownMs} ms (exit ${exit.code ?? exit.signal})\n`,
+    );
     assert.ok(shutdownMs < 3000, `SIGTERM took ${shutdownMs} ms`);
     assert.equal(exit.code, 0, proxy.stderr());
     assert.match(proxy.stderr(), new RegExp(`${POINTS} data points could not be delivered before the shutdown timeout`));
@@ -66,7 +68,9 @@ test('gateway hanging from the start: what clients sent meanwhile arrives once a
     gateway = await startGateway({ cert, args: ['-dev-mode', '-destinations', sink.address, '-listen-https-port', String(stuck.port)] });
     await until('every point at the sink', () => delivery(sink.lines, 1, POINTS).missing === 0, 60_000);
     const d = delivery(sink.lines, 1, POINTS);
-    process.stdout.write(`# gateway hanging from the start, then a real one: sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; all there ${Date.now() - replaced} ms after the stuck peer was replaced\n`);
+    process.stdout.write(
+      `# gateway hanging from the start, then a real one: sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; all there ${Date.now() - replaced} ms after the stuck peer was replaced\n`,
+    );
     assert.equal(d.missing, 0);
     await proxy.waitForLog(/Connection to gateway https:\/\/localhost:\d+ successful/);
   } finally {

@@ -88,7 +88,13 @@ async function refusingGateway(): Promise<string> {
  * A proxy whose gateway fails (`gatewayUrl`), its queue filled by one client until it stops
  * reading, then SIGTERM: bounded exit, and every point the client sent is in the logged count.
  */
-async function proxyBlocked(name: string, gatewayUrl: string, cert: ReturnType<typeof makeCert>, extraArgs: string[], ready?: (p: RunningProgram) => Promise<unknown>): Promise<void> {
+async function proxyBlocked(
+  name: string,
+  gatewayUrl: string,
+  cert: ReturnType<typeof makeCert>,
+  extraArgs: string[],
+  ready?: (p: RunningProgram) => Promise<unknown>,
+): Promise<void> {
   const proxy = await startProxy({
     gateway: gatewayUrl,
     cert,
@@ -102,7 +108,9 @@ async function proxyBlocked(name: string, gatewayUrl: string, cert: ReturnType<t
     const exit = await sigterm(proxy);
     socket.destroy();
     const undelivered = undeliveredLogged(proxy);
-    process.stdout.write(`# proxy SIGTERM (${name}, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; sent ${points}, arrived 0, reported undelivered ${undelivered}\n`);
+    process.stdout.write(
+      `# proxy SIGTERM (${name}, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; sent ${points}, arrived 0, reported undelivered ${undelivered}\n`,
+    );
     assertBounded('the proxy', exit.seconds);
     // The client's last bytes were read at close: every point sent is in the count.
     assert.equal(undelivered, points);
@@ -148,7 +156,9 @@ test('relay: SIGTERM with a destination that never reads and its queue full exit
     // What the kernel held for the destination arrives now; the rest is in the count.
     await until('what the kernel held at the sink', () => delivery(sink.lines, 1, points).distinct + undelivered >= points, 30_000);
     const d = delivery(sink.lines, 1, points);
-    process.stdout.write(`# relay SIGTERM (destination never reads, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; sent ${points}, arrived ${d.distinct}, reported undelivered ${undelivered}, unaccounted ${Math.max(0, points - d.distinct - undelivered)}\n`);
+    process.stdout.write(
+      `# relay SIGTERM (destination never reads, queue full): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; sent ${points}, arrived ${d.distinct}, reported undelivered ${undelivered}, unaccounted ${Math.max(0, points - d.distinct - undelivered)}\n`,
+    );
     assertBounded('the relay', exit.seconds);
     assert.ok(undelivered > 0);
   } finally {
@@ -184,7 +194,9 @@ test('gateway: SIGTERM with a destination that never reads and its queue full ex
     sink.resume();
     const arrived = (): number => new Set(sink.lines.map((l) => l.split(' ')[1])).size;
     await until('what the kernel held at the sink', () => arrived() + undelivered >= accepted, 30_000);
-    process.stdout.write(`# gateway SIGTERM (destination never reads, queue full, a request stalled mid-body): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; accepted ${accepted}, arrived ${arrived()}, reported undelivered ${undelivered}\n`);
+    process.stdout.write(
+      `# gateway SIGTERM (destination never reads, queue full, a request stalled mid-body): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB; accepted ${accepted}, arrived ${arrived()}, reported undelivered ${undelivered}\n`,
+    );
     assertBounded('the gateway', exit.seconds);
     assert.ok(undelivered > 0);
   } finally {
@@ -199,8 +211,20 @@ test('gateway: SIGTERM during start-up, the key store never answering, exits at 
   silent.pause();
   const cert = makeCert();
   const gateway = startProgram('gateway', [
-    '-listen-addr', '127.0.0.1', '-listen-https-port', '0', '-cert', cert.certPath, '-key', cert.keyPath, '-console-out',
-    '-stat-addr', '127.0.0.1:0', '-key-store', `etcd://127.0.0.1:${silent.port}`, ...SHUTDOWN,
+    '-listen-addr',
+    '127.0.0.1',
+    '-listen-https-port',
+    '0',
+    '-cert',
+    cert.certPath,
+    '-key',
+    cert.keyPath,
+    '-console-out',
+    '-stat-addr',
+    '127.0.0.1:0',
+    '-key-store',
+    `etcd://127.0.0.1:${silent.port}`,
+    ...SHUTDOWN,
   ]);
   try {
     await gateway.waitForLog(/::: Polymur-gateway :::/);
@@ -229,7 +253,9 @@ test('proxy: SIGTERM while the first ping hangs (the gateway never answers, -tim
     await until('the point is counted', async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= 1);
     const exit = await sigterm(proxy);
     const undelivered = undeliveredLogged(proxy);
-    process.stdout.write(`# proxy SIGTERM while the first ping hangs (-timeout 60s): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); sent 1, reported undelivered ${undelivered}\n`);
+    process.stdout.write(
+      `# proxy SIGTERM while the first ping hangs (-timeout 60s): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}); sent 1, reported undelivered ${undelivered}\n`,
+    );
     assertBounded('the proxy', exit.seconds);
     assert.equal(undelivered, 1);
   } finally {
@@ -258,7 +284,9 @@ test('proxy with a spool: SIGTERM with the gateway refusing exits within the bou
     proxy = await startProxy({ gateway: gateway.url, cert, args });
     await until('every point at the sink', () => delivery(sink.lines, 2, points).missing === 0, 60_000);
     const d = delivery(sink.lines, 2, points);
-    process.stdout.write(`# proxy SIGTERM with a spool (gateway refusing): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB, ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    process.stdout.write(
+      `# proxy SIGTERM with a spool (gateway refusing): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB, ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`,
+    );
     assert.equal(d.missing, 0);
   } finally {
     await proxy.stop();
@@ -288,7 +316,9 @@ test('relay with a spool: SIGTERM with a destination that never reads exits with
     relay = await startRelay(args);
     await until('every point at the sink', () => delivery(sink.lines, 2, points).missing === 0, 60_000);
     const d = delivery(sink.lines, 2, points);
-    process.stdout.write(`# relay SIGTERM with a spool (destination never reads): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB, ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    process.stdout.write(
+      `# relay SIGTERM with a spool (destination never reads): exited in ${exit.seconds.toFixed(2)} s (code ${exit.code}), peak RSS ${exit.rssMb} MB, ${undelivered} left in the spool; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`,
+    );
     assert.ok(undelivered > 0);
     assert.equal(d.missing, 0);
   } finally {
@@ -314,7 +344,11 @@ test('SIGHUP kills none of the three programs: each logs it and keeps delivering
     for (const p of [gateway, proxy, relay]) assert.equal(p.proc.exitCode, null, 'still running');
     process.stdout.write('# SIGHUP to gateway, proxy and relay: all three still running, points sent after it arrived\n');
     const exits = await Promise.all([sigterm(proxy), sigterm(relay, 'SIGINT')]);
-    assert.deepEqual(exits.map((e) => e.code), [0, 0], 'a clean drain exits 0, on SIGTERM as on SIGINT');
+    assert.deepEqual(
+      exits.map((e) => e.code),
+      [0, 0],
+      'a clean drain exits 0, on SIGTERM as on SIGINT',
+    );
     assert.match(relay.stderr(), /Received SIGINT, shutting down/);
   } finally {
     await proxy.stop();

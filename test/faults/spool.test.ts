@@ -24,7 +24,9 @@ function report(name: string, d: Delivery, more = ''): void {
 }
 
 function segments(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .sort();
 }
 
 /** A gateway that is down: its port and certificate, to start it later on the same port. */
@@ -90,8 +92,20 @@ test('a spool on a full disk: clients are paused, nothing crashes; once space re
       const failures = await scrapeCounter(proxy.statPort, 'polymur_spool_io_errors_total');
       report('spool on a full disk (block)', d, `; ${failures} failed appends retried; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
       // Loud once when it starts failing and once when it works again, not once per retry.
-      assert.equal(proxy.stderr().split('\n').filter((l) => l.includes(`SPOOL ${spool} cannot write`)).length, 1);
-      assert.equal(proxy.stderr().split('\n').filter((l) => l.includes(`Spool ${spool}: writing works again`)).length, 1);
+      assert.equal(
+        proxy
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes(`SPOOL ${spool} cannot write`)).length,
+        1,
+      );
+      assert.equal(
+        proxy
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes(`Spool ${spool}: writing works again`)).length,
+        1,
+      );
       assert.equal(d.missing, 0);
       assert.equal(d.duplicated, 0);
     } finally {
@@ -136,7 +150,11 @@ test('a spool on a full disk with -when-full drop: what cannot be held is droppe
 
 /** The ids (value field) of the lines of a record's payload. */
 function ids(payload: Buffer): number[] {
-  return payload.toString().split('\n').filter((l) => l !== '').map((l) => Number(l.split(' ')[1]));
+  return payload
+    .toString()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => Number(l.split(' ')[1]));
 }
 
 test('a damaged spool: flipped bytes cost the damaged records only; every intact record arrives; the damage is counted', async () => {
@@ -164,16 +182,31 @@ test('a damaged spool: flipped bytes cost the damaged records only; every intact
     writeFileSync(path, buf);
 
     proxy = await startProxy({ gateway: gw.url, cert: gw.cert, args: proxyArgs });
-    for (const v of victims) await proxy.waitForLog(new RegExp(`Spool segment ${path}: damaged record at byte ${v.start} of ${buf.length}; ${v.offset + v.length - v.start} bytes skipped, reading on from the next intact record`));
+    for (const v of victims)
+      await proxy.waitForLog(
+        new RegExp(
+          `Spool segment ${path}: damaged record at byte ${v.start} of ${buf.length}; ${v.offset + v.length - v.start} bytes skipped, reading on from the next intact record`,
+        ),
+      );
     gateway = await gw.start();
     await until('every intact point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === lostIds.length, 60_000);
     const d = delivery(sink.lines, CONNECTIONS, points);
     const arrivedIds = new Set(sink.lines.map((l) => Number(l.split(' ')[1])));
     const skipped = await scrapeCounter(proxy.statPort, 'polymur_spool_skipped_bytes_total');
-    report('damaged spool (2 records flipped)', d, `; lost with the damaged records ${lostIds.length}, skipped bytes counted ${skipped}; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
-    assert.ok(lostIds.every((id) => !arrivedIds.has(id)), 'nothing of a damaged record is delivered');
+    report(
+      'damaged spool (2 records flipped)',
+      d,
+      `; lost with the damaged records ${lostIds.length}, skipped bytes counted ${skipped}; proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`,
+    );
+    assert.ok(
+      lostIds.every((id) => !arrivedIds.has(id)),
+      'nothing of a damaged record is delivered',
+    );
     assert.equal(d.distinct, points - lostIds.length, 'every intact record arrives');
-    assert.equal(skipped, victims.reduce((sum, v) => sum + v.offset + v.length - v.start, 0));
+    assert.equal(
+      skipped,
+      victims.reduce((sum, v) => sum + v.offset + v.length - v.start, 0),
+    );
     assert.equal(d.duplicated, 0);
   } finally {
     await proxy.stop();
@@ -206,7 +239,11 @@ test('a spooling proxy killed with SIGKILL while it delivers: the restart resend
     proxy = await startProxy({ gateway: gw.url, cert: gw.cert, args: proxyArgs });
     await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 60_000);
     const d = delivery(sink.lines, CONNECTIONS, points);
-    report('spooling proxy SIGKILL while delivering', d, `; ${atKill} lines at the sink when it was killed ${killedAfter} ms into delivery; duplicates ${((100 * d.duplicated) / points).toFixed(2)} % of the stream; restarted proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`);
+    report(
+      'spooling proxy SIGKILL while delivering',
+      d,
+      `; ${atKill} lines at the sink when it was killed ${killedAfter} ms into delivery; duplicates ${((100 * d.duplicated) / points).toFixed(2)} % of the stream; restarted proxy peak RSS ${peakRssMb(proxy.proc.pid!)} MB`,
+    );
     assert.equal(d.missing, 0);
     assert.ok(d.duplicated < points / 100, `${d.duplicated} duplicates stay under 1 % of ${points}`);
   } finally {

@@ -26,8 +26,14 @@ test('batches reach the queue gzipped, in offer order, with their raw size; join
   await sink.close();
   const got: Batch[] = [];
   for (let lease = queue.takeNow(); lease; lease = queue.takeNow()) got.push(lease.batch);
-  assert.deepEqual(got.map((b) => gunzipSync(b.data).toString()), sent.map((b) => b.data.toString()));
-  assert.deepEqual(got.map((b) => [b.points, b.rawBytes]), sent.map((b) => [b.points, b.data.length]));
+  assert.deepEqual(
+    got.map((b) => gunzipSync(b.data).toString()),
+    sent.map((b) => b.data.toString()),
+  );
+  assert.deepEqual(
+    got.map((b) => [b.points, b.rawBytes]),
+    sent.map((b) => [b.points, b.data.length]),
+  );
   assert.ok(got[0]!.data.length * 3 < sent[0]!.data.length, 'the queue holds a fraction of the raw bytes');
   // What the forwarder does when it joins queued batches: the members concatenated are one gzip stream.
   assert.equal(gunzipSync(Buffer.concat(got.map((b) => b.data))).toString(), sent.map((b) => b.data.toString()).join(''));
@@ -82,8 +88,15 @@ test('a batch whose gzip fails goes on raw, in its place, counted and logged; th
   await sink.close();
   const got: Batch[] = [];
   for (let lease = queue.takeNow(); lease; lease = queue.takeNow()) got.push(lease.batch);
-  assert.deepEqual(got.map((b) => (b.rawBytes === undefined ? b.data : gunzipSync(b.data)).toString()), sent.map((b) => b.data.toString()));
-  assert.deepEqual(got.map((b) => b.rawBytes), [sent[0]!.data.length, undefined, sent[2]!.data.length], 'only the failed one is raw');
+  assert.deepEqual(
+    got.map((b) => (b.rawBytes === undefined ? b.data : gunzipSync(b.data)).toString()),
+    sent.map((b) => b.data.toString()),
+  );
+  assert.deepEqual(
+    got.map((b) => b.rawBytes),
+    [sent[0]!.data.length, undefined, sent[2]!.data.length],
+    'only the failed one is raw',
+  );
   assert.equal(metrics.counter('polymur_worker_errors_total', '').value({ loop: 'compressor' }), 1);
   assert.deepEqual(logs.lines, ['gzip of a batch of 10 data points failed (out of memory); it is queued uncompressed']);
   await queue.close();

@@ -130,7 +130,9 @@ test('-when-full block: with the gateway down the proxy stops reading, the sende
     client.end();
     await until('every point at the sink', () => delivery(sink.lines, 1, sent).missing === 0, 60_000);
     const d = delivery(sink.lines, 1, sent);
-    process.stdout.write(`# when-full block: sender stalled after ${sent} points with the proxy holding ${read} read; after the gateway came back sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; proxy peak RSS ${rss} MB while blocked\n`);
+    process.stdout.write(
+      `# when-full block: sender stalled after ${sent} points with the proxy holding ${read} read; after the gateway came back sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; proxy peak RSS ${rss} MB while blocked\n`,
+    );
     assert.equal(d.missing, 0);
     assert.ok(rss < 150, `proxy peak RSS ${rss} MB while blocked`);
   } finally {
@@ -153,7 +155,11 @@ test('-when-full drop: with the gateway down the proxy keeps reading, drops, cou
     assert.ok(dropped > 0 && dropped < points, `${dropped} dropped`);
     gateway = await later.start();
     // The count read again each time: a batch formed after the first reading may still have met a full queue.
-    await until('the queued rest at the sink', async () => delivery(sink.lines, 1, points).distinct + (dropped = await scrapeCounter(proxy.statPort, 'polymur_points_dropped_total')) === points, 30_000);
+    await until(
+      'the queued rest at the sink',
+      async () => delivery(sink.lines, 1, points).distinct + (dropped = await scrapeCounter(proxy.statPort, 'polymur_points_dropped_total')) === points,
+      30_000,
+    );
     const d = delivery(sink.lines, 1, points);
     process.stdout.write(`# when-full drop: sent ${points}, dropped and counted ${dropped}, arrived ${d.distinct} (duplicated ${d.duplicated}); nothing unaccounted\n`);
     assert.equal(d.distinct + dropped, points);
@@ -167,7 +173,11 @@ test('-when-full drop: with the gateway down the proxy keeps reading, drops, cou
 test('503 + Retry-After from a gateway whose destination is down: the proxy waits at least Retry-After (above -max-retry-delay) and delivers everything later', async () => {
   const sinkPort = await freePort();
   const gateway = await startGateway({ args: ['-dev-mode', '-destinations', `127.0.0.1:${sinkPort}`, '-outgoing-queue-cap', '1000'] });
-  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, args: ['-timeout', '2s', '-max-retry-delay', '200ms', '-flush-interval', '100ms', '-batch-size', '500'] });
+  const proxy = await startProxy({
+    gateway: gateway.url,
+    cert: gateway.cert,
+    args: ['-timeout', '2s', '-max-retry-delay', '200ms', '-flush-interval', '100ms', '-batch-size', '500'],
+  });
   let sink: TcpSink | undefined;
   try {
     const points = 20_000;
@@ -177,13 +187,18 @@ test('503 + Retry-After from a gateway whose destination is down: the proxy wait
       const m = await proxy.waitForLog(new RegExp(`failed \\(HTTP 503: Destination queues full, retry later\\); retry ${i + 1} in (\\d+\\.\\d+)s`), 20_000);
       waits.push(Number(m[1]));
     }
-    assert.ok(waits.every((w) => w >= 1), `waits ${waits.join(', ')} s honour Retry-After: 1`);
+    assert.ok(
+      waits.every((w) => w >= 1),
+      `waits ${waits.join(', ')} s honour Retry-After: 1`,
+    );
     sink = await startTcpSink(sinkPort);
     await sending;
     const current = sink;
     await until('every point at the sink', () => delivery(current.lines, 1, points).missing === 0, 60_000);
     const d = delivery(current.lines, 1, points);
-    process.stdout.write(`# 503 + Retry-After: first waits ${waits.join(', ')} s (cap 0.2 s); sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    process.stdout.write(
+      `# 503 + Retry-After: first waits ${waits.join(', ')} s (cap 0.2 s); sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`,
+    );
     assert.equal(d.missing, 0);
   } finally {
     await proxy.stop();

@@ -44,7 +44,10 @@ test('chooseEgressProxy: flag, environment, NO_PROXY', () => {
 });
 
 test('proxy URLs that cannot work are refused, naming where they came from; a password is never shown', () => {
-  assert.throws(() => parseProxyUrl('socks5://h:1080', '-http-proxy'), new EgressProxyError('-http-proxy "socks5://h:1080": only http:// proxies are supported (the tunnel to the gateway is TLS, end to end)'));
+  assert.throws(
+    () => parseProxyUrl('socks5://h:1080', '-http-proxy'),
+    new EgressProxyError('-http-proxy "socks5://h:1080": only http:// proxies are supported (the tunnel to the gateway is TLS, end to end)'),
+  );
   assert.throws(() => chooseEgressProxy(new URL(GW), '', { https_proxy: 'http://[x' }), /^EgressProxyError: https_proxy "http:\/\/\[x" is not a proxy URL/);
   assert.throws(() => parseProxyUrl('http://bob:pw@[x', 'HTTPS_PROXY'), /^EgressProxyError: HTTPS_PROXY "http:\/\/\*\*\*@\[x" is not a proxy URL/);
   // A bad value is refused even when NO_PROXY would bypass it: it is a mistake either way.

@@ -69,7 +69,9 @@ test('destroy(): a ping and a request hanging on a stuck peer end at once, close
     await closing;
     const closeMs = Date.now() - destroyed;
     await until('the stuck peer sees its connections closed', () => sockets.size === 0, 5_000);
-    process.stdout.write(`# forwarder destroy(): close() resolved ${closeMs} ms after destroy() with a ping and a request hanging (-timeout 30s); connections closed; undelivered ${forwarder.undelivered()}\n`);
+    process.stdout.write(
+      `# forwarder destroy(): close() resolved ${closeMs} ms after destroy() with a ping and a request hanging (-timeout 30s); connections closed; undelivered ${forwarder.undelivered()}\n`,
+    );
     assert.ok(closeMs < 1000, `close() resolved ${closeMs} ms after destroy()`);
     assert.equal(forwarder.undelivered(), 1);
     assert.equal(forwarder.gatewayUp(), false);

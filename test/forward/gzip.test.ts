@@ -37,7 +37,10 @@ test('the ISA-L addon is built and is what the proxy uses', () => {
   assert.equal(gzipEngine, 'ISA-L igzip, level 1');
 });
 
-const engines: Array<[string, Gzip]> = [['ISA-L', isalGzip ?? (() => assert.fail('ISA-L addon not loaded'))], ['node:zlib', zlibGzip]];
+const engines: Array<[string, Gzip]> = [
+  ['ISA-L', isalGzip ?? (() => assert.fail('ISA-L addon not loaded'))],
+  ['node:zlib', zlibGzip],
+];
 
 for (const [engine, compress] of engines) {
   test(`${engine}: every input reads back whole with node:zlib and Python, alone and as joined members`, async () => {

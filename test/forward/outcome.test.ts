@@ -47,9 +47,21 @@ test('classifyError: every request error is retryable, its code taken from the e
     [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'ECONNRESET', 'ECONNRESET: read ECONNRESET'],
     [Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error'],
     [Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT: Connect Timeout Error'],
-    [Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'DEPTH_ZERO_SELF_SIGNED_CERT', 'DEPTH_ZERO_SELF_SIGNED_CERT: TLS certificate verification failed: self-signed certificate'],
-    [Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), 'ERR_TLS_CERT_ALTNAME_INVALID', "ERR_TLS_CERT_ALTNAME_INVALID: TLS certificate verification failed: Hostname/IP does not match certificate's altnames"],
-    [new TunnelRefusedError('forward proxy http://127.0.0.1:3128 refused the tunnel to gw:443: HTTP 403'), 'POLYMUR_ERR_PROXY_TUNNEL_REFUSED', 'POLYMUR_ERR_PROXY_TUNNEL_REFUSED: forward proxy http://127.0.0.1:3128 refused the tunnel to gw:443: HTTP 403'],
+    [
+      Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'DEPTH_ZERO_SELF_SIGNED_CERT: TLS certificate verification failed: self-signed certificate',
+    ],
+    [
+      Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }),
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      "ERR_TLS_CERT_ALTNAME_INVALID: TLS certificate verification failed: Hostname/IP does not match certificate's altnames",
+    ],
+    [
+      new TunnelRefusedError('forward proxy http://127.0.0.1:3128 refused the tunnel to gw:443: HTTP 403'),
+      'POLYMUR_ERR_PROXY_TUNNEL_REFUSED',
+      'POLYMUR_ERR_PROXY_TUNNEL_REFUSED: forward proxy http://127.0.0.1:3128 refused the tunnel to gw:443: HTTP 403',
+    ],
     [new DOMException('This operation was aborted', 'AbortError'), 'AbortError', 'AbortError: This operation was aborted'],
     // A message that looks like "CODE: text" is not taken for a code.
     [new Error('EFAKE: made up'), 'Error', 'Error: EFAKE: made up'],

@@ -56,7 +56,9 @@ test('-api-key-file: a file others may read is refused with exit 2; with mode 06
     assert.ok(own?.includes(path), `ps shows the proxy with its key file: ${own}`);
     assert.ok(!ps.includes(KEY), 'the key is nowhere in ps');
     assert.doesNotMatch(proxy.stderr(), /WARNING/, 'https:// raises no warning');
-    process.stdout.write(`# -api-key-file: modes 0644, 0640, 0604 refused with exit 2; 0600 accepted, 1 point sent, 1 arrived; key absent from ps (${ps.split('\n').length} lines)\n`);
+    process.stdout.write(
+      `# -api-key-file: modes 0644, 0640, 0604 refused with exit 2; 0600 accepted, 1 point sent, 1 arrived; key absent from ps (${ps.split('\n').length} lines)\n`,
+    );
   } finally {
     await proxy.stop();
     await gateway.stop();
@@ -67,7 +69,18 @@ test('-api-key-file: a file others may read is refused with exit 2; with mode 06
 test('a key the gateway refuses at the start-up ping: exit 1 with the message', async () => {
   const gateway = await startGateway({ keyFile: writeKeyFile({ site1: KEY }), args: ['-console-out'] });
   try {
-    const proxy = startProgram('proxy', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-gateway', gateway.url, '-cert', gateway.cert.certPath, '-api-key', 'not-a-known-key']);
+    const proxy = startProgram('proxy', [
+      '-listen-addr',
+      '127.0.0.1:0',
+      '-stat-addr',
+      '127.0.0.1:0',
+      '-gateway',
+      gateway.url,
+      '-cert',
+      gateway.cert.certPath,
+      '-api-key',
+      'not-a-known-key',
+    ]);
     const exit = await proxy.exited;
     assert.equal(exit.code, 1, proxy.stderr());
     assert.match(proxy.stderr(), /Gateway https:\/\/localhost:\d+ refused the API key: invalid key/);
@@ -88,9 +101,22 @@ test('plain http:// to a host that is not loopback: a warning at start; loopback
   ];
   for (const [url, warnings] of rows) assert.equal(plainHttpWarnings([url]).length, warnings, url);
   // The real program logs it: a .invalid name (RFC 6761) never resolves, so nothing leaves the machine.
-  const proxy = startProgram('proxy', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-gateway', 'http://gateway.invalid:2005', '-api-key', 'k', '-shutdown-timeout', '1s']);
+  const proxy = startProgram('proxy', [
+    '-listen-addr',
+    '127.0.0.1:0',
+    '-stat-addr',
+    '127.0.0.1:0',
+    '-gateway',
+    'http://gateway.invalid:2005',
+    '-api-key',
+    'k',
+    '-shutdown-timeout',
+    '1s',
+  ]);
   try {
-    await proxy.waitForLog(/WARNING: -gateway http:\/\/gateway\.invalid:2005 is plain http:\/\/ to a host that is not loopback: the API key and the metrics cross the network unencrypted; use https:\/\//);
+    await proxy.waitForLog(
+      /WARNING: -gateway http:\/\/gateway\.invalid:2005 is plain http:\/\/ to a host that is not loopback: the API key and the metrics cross the network unencrypted; use https:\/\//,
+    );
     await proxy.waitForLog(/Metrics listener started/);
   } finally {
     await proxy.stop();

@@ -34,7 +34,9 @@ test('through a forward proxy, destroy() ends a ping whose TLS handshake inside 
     // tinyproxy closes its end towards the gateway once our socket to it is gone.
     await until('the tunnel closed', () => closed === sockets.size, 5_000);
     const tookMs = Date.now() - started;
-    process.stdout.write(`# destroy() with a TLS handshake hanging inside a CONNECT tunnel: ping answered ${JSON.stringify(result)} after ${tookMs} ms (-timeout 30 s), ${received} bytes of ClientHello through the tunnel\n`);
+    process.stdout.write(
+      `# destroy() with a TLS handshake hanging inside a CONNECT tunnel: ping answered ${JSON.stringify(result)} after ${tookMs} ms (-timeout 30 s), ${received} bytes of ClientHello through the tunnel\n`,
+    );
     assert.equal(result.ok, false);
     assert.equal(sockets.size, 1);
     assert.ok(tookMs < 6_000, `ended ${tookMs} ms after the start, not at the 30 s handshake timeout`);

@@ -41,7 +41,11 @@ test('browser requests get 403 and requests without -api-token 401 while the rel
       corsPut: await status(api, '/destinations', { method: 'PUT', headers: { ...JSON_TYPE, ...auth, origin: 'http://evil.example' }, body }),
       corsDelete: await status(api, `/destinations/${encodeURIComponent(sink.address)}`, { method: 'DELETE', headers: { origin: 'null' } }),
       formUrlencoded: await status(api, '/destinations', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `destination=${evil.address}` }),
-      formMultipart: await status(api, '/destinations', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', ...auth }, body: `--x\r\nContent-Disposition: form-data; name="destination"\r\n\r\n${evil.address}\r\n--x--\r\n` }),
+      formMultipart: await status(api, '/destinations', {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x', ...auth },
+        body: `--x\r\nContent-Disposition: form-data; name="destination"\r\n\r\n${evil.address}\r\n--x--\r\n`,
+      }),
       formTextPlain: await status(api, '/destinations', { method: 'POST', headers: { 'content-type': 'text/plain', ...auth }, body: evil.address }),
       imgGet: await status(api, '/destinations', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image', ...auth } }),
       rebindingGet: await status(api, '/destinations', { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', ...auth } }),

@@ -76,29 +76,32 @@ function tally(answers: readonly RawResponse[]): Record<string, number> {
 /** Each answer is 413 (inflated to -max-batch-bytes, no more) or 503 + Retry-After (the budget stayed full). */
 function assertRefused(answers: readonly RawResponse[]): void {
   for (const r of answers) {
-    const ok =
-      (r.status === 413 && r.body === 'Batch Too Large\n') ||
-      (r.status === 503 && r.body === 'Gateway busy, retry later\n' && r.headers['retry-after'] === '1');
+    const ok = (r.status === 413 && r.body === 'Batch Too Large\n') || (r.status === 503 && r.body === 'Gateway busy, retry later\n' && r.headers['retry-after'] === '1');
     assert.ok(ok, `bomb answered ${r.status} ${JSON.stringify(r.body)}`);
   }
 }
 
 for (const count of [30, 100]) {
   test(`${count} concurrent gzip bombs of 1,024 members each get 413 or 503 + Retry-After; gateway peak RSS stays under ${MAX_RSS_MB} MB`, async () => {
-    await besideProxy(`${count} bombs`, [], () => true, async ({ gateway, ca }) => {
-      const body = bomb(1024);
-      const before = peakRssMb(gateway.proc.pid!);
-      const started = Date.now();
-      const answers = await Promise.all(Array.from({ length: count }, () => rawPost(gateway.port, ca, '/ingest', KEY, body)));
-      const ms = Date.now() - started;
-      const after = peakRssMb(gateway.proc.pid!);
-      assertRefused(answers);
-      assert.ok(after < MAX_RSS_MB, `gateway peak RSS ${after} MB`);
-      // Every 503 counted, and nothing left held once they are all answered.
-      assert.equal(await scrapeCounter(gateway.statPort, 'polymur_batches_busy_total'), answers.filter((r) => r.status === 503).length);
-      await until('the in-flight budget empty again', async () => (await scrapeCounter(gateway.statPort, 'polymur_inflight_bytes')) === 0, 10_000);
-      return `${count} x ${body.length} B bombs (${(count * body.length) / 1e6} MB uploaded, 1 GiB each once inflated) answered in ${ms} ms: ${JSON.stringify(tally(answers))}; gateway peak RSS ${before} -> ${after} MB`;
-    });
+    await besideProxy(
+      `${count} bombs`,
+      [],
+      () => true,
+      async ({ gateway, ca }) => {
+        const body = bomb(1024);
+        const before = peakRssMb(gateway.proc.pid!);
+        const started = Date.now();
+        const answers = await Promise.all(Array.from({ length: count }, () => rawPost(gateway.port, ca, '/ingest', KEY, body)));
+        const ms = Date.now() - started;
+        const after = peakRssMb(gateway.proc.pid!);
+        assertRefused(answers);
+        assert.ok(after < MAX_RSS_MB, `gateway peak RSS ${after} MB`);
+        // Every 503 counted, and nothing left held once they are all answered.
+        assert.equal(await scrapeCounter(gateway.statPort, 'polymur_batches_busy_total'), answers.filter((r) => r.status === 503).length);
+        await until('the in-flight budget empty again', async () => (await scrapeCounter(gateway.statPort, 'polymur_inflight_bytes')) === 0, 10_000);
+        return `${count} x ${body.length} B bombs (${(count * body.length) / 1e6} MB uploaded, 1 GiB each once inflated) answered in ${ms} ms: ${JSON.stringify(tally(answers))}; gateway peak RSS ${before} -> ${after} MB`;
+      },
+    );
   });
 }
 

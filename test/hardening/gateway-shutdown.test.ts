@@ -35,10 +35,7 @@ test('SIGTERM: 503 and Connection: close during the drain, requests in flight co
     await gateway.waitForLog(/Received SIGTERM, shutting down/);
     await late.write('X-Polymur-Key: 123\r\nContent-Length: 0\r\n\r\n');
     const refused = await late.response;
-    assert.deepEqual(
-      [refused.status, refused.body, refused.headers.connection, refused.headers['retry-after']],
-      [503, 'Shutting down\n', 'close', '1'],
-    );
+    assert.deepEqual([refused.status, refused.body, refused.headers.connection, refused.headers['retry-after']], [503, 'Shutting down\n', 'close', '1']);
     await inFlight.write(batch.subarray(batch.length >> 1));
     const completed = await inFlight.response;
     assert.deepEqual([completed.status, completed.body, completed.headers.connection], [200, 'Batch Received\n', 'close']);
@@ -56,7 +53,9 @@ test('SIGTERM: 503 and Connection: close during the drain, requests in flight co
     await sending;
     await until('every point at the sink', () => delivery(good(), 2, points).missing === 0, 60_000);
     const d = delivery(good(), 2, points);
-    process.stdout.write(`# gateway SIGTERM: 503 to the late request, 200 + close to the one in flight (1000 points, all flushed); ${acked} points acknowledged before exit, ${atExit.distinct} at the sink at exit; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`);
+    process.stdout.write(
+      `# gateway SIGTERM: 503 to the late request, 200 + close to the one in flight (1000 points, all flushed); ${acked} points acknowledged before exit, ${atExit.distinct} at the sink at exit; after restart sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}\n`,
+    );
     assert.equal(d.missing, 0);
   } finally {
     await proxy.stop();

@@ -24,7 +24,10 @@ function chunk(data: Buffer): Buffer {
 /** Writes the pieces as chunks (a bounded count) until the gateway answers or closes; returns how many it took. */
 async function stream(c: RawConnection, pieces: (i: number) => Buffer, count: number): Promise<number> {
   let answered = false;
-  c.response.then(() => (answered = true), () => (answered = true));
+  c.response.then(
+    () => (answered = true),
+    () => (answered = true),
+  );
   let written = 0;
   while (written < count && !answered && (await c.write(chunk(pieces(written))))) written++;
   return written;
@@ -143,7 +146,10 @@ test('-max-connections refuses connections over the limit; idle ones are reclaim
       assert.equal(await scrapeCounter(gateway.statPort, 'polymur_connections_refused_total'), refused);
       // Every idle connection holds its slot only until the header timeout.
       const answers = await Promise.all(opened.map(async (c) => parseResponse(await c.closed).status));
-      assert.deepEqual(answers, opened.map(() => 408));
+      assert.deepEqual(
+        answers,
+        opened.map(() => 408),
+      );
       noHandshakeMs = await plainClosed;
       assert.ok(noHandshakeMs >= 1900 && noHandshakeMs < 5000, `no-handshake connection cut after ${noHandshakeMs} ms`);
       const after = await rawPost(gateway.port, ca, '/ping', KEY, Buffer.alloc(0));
@@ -163,7 +169,10 @@ test('a line over the length limit is dropped and counted; the rest of its batch
     const r = await rawPost(gateway.port, ca, '/ingest', KEY, gzipSync(batch));
     assert.deepEqual([r.status, r.body], [200, 'Batch Received\n']);
     await until('the short lines at the sink', () => sink.lines.filter((l) => l.startsWith('hardening.')).length >= 2, 10_000);
-    assert.deepEqual(sink.lines.filter((l) => l.startsWith('hardening.')), ['hardening.before 1 1700000000', 'hardening.after 2 1700000000']);
+    assert.deepEqual(
+      sink.lines.filter((l) => l.startsWith('hardening.')),
+      ['hardening.before 1 1700000000', 'hardening.after 2 1700000000'],
+    );
     assert.equal(await scrapeCounter(gateway.statPort, 'polymur_points_invalid_total'), 2);
     return 'batch with a 100 kB line and a 20 kB unterminated tail: 2 lines delivered, 2 counted too_long';
   });
@@ -192,13 +201,13 @@ test('failed authentications are limited per address with 429; valid clients fro
       return statuses;
     })();
     const [, statuses] = await Promise.all([attacker, valid]);
-    assert.deepEqual(answers, [
-      ...Array.from({ length: 20 }, () => '401 invalid key'),
-      ...Array.from({ length: 5 }, () => '429 too many invalid keys\n retry-after 60'),
-    ]);
-    assert.deepEqual(statuses, Array.from({ length: 25 }, () => 200));
+    assert.deepEqual(answers, [...Array.from({ length: 20 }, () => '401 invalid key'), ...Array.from({ length: 5 }, () => '429 too many invalid keys\n retry-after 60')]);
+    assert.deepEqual(
+      statuses,
+      Array.from({ length: 25 }, () => 200),
+    );
     const arrived = (): number => sink.lines.filter((l) => l.startsWith('hardening.valid ')).length;
-    await until('the valid client\'s 25 points at the sink', () => arrived() >= 25, 10_000);
+    await until("the valid client's 25 points at the sink", () => arrived() >= 25, 10_000);
     assert.equal(arrived(), 25);
     assert.equal(await scrapeCounter(gateway.statPort, 'polymur_auth_failures_total'), 20);
     return 'attacker at 127.0.0.1: 20 x 401 then 5 x 429; valid client at 127.0.0.1 meanwhile: 25 x 200, 25 points arrived';

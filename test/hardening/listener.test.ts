@@ -111,7 +111,7 @@ test('-max-connections-per-ip: one address holding its limit of idle connections
       assert.equal(await scrapeCounter(proxy.statPort, 'polymur_connections_refused_per_ip_total'), 3);
       // A held connection works: its line is delivered.
       held[0]!.socket.write('hardening.perip.held 1 1700000000\n');
-      await until('the held connection\'s line', () => sink.lines.includes('hardening.perip.held 1 1700000000'), 10_000);
+      await until("the held connection's line", () => sink.lines.includes('hardening.perip.held 1 1700000000'), 10_000);
       return `127.0.0.2 held ${limit} idle connections, 3 more refused at once and counted; the client at 127.0.0.1 kept streaming`;
     } finally {
       for (const c of [...held, ...extra]) c.socket.destroy();

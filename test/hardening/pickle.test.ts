@@ -86,7 +86,14 @@ test('hostile pickle clients are cut off and counted by reason while a well-beha
     lengthLE.writeUInt32LE(path.length);
     const gets = Buffer.alloc(200_000);
     for (let i = 0; i < gets.length; i += 2) gets.set([0x68, 3], i);
-    const bomb = Buffer.concat([Buffer.from('\x80\x02]q\x00(X', 'latin1'), lengthLE, path, Buffer.from('q\x01J\x00\xf1SeK\x01\x86q\x02\x86q\x03', 'latin1'), gets, Buffer.from('e.')]);
+    const bomb = Buffer.concat([
+      Buffer.from('\x80\x02]q\x00(X', 'latin1'),
+      lengthLE,
+      path,
+      Buffer.from('q\x01J\x00\xf1SeK\x01\x86q\x02\x86q\x03', 'latin1'),
+      gets,
+      Buffer.from('e.'),
+    ]);
     const memo = await open(port);
     memo.socket.write(framed(bomb));
     await memo.closed;
@@ -101,7 +108,9 @@ test('hostile pickle clients are cut off and counted by reason while a well-beha
     assert.equal(await scrapeCounter(relay.statPort, 'polymur_pickle_frames_refused_total'), 3);
     assert.equal(await scrapeCounter(relay.statPort, 'polymur_points_invalid_total'), 0);
     assert.ok(after - before < 40, `relay peak RSS grew by ${(after - before).toFixed(1)} MB under the hostile frames`);
-    console.log(`# ${FRAMES * POINTS_PER_FRAME} well-behaved points in ${FRAMES} frames: ${sink.lines.length} arrived, 0 missing, 0 duplicated; refused: too_large 1, opcode 1, expansion 1; relay peak RSS ${before} -> ${after} MB`);
+    console.log(
+      `# ${FRAMES * POINTS_PER_FRAME} well-behaved points in ${FRAMES} frames: ${sink.lines.length} arrived, 0 missing, 0 duplicated; refused: too_large 1, opcode 1, expansion 1; relay peak RSS ${before} -> ${after} MB`,
+    );
   } finally {
     await relay.stop();
     await sink.close();
@@ -111,7 +120,18 @@ test('hostile pickle clients are cut off and counted by reason while a well-beha
 test('a full queue pauses the pickle connection (backpressure): nothing is dropped', async () => {
   // The destination is down at first, with a small queue: the relay stops reading the sender.
   const destination = await freePort();
-  const relay = await startRelay(['-destinations', `127.0.0.1:${destination}`, '-listen-pickle', '127.0.0.1:0', '-outgoing-queue-cap', '1000', '-batch-size', '500', '-flush-interval', '20ms']);
+  const relay = await startRelay([
+    '-destinations',
+    `127.0.0.1:${destination}`,
+    '-listen-pickle',
+    '127.0.0.1:0',
+    '-outgoing-queue-cap',
+    '1000',
+    '-batch-size',
+    '500',
+    '-flush-interval',
+    '20ms',
+  ]);
   let sink: TcpSink | undefined;
   try {
     const port = await picklePort(relay);

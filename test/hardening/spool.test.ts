@@ -22,7 +22,9 @@ function batch(i: number): Batch {
 }
 
 function segments(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .sort();
 }
 
 /** What a kill -9 in the middle of writing a record leaves: a whole header, part of the payload. */
@@ -60,12 +62,18 @@ test('torn records at the ends of segments are logged and skipped; every record 
   try {
     for (const [path, validBytes] of tornSizes) {
       const line = logs.find((l) => l.includes(path));
-      assert.equal(line, `Spool segment ${path}: torn record at byte ${validBytes} of ${validBytes + tornRecord().length}; the ${tornRecord().length} bytes from there are skipped`);
+      assert.equal(
+        line,
+        `Spool segment ${path}: torn record at byte ${validBytes} of ${validBytes + tornRecord().length}; the ${tornRecord().length} bytes from there are skipped`,
+      );
       assert.equal(statSync(path).size, validBytes, 'the torn tail is cut off the file');
     }
     assert.ok(logs.includes(`Spool ${dir}: 80 data points in 40 batches from an earlier run, sent first`), logs.join('\n'));
     const replayed = await drain(second);
-    assert.deepEqual(replayed, Array.from({ length: 40 }, (_, i) => batch(i).data.toString()));
+    assert.deepEqual(
+      replayed,
+      Array.from({ length: 40 }, (_, i) => batch(i).data.toString()),
+    );
     // Every replayed segment is deleted (off the event loop) once acknowledged.
     await until('the replayed segments deleted', () => segments(dir).every((n) => !files.includes(n)), 5000);
     assert.equal(second.depth().bytes, 0);
@@ -112,7 +120,9 @@ test('-spool-max-bytes bounds what the spool holds, on disk too: block refuses, 
   } finally {
     await dropping.close();
   }
-  process.stdout.write(`# spool bound: -spool-max-bytes ${maxBytes}: ${accepted} batches held before block refused; drop policy held ${300 - dropped.length}, reported ${dropped.length} dropped\n`);
+  process.stdout.write(
+    `# spool bound: -spool-max-bytes ${maxBytes}: ${accepted} batches held before block refused; drop policy held ${300 - dropped.length}, reported ${dropped.length} dropped\n`,
+  );
 });
 
 test('a proxy killed with SIGKILL leaves a torn record; on restart it is logged and skipped and every counted point is delivered', async () => {
@@ -138,7 +148,9 @@ test('a proxy killed with SIGKILL leaves a torn record; on restart it is logged 
     await until('every point at the sink', () => delivery(sink.lines, 2, points).missing === 0, 60_000);
     await until('delivered segments deleted', () => segments(spool).every((n) => statSync(join(spool, n)).size === 0), 10_000);
     const d = delivery(sink.lines, 2, points);
-    process.stdout.write(`# spool after SIGKILL + torn record: sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; torn line absent: ${!sink.lines.some((l) => l.startsWith('spool.torn'))}\n`);
+    process.stdout.write(
+      `# spool after SIGKILL + torn record: sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; torn line absent: ${!sink.lines.some((l) => l.startsWith('spool.torn'))}\n`,
+    );
     assert.equal(d.missing, 0);
     assert.ok(!sink.lines.some((l) => l.startsWith('spool.torn')), 'nothing of the torn record is delivered');
   } finally {

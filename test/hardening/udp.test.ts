@@ -16,7 +16,9 @@ const LINES_PER_DATAGRAM = 5;
 /** The kernel's drop count of the UDP socket bound to 127.0.0.1:port (/proc/net/udp, the `drops` column). */
 function kernelDrops(port: number): number {
   const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const row = readFileSync('/proc/net/udp', 'latin1').split('\n').find((r) => r.trim().split(/\s+/)[1] === local);
+  const row = readFileSync('/proc/net/udp', 'latin1')
+    .split('\n')
+    .find((r) => r.trim().split(/\s+/)[1] === local);
   assert.ok(row, `a socket on ${local} in /proc/net/udp`);
   return Number(row.trim().split(/\s+/)[12]);
 }
@@ -66,12 +68,14 @@ test('a burst above the receive buffer: the kernel drops, /metrics counts exactl
     }
     const kernel = kernelDrops(port);
     assert.ok(kernel > 0, 'the kernel dropped part of the burst');
-    await until('the relay to count the kernel\'s drops', async () => (await scrapeCounter(relay.statPort, 'polymur_udp_datagrams_dropped_total')) === kernel, 15_000);
+    await until("the relay to count the kernel's drops", async () => (await scrapeCounter(relay.statPort, 'polymur_udp_datagrams_dropped_total')) === kernel, 15_000);
     await until('every datagram the kernel kept, at the sink', () => sink.lines.length === (sent - kernel) * LINES_PER_DATAGRAM, 15_000);
     assert.equal(arrivedDatagrams(sink).size, sent - kernel);
     assert.equal(await scrapeCounter(relay.statPort, 'polymur_udp_datagrams_total'), sent - kernel);
     assert.match(relay.stderr(), new RegExp(`UDP: the kernel dropped ${kernel} datagrams on 127\\.0\\.0\\.1:${port}`));
-    console.log(`# UDP burst of ${sent} datagrams (${sent * LINES_PER_DATAGRAM} points) at a stopped relay, receive buffer ${buffer} bytes: kernel dropped ${kernel}, polymur_udp_datagrams_dropped_total{reason="receive_buffer"} ${kernel}; ${sent - kernel} datagrams (${sink.lines.length} points) delivered, none lost unaccounted`);
+    console.log(
+      `# UDP burst of ${sent} datagrams (${sent * LINES_PER_DATAGRAM} points) at a stopped relay, receive buffer ${buffer} bytes: kernel dropped ${kernel}, polymur_udp_datagrams_dropped_total{reason="receive_buffer"} ${kernel}; ${sent - kernel} datagrams (${sink.lines.length} points) delivered, none lost unaccounted`,
+    );
   } finally {
     await relay.stop();
     await sink.close();
@@ -82,7 +86,16 @@ test('datagrams read while the batch queue is full are counted as queue_full, an
   // The destination is down at first: its queue fills, the relay's batcher is refused.
   const destination = await freePort();
   const relay = await startRelay([
-    '-destinations', `127.0.0.1:${destination}`, '-listen-udp', '127.0.0.1:0', '-outgoing-queue-cap', '100', '-batch-size', '10', '-flush-interval', '20ms',
+    '-destinations',
+    `127.0.0.1:${destination}`,
+    '-listen-udp',
+    '127.0.0.1:0',
+    '-outgoing-queue-cap',
+    '100',
+    '-batch-size',
+    '10',
+    '-flush-interval',
+    '20ms',
   ]);
   let sink: TcpSink | undefined;
   try {

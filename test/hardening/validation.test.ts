@@ -70,7 +70,10 @@ test('the proxy and the gateway drop and count each hostile line by reason; the 
     assert.deepEqual(sink.lines.filter((l) => l.startsWith('edge.')).sort(), [...good, ...viaGateway].sort());
     assert.deepEqual(await invalidByReason(proxy.statPort), expected);
     assert.deepEqual(await invalidByReason(gateway.statPort), expected);
-    const figures = Object.entries(expected).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`).join(', ');
+    const figures = Object.entries(expected)
+      .filter(([, n]) => n > 0)
+      .map(([reason, n]) => `${n} ${reason}`)
+      .join(', ');
     return `proxy and gateway each dropped ${good.length} hostile lines (${figures}) and delivered the ${good.length} good ones beside them`;
   });
 });
@@ -84,7 +87,13 @@ test('in front of a real carbon-cache: only the well-behaved metrics get whisper
     const good = Array.from({ length: 100 }, (_, i) => `edge.good.m${i} ${i} ${now}`);
     // -1 is carbon's "now": kept, carbon stores it at its arrival time.
     good.push(`edge.good.carbon-now 7 -1`);
-    await Promise.all([sendLines(relay.port, bad.map(([line]) => line)), sendLines(relay.port, good)]);
+    await Promise.all([
+      sendLines(
+        relay.port,
+        bad.map(([line]) => line),
+      ),
+      sendLines(relay.port, good),
+    ]);
     const names = good.map((l) => l.split(' ')[0]!);
     for (const name of names) await carbon.waitForMetric(name, 30_000);
     const stored = await carbon.fetchMany(names);
@@ -95,7 +104,9 @@ test('in front of a real carbon-cache: only the well-behaved metrics get whisper
     await new Promise((r) => setTimeout(r, 1000).unref());
     assert.deepEqual(carbon.storedMetrics().sort(), [...names].sort());
     assert.deepEqual(await invalidByReason(relay.statPort), countByReason(bad));
-    process.stdout.write(`# carbon: ${bad.length} hostile lines dropped (${JSON.stringify(countByReason(bad))}); ${names.length}/${names.length} good metrics stored with their values\n`);
+    process.stdout.write(
+      `# carbon: ${bad.length} hostile lines dropped (${JSON.stringify(countByReason(bad))}); ${names.length}/${names.length} good metrics stored with their values\n`,
+    );
   } finally {
     await relay.stop();
     await carbon.stop();

@@ -41,7 +41,10 @@ test('X-Forwarded-For names the client only from -trusted-proxies, beside the re
     const pings = 60;
     const statuses: number[] = [];
     for (let i = 0; i < pings; i++) statuses.push((await ping(gateway.port, ca, key, '127.0.0.1')).status);
-    assert.deepEqual(statuses, Array.from({ length: pings }, () => 200));
+    assert.deepEqual(
+      statuses,
+      Array.from({ length: pings }, () => 200),
+    );
     const validLines = (log().match(/key for site1 is valid/g) ?? []).length;
     assert.ok(validLines <= 5, `${validLines} "key is valid" lines for ${pings + 3} pings`);
 
@@ -98,25 +101,30 @@ function handshake(port: number, args: string[]): Promise<string | undefined> {
 test('TLS: plain-RSA key exchange, CBC-SHA1 suites and TLS 1.1 are refused; forward-secret AEAD suites and the proxy are served; -tls-min-version 1.3', async () => {
   // An RSA certificate: with it, plain-RSA key exchange (AES128-SHA) is possible at all.
   const rsa = makeCert('localhost', { rsa: true });
-  await underGatewayLoad('TLS policy', [], async ({ gateway }) => {
-    const got = {
-      plainRsa: await handshake(gateway.port, ['-tls1_2', '-cipher', 'AES128-SHA']),
-      plainRsaGcm: await handshake(gateway.port, ['-tls1_2', '-cipher', 'AES256-GCM-SHA384']),
-      cbcSha1: await handshake(gateway.port, ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-SHA']),
-      tls11: await handshake(gateway.port, ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0']),
-      tls12: await handshake(gateway.port, ['-tls1_2']),
-      tls13: await handshake(gateway.port, ['-tls1_3']),
-    };
-    assert.deepEqual(got, {
-      plainRsa: undefined,
-      plainRsaGcm: undefined,
-      cbcSha1: undefined,
-      tls11: undefined,
-      tls12: 'TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256',
-      tls13: 'TLSv1.3 TLS_AES_128_GCM_SHA256',
-    });
-    return `refused: AES128-SHA, AES256-GCM-SHA384 (plain RSA), ECDHE-RSA-AES128-SHA (CBC-SHA1), TLS 1.1; served: ${got.tls12}, ${got.tls13}`;
-  }, { cert: rsa });
+  await underGatewayLoad(
+    'TLS policy',
+    [],
+    async ({ gateway }) => {
+      const got = {
+        plainRsa: await handshake(gateway.port, ['-tls1_2', '-cipher', 'AES128-SHA']),
+        plainRsaGcm: await handshake(gateway.port, ['-tls1_2', '-cipher', 'AES256-GCM-SHA384']),
+        cbcSha1: await handshake(gateway.port, ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-SHA']),
+        tls11: await handshake(gateway.port, ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0']),
+        tls12: await handshake(gateway.port, ['-tls1_2']),
+        tls13: await handshake(gateway.port, ['-tls1_3']),
+      };
+      assert.deepEqual(got, {
+        plainRsa: undefined,
+        plainRsaGcm: undefined,
+        cbcSha1: undefined,
+        tls11: undefined,
+        tls12: 'TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256',
+        tls13: 'TLSv1.3 TLS_AES_128_GCM_SHA256',
+      });
+      return `refused: AES128-SHA, AES256-GCM-SHA384 (plain RSA), ECDHE-RSA-AES128-SHA (CBC-SHA1), TLS 1.1; served: ${got.tls12}, ${got.tls13}`;
+    },
+    { cert: rsa },
+  );
 
   const sink = await startTcpSink();
   const only13 = await startGateway({ cert: rsa, args: ['-destinations', sink.address, '-tls-min-version', '1.3'] });
@@ -142,8 +150,14 @@ test('-client-ca: no client certificate or one from another CA is refused at the
     const withCert = { cert: clientCa.cert, key: clientCa.key };
     const lines = Array.from({ length: 2000 }, (_, i) => `mtls.client.m${i} ${i} 1700000000`);
     const batch = gzipSync(lines.join('\n') + '\n');
-    const noCert = await post(gateway.port, '/ingest', { 'x-polymur-key': GATEWAY_KEY }, batch, ca).then((r) => `answered ${r.status}`, (e: NodeJS.ErrnoException) => e.code ?? e.message);
-    const otherCa = await post(gateway.port, '/ingest', { 'x-polymur-key': GATEWAY_KEY }, batch, ca, { cert: stranger.cert, key: stranger.key }).then((r) => `answered ${r.status}`, (e: NodeJS.ErrnoException) => e.code ?? e.message);
+    const noCert = await post(gateway.port, '/ingest', { 'x-polymur-key': GATEWAY_KEY }, batch, ca).then(
+      (r) => `answered ${r.status}`,
+      (e: NodeJS.ErrnoException) => e.code ?? e.message,
+    );
+    const otherCa = await post(gateway.port, '/ingest', { 'x-polymur-key': GATEWAY_KEY }, batch, ca, { cert: stranger.cert, key: stranger.key }).then(
+      (r) => `answered ${r.status}`,
+      (e: NodeJS.ErrnoException) => e.code ?? e.message,
+    );
     const badKey = await post(gateway.port, '/ingest', { 'x-polymur-key': 'not-a-key' }, batch, ca, withCert);
     const good = await post(gateway.port, '/ingest', { 'x-polymur-key': GATEWAY_KEY }, batch, ca, withCert);
     const goodPing = await post(gateway.port, '/ping', { 'x-polymur-key': GATEWAY_KEY }, Buffer.alloc(0), ca, withCert);
@@ -154,7 +168,9 @@ test('-client-ca: no client certificate or one from another CA is refused at the
     await sink.waitForLines(lines.length, 10_000);
     const arrived = sink.lines.filter((l) => l.startsWith('mtls.'));
     assert.deepEqual(arrived, lines, 'the one accepted batch arrived whole, nothing of the refused ones');
-    process.stdout.write(`# mTLS: without a certificate ${noCert}, another CA's ${otherCa}, certificate + wrong key 401, certificate + key 200: ${arrived.length}/${lines.length} points arrived\n`);
+    process.stdout.write(
+      `# mTLS: without a certificate ${noCert}, another CA's ${otherCa}, certificate + wrong key 401, certificate + key 200: ${arrived.length}/${lines.length} points arrived\n`,
+    );
   } finally {
     await gateway.stop();
     await sink.close();

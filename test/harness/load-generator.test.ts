@@ -13,12 +13,15 @@ test('the prepared load is byte for byte the load of the chunk-by-chunk generato
   const load = prepareLoad({ connections: 4, points: 10_000, seed: 1, baseTimestamp: 1_700_000_000 });
   // SHA-256 of each connection's 2,500 lines as written by the generator before it built ahead
   // (buildChunk per 1,000 lines, seed 1, base timestamp 1,700,000,000).
-  assert.deepEqual(load.map((c) => sha256(c.bytes)), [
-    'f73769d4e9b4f68f1ce4be7c0c48daf97386534d07833d62bab5286643156c0f',
-    '2d90bdabdd136831db1e28cd01372e34b330321e654c87f95821423b31d33fb0',
-    'e32ac586c22794c698338000f52398b46153435349ee0145f3da40153e1cf7e0',
-    'fe7089a0335ef32d767ea7c8c5652935db0f0ffcd19f4ba5783fdf0e5a4fc0b9',
-  ]);
+  assert.deepEqual(
+    load.map((c) => sha256(c.bytes)),
+    [
+      'f73769d4e9b4f68f1ce4be7c0c48daf97386534d07833d62bab5286643156c0f',
+      '2d90bdabdd136831db1e28cd01372e34b330321e654c87f95821423b31d33fb0',
+      'e32ac586c22794c698338000f52398b46153435349ee0145f3da40153e1cf7e0',
+      'fe7089a0335ef32d767ea7c8c5652935db0f0ffcd19f4ba5783fdf0e5a4fc0b9',
+    ],
+  );
   for (const c of load) {
     assert.equal(c.lines, 2500);
     assert.equal(c.chunkEnds.at(-1), c.bytes.length, 'the chunks cover the bytes exactly');
@@ -33,8 +36,14 @@ test('the prepared load is byte for byte the load of the chunk-by-chunk generato
 });
 
 test('an uneven split: the last connection gets the remainder, an empty one sends nothing', () => {
-  assert.deepEqual(prepareLoad({ connections: 3, points: 2500 }).map((c) => c.lines), [834, 834, 832]);
-  assert.deepEqual(prepareLoad({ connections: 4, points: 3 }).map((c) => c.lines), [1, 1, 1, 0]);
+  assert.deepEqual(
+    prepareLoad({ connections: 3, points: 2500 }).map((c) => c.lines),
+    [834, 834, 832],
+  );
+  assert.deepEqual(
+    prepareLoad({ connections: 4, points: 3 }).map((c) => c.lines),
+    [1, 1, 1, 0],
+  );
 });
 
 test('sendPrepared delivers every line once, in order per connection, and reports each chunk as it is written', async () => {

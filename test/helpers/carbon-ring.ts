@@ -62,9 +62,7 @@ export async function assertStoredOn(
 ): Promise<void> {
   const metrics = [...expected.keys()];
   await until(`${metrics.length} whisper files`, () => metrics.every((m) => existsSync(carbons[expected.get(m)!]!.whisperPath(m))), timeoutMs);
-  const misplaced = metrics.flatMap((m) =>
-    carbons.flatMap((c, i) => (i !== expected.get(m) && existsSync(c.whisperPath(m)) ? [`${m} also on carbon #${i}`] : [])),
-  );
+  const misplaced = metrics.flatMap((m) => carbons.flatMap((c, i) => (i !== expected.get(m) && existsSync(c.whisperPath(m)) ? [`${m} also on carbon #${i}`] : [])));
   assert.deepEqual(misplaced, []);
   // carbon writes a file's points as its cache drains: wait until they are all there.
   const wrong = async (): Promise<string[]> => {

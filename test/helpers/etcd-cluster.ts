@@ -67,16 +67,39 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   const startMember = async (i: number): Promise<void> => {
     const m = members[i]!;
     m.output = '';
-    const proc = spawn('/usr/bin/etcd', [
-      '--name', m.name, '--data-dir', join(dir, m.name),
-      '--listen-client-urls', `https://${m.client}`, '--advertise-client-urls', `https://${m.client}`,
-      '--listen-peer-urls', `https://${m.peer}`, '--initial-advertise-peer-urls', `https://${m.peer}`,
-      '--initial-cluster', initialCluster, '--initial-cluster-token', 'polymur-test', '--initial-cluster-state', 'new',
-      // Quick elections: a stopped leader is replaced within about a second.
-      '--heartbeat-interval', '100', '--election-timeout', '1000',
-      '--auth-token', `jwt,pub-key=${jwtPub},priv-key=${jwtKey},sign-method=RS256,ttl=10m`,
-      ...tls('client'), ...tls('peer'),
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      '/usr/bin/etcd',
+      [
+        '--name',
+        m.name,
+        '--data-dir',
+        join(dir, m.name),
+        '--listen-client-urls',
+        `https://${m.client}`,
+        '--advertise-client-urls',
+        `https://${m.client}`,
+        '--listen-peer-urls',
+        `https://${m.peer}`,
+        '--initial-advertise-peer-urls',
+        `https://${m.peer}`,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-token',
+        'polymur-test',
+        '--initial-cluster-state',
+        'new',
+        // Quick elections: a stopped leader is replaced within about a second.
+        '--heartbeat-interval',
+        '100',
+        '--election-timeout',
+        '1000',
+        '--auth-token',
+        `jwt,pub-key=${jwtPub},priv-key=${jwtKey},sign-method=RS256,ttl=10m`,
+        ...tls('client'),
+        ...tls('peer'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     m.proc = proc;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`etcd member ${m.name} did not become ready within 60 s:\n${m.output.slice(-2000)}`)), 60_000);
@@ -104,10 +127,11 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   };
   const up = (): string[] => members.filter((m) => m.proc && m.proc.exitCode === null && m.proc.signalCode === null).map((m) => m.client);
   const ctl = async (...args: string[]): Promise<string> => {
-    const { stdout } = await run('/usr/bin/etcdctl', [
-      '--endpoints', up().join(','), '--cacert', cert.certPath, '--cert', cert.certPath, '--key', cert.keyPath,
-      ...(authOn ? ['--user', `root:${ROOT_PASSWORD}`] : []), ...args,
-    ], { env: { ...process.env, ETCDCTL_API: '3' } });
+    const { stdout } = await run(
+      '/usr/bin/etcdctl',
+      ['--endpoints', up().join(','), '--cacert', cert.certPath, '--cert', cert.certPath, '--key', cert.keyPath, ...(authOn ? ['--user', `root:${ROOT_PASSWORD}`] : []), ...args],
+      { env: { ...process.env, ETCDCTL_API: '3' } },
+    );
     return stdout;
   };
   let authOn = false;
@@ -134,8 +158,16 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   writeFileSync(passwordFile, `${ETCD_PASSWORD}\n`, { mode: 0o600 });
   const endpoints = members.map((m) => m.client);
   const accessFlags = [
-    '-key-store-ca', cert.certPath, '-key-store-cert', cert.certPath, '-key-store-key', cert.keyPath,
-    '-key-store-user', ETCD_USER, '-key-store-password-file', passwordFile,
+    '-key-store-ca',
+    cert.certPath,
+    '-key-store-cert',
+    cert.certPath,
+    '-key-store-key',
+    cert.keyPath,
+    '-key-store-user',
+    ETCD_USER,
+    '-key-store-password-file',
+    passwordFile,
   ];
   return {
     endpoints,

@@ -23,11 +23,26 @@ export async function startEtcd(): Promise<Etcd> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const endpoint = `127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
-  const proc = spawn('/usr/bin/etcd', [
-    '--name', 'test', '--data-dir', join(dir, 'data'),
-    '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    '/usr/bin/etcd',
+    [
+      '--name',
+      'test',
+      '--data-dir',
+      join(dir, 'data'),
+      '--listen-client-urls',
+      `http://${endpoint}`,
+      '--advertise-client-urls',
+      `http://${endpoint}`,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `test=${peer}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`etcd did not become ready within 30 s:\n${output.slice(-2000)}`)), 30_000);

@@ -21,12 +21,7 @@ const POINTS = 20_000;
 export const GATEWAY_KEY = 'edge-key-0123456789abcdef0123456789';
 
 /** Streams POINTS points at 5,000/s through proxy and gateway while `attack` runs; returns nothing, asserts all arrived. */
-export async function underGatewayLoad(
-  name: string,
-  gatewayArgs: string[],
-  attack: (b: GatewayBench) => Promise<string>,
-  opts: { cert?: TestCert } = {},
-): Promise<void> {
+export async function underGatewayLoad(name: string, gatewayArgs: string[], attack: (b: GatewayBench) => Promise<string>, opts: { cert?: TestCert } = {}): Promise<void> {
   const sink = await startTcpSink();
   const gateway = await startGateway({
     keyFile: writeKeyFile({ site1: GATEWAY_KEY }),

@@ -13,8 +13,7 @@ export async function openGraphiteStream(port: number): Promise<GraphiteStream> 
   const socket: Socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   return {
-    send: (lines) =>
-      new Promise((resolve, reject) => socket.write(lines.map((l) => `${l}\n`).join(''), (err) => (err ? reject(err) : resolve()))),
+    send: (lines) => new Promise((resolve, reject) => socket.write(lines.map((l) => `${l}\n`).join(''), (err) => (err ? reject(err) : resolve()))),
     async close() {
       socket.end();
       if (!socket.closed) await once(socket, 'close');

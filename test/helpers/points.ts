@@ -66,7 +66,9 @@ export async function assertLoadDelivered(opts: {
   await until('every well-behaved point at the sink', () => delivery(good(), opts.connections, opts.points).missing === 0, 60_000);
   const d = delivery(good(), opts.connections, opts.points);
   const rss = peakRssMb(opts.pid);
-  process.stdout.write(`# ${opts.name}: ${opts.figures}; well-behaved client sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; ${opts.program} peak RSS ${rss} MB\n`);
+  process.stdout.write(
+    `# ${opts.name}: ${opts.figures}; well-behaved client sent ${d.sent}, arrived ${d.arrived}, missing ${d.missing}, duplicated ${d.duplicated}; ${opts.program} peak RSS ${rss} MB\n`,
+  );
   assert.equal(d.missing, 0);
   assert.ok(rss < opts.maxRssMb, `${opts.program} peak RSS ${rss} MB stays below ${opts.maxRssMb} MB`);
 }

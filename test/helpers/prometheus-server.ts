@@ -47,9 +47,7 @@ export async function startPrometheus(opts: {
   ruleFiles?: string[];
 }): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), 'polymur-prometheus-'));
-  const jobs = Object.entries(opts.jobs).map(
-    ([job, ports]) => `  - job_name: ${job}\n    static_configs:\n      - targets: [${ports.map((p) => `'127.0.0.1:${p}'`).join(', ')}]`,
-  );
+  const jobs = Object.entries(opts.jobs).map(([job, ports]) => `  - job_name: ${job}\n    static_configs:\n      - targets: [${ports.map((p) => `'127.0.0.1:${p}'`).join(', ')}]`);
   const rules = opts.ruleFiles?.length ? `rule_files:\n${opts.ruleFiles.map((f) => `  - ${f}`).join('\n')}\n` : '';
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n${rules}scrape_configs:\n${jobs.join('\n')}\n`);
@@ -77,10 +75,17 @@ export async function startPrometheus(opts: {
     return body.data;
   };
   try {
-    await until('Prometheus ready', async () => {
-      if (proc.exitCode !== null) throw new Error(`prometheus exited ${proc.exitCode}: ${log.slice(-2000)}`);
-      return fetch(`${base}/-/ready`).then((r) => r.status === 200, () => false);
-    }, 20_000);
+    await until(
+      'Prometheus ready',
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`prometheus exited ${proc.exitCode}: ${log.slice(-2000)}`);
+        return fetch(`${base}/-/ready`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+      },
+      20_000,
+    );
   } catch (err) {
     await stop();
     throw err;

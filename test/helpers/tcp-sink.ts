@@ -57,7 +57,13 @@ export async function startTcpSink(port = 0, host = '127.0.0.1', onLine?: (line:
       if (lines.length >= n) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`timed out with ${lines.length} of ${n} lines`)), timeoutMs);
-        waiters.push({ n, resolve: () => { clearTimeout(timer); resolve(); } });
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
       });
     },
     pause() {

@@ -62,9 +62,16 @@ export async function startTinyproxy(opts: { connectPorts: readonly number[]; ba
     writeFileSync(
       config,
       [
-        `Port ${port}`, 'Listen 127.0.0.1', 'Allow 127.0.0.1', 'Timeout 60', 'MaxClients 64',
-        `LogFile "${logFile}"`, 'LogLevel Connect', ...connectPorts.map((p) => `ConnectPort ${p}`),
-        ...(opts.basicAuth ? [`BasicAuth ${opts.basicAuth.user} ${opts.basicAuth.password}`] : []), '',
+        `Port ${port}`,
+        'Listen 127.0.0.1',
+        'Allow 127.0.0.1',
+        'Timeout 60',
+        'MaxClients 64',
+        `LogFile "${logFile}"`,
+        'LogLevel Connect',
+        ...connectPorts.map((p) => `ConnectPort ${p}`),
+        ...(opts.basicAuth ? [`BasicAuth ${opts.basicAuth.user} ${opts.basicAuth.password}`] : []),
+        '',
       ].join('\n'),
     );
   let proc: ChildProcess | undefined;
@@ -76,10 +83,14 @@ export async function startTinyproxy(opts: { connectPorts: readonly number[]; ba
     running.add(p);
     p.once('exit', () => running.delete(p));
     proc = p;
-    await until(`tinyproxy accepting on ${port} (stderr: ${stderr})`, async () => {
-      if (p.exitCode !== null) throw new Error(`tinyproxy exited ${p.exitCode}: ${stderr}`);
-      return accepting(port);
-    }, 10_000);
+    await until(
+      `tinyproxy accepting on ${port} (stderr: ${stderr})`,
+      async () => {
+        if (p.exitCode !== null) throw new Error(`tinyproxy exited ${p.exitCode}: ${stderr}`);
+        return accepting(port);
+      },
+      10_000,
+    );
   };
   const kill = async (): Promise<void> => {
     const p = proc;

@@ -7,7 +7,10 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { readUdpDrops } from '../../src/input/udp-drops.js';
 
-for (const [type, host, table] of [['udp4', '127.0.0.1', '/proc/net/udp'], ['udp6', '::1', '/proc/net/udp6']] as const) {
+for (const [type, host, table] of [
+  ['udp4', '127.0.0.1', '/proc/net/udp'],
+  ['udp6', '::1', '/proc/net/udp6'],
+] as const) {
   test(`a ${type} socket on ${host} is found in ${table}, with its drops`, async () => {
     const socket = createSocket(type);
     socket.bind(0, host);

@@ -100,13 +100,16 @@ test('overlapping reloads cannot leave an older key set in place', async () => {
   let calls = 0;
   // The first reload after start reads the real file, then is slow to come back: held until a
   // reload started after it has finished (or, when reloads take turns, until it is the only one).
-  const slowOnce = { ...withoutWatch(store), list: async () => {
-    const n = ++calls;
-    const keys = await store.list();
-    if (n === 2) await held;
-    if (n === 3) setImmediate(release);
-    return keys;
-  } };
+  const slowOnce = {
+    ...withoutWatch(store),
+    list: async () => {
+      const n = ++calls;
+      const keys = await store.list();
+      if (n === 2) await held;
+      if (n === 3) setImmediate(release);
+      return keys;
+    },
+  };
   const cache = createKeyCache({ store: slowOnce, refreshMs: 600_000, log: () => undefined });
   try {
     await cache.start();

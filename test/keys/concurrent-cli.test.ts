@@ -18,10 +18,7 @@ test('20 concurrent polymur-keys creates and deletes: every reported change is i
   const keys = (...args: string[]) => runToExit('keys', ['-key-store', file.url, ...args]);
 
   const started = Date.now();
-  const runs = await Promise.all([
-    ...Array.from({ length: 10 }, (_, i) => keys('create', `new${i}`)),
-    ...Array.from({ length: 10 }, (_, i) => keys('delete', `old${i}`)),
-  ]);
+  const runs = await Promise.all([...Array.from({ length: 10 }, (_, i) => keys('create', `new${i}`)), ...Array.from({ length: 10 }, (_, i) => keys('delete', `old${i}`))]);
   const elapsed = Date.now() - started;
 
   const stored = JSON.parse(readFileSync(file.path, 'utf8')) as Record<string, string>;

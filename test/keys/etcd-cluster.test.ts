@@ -45,7 +45,18 @@ const stateDir = (): string => mkdtempSync(join(tmpdir(), 'polymur-gw-state-'));
 
 test('etcd cluster with TLS and auth: polymur-keys and three gateways; a change reaches every gateway within 1 s, also with a member down', async () => {
   // Without the user, and with a wrong password, the cluster refuses: auth is really on.
-  const noUser = await runToExit('keys', ['-key-store', cluster.url, '-key-store-ca', cluster.cert.certPath, '-key-store-cert', cluster.cert.certPath, '-key-store-key', cluster.cert.keyPath, 'list', 'names']);
+  const noUser = await runToExit('keys', [
+    '-key-store',
+    cluster.url,
+    '-key-store-ca',
+    cluster.cert.certPath,
+    '-key-store-cert',
+    cluster.cert.certPath,
+    '-key-store-key',
+    cluster.cert.keyPath,
+    'list',
+    'names',
+  ]);
   assert.equal(noUser.code, 1, noUser.stderr);
   const wrong = join(stateDir(), 'wrong-password');
   writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
@@ -97,7 +108,11 @@ test('etcd cluster with TLS and auth: polymur-keys and three gateways; a change 
 });
 
 test('the store API over TLS and auth: the cluster as etcdctl sees it; no auth is refused', async () => {
-  const access = { ca: cluster.cert.cert, client: { cert: cluster.cert.cert, key: cluster.cert.key }, auth: { user: 'polymur', password: readFileSync(cluster.passwordFile, 'utf8').trim() } };
+  const access = {
+    ca: cluster.cert.cert,
+    client: { cert: cluster.cert.cert, key: cluster.cert.key },
+    auth: { user: 'polymur', password: readFileSync(cluster.passwordFile, 'utf8').trim() },
+  };
   const store = createEtcdKeyStore(cluster.url, access);
   const anonymous = createEtcdKeyStore(cluster.url, { ca: access.ca, client: access.client });
   try {
@@ -132,15 +147,25 @@ test('last-known-good copy: kept 0600 as stored (hashed); a gateway starts from 
 
     // Started while the cluster is down: from the copy, with a warning.
     gateway = await startGateway({ keyStore: cluster.url, args: [...cluster.accessFlags, '-state-dir', dir, '-console-out', '-key-refresh', '1s'] });
-    assert.match(gateway.stderr(), /WARNING: etcd key store \S+: cannot list keys: .*; starting from the last-known-good key copy \S+polymur-keys\.last-known-good\.json \(\d+ keys, saved \S+\) until the store answers/);
+    assert.match(
+      gateway.stderr(),
+      /WARNING: etcd key store \S+: cannot list keys: .*; starting from the last-known-good key copy \S+polymur-keys\.last-known-good\.json \(\d+ keys, saved \S+\) until the store answers/,
+    );
     assert.equal(await ping(gateway, key), 200);
     assert.equal(await scrapeCounter(gateway.statPort, 'polymur_key_store_up'), 0);
 
     // Without a state directory there is no copy: refused as before, saying why.
-    const bare = startProgram('gateway', [...cluster.flags, '-listen-addr', '127.0.0.1', '-listen-http-port', '0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', '-console-out'], { STATE_DIRECTORY: '' });
+    const bare = startProgram(
+      'gateway',
+      [...cluster.flags, '-listen-addr', '127.0.0.1', '-listen-http-port', '0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', '-console-out'],
+      { STATE_DIRECTORY: '' },
+    );
     const exit = await bare.exited;
     assert.notEqual(exit.code, 0);
-    assert.match(bare.stderr(), /cannot start: etcd key store \S+: cannot list keys: .*; no last-known-good key copy \(one is kept in -state-dir or \$STATE_DIRECTORY: none is set\)/);
+    assert.match(
+      bare.stderr(),
+      /cannot start: etcd key store \S+: cannot list keys: .*; no last-known-good key copy \(one is kept in -state-dir or \$STATE_DIRECTORY: none is set\)/,
+    );
 
     // The cluster is back: said once, the gauge 1.
     await Promise.all([0, 1, 2].map((i) => cluster.startMember(i)));

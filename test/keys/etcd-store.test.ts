@@ -9,7 +9,7 @@ import { KeyStoreError } from '../../src/keys/store.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { logLines } from '../helpers/log-lines.js';
 
-test('etcd store: the original layout, round trips, other tools\' keys, custom prefixes, the watch', async () => {
+test("etcd store: the original layout, round trips, other tools' keys, custom prefixes, the watch", async () => {
   const etcd = await startEtcd();
   const store = createEtcdKeyStore(`etcd://${etcd.endpoint}`);
   const fleet = createEtcdKeyStore(`etcd://${etcd.endpoint}/fleet/b`);
@@ -19,15 +19,19 @@ test('etcd store: the original layout, round trips, other tools\' keys, custom p
     assert.deepEqual(await store.list(), new Map());
     await store.put('alice', 'key-alice');
     await store.put('bob', 'key-bob');
-    assert.equal(
-      await etcd.ctl('get', '--prefix', 'polymur/gateway/keys/'),
-      'polymur/gateway/keys/alice\nkey-alice\npolymur/gateway/keys/bob\nkey-bob\n',
-    );
+    assert.equal(await etcd.ctl('get', '--prefix', 'polymur/gateway/keys/'), 'polymur/gateway/keys/alice\nkey-alice\npolymur/gateway/keys/bob\nkey-bob\n');
     // Written by etcdctl, as an operator (or another tool) would; and keys outside the prefix.
     await etcd.ctl('put', 'polymur/gateway/keys/carol', 'key-carol');
     await etcd.ctl('put', 'polymur/gateway/other', 'not-a-key');
     await etcd.ctl('put', 'polymur/gateway/keys', 'the-prefix-without-slash');
-    assert.deepEqual(await store.list(), new Map([['alice', 'key-alice'], ['bob', 'key-bob'], ['carol', 'key-carol']]));
+    assert.deepEqual(
+      await store.list(),
+      new Map([
+        ['alice', 'key-alice'],
+        ['bob', 'key-bob'],
+        ['carol', 'key-carol'],
+      ]),
+    );
     assert.equal(await store.get('carol'), 'key-carol');
     assert.equal(await store.get('nobody'), undefined);
     assert.equal(await store.delete('bob'), true);

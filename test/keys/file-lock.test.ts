@@ -23,8 +23,10 @@ test('a lock held by a live process is waited for, then the change fails naming 
   writeFileSync(lock, `${process.pid}\n`); // this test process: alive
   const store = createFileKeyStore(file.path, { lockWaitMs: 300 });
   const started = Date.now();
-  await assert.rejects(store.put('bob', 'k-bob'), (err: Error) =>
-    err instanceof KeyStoreError && err.message.includes(`${lock} is held by pid ${process.pid}; gave up after 300 ms`));
+  await assert.rejects(
+    store.put('bob', 'k-bob'),
+    (err: Error) => err instanceof KeyStoreError && err.message.includes(`${lock} is held by pid ${process.pid}; gave up after 300 ms`),
+  );
   const waited = Date.now() - started;
   assert.ok(waited >= 300 && waited < 3000, `waited ${waited} ms`);
   assert.deepEqual(JSON.parse(readFileSync(file.path, 'utf8')), { alice: 'k-alice' });

@@ -23,7 +23,13 @@ test('a missing file is a KeyStoreMissing to list, empty to the rest; put, get, 
   await store.put('alice', 'k-alice-2');
   assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { alice: 'k-alice-2', bob: 'k-bob' });
   assert.equal(statSync(path).mode & 0o777, 0o600);
-  assert.deepEqual(await store.list(), new Map([['alice', 'k-alice-2'], ['bob', 'k-bob']]));
+  assert.deepEqual(
+    await store.list(),
+    new Map([
+      ['alice', 'k-alice-2'],
+      ['bob', 'k-bob'],
+    ]),
+  );
   assert.equal(await store.delete('alice'), true);
   assert.equal(await store.delete('alice'), false);
   assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { bob: 'k-bob' });
@@ -35,7 +41,13 @@ test('a file written by hand in the README format is read as name -> key', async
   const file = writeKeyFile({ 'site-a': 'key-a', site_b: 'key-b' });
   const store = openKeyStore(file.url);
   assert.equal(store.description, `file ${file.path}`);
-  assert.deepEqual(await store.list(), new Map([['site-a', 'key-a'], ['site_b', 'key-b']]));
+  assert.deepEqual(
+    await store.list(),
+    new Map([
+      ['site-a', 'key-a'],
+      ['site_b', 'key-b'],
+    ]),
+  );
   assert.equal(await store.get('site_b'), 'key-b');
   assert.deepEqual(await openKeyStore(file.path).list(), await store.list(), 'a bare path is a file store');
 });
@@ -95,7 +107,10 @@ test('store URLs: file:, bare paths, etcd:// and consul:// with optional prefix;
   assert.deepEqual(parseStoreUrl('etcd://a:1,b:2/fleet/keys'), { endpoints: ['a:1', 'b:2'], prefix: 'fleet/keys/' });
   assert.deepEqual(parseStoreUrl('consul://c:8500/x/'), { endpoints: ['c:8500'], prefix: 'x/' });
   assert.throws(() => parseStoreUrl('etcd:///prefix'), /names no host/);
-  assert.throws(() => openKeyStore('redis://h:1'), (err: Error) => err instanceof KeyStoreError && /unsupported key store "redis:\/\/h:1"/.test(err.message));
+  assert.throws(
+    () => openKeyStore('redis://h:1'),
+    (err: Error) => err instanceof KeyStoreError && /unsupported key store "redis:\/\/h:1"/.test(err.message),
+  );
   const etcd = openKeyStore('etcd://127.0.0.1:1');
   try {
     assert.equal(etcd.description, 'etcd 127.0.0.1:1/polymur/gateway/keys/');

@@ -58,7 +58,11 @@ test('an empty X-Polymur-Key never authenticates, not even against a "" entry or
       assert.equal(`${r.status} ${r.body}`, '200 Batch Received\n');
     }
     await sink.waitForLines(100, 10_000);
-    assert.deepEqual(sink.lines, points.map((p) => p.trimEnd()), 'every valid point arrived, no attack point did');
+    assert.deepEqual(
+      sink.lines,
+      points.map((p) => p.trimEnd()),
+      'every valid point arrived, no attack point did',
+    );
     assert.equal(await scrapeCounter(gateway.statPort, 'polymur_auth_failures_total'), 3);
     process.stdout.write('# empty key: 3 attempts (ping, ingest, no header) all 401; valid client: 100 points sent, 100 arrived\n');
   } finally {
@@ -136,7 +140,13 @@ test('the key file deleted while the gateway runs: the last keys stay, said once
     const key = await create(file.url, 'site2'); // a new file, with only what is created now
     await gateway.waitForLog(/API keys refreshed: 1 new, 1 removed/);
     assert.match(gateway.stderr(), /API key store file \S+ is readable again/);
-    assert.equal(gateway.stderr().split('\n').filter((l) => failed.test(l)).length, 1);
+    assert.equal(
+      gateway
+        .stderr()
+        .split('\n')
+        .filter((l) => failed.test(l)).length,
+      1,
+    );
     assert.equal(await ping(gateway, key), '200 key is valid\n');
     assert.equal(await ping(gateway, KEY), '401 invalid key');
   } finally {
@@ -145,7 +155,10 @@ test('the key file deleted while the gateway runs: the last keys stay, said once
 });
 
 test('a key file its group or everyone can read is a warning at start naming the mode', async () => {
-  for (const [mode, who] of [[0o640, 'its group'], [0o644, 'its group and everyone']] as const) {
+  for (const [mode, who] of [
+    [0o640, 'its group'],
+    [0o644, 'its group and everyone'],
+  ] as const) {
     const file = writeKeyFile({ site1: KEY });
     chmodSync(file.path, mode);
     const gateway = await startGateway({ keyFile: file, args: ['-console-out'] });

@@ -19,7 +19,14 @@ const keys = (store: string, ...args: string[]) => runToExit('keys', ['-key-stor
 /** A file as `consul kv export` writes it. */
 function consulExport(entries: ReadonlyArray<[string, string]>): string {
   const path = join(mkdtempSync(join(tmpdir(), 'polymur-import-')), 'export.json');
-  writeFileSync(path, JSON.stringify(entries.map(([key, value]) => ({ key, flags: 0, value: Buffer.from(value).toString('base64') })), null, '\t'));
+  writeFileSync(
+    path,
+    JSON.stringify(
+      entries.map(([key, value]) => ({ key, flags: 0, value: Buffer.from(value).toString('base64') })),
+      null,
+      '\t',
+    ),
+  );
   return path;
 }
 
@@ -52,7 +59,10 @@ test('import into a file store: keys stored hashed and accepted by a gateway, ot
   const again = await keys(file.url, 'import', ORIGINAL);
   assert.deepEqual([again.code, again.stdout], [1, '']);
   assert.equal(again.stderr, `nothing imported: 2 names exist already in file ${file.path} (alice, bob); give -overwrite to replace their keys\n`);
-  const changed = consulExport([['polymur/gateway/keys/alice', 'ffffffffffffffffffffffff'], ['polymur/gateway/keys/dave', 'eeeeeeeeeeeeeeeeeeeeeeee']]);
+  const changed = consulExport([
+    ['polymur/gateway/keys/alice', 'ffffffffffffffffffffffff'],
+    ['polymur/gateway/keys/dave', 'eeeeeeeeeeeeeeeeeeeeeeee'],
+  ]);
   const overwritten = await keys(file.url, 'import', '-overwrite', changed);
   assert.equal(overwritten.code, 0, overwritten.stderr);
   assert.match(overwritten.stdout, /^Imported alice \(replaced\)\nImported dave\nImported 2 of 2 keys from /);
@@ -71,7 +81,13 @@ test('import refuses a file it cannot read whole: not JSON, not base64, a key no
     [bad('{"key": '), /is not valid JSON .*expected the output of consul kv export polymur\/gateway\/keys\//],
     [bad('{"key": "polymur/gateway/keys/a"}'), /must hold a JSON array/],
     [bad('[{"key":"polymur/gateway/keys/a","flags":0,"value":"%%%"}]'), /nothing imported, 1 entries cannot be: a: the value is not base64/],
-    [consulExport([['polymur/gateway/keys/ok', 'abc'], ['polymur/gateway/keys/nl', 'two\nlines']]), /nothing imported, 1 entries cannot be: nl: the key holds white space/],
+    [
+      consulExport([
+        ['polymur/gateway/keys/ok', 'abc'],
+        ['polymur/gateway/keys/nl', 'two\nlines'],
+      ]),
+      /nothing imported, 1 entries cannot be: nl: the key holds white space/,
+    ],
     [consulExport([['polymur/gateway/keys/empty', '']]), /empty: the key is empty/],
     [join(tmpdir(), 'no-such-export.json'), /^cannot read /],
   ];

@@ -87,7 +87,8 @@ test('polymur-keys against etcd: the same commands, keys under polymur/gateway/k
 
 test('usage errors print the usage and exit 2; store errors exit 1 with the reason', async () => {
   const store = writeKeyFile({ alice: 'k' }).url;
-  const usage = /Usage: polymur-keys \[-key-store URL\] \[-state-dir DIR\] <command>\nCommands:\n\tlist names\t.*\n\tlist all\t.*\n\tcreate NAME\t.*\n\tregen NAME\t.*\n\tdelete NAME\t/;
+  const usage =
+    /Usage: polymur-keys \[-key-store URL\] \[-state-dir DIR\] <command>\nCommands:\n\tlist names\t.*\n\tlist all\t.*\n\tcreate NAME\t.*\n\tregen NAME\t.*\n\tdelete NAME\t/;
   const cases: Array<[string[], RegExp]> = [
     [[], /^no command given\n/],
     [['bogus'], /^Not a valid command: bogus\n/],
@@ -112,7 +113,10 @@ test('usage errors print the usage and exit 2; store errors exit 1 with the reas
   assert.match(badFlag.stderr, /^flag provided but not defined: -nope\n/);
 
   const badStore = await keys('redis://127.0.0.1:1', 'list', 'names');
-  assert.deepEqual([badStore.code, badStore.stderr], [1, 'unsupported key store "redis://127.0.0.1:1": use file:PATH, etcd://HOST:PORT, etcds://HOST:PORT or consul://HOST:PORT\n']);
+  assert.deepEqual(
+    [badStore.code, badStore.stderr],
+    [1, 'unsupported key store "redis://127.0.0.1:1": use file:PATH, etcd://HOST:PORT, etcds://HOST:PORT or consul://HOST:PORT\n'],
+  );
   const broken = writeKeyFile({});
   writeFileSync(broken.path, '{oops');
   const unreadable = await keys(broken.url, 'create', 'alice');

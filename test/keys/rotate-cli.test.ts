@@ -54,9 +54,11 @@ async function exerciseRotation(store: string, raw: (name: string) => Promise<un
   const record = (await raw('site')) as { keys: Array<{ key: string; expires?: string }> };
   const expires = Date.parse(record.keys[0]!.expires!);
   assert.ok(expires >= before + 86_400_000 && expires <= Date.now() + 86_400_000, `old key expires in 24 h: ${record.keys[0]!.expires}`);
-  assert.deepEqual(record.keys.map((k) => k.key), [hashedEntry(second), hashedEntry(keyIn(expiring.stdout))]);
+  assert.deepEqual(
+    record.keys.map((k) => k.key),
+    [hashedEntry(second), hashedEntry(keyIn(expiring.stdout))],
+  );
   assert.match(expiring.stdout, /The old key stays valid until \S+Z or polymur-keys retire site\n$/);
-
 }
 
 const parsed = (value: string | undefined): unknown => (value === undefined ? undefined : value.startsWith('{') ? JSON.parse(value) : value);
@@ -95,7 +97,11 @@ test('refusals and usage errors of rotate, retire and -expires: exit 1 or 2 with
 test('list all: plaintext and hashed keys, expiries, limits and allowed prefixes on one line per name; regen keeps limits and prefixes', async () => {
   const file = writeKeyFile({
     legacy: '0a8208f91d178f2b634fc0f6',
-    tenant: JSON.stringify({ keys: [{ key: 'old-plain-key' }, { key: hashedEntry('k2') }], limits: { pointsPerSecond: 1000, burst: 5000, maxNames: 20000 }, allow: ['site1.', 'shared.site1.'] }),
+    tenant: JSON.stringify({
+      keys: [{ key: 'old-plain-key' }, { key: hashedEntry('k2') }],
+      limits: { pointsPerSecond: 1000, burst: 5000, maxNames: 20000 },
+      allow: ['site1.', 'shared.site1.'],
+    }),
     broken: '{"keys":[]}',
   });
   assert.equal(
@@ -107,7 +113,11 @@ test('list all: plaintext and hashed keys, expiries, limits and allowed prefixes
   const regen = await keys(file.url, 'regen', 'tenant');
   assert.equal(regen.code, 0, regen.stderr);
   const stored = JSON.parse((JSON.parse(readFileSync(file.path, 'utf8')) as Record<string, string>).tenant!) as unknown;
-  assert.deepEqual(stored, { keys: [{ key: hashedEntry(keyIn(regen.stdout)) }], limits: { pointsPerSecond: 1000, burst: 5000, maxNames: 20000 }, allow: ['site1.', 'shared.site1.'] });
+  assert.deepEqual(stored, {
+    keys: [{ key: hashedEntry(keyIn(regen.stdout)) }],
+    limits: { pointsPerSecond: 1000, burst: 5000, maxNames: 20000 },
+    allow: ['site1.', 'shared.site1.'],
+  });
   const broken = await keys(file.url, 'rotate', 'broken');
   assert.deepEqual([broken.code, broken.stderr], [1, 'the stored value of broken is unusable ("keys" must list 1 to 2 keys): fix or delete it first\n']);
 });
@@ -144,10 +154,17 @@ async function raceEdits(store: string, read: () => Promise<string>): Promise<vo
   const prefixes = Array.from({ length: EDITORS }, (_, i) => `p${i}.`);
   const [rotated, ...edits] = await Promise.all([keys(store, 'rotate', 'site'), ...prefixes.map((p) => editAllow(store, 'site', p))]);
   assert.equal(rotated!.code, 0, rotated!.stderr);
-  assert.deepEqual(edits, prefixes.map(() => 0));
+  assert.deepEqual(
+    edits,
+    prefixes.map(() => 0),
+  );
   const record = JSON.parse(await read()) as { keys: Array<{ key: string }>; allow: string[] };
   process.stdout.write(`# rotate racing ${EDITORS} record edits (${store.split(':')[0]}): ${record.keys.length} keys, ${record.allow.length} of ${EDITORS} prefixes kept\n`);
-  assert.deepEqual(record.keys.map((k) => k.key), [hashedEntry(first), hashedEntry(keyIn(rotated!.stdout))], 'the rotation is kept');
+  assert.deepEqual(
+    record.keys.map((k) => k.key),
+    [hashedEntry(first), hashedEntry(keyIn(rotated!.stdout))],
+    'the rotation is kept',
+  );
   assert.deepEqual([...record.allow].sort(), prefixes, 'every edit is kept');
 }
 

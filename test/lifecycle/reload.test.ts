@@ -12,7 +12,12 @@ test('reload: each part logs what changed; a failing part says why and the other
   const reload = createReloader(
     [
       { name: 'first', reload: async () => '1 new' },
-      { name: 'broken', reload: async () => { throw new ReloadError('bad line 3'); } },
+      {
+        name: 'broken',
+        reload: async () => {
+          throw new ReloadError('bad line 3');
+        },
+      },
       { name: 'last', reload: async () => 'unchanged' },
     ],
     logs.log,
@@ -55,5 +60,8 @@ test('reload: SIGHUPs during a reload run one more after it, not one each, and n
   release();
   await Promise.all(during);
   assert.equal(runs, 2);
-  assert.deepEqual(logs.lines.filter((l) => l.startsWith('Reload: slow')), ['Reload: slow: run 1', 'Reload: slow: run 2']);
+  assert.deepEqual(
+    logs.lines.filter((l) => l.startsWith('Reload: slow')),
+    ['Reload: slow: run 1', 'Reload: slow: run 2'],
+  );
 });

@@ -50,7 +50,11 @@ test('stages close one after another, each only once the one before it has drain
   const clock = new FakeClock();
   const journal: string[] = [];
   const [a, b, c] = ['a', 'b', 'c'].map((n) => probe(n, journal)) as [ProbeStage, ProbeStage, ProbeStage];
-  const stages: NamedStage[] = [['a', a], ['b', b], ['c', c]];
+  const stages: NamedStage[] = [
+    ['a', a],
+    ['b', b],
+    ['c', c],
+  ];
   const done = closeStages(stages, 10_000, () => undefined, clock);
   await settle();
   assert.deepEqual(journal, ['a.close'], 'b waits for a');
@@ -72,7 +76,16 @@ test('a stage that never drains is destroyed at the deadline, with every later o
   const logs: string[] = [];
   const [a, stuck, c] = ['a', 'stuck', 'c'].map((n) => probe(n, journal)) as [ProbeStage, ProbeStage, ProbeStage];
   let finished = false;
-  const done = closeStages([['a', a], ['stuck', stuck], ['c', c]], 2000, (m) => logs.push(m), clock).then((r) => {
+  const done = closeStages(
+    [
+      ['a', a],
+      ['stuck', stuck],
+      ['c', c],
+    ],
+    2000,
+    (m) => logs.push(m),
+    clock,
+  ).then((r) => {
     finished = true;
     return r;
   });
@@ -95,7 +108,15 @@ test('a failing close destroys that stage and the shutdown goes on with the next
   const journal: string[] = [];
   const logs: string[] = [];
   const [bad, next] = ['bad', 'next'].map((n) => probe(n, journal)) as [ProbeStage, ProbeStage];
-  const done = closeStages([['bad', bad], ['next', next]], 5000, (m) => logs.push(m), clock);
+  const done = closeStages(
+    [
+      ['bad', bad],
+      ['next', next],
+    ],
+    5000,
+    (m) => logs.push(m),
+    clock,
+  );
   bad.fail(new Error('disk gone'));
   await settle();
   next.finish();
@@ -111,7 +132,15 @@ test('a destroy() that throws does not keep the later stages from being destroye
   const logs: string[] = [];
   const first = probe('first', journal, { destroyThrows: true });
   const second = probe('second', journal);
-  const done = closeStages([['first', first], ['second', second]], 100, (m) => logs.push(m), clock);
+  const done = closeStages(
+    [
+      ['first', first],
+      ['second', second],
+    ],
+    100,
+    (m) => logs.push(m),
+    clock,
+  );
   await settle();
   clock.advance(100);
   const report = await done;

@@ -89,10 +89,7 @@ test('-console-out: the gateway opens -api-addr as the original; getdest shows n
   const gateway = await startGateway({ keyFile: writeKeyFile({ site: 'k'.repeat(24) }), args: ['-console-out'] });
   try {
     assert.deepEqual(JSON.parse(await textCommand(gateway.apiPort, 'getdest')), { active: [], registered: {} });
-    assert.equal(
-      await textCommand(gateway.apiPort, 'putdest 127.0.0.1:2003'),
-      'Error: -console-out: the output goes to the console, destinations cannot be added\n',
-    );
+    assert.equal(await textCommand(gateway.apiPort, 'putdest 127.0.0.1:2003'), 'Error: -console-out: the output goes to the console, destinations cannot be added\n');
     assert.match(gateway.stderr(), /Running API key sync\n/);
   } finally {
     await gateway.stop();

@@ -34,7 +34,10 @@ test('relay /metrics: received, invalid by reason, forwarded and per-destination
     await stream.send([...lines('metrics.relay', 600), ...invalid, ...lines('metrics.more', 400)]);
     await stream.close();
     await until('1000 points at the sinks', () => sinks[0]!.lines.length + sinks[1]!.lines.length >= 1000, 15_000);
-    assert.ok(sinks.every((s) => s.lines.length > 0), 'hash-route used both destinations');
+    assert.ok(
+      sinks.every((s) => s.lines.length > 0),
+      'hash-route used both destinations',
+    );
 
     const port = relay.statPort;
     await until('written counted', async () => (await scrape(port)).value('polymur_points_written_total') === 1000, 5000);
@@ -87,7 +90,10 @@ test('gateway /metrics: points, batches and auth failures per key name match wha
     programs.push(proxy1);
     const proxy2 = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: K2, args: ['-flush-interval', '100ms'] });
     programs.push(proxy2);
-    for (const [proxy, text] of [[proxy1, lines('site1', 500)], [proxy2, lines('site2', 300)]] as const) {
+    for (const [proxy, text] of [
+      [proxy1, lines('site1', 500)],
+      [proxy2, lines('site2', 300)],
+    ] as const) {
       const stream = await openGraphiteStream(proxy.port);
       await stream.send(text);
       await stream.close();

@@ -63,7 +63,11 @@ test('Prometheus scrapes proxy, gateway and relay: promtool-clean, counters at 0
     assert.match(startProxyScrape.samples('polymur_build_info')[0]!.labels!.version!, /^\d+\.\d+\.\d+/);
     assert.equal(startProxyScrape.samples('polymur_build_info')[0]!.labels!.node, process.version);
     for (const name of ['polymur_points_received_total', 'polymur_points_written_total', 'polymur_batches_written_total', 'polymur_dead_letter_points_total']) {
-      assert.deepEqual(startProxyScrape.samples(name).map((s) => s.value), ['0'], `proxy ${name} at 0`);
+      assert.deepEqual(
+        startProxyScrape.samples(name).map((s) => s.value),
+        ['0'],
+        `proxy ${name} at 0`,
+      );
     }
     assert.equal(startProxyScrape.value('polymur_points_dropped_total', { reason: 'queue_full' }), 0);
     assert.equal(startProxyScrape.value('polymur_queue_capacity_batches'), 777);
@@ -87,35 +91,53 @@ test('Prometheus scrapes proxy, gateway and relay: promtool-clean, counters at 0
     sending.unref();
 
     const started = Date.now();
-    await until('a non-zero rate of received points on all three jobs', async () => {
-      const r = await prometheus!.query('sum by (job) (rate(polymur_points_received_total[5s])) > 0');
-      return r.length === 3;
-    }, 20_000);
-    await until('a non-zero rate of written points on all three jobs', async () => {
-      const r = await prometheus!.query('sum by (job) (rate(polymur_points_written_total[5s])) > 0');
-      return r.length === 3;
-    }, 10_000);
+    await until(
+      'a non-zero rate of received points on all three jobs',
+      async () => {
+        const r = await prometheus!.query('sum by (job) (rate(polymur_points_received_total[5s])) > 0');
+        return r.length === 3;
+      },
+      20_000,
+    );
+    await until(
+      'a non-zero rate of written points on all three jobs',
+      async () => {
+        const r = await prometheus!.query('sum by (job) (rate(polymur_points_written_total[5s])) > 0');
+        return r.length === 3;
+      },
+      10_000,
+    );
     console.log(`rates non-zero on all three jobs ${Date.now() - started} ms after Prometheus started; ${round * 50} points sent to each of proxy and relay`);
 
     // Prometheus has scraped the invalid counter at 0 by now: increase() sees this line.
     await toRelay.send(['not a valid line']);
-    await until('the down destination\'s queue depth in Prometheus', async () => {
-      const r = await prometheus!.query(`polymur_queue_points{job="relay",destination="${down}"} > 0`);
-      return r.length === 1;
-    }, 10_000);
+    await until(
+      "the down destination's queue depth in Prometheus",
+      async () => {
+        const r = await prometheus!.query(`polymur_queue_points{job="relay",destination="${down}"} > 0`);
+        return r.length === 1;
+      },
+      10_000,
+    );
     const capacity = await prometheus.query('polymur_queue_capacity_batches{job="proxy"}');
     assert.equal(capacity[0]?.value[1], '777');
     const proxyDepth = await prometheus.query('polymur_queue_batches{job="proxy"}');
-    assert.equal(proxyDepth.length, 1, 'the proxy\'s queue depth is scraped');
+    assert.equal(proxyDepth.length, 1, "the proxy's queue depth is scraped");
 
     let alerts: Awaited<ReturnType<PrometheusServer['alerts']>> = [];
-    await until('PolymurDestinationDown pending for the down destination, PolymurPointsRejected firing', async () => {
-      alerts = await prometheus!.alerts();
-      const downAlert = alerts.find((a) => a.labels.alertname === 'PolymurDestinationDown');
-      const rejected = alerts.find((a) => a.labels.alertname === 'PolymurPointsRejected');
-      return downAlert?.labels.destination === down && downAlert.state === 'pending' && rejected?.labels.reason === 'fields' && rejected.state === 'firing';
-    }, 15_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}; active alerts: ${JSON.stringify(alerts)}; invalid: ${JSON.stringify(await prometheus!.query('polymur_points_invalid_total{job="relay"}[30s]').catch((e: Error) => e.message))}`);
+    await until(
+      'PolymurDestinationDown pending for the down destination, PolymurPointsRejected firing',
+      async () => {
+        alerts = await prometheus!.alerts();
+        const downAlert = alerts.find((a) => a.labels.alertname === 'PolymurDestinationDown');
+        const rejected = alerts.find((a) => a.labels.alertname === 'PolymurPointsRejected');
+        return downAlert?.labels.destination === down && downAlert.state === 'pending' && rejected?.labels.reason === 'fields' && rejected.state === 'firing';
+      },
+      15_000,
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}; active alerts: ${JSON.stringify(alerts)}; invalid: ${JSON.stringify(await prometheus!.query('polymur_points_invalid_total{job="relay"}[30s]').catch((e: Error) => e.message))}`,
+      );
     });
     const live = await prometheus.alerts();
     assert.ok(!live.some((a) => a.labels.alertname === 'PolymurDestinationDown' && a.labels.destination !== down), 'only the down destination is reported down');

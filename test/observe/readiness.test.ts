@@ -53,7 +53,10 @@ test('readinessReasons: keys never loaded, a spool fault, a queue over 90 % of a
   loaded = true;
   assert.deepEqual(readinessReasons({ keysLoaded: () => loaded }), []);
 
-  const dests = [{ id: 'a:1', connected: false }, { id: 'b:2', connected: false }];
+  const dests = [
+    { id: 'a:1', connected: false },
+    { id: 'b:2', connected: false },
+  ];
   assert.deepEqual(readinessReasons({ destinations: () => dests }), ['no destination is up (a:1, b:2 unreachable)']);
   dests[1] = { id: 'b:2', connected: true };
   assert.deepEqual(readinessReasons({ destinations: () => dests }), []);
@@ -137,7 +140,18 @@ test('relay /readyz: a down destination whose queue passed 90 % of -outgoing-que
   const up = await startTcpSink();
   let relay: RelayProcess | undefined;
   try {
-    relay = await startRelay(['-destinations', `${up.address},127.0.0.1:${downPort}`, '-outgoing-queue-cap', '100', '-flush-interval', '20ms', '-batch-size', '50', '-shutdown-timeout', '1s']);
+    relay = await startRelay([
+      '-destinations',
+      `${up.address},127.0.0.1:${downPort}`,
+      '-outgoing-queue-cap',
+      '100',
+      '-flush-interval',
+      '20ms',
+      '-batch-size',
+      '50',
+      '-shutdown-timeout',
+      '1s',
+    ]);
     const stream = await openGraphiteStream(relay.port);
     await stream.send(Array.from({ length: 100 }, (_, i) => `readyz.relay.m${i} ${i} 1700000000`));
     await up.waitForLines(100, 15_000);

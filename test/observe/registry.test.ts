@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { Registry } from '../../src/observe/metrics.js';
 
-const parse = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value: string }> }>;
+const parse = createRequire(import.meta.url)('parse-prometheus-text-format') as (
+  text: string,
+) => Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value: string }> }>;
 
 test('gauge collectors registered under one name with different labels render as one family with one series each', () => {
   const registry = new Registry();

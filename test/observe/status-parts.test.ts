@@ -57,7 +57,10 @@ test('problems: one per shape, its latest wording and count, most recent first, 
   ]);
   problems.note('a');
   problems.note('b');
-  assert.deepEqual(problems.list().map((p) => p.message), ['b', 'a', 'bad line from 10.0.0.1']);
+  assert.deepEqual(
+    problems.list().map((p) => p.message),
+    ['b', 'a', 'bad line from 10.0.0.1'],
+  );
   problems.note('x'.repeat(1000));
   assert.ok(problems.list()[0]!.message.length <= 301);
 });
@@ -83,7 +86,13 @@ test('sampler: rates per second from the counters, 15 minutes kept, a destinatio
   received.inc(300, { key: 'alice' });
   now = 3000;
   sampler.sample();
-  assert.deepEqual([...sampler.rates('polymur_points_received_total', 'key')], [['alice', 300], ['bob', 0]]);
+  assert.deepEqual(
+    [...sampler.rates('polymur_points_received_total', 'key')],
+    [
+      ['alice', 300],
+      ['bob', 0],
+    ],
+  );
 
   queued = 10;
   for (let i = 0; i < STUCK_AFTER_SAMPLES; i++) {
@@ -94,7 +103,11 @@ test('sampler: rates per second from the counters, 15 minutes kept, a destinatio
   assert.equal(sampler.stuck().has('a:1'), true);
   const doc = buildStatus({ registry, sampler, problems: () => [], startedAt: new Date(0), query: keysQuery(new URLSearchParams()), now });
   assert.deepEqual(doc.destinations, [{ destination: 'a:1', state: 'stuck', queuedPoints: 10, pointsPerSecond: 0 }]);
-  assert.deepEqual(doc.keys.rows.map((r) => r.key), ['alice', 'bob'], 'sorted by rate');
+  assert.deepEqual(
+    doc.keys.rows.map((r) => r.key),
+    ['alice', 'bob'],
+    'sorted by rate',
+  );
   assert.deepEqual(doc.totals, { pointsIn: 2300, pointsOut: 2000 });
   written.inc(5, { destination: 'a:1' });
   now += 1000;

@@ -23,8 +23,25 @@ function random(seed: number): () => number {
 
 /** Opcodes the decoder runs, with arguments of their size. */
 const OPCODES: ReadonlyArray<readonly [number, number]> = [
-  [0x2e, 0], [0x28, 0], [0x5d, 0], [0x61, 0], [0x65, 0], [0x86, 0], [0x71, 1], [0x72, 4], [0x68, 1], [0x6a, 4],
-  [0x4a, 4], [0x4b, 1], [0x4d, 2], [0x8a, 1], [0x47, 8], [0x58, 4], [0x8c, 1], [0x54, 4], [0x55, 1],
+  [0x2e, 0],
+  [0x28, 0],
+  [0x5d, 0],
+  [0x61, 0],
+  [0x65, 0],
+  [0x86, 0],
+  [0x71, 1],
+  [0x72, 4],
+  [0x68, 1],
+  [0x6a, 4],
+  [0x4a, 4],
+  [0x4b, 1],
+  [0x4d, 2],
+  [0x8a, 1],
+  [0x47, 8],
+  [0x58, 4],
+  [0x8c, 1],
+  [0x54, 4],
+  [0x55, 1],
 ];
 
 test(`fuzz: random and mutated frames for ${FUZZ_MS / 1000} s: no crash, no hang, bounded output and memory (seed ${SEED})`, async () => {
@@ -102,7 +119,9 @@ test(`fuzz: random and mutated frames for ${FUZZ_MS / 1000} s: no crash, no hang
   }
   const heapGrowthMb = (heapAt() - heapAfterWarmup) / 2 ** 20;
   const refused = [...counts.refused].map(([r, n]) => `${r} ${n}`).join(', ');
-  console.log(`# ${counts.inputs} inputs: ${counts.decoded} decoded (${counts.points} points), refused: ${refused}; slowest ${slowest.toFixed(1)} ms; heap after warm-up ${heapGrowthMb.toFixed(1)} MB`);
+  console.log(
+    `# ${counts.inputs} inputs: ${counts.decoded} decoded (${counts.points} points), refused: ${refused}; slowest ${slowest.toFixed(1)} ms; heap after warm-up ${heapGrowthMb.toFixed(1)} MB`,
+  );
   assert.ok(counts.inputs > 5_000, 'enough inputs tried');
   assert.ok(counts.decoded > 0 && counts.refused.size >= 4, 'the fuzzer reaches both outcomes and several refusals');
   assert.ok(slowest < 1_000, `one input took ${slowest.toFixed(0)} ms`);

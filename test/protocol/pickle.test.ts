@@ -13,7 +13,11 @@ const LIMITS = { maxOutputBytes: 16 << 20 };
 function decodeLines(frame: Buffer): { lines: Array<[string, string, string]>; invalid: InvalidReason[] } {
   const invalid: InvalidReason[] = [];
   const { data, points } = decodePickle(frame, LIMITS, (_path, reason) => invalid.push(reason));
-  const lines = data.toString('utf8').split('\n').slice(0, -1).map((l) => l.split(' ') as [string, string, string]);
+  const lines = data
+    .toString('utf8')
+    .split('\n')
+    .slice(0, -1)
+    .map((l) => l.split(' ') as [string, string, string]);
   assert.equal(lines.length, points);
   return { lines, invalid };
 }
@@ -55,7 +59,8 @@ const ACCEPTED: Record<string, string> = {
   'UTF-8 names': "[('unicode.métrique.日本', (1700000000, 1.0)), ('emoji.\U0001F600', (1700000000, 2.0))]",
   // Python 2's carbon-relay: str paths are SHORT_BINSTRING and BINSTRING; SafeUnpickler reads them as UTF-8.
   'Python 2 str paths': String.raw`b'\x80\x02]q\x00(U\x07py2.abcq\x01J\x00\xf1SeG?\xf8\x00\x00\x00\x00\x00\x00\x86q\x02\x86q\x03T\x07\x00\x00\x00py2.defq\x04J\x00\xf1SeK\x02\x86q\x05\x86q\x06e.'`,
-  'points carbon skips: value not a number, not a pair, NaN': "[('skip.strvalue', (1700000000, 'abc')), 5, ('kept', (1700000000, 1.0)), ('skip.nan', (1700000000, float('nan'))), ('skip.flat', 1700000000)]",
+  'points carbon skips: value not a number, not a pair, NaN':
+    "[('skip.strvalue', (1700000000, 'abc')), 5, ('kept', (1700000000, 1.0)), ('skip.nan', (1700000000, float('nan'))), ('skip.flat', 1700000000)]",
 };
 
 test('frames from Python pickle: the same data points as carbon reads, value for value', async () => {

@@ -47,7 +47,11 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
         }
       });
       const wrong = names.filter((n, i) => got.get(n)?.join() !== ring[placement[i]![0]!]);
-      assert.deepEqual(wrong.slice(0, 5).map((n) => `${n} at ${got.get(n)}`), [], `${label}: ${wrong.length} points misplaced`);
+      assert.deepEqual(
+        wrong.slice(0, 5).map((n) => `${n} at ${got.get(n)}`),
+        [],
+        `${label}: ${wrong.length} points misplaced`,
+      );
     };
 
     await phase('start', [a, b]);
@@ -57,7 +61,10 @@ test('putdest / deldest (text and HTTP) during a stream move new points; getdest
     const afterPut = JSON.parse(await textCommand(api, 'getdest')) as Destinations;
     assert.deepEqual(Object.keys(afterPut).sort(), ['active', 'registered']);
     assert.deepEqual(Object.keys(afterPut.registered).sort(), [a, b, c].sort());
-    assert.ok(Object.values(afterPut.registered).every((t) => !Number.isNaN(Date.parse(t))), 'registered maps to times');
+    assert.ok(
+      Object.values(afterPut.registered).every((t) => !Number.isNaN(Date.parse(t))),
+      'registered maps to times',
+    );
     await phase('added', [a, b, c]);
 
     const del = await fetch(`http://127.0.0.1:${api}/destinations/${encodeURIComponent(a)}`, { method: 'DELETE' });
@@ -129,7 +136,10 @@ test('broadcast deldest of a destination that is down: it takes no new points, k
     await until('nothing more arrives', async () => (await scrape(relay!.statPort)).samples('polymur_queue_points').length === 1, 5_000);
     assert.deepEqual(late.lines, lines(0, 100), 'the deleted destination got what it held, and nothing sent after deldest');
     const after = await scrape(relay.statPort);
-    assert.deepEqual(after.samples('polymur_queue_points').map((s) => s.labels?.destination), [sink.address]);
+    assert.deepEqual(
+      after.samples('polymur_queue_points').map((s) => s.labels?.destination),
+      [sink.address],
+    );
     assert.deepEqual(Object.keys((JSON.parse(await textCommand(relay.apiPort, 'getdest')) as Destinations).registered), [sink.address]);
   } finally {
     await relay?.stop();

@@ -73,7 +73,7 @@ for (const hashType of ['carbon_ch', 'fnv1a_ch'] as const) {
   });
 }
 
-test('the large sets do exercise carbon\'s collision rule', () => {
+test("the large sets do exercise carbon's collision rule", () => {
   for (const hashType of ['carbon_ch', 'fnv1a_ch'] as const) {
     for (const label of ['40 hosts with instances', '40 hosts without instances']) {
       assert.ok(collisions(SETS[label]!, hashType) > 0, `${label} (${hashType}) has colliding replica positions`);

@@ -25,7 +25,10 @@ after(async () => {
 async function sendAndCheck(input: ListenerProcess, prefix: string): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const names = Array.from({ length: METRICS }, (_, i) => `${prefix}.host-${i % 17}.load.m${i}`);
-  const points = (i: number): Array<[number, number]> => [[now - 20, i], [now - 10, i + 0.5]];
+  const points = (i: number): Array<[number, number]> => [
+    [now - 20, i],
+    [now - 10, i + 0.5],
+  ];
   const stream = await openGraphiteStream(input.port);
   try {
     await stream.send(names.flatMap((name, i) => points(i).map(([t, v]) => `${name} ${v} ${t}`)));
@@ -42,7 +45,7 @@ async function stopAll(programs: Array<RunningProgram | undefined>): Promise<voi
   for (const p of programs) await p?.stop();
 }
 
-test('relay hash-route: each metric is stored only on the carbon-cache instance carbon\'s ring names', async () => {
+test("relay hash-route: each metric is stored only on the carbon-cache instance carbon's ring names", async () => {
   const relay = await startRelay(['-destinations', destinations.join(','), '-distribution', 'hash-route', '-flush-interval', '50ms']);
   try {
     await sendAndCheck(relay, 'relayring');
@@ -51,7 +54,7 @@ test('relay hash-route: each metric is stored only on the carbon-cache instance 
   }
 });
 
-test('proxy -> gateway hash-route: each metric is stored only on the instance carbon\'s ring names', async () => {
+test("proxy -> gateway hash-route: each metric is stored only on the instance carbon's ring names", async () => {
   let gateway: RunningProgram | undefined;
   let proxy: ListenerProcess | undefined;
   try {

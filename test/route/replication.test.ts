@@ -19,7 +19,16 @@ for (const hashType of ['carbon_ch', 'fnv1a_ch'] as const) {
       for (const host of ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.1']) sinks.push(await startTcpSink(0, host));
       const destinations = sinks.map((s, i) => `${s.address}:${'abcd'[i]}`);
       relay = await startRelay([
-        '-destinations', destinations.join(','), '-distribution', 'hash-route', '-hash-type', hashType, '-replication-factor', '2', '-flush-interval', '50ms',
+        '-destinations',
+        destinations.join(','),
+        '-distribution',
+        'hash-route',
+        '-hash-type',
+        hashType,
+        '-replication-factor',
+        '2',
+        '-flush-interval',
+        '50ms',
       ]);
       const names = Array.from({ length: NAMES }, (_, i) => `replicated.${hashType}.host-${i % 31}.m${i}`);
       const stream = await openGraphiteStream(relay.port);
@@ -36,9 +45,19 @@ for (const hashType of ['carbon_ch', 'fnv1a_ch'] as const) {
         }
       });
       const wrong = names.filter((n, i) => [...(got.get(n) ?? [])].sort().join() !== [...placement[i]!].sort().join());
-      assert.deepEqual(wrong.slice(0, 5).map((n) => `${n}: got ${got.get(n)}, carbon ${placement[names.indexOf(n)]}`), [], `${wrong.length} misplaced`);
-      assert.ok(placement.every((p) => p.length === 2), 'carbon itself places two copies');
-      assert.ok(sinks.every((s) => s.lines.length > 0), 'every destination holds some copies');
+      assert.deepEqual(
+        wrong.slice(0, 5).map((n) => `${n}: got ${got.get(n)}, carbon ${placement[names.indexOf(n)]}`),
+        [],
+        `${wrong.length} misplaced`,
+      );
+      assert.ok(
+        placement.every((p) => p.length === 2),
+        'carbon itself places two copies',
+      );
+      assert.ok(
+        sinks.every((s) => s.lines.length > 0),
+        'every destination holds some copies',
+      );
     } finally {
       await relay?.stop();
       for (const s of sinks) await s.close();

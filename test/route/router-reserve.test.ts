@@ -38,7 +38,10 @@ function routerWith(destinations: string[], extra: Partial<RouterOptions> = {}) 
     ...extra,
   });
   const counter = (name: string, labels?: Record<string, string>): number => {
-    const line = metrics.render().split('\n').find((l) => l.startsWith(name) && (!labels || Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))));
+    const line = metrics
+      .render()
+      .split('\n')
+      .find((l) => l.startsWith(name) && (!labels || Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))));
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
   };
   return { router, logged, counter };
@@ -103,7 +106,7 @@ test('broadcast, block: one full queue refuses the whole batch (no destination g
   }
 });
 
-test('broadcast, drop: the full destination\'s copy is dropped and counted, the others get the batch', async () => {
+test("broadcast, drop: the full destination's copy is dropped and counted, the others get the batch", async () => {
   const healthy = await startTcpSink();
   const downPort = await freePort();
   const down = `127.0.0.1:${downPort}`;
@@ -122,13 +125,16 @@ test('broadcast, drop: the full destination\'s copy is dropped and counted, the 
   }
 });
 
-test('one batch cannot pass a queue\'s cap by more than 32 times: a 40x batch is refused (counted, logged with the flag to raise), a 32x one taken by an empty queue', async () => {
+test("one batch cannot pass a queue's cap by more than 32 times: a 40x batch is refused (counted, logged with the flag to raise), a 32x one taken by an empty queue", async () => {
   const sink = await startTcpSink();
   const { router, counter, logged } = routerWith([sink.address]);
   try {
     assert.equal(router.offer(batchOf(lines('big', 0, 4000))), false);
     assert.equal(counter('polymur_batches_oversized_total'), 1);
-    assert.ok(logged.some((l) => /4000 data points .* larger than destination .* can ever hold \(100\): raise -outgoing-queue-cap/.test(l)), logged.join('\n'));
+    assert.ok(
+      logged.some((l) => /4000 data points .* larger than destination .* can ever hold \(100\): raise -outgoing-queue-cap/.test(l)),
+      logged.join('\n'),
+    );
     assert.equal(router.offer(batchOf(lines('big', 0, 3200))), true);
     await sink.waitForLines(3200);
   } finally {
@@ -182,7 +188,9 @@ test('hash-route deldest of a destination that stopped reading: the batch in han
     await until('every point at the remaining destination', () => sink.lines.length >= sent.length && new Set(sink.lines).size === sent.length, 20_000);
     assert.deepEqual([...new Set(sink.lines)].sort(), [...sent].sort());
     assert.ok(counter('polymur_rerouted_points_total') > 0);
-    process.stdout.write(`# hash-route deldest of a stuck destination: sent ${sent.length}, arrived ${sink.lines.length}, distinct ${new Set(sink.lines).size}, duplicated ${sink.lines.length - new Set(sink.lines).size}\n`);
+    process.stdout.write(
+      `# hash-route deldest of a stuck destination: sent ${sent.length}, arrived ${sink.lines.length}, distinct ${new Set(sink.lines).size}, duplicated ${sink.lines.length - new Set(sink.lines).size}\n`,
+    );
   } finally {
     router.destroy();
     await sink.close();

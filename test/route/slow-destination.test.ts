@@ -28,7 +28,7 @@ test('broadcast: a stalled destination does not hold up the other; it catches up
     // The stalled one got at most what its socket buffers hold; the rest waits in its own queue.
     assert.equal(slow.lines.length, 0);
     const m = await scrape(relay.statPort);
-    assert.ok(m.value('polymur_queue_points', { destination: slow.address }) > 0, 'points wait in the stalled destination\'s queue');
+    assert.ok(m.value('polymur_queue_points', { destination: slow.address }) > 0, "points wait in the stalled destination's queue");
     assert.equal(m.value('polymur_queue_points', { destination: fast.address }), 0);
     assert.equal(m.value('polymur_destination_up', { destination: slow.address }), 1);
 

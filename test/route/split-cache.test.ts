@@ -13,7 +13,11 @@ const NAMES = metricNames(20_000, 3);
 
 /** The metric name of every line of a part, in order. */
 function namesOf(data: Buffer): string[] {
-  return data.toString('latin1').split('\n').slice(0, -1).map((line) => line.trimStart().split(/[ \t]/)[0]!);
+  return data
+    .toString('latin1')
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => line.trimStart().split(/[ \t]/)[0]!);
 }
 
 /** The same names as valid lines with other blanks: leading ones, TAB separators. */

@@ -69,12 +69,75 @@ const batch = (points: number, bytes: number) => ({ data: Buffer.alloc(bytes, 0x
 
 test('resend window: keeps the last maxBytes; a died peer gets back what was written within maxAgeMs of the newest write, a stuck one all of it', () => {
   const cases: Array<{ name: string; maxAgeMs: number; maxBytes: number; writes: Array<[atMs: number, bytes: number]>; died: number[]; stuck: number[] }> = [
-    { name: 'all recent', maxAgeMs: 1000, maxBytes: 1 << 20, writes: [[0, 10], [300, 20], [900, 30]], died: [10, 20, 30], stuck: [10, 20, 30] },
-    { name: 'older than the age of the newest', maxAgeMs: 1000, maxBytes: 1 << 20, writes: [[0, 10], [600, 20], [1500, 30]], died: [20, 30], stuck: [10, 20, 30] },
-    { name: 'exactly the age', maxAgeMs: 1000, maxBytes: 1 << 20, writes: [[0, 10], [1000, 20]], died: [10, 20], stuck: [10, 20] },
-    { name: 'bytes bound drops the oldest', maxAgeMs: 1000, maxBytes: 50, writes: [[0, 10], [1, 20], [2, 30]], died: [20, 30], stuck: [20, 30] },
-    { name: 'a batch bigger than the bound is not kept', maxAgeMs: 1000, maxBytes: 50, writes: [[0, 10], [1, 60]], died: [], stuck: [] },
-    { name: 'age 0: off', maxAgeMs: 0, maxBytes: 1 << 20, writes: [[0, 10], [0, 20]], died: [], stuck: [] },
+    {
+      name: 'all recent',
+      maxAgeMs: 1000,
+      maxBytes: 1 << 20,
+      writes: [
+        [0, 10],
+        [300, 20],
+        [900, 30],
+      ],
+      died: [10, 20, 30],
+      stuck: [10, 20, 30],
+    },
+    {
+      name: 'older than the age of the newest',
+      maxAgeMs: 1000,
+      maxBytes: 1 << 20,
+      writes: [
+        [0, 10],
+        [600, 20],
+        [1500, 30],
+      ],
+      died: [20, 30],
+      stuck: [10, 20, 30],
+    },
+    {
+      name: 'exactly the age',
+      maxAgeMs: 1000,
+      maxBytes: 1 << 20,
+      writes: [
+        [0, 10],
+        [1000, 20],
+      ],
+      died: [10, 20],
+      stuck: [10, 20],
+    },
+    {
+      name: 'bytes bound drops the oldest',
+      maxAgeMs: 1000,
+      maxBytes: 50,
+      writes: [
+        [0, 10],
+        [1, 20],
+        [2, 30],
+      ],
+      died: [20, 30],
+      stuck: [20, 30],
+    },
+    {
+      name: 'a batch bigger than the bound is not kept',
+      maxAgeMs: 1000,
+      maxBytes: 50,
+      writes: [
+        [0, 10],
+        [1, 60],
+      ],
+      died: [],
+      stuck: [],
+    },
+    {
+      name: 'age 0: off',
+      maxAgeMs: 0,
+      maxBytes: 1 << 20,
+      writes: [
+        [0, 10],
+        [0, 20],
+      ],
+      died: [],
+      stuck: [],
+    },
     { name: 'bytes 0: off', maxAgeMs: 1000, maxBytes: 0, writes: [[0, 10]], died: [], stuck: [] },
   ];
   for (const c of cases) {
@@ -87,7 +150,11 @@ test('resend window: keeps the last maxBytes; a died peer gets back what was wri
       }
       const kept = whole ? c.stuck : c.died;
       assert.ok(w.points >= kept.reduce((n, b) => n + b / 10, 0), `${c.name}: points held`);
-      assert.deepEqual(w.drain(whole).map((b) => b.data.length), kept, `${c.name}, ${whole ? 'stuck' : 'died'}`);
+      assert.deepEqual(
+        w.drain(whole).map((b) => b.data.length),
+        kept,
+        `${c.name}, ${whole ? 'stuck' : 'died'}`,
+      );
       assert.deepEqual(w.drain(whole), [], `${c.name}: drained once`);
       assert.equal(w.points, 0);
     }

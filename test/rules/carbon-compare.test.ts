@@ -115,7 +115,41 @@ function random(seed: number): () => number {
 function makeNames(count: number): string[] {
   const rnd = random(15);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const words = ['cpu', 'load', 'foo', 'foobar', 'debug', 'Test', 'app', 'APP', 'zz', 'zzxx', 'xx', 'qq', 'qqq', 'aa', 'ab', 'bb', 'stats', 'timers', 'counters', 'café', 'ıi', 'İstanbul', 'Kelvin\u212a', 'ſs', 'x_y', 'a..b', '١٢٣', 'servers', 'host-001', 'host-12345', '~tilde', 'x#notacomment', ''];
+  const words = [
+    'cpu',
+    'load',
+    'foo',
+    'foobar',
+    'debug',
+    'Test',
+    'app',
+    'APP',
+    'zz',
+    'zzxx',
+    'xx',
+    'qq',
+    'qqq',
+    'aa',
+    'ab',
+    'bb',
+    'stats',
+    'timers',
+    'counters',
+    'café',
+    'ıi',
+    'İstanbul',
+    'Kelvin\u212a',
+    'ſs',
+    'x_y',
+    'a..b',
+    '١٢٣',
+    'servers',
+    'host-001',
+    'host-12345',
+    '~tilde',
+    'x#notacomment',
+    '',
+  ];
   const tagNames = ['env', 'dc', 'name', 'a', 'ab', 'b', 'é', 'Z', 'z'];
   const tagValues = ['prod', 'dev', 'x', '1', '~bad', '', 'a=b', 'é'];
   const names: string[] = [];
@@ -138,7 +172,7 @@ function makeNames(count: number): string[] {
   return names;
 }
 
-test('rewrite rules, blacklist and whitelist: our verdict equals carbon\'s on every name', async () => {
+test("rewrite rules, blacklist and whitelist: our verdict equals carbon's on every name", async () => {
   const paths: RuleFilePaths = {
     rewriteRules: join(dir, 'rewrite-rules.conf'),
     blacklist: join(dir, 'blacklist.conf'),
@@ -171,12 +205,19 @@ test('rewrite rules, blacklist and whitelist: our verdict equals carbon\'s on ev
   for (const [what, n] of Object.entries(seen)) assert.ok(n > 50, `only ${n} names ${what}`);
   // And every rule and pattern on its own acts on some names.
   for (const rule of [...rules.pre, ...rules.post]) {
-    assert.ok(names.some((n) => pythonSub(rule.regex, rule.template, n) !== n), `rule ${rule.pattern} changes no name`);
+    assert.ok(
+      names.some((n) => pythonSub(rule.regex, rule.template, n) !== n),
+      `rule ${rule.pattern} changes no name`,
+    );
   }
-  for (const entry of [...rules.blacklist, ...rules.whitelist]) assert.ok(names.some((n) => pythonSearch(entry.regex, n)), `${entry.pattern} matches no name`);
+  for (const entry of [...rules.blacklist, ...rules.whitelist])
+    assert.ok(
+      names.some((n) => pythonSearch(entry.regex, n)),
+      `${entry.pattern} matches no name`,
+    );
 });
 
-test('-tag-normalize: our canonical form equals carbon\'s TaggedSeries.parse(name).path on every name', async () => {
+test("-tag-normalize: our canonical form equals carbon's TaggedSeries.parse(name).path on every name", async () => {
   const names = makeNames(1500);
   const carbon = await runCarbon({ rewrite: join(dir, 'none'), blacklist: join(dir, 'none'), whitelist: join(dir, 'none'), names: names.map((n) => [n, '']) });
   let changed = 0;
@@ -221,16 +262,71 @@ const refused = new Set(REFUSED.map(([p, r]) => `${p} ${r}`));
 
 test('Python re semantics: sub and search agree with Python on tricky patterns; what Python refuses we refuse', async () => {
   const rules: Array<[string, string]> = [
-    ['(|a)', '-'], ['x*', '-'], ['a*?', '<\\g<0>>'], ['$', '!'], ['^', '^'], ['\\b', '|'], ['\\B', '|'], ['\\Z', 'z'], ['\\Aa', 'A'],
-    ['.', '_'], ['[^a-c]', '#'], ['[\\w-]+', 'W'], ['[\\W\\d]', '~'], ['[^\\W\\d]', '~'], ['\\s|\\S', 's'], ['(?s).', 'd'], ['(?m)^a', 'M'],
-    ['(?x) a  b # comment', 'AB'], ['a{,2}', 'q'], ['a{2}', 'Q'], ['a{x}', 'L'], ['{', 'brace'], ['a{}', 'E'], ['[]a]', 'b'], ['[a-]', 'D'],
-    ['(?P<x>a)(?P=x)', '\\g<x>2'], ['(a)(b)?', '\\2\\1'], ['(a)|(b)', '[\\1\\2]'], ['(a)', '\\\\1\\n'], ['(a)', '\\0'], ['(a)', '\\101'],
-    ['(?i)k', 'K'], ['(?i)I', 'i'], ['(?i)s', 'S'], ['(?i)[a-z]+', 'w'], ['(?i)[^a-z]', '.'], ['(?a)\\w+', 'A'], ['\\d+', 'D'],
-    ['(?<=a)b', 'B'], ['(?<!a)b', 'B'], ['(?<=ab|cd)x', 'X'], ['\\x41', 'hex'], ['\\u00e9', 'e'], ['\\.', '\\.'], ['\\-', 'minus'],
-    ['(?:(a)|b)+', 'n'], ['((a)b)+', '\\2'], ['(a+)+$', 'R'], ['(?#comment)a', 'C'],
+    ['(|a)', '-'],
+    ['x*', '-'],
+    ['a*?', '<\\g<0>>'],
+    ['$', '!'],
+    ['^', '^'],
+    ['\\b', '|'],
+    ['\\B', '|'],
+    ['\\Z', 'z'],
+    ['\\Aa', 'A'],
+    ['.', '_'],
+    ['[^a-c]', '#'],
+    ['[\\w-]+', 'W'],
+    ['[\\W\\d]', '~'],
+    ['[^\\W\\d]', '~'],
+    ['\\s|\\S', 's'],
+    ['(?s).', 'd'],
+    ['(?m)^a', 'M'],
+    ['(?x) a  b # comment', 'AB'],
+    ['a{,2}', 'q'],
+    ['a{2}', 'Q'],
+    ['a{x}', 'L'],
+    ['{', 'brace'],
+    ['a{}', 'E'],
+    ['[]a]', 'b'],
+    ['[a-]', 'D'],
+    ['(?P<x>a)(?P=x)', '\\g<x>2'],
+    ['(a)(b)?', '\\2\\1'],
+    ['(a)|(b)', '[\\1\\2]'],
+    ['(a)', '\\\\1\\n'],
+    ['(a)', '\\0'],
+    ['(a)', '\\101'],
+    ['(?i)k', 'K'],
+    ['(?i)I', 'i'],
+    ['(?i)s', 'S'],
+    ['(?i)[a-z]+', 'w'],
+    ['(?i)[^a-z]', '.'],
+    ['(?a)\\w+', 'A'],
+    ['\\d+', 'D'],
+    ['(?<=a)b', 'B'],
+    ['(?<!a)b', 'B'],
+    ['(?<=ab|cd)x', 'X'],
+    ['\\x41', 'hex'],
+    ['\\u00e9', 'e'],
+    ['\\.', '\\.'],
+    ['\\-', 'minus'],
+    ['(?:(a)|b)+', 'n'],
+    ['((a)b)+', '\\2'],
+    ['(a+)+$', 'R'],
+    ['(?#comment)a', 'C'],
     // Python refuses these; so must we.
-    ['(?<=a+)b', 'x'], ['a**', 'x'], ['*a', 'x'], ['(a', 'x'], ['a)', 'x'], ['\\q', 'x'], ['[b-a]', 'x'], ['(?P<1>a)', 'x'], ['a(?i)b', 'x'],
-    ['(a)', '\\2'], ['(a)', '\\g<y>'], ['(a)', '\\q'], ['[\\w-a]', 'x'], ['\\1(a)', 'x'], ['(?<a>x)', 'x'],
+    ['(?<=a+)b', 'x'],
+    ['a**', 'x'],
+    ['*a', 'x'],
+    ['(a', 'x'],
+    ['a)', 'x'],
+    ['\\q', 'x'],
+    ['[b-a]', 'x'],
+    ['(?P<1>a)', 'x'],
+    ['a(?i)b', 'x'],
+    ['(a)', '\\2'],
+    ['(a)', '\\g<y>'],
+    ['(a)', '\\q'],
+    ['[\\w-a]', 'x'],
+    ['\\1(a)', 'x'],
+    ['(?<a>x)', 'x'],
     ...REFUSED,
   ];
   const names = ['a', 'aa', 'ab', 'abc', 'ba', 'b', 'xax', 'zzxx', 'x.y_z', 'a-b c', 'ka\u212a', 'Iıİi', 'sſS', 'é1٣', 'a\nb', 'cdx', 'aab', '', 'A{x}', '{}', 'a]b', 'AbC'];
@@ -263,7 +359,8 @@ test('Python re semantics: sub and search agree with Python on tricky patterns; 
     }
     if ('error' in ours) return void wrong.push(`${pattern} / ${repl}: Python takes it, we refuse: ${ours.error}`);
     names.forEach((n, k) => {
-      if (ours.sub[k] !== py.sub![k]) wrong.push(`re.sub(${JSON.stringify(pattern)}, ${JSON.stringify(repl)}, ${JSON.stringify(n)}): Python ${JSON.stringify(py.sub![k])}, ours ${JSON.stringify(ours.sub[k])}`);
+      if (ours.sub[k] !== py.sub![k])
+        wrong.push(`re.sub(${JSON.stringify(pattern)}, ${JSON.stringify(repl)}, ${JSON.stringify(n)}): Python ${JSON.stringify(py.sub![k])}, ours ${JSON.stringify(ours.sub[k])}`);
       if (ours.search[k] !== py.search![k]) wrong.push(`re.search(${JSON.stringify(pattern)}, ${JSON.stringify(n)}): Python ${py.search![k]}, ours ${ours.search[k]}`);
     });
   });

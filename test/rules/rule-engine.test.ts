@@ -45,7 +45,7 @@ test('the verdict cache is bounded, counts hits and misses, and keeps verdicts r
   assert.deepEqual(c2, { hits: 96, misses: 4 });
 });
 
-test('the key prefix is part of the cached name: [post] sees each key\'s own prefix', () => {
+test("the key prefix is part of the cached name: [post] sees each key's own prefix", () => {
   const { engine: e } = engine(rules('[post]\n^alice\\. = team-a.\n'));
   const batch = Buffer.from('cpu 1 100\n');
   assert.equal(e.apply(batch, 'alice.').data.toString(), 'team-a.cpu 1 100\n');
@@ -63,13 +63,25 @@ test('a rewrite to a name carbon cannot take in a line (blank, control byte, emp
 });
 
 test('a line carbon would log and skip refuses the whole file here, naming the line', () => {
-  assert.throws(() => parseRewriteRules('r.conf', Buffer.from('[pre]\n# fine\na = b\nno equals sign\n')), (e: unknown) => e instanceof RuleFileError && /r\.conf:4: not a section heading or rule/.test(e.message) && e.code === 'POLYMUR_ERR_RULE_FILE');
+  assert.throws(
+    () => parseRewriteRules('r.conf', Buffer.from('[pre]\n# fine\na = b\nno equals sign\n')),
+    (e: unknown) => e instanceof RuleFileError && /r\.conf:4: not a section heading or rule/.test(e.message) && e.code === 'POLYMUR_ERR_RULE_FILE',
+  );
   assert.throws(() => parseRewriteRules('r.conf', Buffer.from('[pre]\n(?<=x)y = z\n')), /r\.conf:2: .*split at its first "="/);
   assert.throws(() => parseRegexList('b.conf', Buffer.from('ok\n\n[unclosed\n')), /b\.conf:3: unterminated character set/);
   assert.throws(() => parseRegexList('b.conf', Buffer.from([0x61, 0xff, 0x0a])), /b\.conf: not valid UTF-8/);
   // What carbon reads as it does: \r line ends, an indented # as a pattern, a section heard twice.
-  assert.deepEqual(parseRegexList('b.conf', Buffer.from('#c\r  #p\r\nq\r')).map((e) => [e.pattern, e.line]), [['#p', 2], ['q', 3]]);
+  assert.deepEqual(
+    parseRegexList('b.conf', Buffer.from('#c\r  #p\r\nq\r')).map((e) => [e.pattern, e.line]),
+    [
+      ['#p', 2],
+      ['q', 3],
+    ],
+  );
   const twice = parseRewriteRules('r.conf', Buffer.from('[pre]\na = b\n[PRE]\nc = d\n'));
-  assert.deepEqual(twice.pre.map((r) => r.pattern), ['c']);
+  assert.deepEqual(
+    twice.pre.map((r) => r.pattern),
+    ['c'],
+  );
   assert.match(twice.warnings[0] ?? '', /\[pre\] again/);
 });

@@ -37,15 +37,33 @@ test('relay: rewrite, blacklist, whitelist and tag order before hash-route; drop
   writeFileSync(whitelist, '^(old|new|app|keep)\\.\n');
   const sinks = await Promise.all([startTcpSink(), startTcpSink(), startTcpSink()]);
   const relay = await startRelay([
-    '-destinations', sinks.map((s, i) => `127.0.0.1:${s.port}:${'abc'[i]}`).join(','), '-distribution', 'hash-route',
-    '-flush-interval', '20ms', '-rewrite-rules', rewrite, '-blacklist', blacklist, '-whitelist', whitelist, '-tag-normalize',
+    '-destinations',
+    sinks.map((s, i) => `127.0.0.1:${s.port}:${'abc'[i]}`).join(','),
+    '-distribution',
+    'hash-route',
+    '-flush-interval',
+    '20ms',
+    '-rewrite-rules',
+    rewrite,
+    '-blacklist',
+    blacklist,
+    '-whitelist',
+    whitelist,
+    '-tag-normalize',
   ]);
   try {
     const tagged = Array.from({ length: 30 }, (_, i) => [`app.req${i};env=prod;dc=x${i}`, `app.req${i};dc=x${i};env=prod`]);
-    await sendText(relay.port, [
-      ...tagged.flatMap(([a, b]) => [`${a} 1 ${now}`, `${b} 2 ${now}`]),
-      `old.cpu 3 ${now}`, `keep.this 4 ${now}`, `keep.this.debug 5 ${now}`, `other.thing 6 ${now}`, `other.more 7 ${now}`,
-    ].join('\n') + '\n');
+    await sendText(
+      relay.port,
+      [
+        ...tagged.flatMap(([a, b]) => [`${a} 1 ${now}`, `${b} 2 ${now}`]),
+        `old.cpu 3 ${now}`,
+        `keep.this 4 ${now}`,
+        `keep.this.debug 5 ${now}`,
+        `other.thing 6 ${now}`,
+        `other.more 7 ${now}`,
+      ].join('\n') + '\n',
+    );
     await until('the 62 kept points', () => linesOf(sinks).length >= 62, 10_000);
     for (let i = 0; i < 30; i++) {
       const canonical = `app.req${i};dc=x${i};env=prod`;
@@ -118,7 +136,18 @@ test('gateway: [pre] sees the name as the proxy sent it, [post] the name behind 
 test('a rule file that does not parse at start: exit 2, the file and line named', async () => {
   const broken = join(dir, 'broken-blacklist.conf');
   writeFileSync(broken, '^fine\\.\n# comment\n(?i:scoped)\n');
-  const e = await runToExit('relay', ['-listen-addr', '127.0.0.1:0', '-stat-addr', '127.0.0.1:0', '-api-addr', '127.0.0.1:0', '-destinations', '127.0.0.1:1', '-blacklist', broken]);
+  const e = await runToExit('relay', [
+    '-listen-addr',
+    '127.0.0.1:0',
+    '-stat-addr',
+    '127.0.0.1:0',
+    '-api-addr',
+    '127.0.0.1:0',
+    '-destinations',
+    '127.0.0.1:1',
+    '-blacklist',
+    broken,
+  ]);
   assert.equal(e.code, 2);
   assert.match(e.stderr, /broken-blacklist\.conf:3: a scoped change of case sensitivity has no JavaScript form/);
   const missing = await runToExit('relay', ['-listen-addr', '127.0.0.1:0', '-destinations', '127.0.0.1:1', '-whitelist', join(dir, 'nope.conf')]);

@@ -52,7 +52,11 @@ test('a flipped byte anywhere in a record (marker, length, points, CRC or payloa
     const decoded = decodeRecords(buf);
     assert.deepEqual(payloads(buf), ['a.b 1 1700000000\n', 'g.h 4 1700000000\n'], field);
     assert.deepEqual(decoded.skipped, [{ offset: A.length, bytes: B.length, kind: 'damaged' }], field);
-    assert.deepEqual(decoded.records.map((r) => r.points), [1, 1], field);
+    assert.deepEqual(
+      decoded.records.map((r) => r.points),
+      [1, 1],
+      field,
+    );
     assert.equal(decoded.validBytes, SEGMENT.length, field);
   }
 });
@@ -80,12 +84,21 @@ test('resynchronising: garbage between records, several damaged records, a marke
     ['garbage before the first record', Buffer.concat([garbage, A, B]), ['a.b 1 1700000000\n', B.subarray(HEADER_BYTES).toString()], [garbage.length]],
     ['garbage between records', Buffer.concat([A, garbage, C]), ['a.b 1 1700000000\n', 'g.h 4 1700000000\n'], [garbage.length]],
     ['two damaged records apart', Buffer.concat([flipped(A, 20), B, flipped(C, 5), A]), [B.subarray(HEADER_BYTES).toString(), 'a.b 1 1700000000\n'], [A.length, C.length]],
-    ['a marker inside a payload is not a record', Buffer.concat([A, markerInPayload, C]), ['a.b 1 1700000000\n', markerInPayload.subarray(HEADER_BYTES).toString(), 'g.h 4 1700000000\n'], []],
+    [
+      'a marker inside a payload is not a record',
+      Buffer.concat([A, markerInPayload, C]),
+      ['a.b 1 1700000000\n', markerInPayload.subarray(HEADER_BYTES).toString(), 'g.h 4 1700000000\n'],
+      [],
+    ],
     ['empty', Buffer.alloc(0), [], []],
   ];
   for (const [name, buf, expected, skipped] of cases) {
     assert.deepEqual(payloads(buf), expected, name);
-    assert.deepEqual(decodeRecords(buf).skipped.map((s) => s.bytes), skipped, name);
+    assert.deepEqual(
+      decodeRecords(buf).skipped.map((s) => s.bytes),
+      skipped,
+      name,
+    );
   }
 });
 
@@ -109,8 +122,16 @@ test('v1 segments (the previous format) are read; at damage, reading stops (v1 h
     const decoded = decodeRecords(buf);
     assert.equal(decoded.version, 1, name);
     assert.equal(decoded.records.length, count, name);
-    assert.deepEqual(decoded.records.map((r) => r.offset - r.start), Array(count).fill(12), name);
-    assert.deepEqual(decoded.skipped.map((s) => ({ kind: s.kind, bytes: s.bytes })), skipped, name);
+    assert.deepEqual(
+      decoded.records.map((r) => r.offset - r.start),
+      Array(count).fill(12),
+      name,
+    );
+    assert.deepEqual(
+      decoded.skipped.map((s) => ({ kind: s.kind, bytes: s.bytes })),
+      skipped,
+      name,
+    );
   }
   assert.equal(decodeRecords(SEGMENT).version, 2);
 });

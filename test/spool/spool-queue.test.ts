@@ -24,7 +24,9 @@ function spoolDir(): string {
 }
 
 function segments(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .sort();
 }
 
 function open(dir: string, more: Partial<SpoolOptions> = {}): BatchQueue {
@@ -84,7 +86,10 @@ test('records an earlier run delivered out of order stay covered through a secon
   // Second run: 0-4 and 10-29 come back; only 10 is delivered (out of order: 0 is still in flight).
   const second = open(dir);
   const again = Array.from({ length: 6 }, () => second.takeNow()!);
-  assert.deepEqual(again.map((l) => l.batch.data.toString()), [...texts(0, 5), ...texts(10, 11)]);
+  assert.deepEqual(
+    again.map((l) => l.batch.data.toString()),
+    [...texts(0, 5), ...texts(10, 11)],
+  );
   again[5]!.ack();
   await second.close();
   second.destroy();
@@ -128,7 +133,9 @@ test('damage in the middle of a segment loses that record only: logged, counted,
   try {
     const bytes = victim.offset + victim.length - victim.start;
     assert.ok(
-      logs.includes(`Spool segment ${path}: damaged record at byte ${victim.start} of ${buf.length}; ${bytes} bytes skipped, reading on from the next intact record at byte ${victim.start + bytes}`),
+      logs.includes(
+        `Spool segment ${path}: damaged record at byte ${victim.start} of ${buf.length}; ${bytes} bytes skipped, reading on from the next intact record at byte ${victim.start + bytes}`,
+      ),
       logs.join('\n'),
     );
     assert.match(metrics.render(), new RegExp(`polymur_spool_skipped_bytes_total\\{spool="${dir}",kind="damaged"\\} ${bytes}\\n`));
@@ -207,7 +214,10 @@ test('a record that no longer checks out when read back is logged, counted and p
     assert.equal(second.takeNow(), undefined);
     assert.equal(second.depth().batches, 0);
     assert.match(metrics.render(), new RegExp(`polymur_spool_points_lost_total\\{spool="${dir}",reason="unreadable"\\} 2\\n`));
-    assert.ok(logs.some((l) => l === `Spool ${dir}: 2 data points lost: record at byte ${victim.start} of ${path} no longer checks out`), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l === `Spool ${dir}: 2 data points lost: record at byte ${victim.start} of ${path} no longer checks out`),
+      logs.join('\n'),
+    );
   } finally {
     await second.close();
   }

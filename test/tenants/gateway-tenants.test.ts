@@ -15,7 +15,13 @@ import { startGateway, writeKeyFile, type GatewayProcess, type KeyFile } from '.
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
 import type { TestCert } from '../../harness/certs.js';
 
-const KEYS = { site1: 'tenant-key-site1-0123456789abcdef', site2: 'tenant-key-site2-0123456789abcdef', flood: 'tenant-key-flood-0123456789abcdef', rate: 'tenant-key-rate-0123456789abcdef0', late: 'tenant-key-late-0123456789abcdef0' };
+const KEYS = {
+  site1: 'tenant-key-site1-0123456789abcdef',
+  site2: 'tenant-key-site2-0123456789abcdef',
+  flood: 'tenant-key-flood-0123456789abcdef',
+  rate: 'tenant-key-rate-0123456789abcdef0',
+  late: 'tenant-key-late-0123456789abcdef0',
+};
 type Name = keyof typeof KEYS;
 
 let sink: TcpSink;
@@ -36,7 +42,11 @@ const series = async (text: string): Promise<number> => {
   const m = new RegExp(`^${text.replace(/[{}".]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(await metrics());
   return m ? Number(m[1]) : NaN;
 };
-const arrived = (prefix: string): string[] => sink.lines.filter((l) => l.startsWith(prefix)).map((l) => l.split(' ')[0]!).sort();
+const arrived = (prefix: string): string[] =>
+  sink.lines
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.split(' ')[0]!)
+    .sort();
 const refreshes = (): number => gateway.stderr().split('API keys refreshed').length - 1;
 
 before(async () => {
@@ -78,7 +88,15 @@ test('names ceiling: new names past -max-names are dropped and counted, known na
   // From the write of the file (its mtime) to the reload seen in the gateway's log.
   const applied = Math.round(Date.now() - statSync(keyFile.path).mtimeMs);
   const names = ['flood.known.a', 'flood.known.b', 'flood.known.c', 'flood.req.1', 'flood.req.2', 'flood.req.3'];
-  assert.equal((await send('flood', names.map((n, i) => `${n} ${i} 1700000000`))).status, 200);
+  assert.equal(
+    (
+      await send(
+        'flood',
+        names.map((n, i) => `${n} ${i} 1700000000`),
+      )
+    ).status,
+    200,
+  );
   await until('the known names', () => arrived('flood.').length >= 3, 10_000);
   await gateway.waitForLog(/3 data points from flood dropped: new names over its ceiling of 3 distinct metric names this hour, e\.g\. "flood\.req\.1"/);
   // The known names still pass beside new ones, which are still refused.
@@ -95,12 +113,16 @@ test('rate: over the bucket the whole batch is refused with 429 and Retry-After;
   // The limit is in force once a batch over it is refused; the batches before it were taken whole.
   let accepted = 0;
   let refused = await send('rate', batch(15, 'a'));
-  await until('the limit in force', async () => {
-    if (refused.status === 200) accepted += 15;
-    else return refused.status === 429;
-    refused = await send('rate', batch(15, 'a'));
-    return false;
-  }, 10_000);
+  await until(
+    'the limit in force',
+    async () => {
+      if (refused.status === 200) accepted += 15;
+      else return refused.status === 429;
+      refused = await send('rate', batch(15, 'a'));
+      return false;
+    },
+    10_000,
+  );
   const retryAfter = Number(refused.headers['retry-after']);
   assert.ok(retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
   await new Promise((r) => setTimeout(r, retryAfter * 1000));
@@ -126,8 +148,14 @@ test('accounting: per-key series bounded by -max-tenant-series, the rest under k
   assert.equal(await series('polymur_points_received_total{key="other"}'), 2);
   assert.equal(await series('polymur_tenant_keys_tracked'), 4);
   assert.equal(await series('polymur_tenant_names{key="flood"}'), 7, 'flood.known.a-c and flood.req.1-4 seen, estimated');
-  const report = (await (await fetch(`http://127.0.0.1:${gateway.statPort}/tenants.json`)).json()) as { tracked: number; tenants: Array<{ key: string; bytesCompressed: number; bytesRaw: number; requests: Record<string, number>; limits?: unknown }> };
-  assert.deepEqual(report.tenants.map((t) => t.key), ['flood', 'rate', 'site1', 'site2', 'other']);
+  const report = (await (await fetch(`http://127.0.0.1:${gateway.statPort}/tenants.json`)).json()) as {
+    tracked: number;
+    tenants: Array<{ key: string; bytesCompressed: number; bytesRaw: number; requests: Record<string, number>; limits?: unknown }>;
+  };
+  assert.deepEqual(
+    report.tenants.map((t) => t.key),
+    ['flood', 'rate', 'site1', 'site2', 'other'],
+  );
   const rate = report.tenants.find((t) => t.key === 'rate')!;
   assert.deepEqual(rate.limits, { pointsPerSecond: 10, burst: 20 });
   assert.ok(rate.requests['429']! >= 2 && rate.requests['200']! >= 2, JSON.stringify(rate.requests));
@@ -135,8 +163,14 @@ test('accounting: per-key series bounded by -max-tenant-series, the rest under k
   const table = await keysCli('usage', '-stat-addr', `127.0.0.1:${gateway.statPort}`);
   const rows = table.trimEnd().split('\n');
   assert.match(rows[0]!, /^KEY +ACCEPTED +RATE +NAMESPACE +NAME_QUOTA +INVALID +BYTES +RAW_BYTES +REQUESTS +NAMES\/H +LIMITS$/);
-  assert.match(rows.find((r) => r.startsWith('flood '))!, /^flood +5 +0 +0 +4 +0 .* 7 +3 names\/hour$/);
-  assert.match(rows.find((r) => r.startsWith('site1 '))!, /^site1 +2 +0 +2 +0 .*no limits; allow site1\. shared\.site1\.$/);
+  assert.match(
+    rows.find((r) => r.startsWith('flood '))!,
+    /^flood +5 +0 +0 +4 +0 .* 7 +3 names\/hour$/,
+  );
+  assert.match(
+    rows.find((r) => r.startsWith('site1 '))!,
+    /^site1 +2 +0 +2 +0 .*no limits; allow site1\. shared\.site1\.$/,
+  );
   assert.match(rows.at(-2)!, /^other +2 /, 'the overflow last');
   assert.equal(rows.at(-1), '(4 keys tracked, -max-tenant-series: later keys are summed under "other")');
   process.stdout.write(table.replace(/^/gm, '# '));

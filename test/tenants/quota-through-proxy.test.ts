@@ -70,8 +70,14 @@ test(`quota: ${OFFERED} points/s offered for ${FLOOD_SECONDS} s to a key limited
     await until('the last probes', () => latencies.length >= seq - 1, 10_000);
     const d = delivery(heavyLines(), 1, points);
     const lightRefused = await scrape(gateway.statPort, 'polymur_tenant_requests_total{key="light",code="429"}');
-    const before = latencies.filter((l) => l.at < floodStart).map((l) => l.ms).sort((a, b) => a - b);
-    const during = latencies.filter((l) => l.at >= floodStart && l.at < lifted).map((l) => l.ms).sort((a, b) => a - b);
+    const before = latencies
+      .filter((l) => l.at < floodStart)
+      .map((l) => l.ms)
+      .sort((a, b) => a - b);
+    const during = latencies
+      .filter((l) => l.at >= floodStart && l.at < lifted)
+      .map((l) => l.ms)
+      .sort((a, b) => a - b);
     process.stdout.write(
       `# quota: offered ${points} points at ${OFFERED}/s (${(points / floodSeconds).toFixed(0)}/s measured) to a key limited to ${RATE}/s burst ${RATE}; ` +
         `delivered ${duringFlood} in the ${floodSeconds.toFixed(1)} s of the flood = ${(duringFlood / floodSeconds).toFixed(0)}/s; ${refused} batches answered 429; ` +

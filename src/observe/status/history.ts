@@ -103,14 +103,17 @@ export function createStatusSampler(registry: Registry, opts: { now?: () => numb
   }
 
   const failures = registry.counter('polymur_status_sample_errors_total', 'Status page samples that failed (a metric collector threw)');
-  const timer = opts.timer === false ? undefined : setInterval(() => {
-    try {
-      sample();
-    } catch {
-      // A collector that throws must not stop the page's clock.
-      failures.inc();
-    }
-  }, opts.intervalMs ?? SAMPLE_INTERVAL_MS);
+  const timer =
+    opts.timer === false
+      ? undefined
+      : setInterval(() => {
+          try {
+            sample();
+          } catch {
+            // A collector that throws must not stop the page's clock.
+            failures.inc();
+          }
+        }, opts.intervalMs ?? SAMPLE_INTERVAL_MS);
   timer?.unref();
 
   return {

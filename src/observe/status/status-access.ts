@@ -61,7 +61,9 @@ export function createStatusAccess(token: string, listenHost: string): StatusAcc
       if (token === '') {
         if (!loopback) return { allowed: false, status: 403, why: `the stat address ${listenHost} is not loopback: set -status-token to serve the status page there` };
         const host = hostOf(req.headers.host ?? '');
-        return isLoopbackHost(host) ? { allowed: true } : { allowed: false, status: 403, why: `Host ${JSON.stringify(host)} is not loopback: set -status-token to reach the page by another name` };
+        return isLoopbackHost(host)
+          ? { allowed: true }
+          : { allowed: false, status: 403, why: `Host ${JSON.stringify(host)} is not loopback: set -status-token to reach the page by another name` };
       }
       const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
       const cookie = cookieValue(req, STATUS_COOKIE);

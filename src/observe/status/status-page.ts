@@ -41,14 +41,7 @@ export interface StatusPage {
   stop(): void;
 }
 
-export function createStatusPage(opts: {
-  registry: Registry;
-  token: string;
-  listenHost: string;
-  startedAt: Date;
-  problems?: RecentProblems;
-  sampler?: StatusSampler;
-}): StatusPage {
+export function createStatusPage(opts: { registry: Registry; token: string; listenHost: string; startedAt: Date; problems?: RecentProblems; sampler?: StatusSampler }): StatusPage {
   const assets = loadAssets();
   const access: StatusAccess = createStatusAccess(opts.token, opts.listenHost);
   const sampler = opts.sampler ?? createStatusSampler(opts.registry);
