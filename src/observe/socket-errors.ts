@@ -45,6 +45,6 @@ export function socketErrorCounter(metrics: Registry, where: SocketPlace, log?: 
   return (err) => {
     const code = socketErrorCode(err);
     counter.inc(1, { where, code });
-    said?.(`Socket error (${where}): ${code === 'other' ? `${(err as { code?: unknown }).code ?? err.name}: ` : ''}${err.message}; connection closed`);
+    said?.(`Socket error (${where}): ${code === 'other' ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ` : ''}${err.message}; connection closed`);
   };
 }
