@@ -29,10 +29,9 @@ export interface InputConfig extends InputsConfig {
 /** The input's stages; a program closes them in this order, the sink after the batcher, the stat server last. */
 export interface Input {
   readonly listener: TcpListener;
-  /** The UDP and pickle listeners that were asked for, closed with the plaintext one. */
-  readonly otherListeners: ReadonlyArray<readonly [string, Stage]>;
-  readonly reporting: Stage;
   readonly batcher: Batcher;
+  /** In the order they close: the listeners (plaintext, and UDP and pickle when asked for), the self-metrics, the batcher. */
+  readonly stages: ReadonlyArray<readonly [string, Stage]>;
   readonly statServer: Stage;
 }
 
@@ -62,42 +61,33 @@ export async function startInput(opts: {
     queues: opts.queues,
     readiness: opts.readiness,
   });
+  // What every listener shares: where its points go, and (on TCP) the client limits.
+  const into = { batcher, metrics: registry, log, onReceived: observability.received };
+  const clientLimits = { maxConnections: config.maxConnections, maxConnectionsPerIp: config.maxConnectionsPerIp, idleTimeoutMs: config.idleTimeoutMs };
   const listener = await createTcpListener({
     listenAddr: config.listenAddr,
-    batcher,
-    maxConnections: config.maxConnections,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    idleTimeoutMs: config.idleTimeoutMs,
-    metrics: registry,
-    log,
-    onReceived: observability.received,
+    ...into,
+    ...clientLimits,
     onBytesRead: createScavengePacer({ collect: youngGenerationCollector() }).read,
   });
   const otherListeners: Array<readonly [string, Stage]> = [];
   if (config.listenUdp !== '') {
-    const udp = await createUdpListener({
-      listenAddr: config.listenUdp,
-      batcher,
-      receiveBufferBytes: config.udpReceiveBufferBytes,
-      metrics: registry,
-      log,
-      onReceived: observability.received,
-    });
+    const udp = await createUdpListener({ listenAddr: config.listenUdp, receiveBufferBytes: config.udpReceiveBufferBytes, ...into });
     otherListeners.push(['UDP listener', udp]);
   }
   if (config.listenPickle !== '') {
     const pickle = await createPickleListener({
       listenAddr: config.listenPickle,
       maxFrameBytes: config.maxPickleBytes,
-      batcher,
-      maxConnections: config.maxConnections,
-      maxConnectionsPerIp: config.maxConnectionsPerIp,
-      idleTimeoutMs: config.idleTimeoutMs,
-      metrics: registry,
-      log,
-      onReceived: observability.received,
+      ...into,
+      ...clientLimits,
     });
     otherListeners.push(['pickle listener', pickle]);
   }
-  return { listener, otherListeners, reporting: observability.reporting, batcher, statServer: observability.statServer };
+  return {
+    listener,
+    batcher,
+    stages: [['listener', listener], ...otherListeners, ['self-metrics', observability.reporting], ['batcher', batcher]],
+    statServer: observability.statServer,
+  };
 }

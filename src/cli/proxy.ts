@@ -130,16 +130,7 @@ async function start(config: ProxyConfig, startUp: StartUp): Promise<Running> {
   });
 
   return {
-    stages: [
-      ['listener', input.listener],
-      ...input.otherListeners,
-      ['self-metrics', input.reporting],
-      ['batcher', input.batcher],
-      ...(compressor ? [['compressor', compressor] as const] : []),
-      ['queue', queue],
-      ['forwarder', forwarder],
-      ['stat server', input.statServer],
-    ],
+    stages: [...input.stages, ...(compressor ? [['compressor', compressor] as const] : []), ['queue', queue], ['forwarder', forwarder], ['stat server', input.statServer]],
     undelivered: () => [
       [forwarder.undelivered(), keptIn(config.spoolDir)],
       [input.batcher.held() + (compressor?.held() ?? 0), LOST],

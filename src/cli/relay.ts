@@ -24,14 +24,7 @@ async function start(config: RelayConfig, startUp: StartUp): Promise<Running> {
     readiness: output.readiness,
   });
   return {
-    stages: [
-      ['listener', input.listener],
-      ...input.otherListeners,
-      ['self-metrics', input.reporting],
-      ['batcher', input.batcher],
-      ...output.stages,
-      ['stat server', input.statServer],
-    ],
+    stages: [...input.stages, ...output.stages, ['stat server', input.statServer]],
     undelivered: () => [
       [output.undelivered(), keptIn(config.spoolDir)],
       [input.batcher.held(), LOST],
