@@ -25,7 +25,10 @@
   }
 
   function duration(seconds) {
-    const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    const d = Math.floor(seconds / 86400),
+      h = Math.floor((seconds % 86400) / 3600),
+      m = Math.floor((seconds % 3600) / 60),
+      s = seconds % 60;
     return (d ? d + 'd ' : '') + (d || h ? h + 'h ' : '') + (d || h || m ? m + 'm ' : '') + s + 's';
   }
 
@@ -60,6 +63,7 @@
     if (keys.total === 0) return;
     $('keys-count').textContent = '(' + keys.total.toLocaleString('en') + ')';
     const counters = [...new Set(keys.rows.flatMap((r) => Object.keys(r.counters)))].sort();
+    const limits = [...new Set(keys.rows.flatMap((r) => Object.keys(r.limits ?? {})))];
     const head = $('keys').tHead.rows[0];
     head.replaceChildren();
     const th = (text, sort) => {
@@ -78,10 +82,15 @@
     th('key', 'key');
     th('points/s', 'rate');
     for (const c of counters) th(c.replace(/^polymur_/, '').replace(/_total$/, ''));
+    for (const l of limits) th(l);
     fill($('keys'), keys.rows, (row, k) => {
       cell(row, k.key);
       cell(row, fmt(k.pointsPerSecond), true);
       for (const c of counters) cell(row, fmt(k.counters[c] ?? 0), true);
+      for (const l of limits) {
+        const v = (k.limits ?? {})[l];
+        cell(row, v === undefined ? '–' : typeof v === 'number' ? fmt(v) : v, typeof v === 'number');
+      }
     });
     const last = Math.min(keys.offset + keys.rows.length, keys.total);
     $('keys-page').textContent = keys.total ? keys.offset + 1 + '–' + last + ' of ' + keys.total.toLocaleString('en') : '';

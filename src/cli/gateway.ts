@@ -16,7 +16,7 @@ import { startOutput } from './routing.js';
 import { programRegistry } from './version.js';
 import { createTenantAccounting } from '../tenants/accounting.js';
 import { createTenantGate } from '../tenants/gate.js';
-import { tenantsReport, TENANTS_PATH } from '../tenants/report.js';
+import { keyLimitsOf, tenantsReport, TENANTS_PATH } from '../tenants/report.js';
 
 async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> {
   log('::: Polymur-gateway :::');
@@ -55,6 +55,7 @@ async function start(config: GatewayConfig, startUp: StartUp): Promise<Running> 
     queues: output.queues,
     readiness: { ...output.readiness, keysLoaded: keys.loaded },
     json: { [TENANTS_PATH]: () => tenantsReport(accounting, (name) => keys.record(name)) },
+    keyLimits: (name) => keyLimitsOf(keys.record(name)),
   });
 
   if (config.httpPort !== undefined && config.httpsPort === undefined) {

@@ -9,6 +9,7 @@ import { createMetricsFlusher, runtimeGraphiteMetrics } from '../observe/graphit
 import { createRateReporter } from '../observe/rate-reporter.js';
 import { readinessReasons, type ReadinessSources } from '../observe/readiness.js';
 import { createStatServer, type StatServer } from '../observe/stat-server.js';
+import type { KeyLimits } from '../observe/status/status-json.js';
 
 /** The 5 s rate line's loop: stale when it missed three of its turns. */
 const RATE_LOOP = 'rate-reporter';
@@ -41,6 +42,8 @@ export async function startObservability(opts: {
   readiness: ReadinessSources;
   /** More JSON answers of the stat address, by path. */
   json?: Readonly<Record<string, () => unknown>>;
+  /** A key's quotas for the status page (the gateway's). */
+  keyLimits?: (key: string) => KeyLimits | undefined;
 }): Promise<Observability> {
   const heartbeat = createHeartbeat();
   opts.registry.gauge('polymur_event_loop_lag_seconds', 'How late the event loop last turned', () => heartbeat.check().eventLoopLagMs / 1000);
@@ -56,6 +59,7 @@ export async function startObservability(opts: {
       liveness: heartbeat.check,
       readiness: () => readinessReasons(opts.readiness),
       ...(opts.json ? { json: opts.json } : {}),
+      keyLimits: opts.keyLimits,
     });
   } catch (err) {
     heartbeat.stop();

@@ -9,6 +9,7 @@ import type { Liveness } from './heartbeat.js';
 import type { Registry } from './metrics.js';
 import { buildStats } from './runtime-stats.js';
 import { createStatusPage } from './status/status-page.js';
+import type { KeyLimits } from './status/status-json.js';
 
 export type StatServer = CommandPort;
 
@@ -28,10 +29,12 @@ export async function createStatServer(opts: {
   statusToken?: string;
   /** More JSON answers by path (the gateway's /tenants.json), computed per request. */
   json?: Readonly<Record<string, () => unknown>>;
+  /** A key's quotas for the status page's keys table (the gateway's). */
+  keyLimits?: ((key: string) => KeyLimits | undefined) | undefined;
 }): Promise<StatServer> {
   const startedAt = opts.startedAt ?? new Date();
   const { host } = parseHostPort(opts.listenAddr);
-  const status = createStatusPage({ registry: opts.registry, token: opts.statusToken ?? '', listenHost: host, startedAt });
+  const status = createStatusPage({ registry: opts.registry, token: opts.statusToken ?? '', listenHost: host, startedAt, keyLimits: opts.keyLimits });
   const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
     const [path = '/', search = ''] = (req.url ?? '/').split('?');
     if (req.method !== 'GET' && req.method !== 'HEAD') {

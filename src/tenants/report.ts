@@ -31,3 +31,16 @@ export function tenantsReport(accounting: TenantAccounting, records: (name: stri
     }),
   };
 }
+
+/** A key's quotas and prefixes as the status page's keys table shows them; undefined when it has none. */
+export function keyLimitsOf(record: KeyRecord | undefined): Readonly<Record<string, number | string>> | undefined {
+  if (record === undefined) return undefined;
+  const { pointsPerSecond, burst, maxNames } = record.limits ?? {};
+  const shown = {
+    ...(pointsPerSecond !== undefined ? { 'limit points/s': pointsPerSecond } : {}),
+    ...(burst !== undefined ? { burst } : {}),
+    ...(maxNames !== undefined ? { 'max names/h': maxNames } : {}),
+    ...(record.allow !== undefined && record.allow.length > 0 ? { allowed: record.allow.join(' ') } : {}),
+  };
+  return Object.keys(shown).length > 0 ? shown : undefined;
+}

@@ -76,7 +76,10 @@ async function assertTotalsMatch(page: Page, program: RunningProgram & { statPor
 test('a proxy, a gateway and a relay under load: plots, totals that match /metrics, a destination shown down within 3 s, the token', { timeout: 120_000 }, async () => {
   const gatewaySink = await startTcpSink();
   const relaySink = await startTcpSink();
-  const keys = writeKeyFile({ alice: 'alice-key-0001', bob: 'bob-key-0002' });
+  const keys = writeKeyFile({
+    alice: JSON.stringify({ keys: [{ key: 'alice-key-0001' }], limits: { pointsPerSecond: 1_000_000, maxNames: 5000 }, allow: ['status.'] }),
+    bob: 'bob-key-0002',
+  });
   const gateway = await startGateway({ keyFile: keys, args: ['-destinations', `127.0.0.1:${gatewaySink.port}`, '-status-token', TOKEN] });
   const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: 'alice-key-0001', args: ['-flush-interval', '200ms'] });
   const relay = await startRelay(['-destinations', `127.0.0.1:${relaySink.port}`]);
@@ -121,6 +124,11 @@ test('a proxy, a gateway and a relay under load: plots, totals that match /metri
     const gatewayPage = opened.get('gateway')!;
     const keyCells = await gatewayPage.$$eval('#keys tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
     assert.deepEqual(keyCells, ['alice']);
+    // alice's quotas, from her record in the key store, beside her counters.
+    const header = await gatewayPage.$$eval('#keys thead th', (ths) => ths.map((th) => th.textContent));
+    const cells = await gatewayPage.$$eval('#keys tbody tr td', (tds) => tds.map((td) => td.textContent));
+    const at = (column: string): string | null | undefined => cells[header.indexOf(column)];
+    assert.deepEqual([at('limit points/s'), at('max names/h'), at('allowed')], ['1,000,000', '5,000', 'status.'], header.join(' | '));
     assert.ok(!(await gatewayPage.content()).includes('alice-key-0001'));
 
     // A destination taken down shows as down within 3 s. (The load stops first: with its one

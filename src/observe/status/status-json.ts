@@ -28,7 +28,12 @@ export interface KeyStatus {
   readonly key: string;
   readonly pointsPerSecond: number;
   readonly counters: Readonly<Record<string, number>>;
+  /** What the program knows of the key besides its counters (the gateway: its quotas and allowed prefixes). */
+  readonly limits?: KeyLimits;
 }
+
+/** A key's quotas as the page shows them: limit name -> value. */
+export type KeyLimits = Readonly<Record<string, number | string>>;
 
 export interface StatusDocument {
   readonly program: string;
@@ -111,7 +116,7 @@ function destinations(registry: Registry, sampler: StatusSampler): DestinationSt
 }
 
 /** Every counter with a `key` label, per key: points received, invalid by reason, requests, ... */
-function keys(registry: Registry, sampler: StatusSampler, query: KeysQuery): StatusDocument['keys'] {
+function keys(registry: Registry, sampler: StatusSampler, query: KeysQuery, limitsOf?: (key: string) => KeyLimits | undefined): StatusDocument['keys'] {
   const rates = sampler.rates(SERIES.pointsIn, 'key');
   const byKey = new Map<string, Record<string, number>>();
   // The per-key families are whichever counters the program registered with a `key` label.
@@ -128,11 +133,10 @@ function keys(registry: Registry, sampler: StatusSampler, query: KeysQuery): Sta
   let names = [...byKey.keys()];
   if (query.filter !== '') names = names.filter((k) => k.includes(query.filter));
   names.sort(query.sort === 'key' ? (a, b) => (a < b ? -1 : a > b ? 1 : 0) : (a, b) => (rates.get(b) ?? 0) - (rates.get(a) ?? 0) || (a < b ? -1 : 1));
-  const rows = names.slice(query.offset, query.offset + query.limit).map((key) => ({
-    key,
-    pointsPerSecond: Math.round(rates.get(key) ?? 0),
-    counters: byKey.get(key)!,
-  }));
+  const rows = names.slice(query.offset, query.offset + query.limit).map((key) => {
+    const limits = limitsOf?.(key);
+    return { key, pointsPerSecond: Math.round(rates.get(key) ?? 0), counters: byKey.get(key)!, ...(limits ? { limits } : {}) };
+  });
   return { total: names.length, offset: query.offset, sort: query.sort, rows };
 }
 
@@ -142,6 +146,7 @@ export function buildStatus(opts: {
   problems: () => readonly Problem[];
   startedAt: Date;
   query: KeysQuery;
+  limitsOf?: ((key: string) => KeyLimits | undefined) | undefined;
   now?: number;
 }): StatusDocument {
   const now = opts.now ?? Date.now();
@@ -158,7 +163,7 @@ export function buildStatus(opts: {
     },
     queues: queues(opts.registry),
     destinations: destinations(opts.registry, opts.sampler),
-    keys: keys(opts.registry, opts.sampler, opts.query),
+    keys: keys(opts.registry, opts.sampler, opts.query, opts.limitsOf),
     problems: opts.problems(),
   };
 }

@@ -10,7 +10,7 @@ import type { Registry } from '../metrics.js';
 import { recentProblems, type RecentProblems } from '../recent-problems.js';
 import { createStatusSampler, type StatusSampler } from './history.js';
 import { STATUS_COOKIE, createStatusAccess, type StatusAccess } from './status-access.js';
-import { buildStatus, keysQuery } from './status-json.js';
+import { buildStatus, keysQuery, type KeyLimits } from './status-json.js';
 
 const PAGE_DIR = fileURLToPath(new URL('../../../../status-page/', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -41,7 +41,16 @@ export interface StatusPage {
   stop(): void;
 }
 
-export function createStatusPage(opts: { registry: Registry; token: string; listenHost: string; startedAt: Date; problems?: RecentProblems; sampler?: StatusSampler }): StatusPage {
+export function createStatusPage(opts: {
+  registry: Registry;
+  token: string;
+  listenHost: string;
+  startedAt: Date;
+  problems?: RecentProblems;
+  sampler?: StatusSampler;
+  /** A key's quotas, shown beside its counters (the gateway's). */
+  keyLimits?: ((key: string) => KeyLimits | undefined) | undefined;
+}): StatusPage {
   const assets = loadAssets();
   const access: StatusAccess = createStatusAccess(opts.token, opts.listenHost);
   const sampler = opts.sampler ?? createStatusSampler(opts.registry);
@@ -83,7 +92,7 @@ export function createStatusPage(opts: { registry: Registry; token: string; list
         res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type }).end(req.method === 'HEAD' ? undefined : asset.body);
         return true;
       }
-      const doc = buildStatus({ registry: opts.registry, sampler, problems: problems.list, startedAt: opts.startedAt, query: keysQuery(query) });
+      const doc = buildStatus({ registry: opts.registry, sampler, problems: problems.list, startedAt: opts.startedAt, query: keysQuery(query), limitsOf: opts.keyLimits });
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json' }).end(JSON.stringify(doc));
       return true;
     },
