@@ -4,14 +4,13 @@
 // Every change is a read-modify-write of the name's record (update-record.ts) that keeps what
 // others wrote meanwhile (limits, allowed prefixes).
 import type { FlagSpec } from '../config/flags.js';
-import { formatGoDuration } from '../observe/go-duration.js';
 import { hashedEntry } from '../keys/entry.js';
 import { generateKey } from '../keys/generate.js';
 import { formatRecord, keyLive, MAX_KEYS_PER_NAME, type KeyRecord, type StoredKey } from '../keys/record.js';
 import type { KeyStore } from '../keys/store.js';
 import { updateRecord } from '../keys/update-record.js';
 import { expiryArg, newName, oneName, parseCommandArgs } from './keys-args.js';
-import { Refused, UsageError } from './keys-errors.js';
+import { Refused } from './keys-errors.js';
 
 export interface KeysContext {
   /** As invoked: polymur-keys or pgw-key. */
@@ -75,7 +74,6 @@ const rotate: KeysCommand = async (ctx, args) => {
   const { words, values } = parseCommandArgs(command, [EXPIRES, EXPIRE_OLD], args.slice(1));
   const name = oneName(command, words);
   const expireOldMs = Number(values['expire-old']);
-  if (expireOldMs < 0) throw new UsageError(`invalid value "${formatGoDuration(BigInt(expireOldMs) * 1_000_000n)}" for flag -expire-old: must not be negative`);
   const { key, stored } = newKey(ctx, String(values.expires));
   const nowMs = ctx.now();
   const { before, after } = await updateRecord(ctx.store, name, (current) => {

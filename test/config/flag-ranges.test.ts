@@ -139,4 +139,9 @@ test('the configuration a program runs with is frozen, all the way down', () => 
   }, TypeError);
   assert.throws(() => (config.gateways as string[]).push('https://c'), TypeError);
   assert.deepEqual(config.gateways, ['https://a', 'https://b']);
+  // Live objects a config carries keep working: a compiled pattern moves its lastIndex as it matches.
+  const rules = deepFreeze({ patterns: [/old\./g], cache: new Map<string, string>() });
+  assert.ok(Object.isFrozen(rules.patterns));
+  assert.ok(rules.patterns[0]!.test('an old.name'));
+  rules.cache.set('a', 'b');
 });

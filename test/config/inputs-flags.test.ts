@@ -14,8 +14,8 @@ const BASE: Record<'proxy' | 'relay', string[]> = {
 const cases: Array<[string, string[], RegExp]> = [
   ['a -listen-udp that is no address', ['-listen-udp', 'udp-please'], /invalid value for flag -listen-udp: bad address "udp-please"/],
   ['a -listen-pickle without a port', ['-listen-pickle', '127.0.0.1'], /invalid value for flag -listen-pickle: bad address "127\.0\.0\.1"/],
-  ['a -max-pickle-bytes of 0', ['-max-pickle-bytes', '0'], /-max-pickle-bytes must be at least 1, got 0/],
-  ['a -udp-receive-buffer of 0', ['-udp-receive-buffer', '0'], /-udp-receive-buffer must be at least 1, got 0/],
+  ['a -max-pickle-bytes of 0', ['-max-pickle-bytes', '0'], /invalid value "0" for flag -max-pickle-bytes: must be at least 1/],
+  ['a -udp-receive-buffer of 0', ['-udp-receive-buffer', '0'], /invalid value "0" for flag -udp-receive-buffer: must be at least 1/],
 ];
 
 for (const program of ['proxy', 'relay'] as const) {

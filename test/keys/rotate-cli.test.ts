@@ -76,7 +76,7 @@ test('refusals and usage errors of rotate, retire and -expires: exit 1 or 2 with
     [['create', 'late', '-expires', '2020-01-01'], 2, /^-expires 2020-01-01 is in the past/],
     [['create', 'late', '-expires', 'tomorrow'], 2, /^invalid value "tomorrow" for flag -expires: give an ISO 8601 date/],
     [['create', 'late', '-expires', '2099-02-30'], 2, /^invalid value "2099-02-30" for flag -expires/],
-    [['rotate', 'site', '-expire-old', '-1h'], 2, /^invalid value "-1h0m0s" for flag -expire-old: must not be negative/],
+    [['rotate', 'site', '-expire-old', '-1h'], 2, /^polymur-keys rotate: invalid value "-1h" for flag -expire-old: must not be negative/],
     [['rotate', 'site', '-expire-old', 'soon'], 2, /^polymur-keys rotate: invalid value "soon" for flag -expire-old: parse error/],
     [['rotate', 'site', '-bogus'], 2, /^polymur-keys rotate: flag provided but not defined: -bogus/],
     [['rotate'], 2, /^polymur-keys rotate takes one NAME/],
