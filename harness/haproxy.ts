@@ -11,7 +11,8 @@ import { accepts, freePort } from './free-port.js';
 import type { TestCert } from './certs.js';
 import { until } from './wait.js';
 
-export const HAPROXY_CONFIG = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'deploy', 'cluster', 'haproxy.cfg');
+// From dist/harness/ to the repository's deploy/.
+export const HAPROXY_CONFIG = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'deploy', 'cluster', 'haproxy.cfg');
 
 export interface HaproxyBackend {
   readonly host: string;
