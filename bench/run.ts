@@ -334,6 +334,15 @@ function gatewaysCpu(r: ThroughputResult): number {
   );
 }
 
+/** The cluster scenario with `gateways` behind HAProxy (0: one gateway, direct), run `runs` times. */
+function clusterScenario(name: string, gateways: number): Promise<{ median: ThroughputResult; all: ThroughputResult[] }> {
+  return repeated(
+    `cluster: ${name}`,
+    () => cluster(burstPoints, gateways),
+    (r) => r.pointsPerSecond,
+  );
+}
+
 function clusterFigure(r: ThroughputResult): string {
   const lbCpu = r.processes['haproxy']?.cpuSecondsPerMillion;
   const rss = Object.entries(r.processes)
@@ -431,26 +440,10 @@ const results = {
   ),
   cluster: wanted('cluster')
     ? {
-        direct: await repeated(
-          'cluster: 1 gateway, direct',
-          () => cluster(burstPoints, 0),
-          (r) => r.pointsPerSecond,
-        ),
-        haproxy1: await repeated(
-          'cluster: HAProxy, 1 gateway',
-          () => cluster(burstPoints, 1),
-          (r) => r.pointsPerSecond,
-        ),
-        haproxy2: await repeated(
-          'cluster: HAProxy, 2 gateways',
-          () => cluster(burstPoints, 2),
-          (r) => r.pointsPerSecond,
-        ),
-        haproxy3: await repeated(
-          'cluster: HAProxy, 3 gateways',
-          () => cluster(burstPoints, 3),
-          (r) => r.pointsPerSecond,
-        ),
+        direct: await clusterScenario('1 gateway, direct', 0),
+        haproxy1: await clusterScenario('HAProxy, 1 gateway', 1),
+        haproxy2: await clusterScenario('HAProxy, 2 gateways', 2),
+        haproxy3: await clusterScenario('HAProxy, 3 gateways', 3),
       }
     : undefined,
   micro: wanted('micro') ? await runMicroBenchmarks(quick) : undefined,

@@ -1,7 +1,6 @@
 // Debian's HAProxy run for real with deploy/cluster/haproxy.cfg, its environment pointing at test
 // gateways on loopback ports, and its own statistics read from its stats socket (`show stat`).
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { accepts, freePort } from './free-port.js';
 import type { TestCert } from './certs.js';
 import { until } from './wait.js';
+import { terminate } from './terminate.js';
 
 // From dist/harness/ to the repository's deploy/.
 export const HAPROXY_CONFIG = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'deploy', 'cluster', 'haproxy.cfg');
@@ -68,11 +68,7 @@ export async function startHaproxy(gateways: readonly HaproxyBackend[], cert: Te
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output = (output + s).slice(-10_000)));
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output = (output + s).slice(-10_000)));
   const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = once(proc, 'exit');
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await terminate(proc);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

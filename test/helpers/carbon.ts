@@ -2,7 +2,6 @@
 // writing whisper files with one-second resolution; values are read back with the whisper module
 // of /usr/bin/python3 (Debian's carbon and whisper live there, not in the default python3).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -50,6 +49,7 @@ for path in paths:
     out.append([[start + i * step, v] for i, v in enumerate(values) if v is not None])
 print(json.dumps(out))
 `;
+import { terminate } from '../../harness/terminate.js';
 
 function listWhisper(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -137,9 +137,7 @@ WHISPER_AUTOFLUSH = True
     },
     async stop() {
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, 'exit');
-      proc.kill('SIGTERM');
-      await exited;
+      await terminate(proc);
       await until('carbon-cache to release its port', async () => !(await accepts(port, host)), 10_000);
     },
     start,

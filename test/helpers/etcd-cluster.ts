@@ -3,13 +3,13 @@
 // certificates required, and etcd's auth on: root, and a `polymur` user that may only read and
 // write the key prefix. Members can be stopped and started again (same data, same ports).
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './carbon.js';
 import { makeCert, type TestCert } from '../../harness/certs.js';
+import { terminate } from '../../harness/terminate.js';
 
 const run = promisify(execFile);
 
@@ -119,11 +119,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
     });
   };
   const stopMember = async (i: number): Promise<void> => {
-    const proc = members[i]!.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = once(proc, 'exit');
-    proc.kill('SIGTERM');
-    await exited;
+    await terminate(members[i]!.proc);
   };
   const up = (): string[] => members.filter((m) => m.proc && m.proc.exitCode === null && m.proc.signalCode === null).map((m) => m.client);
   const ctl = async (...args: string[]): Promise<string> => {

@@ -1,12 +1,12 @@
 // Debian's etcd (etcd-server), run for real in a temporary directory on 127.0.0.1, and its own
 // etcdctl to look at what our key stores wrote.
 import { spawn, execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './carbon.js';
+import { terminate } from '../../harness/terminate.js';
 
 const run = promisify(execFile);
 
@@ -61,11 +61,7 @@ export async function startEtcd(): Promise<Etcd> {
     });
   });
   const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = once(proc, 'exit');
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await terminate(proc);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
