@@ -22,6 +22,8 @@ import { createNameSketch } from '../src/tenants/name-sketch.js';
 import { createNamespace } from '../src/tenants/namespace.js';
 import { screenLines } from '../src/tenants/screen.js';
 import { buildChunk, encodeNames, metricNames } from '../harness/load-generator.js';
+import { quick } from './options.js';
+import { defineScenario, type Row } from './scenario.js';
 
 export interface MicroResult {
   readonly name: string;
@@ -224,3 +226,9 @@ async function routeToSockets(batch: Buffer, lines: number, distribution: 'broad
     for (const s of servers) s.server.close();
   }
 }
+
+export const microScenario = defineScenario({
+  key: 'micro',
+  run: () => runMicroBenchmarks(quick),
+  rows: (micro: MicroResult[]): Row[] => micro.map((m): Row => [`micro: ${m.name}`, m.figure]),
+});

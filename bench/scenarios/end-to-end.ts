@@ -1,0 +1,71 @@
+// End to end: the generator's connections into polymur-proxy, HTTPS + gzip to polymur-gateway, TCP
+// to the counting sink, full speed.
+import { startGateway, startProxy } from '../../harness/system.js';
+import {
+  cpuBudget,
+  cpuNow,
+  figures,
+  generate,
+  GATEWAY_ARGS,
+  harnessFigure,
+  processFigure,
+  repeated,
+  scrape,
+  settle,
+  startSink,
+  stopAll,
+  type Repeated,
+  type ThroughputResult,
+} from '../measure.js';
+import { burstPoints, nodeArgs } from '../options.js';
+import { defineScenario, type Row } from '../scenario.js';
+
+async function endToEnd(points: number): Promise<ThroughputResult> {
+  const sink = await startSink(points);
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`], nodeArgs: nodeArgs('gateway') });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false'], nodeArgs: nodeArgs('proxy') });
+  try {
+    await proxy.waitForLog(/successful/);
+    const cpuBefore = cpuNow({ proxy, gateway });
+    const sinkCpuBefore = (await sink.report()).cpuSeconds;
+    const gen = await generate(proxy.port, points);
+    const report = await settle(sink, points);
+    const gzipBytes = await scrape(proxy.statPort, /^polymur_bytes_written_total\{encoding="gzip"\}/);
+    const rawBytes = await scrape(proxy.statPort, /^polymur_bytes_written_total\{encoding="raw"\}/);
+    const processes = figures({ proxy, gateway }, cpuBefore, points);
+    return {
+      points,
+      arrived: report.lines,
+      lost: points - report.distinct,
+      duplicates: report.duplicates,
+      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
+      processes,
+      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
+      wireBytesPerPoint: Math.round((gzipBytes / points) * 100) / 100,
+      compressionRatio: Math.round((rawBytes / Math.max(gzipBytes, 1)) * 100) / 100,
+    };
+  } finally {
+    await stopAll([proxy, gateway]);
+    await sink.stop();
+  }
+}
+
+export const endToEndScenario = defineScenario({
+  key: 'endToEnd',
+  run: () =>
+    repeated(
+      'end to end',
+      () => endToEnd(burstPoints),
+      (r) => r.pointsPerSecond,
+    ),
+  rows: ({ median: e, all }: Repeated<ThroughputResult>): Row[] => [
+    [
+      'end to end (proxy -> gateway -> sink)',
+      `${e.pointsPerSecond.toLocaleString('en')} points/s (runs ${all.map((r) => r.pointsPerSecond.toLocaleString('en')).join(', ')}), ${e.points.toLocaleString('en')} sent, ${e.lost} lost, ${e.duplicates} duplicated`,
+    ],
+    ['wire bytes per point (gzip)', `${e.wireBytesPerPoint} (compression ${e.compressionRatio}x)`],
+    ['proxy peak RSS / CPU per 1M points', processFigure(all, 'proxy')],
+    ['gateway peak RSS / CPU per 1M points', processFigure(all, 'gateway')],
+    ['harness CPU per 1M points', harnessFigure(e)],
+  ],
+});
