@@ -1,6 +1,11 @@
 {
   "targets": [
     {
+      "target_name": "polymur_lines",
+      "sources": ["lines.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
       "target_name": "isal_gzip",
       "sources": ["isal-gzip.c"],
       "libraries": ["-lisal"],

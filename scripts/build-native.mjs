@@ -1,6 +1,8 @@
-// Builds the ISA-L gzip addon (native/) with npm's own node-gyp; `npm install` runs it. Where
-// ISA-L's headers (Debian: libisal-dev) or a compiler are missing, the build fails and
-// polymur-proxy gzips with node:zlib instead: that is a warning here, never a failed install.
+// Builds the native addons (native/) with npm's own node-gyp; `npm install` runs it: the line
+// passes (lines.c, a C compiler is all it needs: built first) and the ISA-L gzip. Where ISA-L's
+// headers (Debian: libisal-dev) or a compiler are missing, the build fails and polymur-proxy gzips
+// with node:zlib instead (and, without a compiler, validates in JavaScript): that is a warning
+// here, never a failed install.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +29,6 @@ if (!nodeGyp) {
     const cause = output.find((line) => /error|not found|No such file/i.test(line) && !line.startsWith('gyp ERR! stack')) ?? output.at(-1);
     warn(build.error ? build.error.message : (cause ?? `node-gyp exited with ${build.status}`));
   } else {
-    console.log('polymur: built the ISA-L gzip addon (native/build/Release/isal_gzip.node)');
+    console.log('polymur: built the native addons (native/build/Release/polymur_lines.node, isal_gzip.node)');
   }
 }

@@ -15,7 +15,8 @@
 //   stores timestamps as unsigned 32-bit; anything later is absurd for a data point).
 
 import { isUtf8 } from 'node:buffer';
-import { findSuspectBytes } from './suspect-bytes.js';
+import { nativeLines, RUN_COUNT_UNIT } from './native-lines.js';
+import { findSuspectBytes, type SuspectBytes } from './suspect-bytes.js';
 
 /** Why a line was dropped: the `reason` label of polymur_points_invalid_total. */
 export const INVALID_REASONS = ['fields', 'name', 'value', 'timestamp', 'too_long'] as const;
@@ -217,6 +218,12 @@ function isPlainValidLine(buf: Buffer, start: number, end: number): boolean {
   return valueEnd !== -1 && valueEnd < end && buf[valueEnd] === SPACE && valueEnd - valueStart <= MAX_PLAIN_VALUE_BYTES && isPlainTimestamp(buf, valueEnd + 1, end);
 }
 
+/**
+ * Lines read here after a native call that settled none, before it is asked again: a batch whose
+ * every line is unusual (CRLF endings, names beyond ASCII) pays a call per 16 lines, not per line.
+ */
+const NATIVE_BACKOFF_LINES = 16;
+
 /** Collects output pieces; copies only when the output differs from the input. */
 class Output {
   private readonly pieces: Buffer[] = [];
@@ -261,11 +268,29 @@ export function filterLines(
   let invalid = 0;
   let pos = start;
   const hasPrefix = prefix !== undefined && prefix.length > 0;
-  const suspects = findSuspectBytes(buf, start, end);
+  // Runs of plain lines (nearly all of them) are settled in C, one call a run; what stops a run is
+  // read here. A prefix changes every line, so then every line is read here.
+  const native = hasPrefix ? undefined : nativeLines;
+  // Found on the first line read here: a batch the native pass settles whole never needs them.
+  let suspects: SuspectBytes | undefined;
   // The next suspect byte at or after pos: asked for again only once passed (one comparison a line).
   let nextSuspect = -1;
+  // Lines to read here before the native pass is asked again.
+  let readHere = 0;
 
   while (pos < end) {
+    if (native !== undefined) {
+      if (readHere === 0) {
+        const run = native.plainRun(buf, pos, end, maxLineBytes);
+        const count = Math.floor(run / RUN_COUNT_UNIT);
+        points += count;
+        pos = run - count * RUN_COUNT_UNIT;
+        if (pos >= end) break;
+        readHere = count === 0 ? NATIVE_BACKOFF_LINES : 1;
+      }
+      readHere--;
+    }
+    suspects ??= findSuspectBytes(buf, start, end);
     let nl = indexOf.call(buf, LF, pos);
     if (nl === -1 || nl >= end) nl = end;
     let lineEnd = nl;
