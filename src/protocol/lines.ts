@@ -219,10 +219,12 @@ function isPlainValidLine(buf: Buffer, start: number, end: number): boolean {
 }
 
 /**
- * Lines read here after a native call that settled none, before it is asked again: a batch whose
- * every line is unusual (CRLF endings, names beyond ASCII) pays a call per 16 lines, not per line.
+ * Lines read here after a native call that settled none, before it is asked again, doubled at each
+ * miss in a row up to the most: a batch whose every line is unusual (CRLF endings, names beyond
+ * ASCII) pays a call per few hundred lines, not per line.
  */
 const NATIVE_BACKOFF_LINES = 16;
+const MAX_NATIVE_BACKOFF_LINES = 1024;
 
 /** Collects output pieces; copies only when the output differs from the input. */
 class Output {
@@ -275,8 +277,9 @@ export function filterLines(
   let suspects: SuspectBytes | undefined;
   // The next suspect byte at or after pos: asked for again only once passed (one comparison a line).
   let nextSuspect = -1;
-  // Lines to read here before the native pass is asked again.
+  // Lines to read here before the native pass is asked again, and how many after its next miss.
   let readHere = 0;
+  let backoff = NATIVE_BACKOFF_LINES;
 
   while (pos < end) {
     if (native !== undefined) {
@@ -286,7 +289,9 @@ export function filterLines(
         points += count;
         pos = run - count * RUN_COUNT_UNIT;
         if (pos >= end) break;
-        readHere = count === 0 ? NATIVE_BACKOFF_LINES : 1;
+        // None settled: this batch may be all unusual lines; ask less and less often.
+        readHere = count === 0 ? backoff : 1;
+        backoff = count === 0 ? Math.min(2 * backoff, MAX_NATIVE_BACKOFF_LINES) : NATIVE_BACKOFF_LINES;
       }
       readHere--;
     }
