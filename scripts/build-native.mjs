@@ -1,32 +1,49 @@
-// Builds the ISA-L gzip addon (native/) with npm's own node-gyp; `npm install` runs it. Where
-// ISA-L's headers (Debian: libisal-dev) or a compiler are missing, the build fails and
-// polymur-proxy gzips with node:zlib instead: that is a warning here, never a failed install.
+// Builds the native addons with npm's own node-gyp; `npm install` runs it:
+// - native/: the ISA-L gzip addon. Where ISA-L's headers (Debian: libisal-dev) or a compiler are
+//   missing, its build fails and polymur-proxy gzips with node:zlib instead.
+// - native/md5/: hash-route's MD5 (carbon_ch), which needs no library. Without a compiler,
+//   hash-route hashes in JavaScript instead.
+// A failed build is a warning here, never a failed install.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const nativeDir = fileURLToPath(new URL('../native/', import.meta.url));
 // npm puts its node-gyp's path in every script's environment, and the headers' folder if configured.
 const nodeGyp = process.env.npm_config_node_gyp;
 const nodedir = process.env.npm_config_nodedir;
 
-function warn(why) {
-  console.warn(
-    `polymur: the ISA-L gzip addon was not built (${why}).\n` +
+const ADDONS = [
+  {
+    dir: '../native/',
+    name: 'the ISA-L gzip addon',
+    file: 'native/build/Release/isal_gzip.node',
+    fallback:
       'polymur-proxy will gzip with node:zlib, at about three times the CPU per point.\n' +
       "To build it: apt-get install libisal-dev (or your system's ISA-L headers), then npm run build:native.",
-  );
+  },
+  {
+    dir: '../native/md5/',
+    name: "hash-route's MD5 addon",
+    file: 'native/md5/build/Release/polymur_md5.node',
+    fallback: 'hash-route (carbon_ch) will compute MD5 in JavaScript, at about a third more CPU per new metric name.\nTo build it: a C compiler, then npm run build:native.',
+  },
+];
+
+function warn(addon, why) {
+  console.warn(`polymur: ${addon.name} was not built (${why}).\n${addon.fallback}`);
 }
 
-if (!nodeGyp) {
-  warn('run it through npm: npm run build:native');
-} else {
+for (const addon of ADDONS) {
+  if (!nodeGyp) {
+    warn(addon, 'run it through npm: npm run build:native');
+    continue;
+  }
   const args = [nodeGyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-  const build = spawnSync(process.execPath, args, { cwd: nativeDir, encoding: 'utf8' });
+  const build = spawnSync(process.execPath, args, { cwd: fileURLToPath(new URL(addon.dir, import.meta.url)), encoding: 'utf8' });
   if (build.status !== 0) {
     const output = `${build.stdout ?? ''}${build.stderr ?? ''}`.trim().split('\n');
     const cause = output.find((line) => /error|not found|No such file/i.test(line) && !line.startsWith('gyp ERR! stack')) ?? output.at(-1);
-    warn(build.error ? build.error.message : (cause ?? `node-gyp exited with ${build.status}`));
+    warn(addon, build.error ? build.error.message : (cause ?? `node-gyp exited with ${build.status}`));
   } else {
-    console.log('polymur: built the ISA-L gzip addon (native/build/Release/isal_gzip.node)');
+    console.log(`polymur: built ${addon.name} (${addon.file})`);
   }
 }

@@ -1,6 +1,6 @@
 // carbon_ch's ring position of a key: the first 16 bits of its MD5, big-endian, straight over a
 // range of a batch (no Buffer view, no hash object, nothing allocated). The native addon's MD5
-// (native/md5.c, built at install) where it is built, else the same in JavaScript: both several
+// (native/md5/md5.c, built at install) where it is built, else the same in JavaScript: both several
 // times cheaper than node:crypto's one-shot hash, which cost more than the rest of routing a point.
 import { createRequire } from 'node:module';
 
@@ -88,7 +88,7 @@ export const jsMd5Prefix16: Md5Prefix16 = (data, start, end) => {
 };
 
 /** Where `npm install` builds the addon (scripts/build-native.mjs), from dist/src/route/. */
-const MD5_ADDON = '../../../native/build/Release/polymur_md5.node';
+const MD5_ADDON = '../../../native/md5/build/Release/polymur_md5.node';
 
 function loadNative(): { ringPrefix16: Md5Prefix16 } | { error: string } {
   try {
