@@ -22,9 +22,21 @@ export interface Generated {
   cpuSeconds: number;
 }
 
-export async function generate(port: number, points: number, ratePerSecond?: number, chunkTimesFile?: string): Promise<Generated> {
+export function generate(port: number, points: number, ratePerSecond?: number, chunkTimesFile?: string): Promise<Generated> {
+  return generateLoad(port, { points, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}) });
+}
+
+export interface LoadJob {
+  readonly points: number;
+  readonly ratePerSecond?: number;
+  readonly chunkTimesFile?: string;
+  /** Distinct metric names the points cycle through (the generator's default when absent: 10,000). */
+  readonly distinctNames?: number;
+}
+
+export async function generateLoad(port: number, job: LoadJob): Promise<Generated> {
   const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit', execArgv: nodeArgs('generator') });
-  child.send({ port, connections: CONNECTIONS, points, seed: 42, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}) });
+  child.send({ port, connections: CONNECTIONS, seed: 42, ...job });
   const [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
   if (msg.type !== 'done') throw new Error(`load generator failed: ${msg.message}`);
   return msg;

@@ -14,6 +14,7 @@ import type { Row, Scenario } from './scenario.js';
 import { clusterScenarios } from './scenarios/cluster.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
 import { latencyScenario } from './scenarios/latency.js';
+import { namesScenario } from './scenarios/names.js';
 import { relayBroadcastScenario, relayHashRouteRulesScenario, relayHashRouteScenario } from './scenarios/relay.js';
 
 /** In the order they run; a scenario's rows may compare it with one before it. */
@@ -23,6 +24,7 @@ const SCENARIOS: readonly Scenario[] = [
   relayBroadcastScenario,
   relayHashRouteScenario,
   relayHashRouteRulesScenario,
+  namesScenario,
   clusterScenarios,
   microScenario,
 ];

@@ -1,11 +1,6 @@
 {
   "targets": [
     {
-      "target_name": "polymur_lines",
-      "sources": ["lines.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"]
-    },
-    {
       "target_name": "isal_gzip",
       "sources": ["isal-gzip.c"],
       "libraries": ["-lisal"],

@@ -1,13 +1,22 @@
 // The relay (polymur) at full speed: broadcast to one sink, hash-route to three, and hash-route
 // through carbon's rule files (10 rewrite rules, a 100-line blacklist).
 import { startRelay } from '../../harness/system.js';
-import { cpuBudget, cpuNow, figures, generate, relayFigure, repeated, settle, startSink, type Repeated, type ThroughputResult } from '../measure.js';
+import { cpuBudget, cpuNow, figures, generateLoad, relayFigure, repeated, scrape, settle, startSink, type Repeated, type ThroughputResult } from '../measure.js';
 import { burstPoints, nodeArgs } from '../options.js';
 import { writeBenchRules } from '../rules.js';
 import { defineScenario, type Row } from '../scenario.js';
 
+/** What a scenario varies beyond the defaults: the load's distinct names, and series read from the relay's /metrics. */
+export interface RelayLoad {
+  readonly distinctNames?: number;
+  /** Summed over the matching lines, read once every point arrived; in the result's `metrics` by the same keys. */
+  readonly metrics?: Readonly<Record<string, RegExp>>;
+}
+
+export type RelayResult = ThroughputResult & { readonly metrics: Record<string, number> };
+
 /** `ruleArgs`: the relay's rule-file flags (the scenario with rules), none for the one without. */
-export async function relay(points: number, distribution: 'broadcast' | 'hash-route', ruleArgs: string[] = []): Promise<ThroughputResult> {
+export async function relay(points: number, distribution: 'broadcast' | 'hash-route', ruleArgs: string[] = [], load: RelayLoad = {}): Promise<RelayResult> {
   const sinks = await Promise.all(Array.from({ length: distribution === 'broadcast' ? 1 : 3 }, () => startSink(points)));
   const relayProcess = await startRelay(
     [
@@ -25,7 +34,7 @@ export async function relay(points: number, distribution: 'broadcast' | 'hash-ro
   try {
     const cpuBefore = cpuNow({ relay: relayProcess });
     const sinkCpuBefore = (await Promise.all(sinks.map((s) => s.report()))).reduce((n, r) => n + r.cpuSeconds, 0);
-    const gen = await generate(relayProcess.port, points);
+    const gen = await generateLoad(relayProcess.port, { points, ...(load.distinctNames ? { distinctNames: load.distinctNames } : {}) });
     const reports = await Promise.all(sinks.map((s) => settle(s, distribution === 'broadcast' ? points : 0)));
     // With hash-route each sink gets a share; settle until the shares add up.
     let merged = reports;
@@ -37,7 +46,10 @@ export async function relay(points: number, distribution: 'broadcast' | 'hash-ro
     const distinct = merged.reduce((n, r) => n + r.distinct, 0);
     const lastArrival = Math.max(...merged.map((r) => r.lastArrivalMs));
     const processes = figures({ relay: relayProcess }, cpuBefore, points);
+    const metrics: Record<string, number> = {};
+    for (const [key, series] of Object.entries(load.metrics ?? {})) metrics[key] = await scrape(relayProcess.statPort, series);
     return {
+      metrics,
       points,
       arrived: merged.reduce((n, r) => n + r.lines, 0),
       lost: points - distinct,

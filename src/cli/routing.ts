@@ -74,6 +74,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     distribution: config.distribution,
     hashType: config.hashType,
     replicationFactor: config.replicationFactor,
+    nameCacheNames: config.routeCacheNames,
     queueCapPoints: config.outgoingQueueCap,
     queueMaxBytes,
     whenFull: config.whenFull,

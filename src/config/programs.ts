@@ -15,6 +15,7 @@
 import type { FlagSpec } from './flags.js';
 import { STATE_DIR_USAGE } from './state-dir.js';
 import { KEY_STORE_ACCESS_FLAGS, KEY_STORE_USAGE } from './key-store-access.js';
+import { DEFAULT_NAME_CACHE_NAMES } from '../route/name-cache.js';
 
 const MiB = 1024 * 1024;
 
@@ -173,6 +174,13 @@ export const ROUTING_FLAGS = [
   },
   { name: 'hash-type', type: 'string', default: 'carbon_ch', usage: 'Consistent hash for hash-route: carbon_ch, fnv1a_ch' },
   { name: 'replication-factor', type: 'int', default: 1, range: 'positive', usage: 'Destinations each data point goes to with hash-route' },
+  {
+    name: 'route-cache-names',
+    type: 'int',
+    default: DEFAULT_NAME_CACHE_NAMES,
+    range: 'non-negative',
+    usage: 'Metric names whose hash-route (carbon_ch) destination is cached, so a name seen again is not hashed again (some 80 bytes each at most; 0: no cache)',
+  },
   metricsFlush,
   logFormat,
   statAddr,

@@ -22,6 +22,8 @@ export interface RoutingConfig {
   readonly distribution: 'broadcast' | 'hash-route';
   readonly hashType: 'carbon_ch' | 'fnv1a_ch';
   readonly replicationFactor: number;
+  /** -route-cache-names: 0 is no cache. */
+  readonly routeCacheNames: number;
   readonly outgoingQueueCap: number;
   readonly metricsFlushMs: number;
   readonly spoolDir: string;
@@ -72,6 +74,7 @@ export function readRoutingConfig(f: FlagReader<FlagsOf<typeof ROUTING_FLAGS>>):
     distribution,
     hashType: f.oneOf('hash-type', ['carbon_ch', 'fnv1a_ch'] as const),
     replicationFactor,
+    routeCacheNames: f.int('route-cache-names'),
     outgoingQueueCap: f.int('outgoing-queue-cap'),
     metricsFlushMs: f.int('metrics-flush') * 1000,
     spoolDir: statePath(stateDir, f.string('spool-dir')),

@@ -1,4 +1,4 @@
-// The per-line passes of the hot path done in C, one call per run of lines (native/lines.c, built
+// The per-line passes of the hot path done in C, one call per run of lines (native/lines/lines.c, built
 // at install beside the ISA-L addon; it needs only a C compiler). Where it is not built, undefined:
 // the callers do the same work in JavaScript, with the same results.
 import { createRequire } from 'node:module';
@@ -19,7 +19,7 @@ export interface NativeLines {
 }
 
 /** Where `npm install` builds the addon (scripts/build-native.mjs), from dist/src/protocol/. */
-const ADDON = '../../../native/build/Release/polymur_lines.node';
+const ADDON = '../../../native/lines/build/Release/polymur_lines.node';
 
 function load(): NativeLines | undefined {
   // POLYMUR_NATIVE_LINES=0 runs the JavaScript forms (the tests compare the two).

@@ -4,9 +4,12 @@
 //   "%d-%s" % (i, instance) for fnv1a_ch;
 // - carbon_ch position: first 16 bits of MD5; fnv1a_ch: FNV-1a 32 folded (h >> 16) ^ (h & 0xffff);
 // - a taken position is bumped by 1 until free; a key goes to the first entry at or after its position.
-import { hash as oneShotHash } from 'node:crypto';
+// A metric name's position has 16 bits, so the ring is also a table of the first node at or after
+// each of the 65,536 positions: placing a name is its hash and one array read.
 import type { DestinationAddress } from './destination.js';
 import { nodeKey } from './destination.js';
+import { md5Prefix16, type Md5Prefix16 } from './md5.js';
+import { createNameCache, DEFAULT_NAME_CACHE_NAMES, nameCacheLimits, type NameCache } from './name-cache.js';
 
 export type HashType = 'carbon_ch' | 'fnv1a_ch';
 
@@ -18,7 +21,7 @@ export interface HashRing {
   getNodes(metric: Buffer | string, count: number): DestinationAddress[];
   /**
    * Index (in `nodes` order) of the first node for the metric name metric[start, end): the hot
-   * path for replication 1. Names seen before are answered from a cache, without MD5.
+   * path for replication 1. carbon_ch answers names seen before from the name cache, without MD5.
    */
   firstNodeIndex(metric: Buffer, start?: number, end?: number): number;
   readonly nodes: readonly DestinationAddress[];
@@ -40,46 +43,43 @@ export function fnv1a32(data: Buffer, start = 0, end = data.length): number {
   return h >>> 0;
 }
 
-export function ringPosition(key: Buffer, hashType: HashType): number {
-  if (hashType === 'fnv1a_ch') {
-    const h = fnv1a32(key);
-    return (h >>> 16) ^ (h & 0xffff);
-  }
-  const digest = oneShotHash('md5', key, 'buffer');
-  return (digest[0]! << 8) | digest[1]!;
+/** fnv1a_ch's position: FNV-1a 32, folded to 16 bits. */
+const foldFnv = (h: number): number => (h >>> 16) ^ (h & 0xffff);
+
+export function ringPosition(key: Buffer, hashType: HashType, md5: Md5Prefix16 = md5Prefix16): number {
+  return hashType === 'fnv1a_ch' ? foldFnv(fnv1a32(key)) : md5(key, 0, key.length);
 }
 
-/**
- * Names the name -> node cache holds: metric names repeat every interval, and a cached answer
- * costs a short hash, a lookup and a compare instead of an MD5. Emptied when full (some 15 MiB at most).
- */
-const CACHE_MAX_NAMES = 1 << 16;
-
-interface CachedPlacement {
-  readonly name: Buffer;
-  readonly owner: number;
-}
-
-/** buf[start, end) equals name, byte for byte. */
-function sameBytes(buf: Buffer, start: number, end: number, name: Buffer): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
-  return true;
+export interface HashRingOptions {
+  /**
+   * carbon_ch's name -> node cache, emptied here (this ring places names anew): the router keeps
+   * one across rebuilds, so its counts go on. A cache of the default size when absent.
+   */
+  readonly cache?: NameCache;
+  /** carbon_ch's MD5: the native addon's where it is built (tests pass each). */
+  readonly md5?: Md5Prefix16;
 }
 
 function replicaKey(node: DestinationAddress, i: number, hashType: HashType): string {
   return hashType === 'fnv1a_ch' ? `${i}-${node.instance ?? 'None'}` : `(${pyRepr(node.host)}, ${pyRepr(node.instance)}):${i}`;
 }
 
-export function createHashRing(nodes: readonly DestinationAddress[], hashType: HashType, replicas = 100): HashRing {
+/** Replicas per node: carbon's. */
+const REPLICAS = 100;
+
+/** Positions a metric name can have: 16 bits. */
+const NAME_POSITIONS = 0x10000;
+
+export function createHashRing(nodes: readonly DestinationAddress[], hashType: HashType, options: HashRingOptions = {}): HashRing {
+  const md5 = options.md5 ?? md5Prefix16;
   const positions: number[] = [];
   const owners: number[] = [];
   const taken = new Set<number>();
   // Insert node by node, replica by replica, as carbon does: collisions depend on that order.
   const entries: Array<[number, number]> = [];
   nodes.forEach((node, n) => {
-    for (let i = 0; i < replicas; i++) {
-      let position = ringPosition(Buffer.from(replicaKey(node, i, hashType)), hashType);
+    for (let i = 0; i < REPLICAS; i++) {
+      let position = ringPosition(Buffer.from(replicaKey(node, i, hashType)), hashType, md5);
       while (taken.has(position)) position++;
       taken.add(position);
       entries.push([position, n]);
@@ -105,26 +105,29 @@ export function createHashRing(nodes: readonly DestinationAddress[], hashType: H
     return lo === positions.length ? 0 : lo;
   };
 
-  // Keyed by FNV-1a of the name; the ring never changes (a new ring is built instead), so neither do the answers.
-  const cache = new Map<number, CachedPlacement>();
+  const ownerAt = new Uint32Array(positions.length === 0 ? 0 : NAME_POSITIONS);
+  for (let p = 0; p < ownerAt.length; p++) ownerAt[p] = owners[search(p)]!;
+
+  const cache = options.cache ?? createNameCache(nameCacheLimits(DEFAULT_NAME_CACHE_NAMES));
+  cache.clear();
 
   return {
     nodes,
     firstNodeIndex(metric, start = 0, end = metric.length) {
-      const key = fnv1a32(metric, start, end);
-      const cached = cache.get(key);
-      if (cached !== undefined && sameBytes(metric, start, end, cached.name)) return cached.owner;
-      const name = Buffer.from(metric.subarray(start, end)); // a copy: metric is a view of a batch
-      const owner = owners[search(ringPosition(name, hashType))]!;
-      if (cache.size >= CACHE_MAX_NAMES) cache.clear();
-      cache.set(key, { name, owner });
+      const hash = fnv1a32(metric, start, end);
+      // fnv1a_ch's position is that hash: no cache could answer sooner.
+      if (hashType === 'fnv1a_ch') return ownerAt[foldFnv(hash)]!;
+      const cached = cache.lookup(metric, start, end, hash);
+      if (cached >= 0) return cached;
+      const owner = ownerAt[md5(metric, start, end)]!;
+      cache.store(metric, start, end, hash, owner);
       return owner;
     },
     getNodes(metric, count) {
       if (positions.length === 0 || count < 1) return [];
       if (distinctNodes === 1) return [nodes[0]!];
       const key = typeof metric === 'string' ? Buffer.from(metric) : metric;
-      let index = search(ringPosition(key, hashType));
+      let index = search(ringPosition(key, hashType, md5));
       // carbon stops one entry short of a full turn.
       const last = (index - 1 + positions.length) % positions.length;
       const chosen: number[] = [];

@@ -3,6 +3,7 @@
 import type { Batch, BatchQueue } from '../batch/batch.js';
 import type { DestinationAddress } from './destination.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
+import type { NameCache } from './name-cache.js';
 import type { Part } from './reserve.js';
 import { splitByDestination } from './split.js';
 
@@ -19,8 +20,9 @@ export interface RingPlacement<D extends RingMember> {
   place(batch: Batch): Array<Part<D>> | null;
 }
 
-export function createRingPlacement<D extends RingMember>(hashType: HashType, replication: number): RingPlacement<D> {
-  let ring: HashRing = createHashRing([], hashType);
+/** `cache`: carbon_ch's name -> node cache, kept across rebuilds (each empties it). */
+export function createRingPlacement<D extends RingMember>(hashType: HashType, replication: number, cache: NameCache): RingPlacement<D> {
+  let ring: HashRing = createHashRing([], hashType, { cache });
   let members: D[] = [];
   return {
     rebuild(all) {
@@ -28,6 +30,7 @@ export function createRingPlacement<D extends RingMember>(hashType: HashType, re
       ring = createHashRing(
         members.map((d) => d.address),
         hashType,
+        { cache },
       );
     },
     place(batch) {

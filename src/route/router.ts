@@ -15,6 +15,8 @@ import { DestinationError, parseDestination, type DestinationAddress, type Distr
 import { createDestinationRegistry, type Destination, type DestinationStatus } from './destination-registry.js';
 import { createFailover } from './failover.js';
 import type { HashType } from './hash-ring.js';
+import { md5Engine } from './md5.js';
+import { createNameCache, DEFAULT_NAME_CACHE_NAMES, nameCacheLimits, registerNameCacheMetrics } from './name-cache.js';
 import type { Part } from './reserve.js';
 import { createRingPlacement } from './ring-placement.js';
 import { createRouterMetrics, startQueueReport } from './router-report.js';
@@ -34,6 +36,8 @@ export interface RouterOptions {
   readonly distribution: Distribution;
   readonly hashType?: HashType;
   readonly replicationFactor?: number;
+  /** Metric names whose hash-route node is cached (-route-cache-names; 0: none). */
+  readonly nameCacheNames?: number;
   /** Per in-memory destination queue, in points (a spooled queue is bounded by the spool instead). */
   readonly queueCapPoints: number;
   readonly queueMaxBytes?: number;
@@ -58,7 +62,12 @@ export function createRouter(opts: RouterOptions): Router {
   let closed = false;
   let closing: Promise<void> | undefined;
   const m = createRouterMetrics(opts.metrics, { list: () => registry.list() });
-  const ring = createRingPlacement<Destination>(opts.hashType ?? 'carbon_ch', opts.replicationFactor ?? 1);
+  const nameCache = createNameCache(nameCacheLimits(opts.nameCacheNames ?? DEFAULT_NAME_CACHE_NAMES));
+  if (hashRoute) {
+    registerNameCacheMetrics(opts.metrics, nameCache);
+    if ((opts.hashType ?? 'carbon_ch') === 'carbon_ch') opts.log(`hash-route: carbon_ch, ${md5Engine}`);
+  }
+  const ring = createRingPlacement<Destination>(opts.hashType ?? 'carbon_ch', opts.replicationFactor ?? 1, nameCache);
   // Senders refused wait until what failover handed over is placed too.
   const wakeups = createWakeups(() => failover.flush());
   const registry = createDestinationRegistry({

@@ -34,6 +34,12 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     assert.deepEqual([run.median.lost, run.median.pointsPerSecond > 0], [0, true], `cluster ${layout}`);
     assert.equal('haproxy' in run.median.processes, layout !== 'direct', `cluster ${layout}: HAProxy's CPU measured`);
   }
+  for (const [names, all] of Object.entries(report.names as Record<string, Array<{ lost: number; metrics: Record<string, number> }>>)) {
+    for (const r of all) {
+      assert.equal(r.lost, 0, `${names} distinct names: lost points`);
+      assert.ok(r.metrics['hits']! + r.metrics['misses']! > 0, `${names} distinct names: the name cache's counts read from /metrics`);
+    }
+  }
   const e = report.endToEnd.median;
   assert.ok(e.wireBytesPerPoint > 0 && e.compressionRatio > 1, 'compression figures');
   const l = report.latency.median;
@@ -46,6 +52,7 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     'relay broadcast',
     'relay hash-route',
     'relay hash-route with rules',
+    'relay hash-route, 5,000,000 distinct names',
     'cluster: HAProxy -> 3 gateways',
     'cluster: CPU per 1M, HAProxy vs direct',
     'micro: framing',

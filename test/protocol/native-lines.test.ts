@@ -1,4 +1,4 @@
-// The C passes of the hot path (native/lines.c) against the JavaScript they stand in for: a line
+// The C passes of the hot path (native/lines/lines.c) against the JavaScript they stand in for: a line
 // the native validation counts is one checkLine accepts unchanged, and it stops at the first line
 // that is not plain; the native names sketch sets exactly the registers screen.ts's own loop sets;
 // and with the addon switched off (POLYMUR_NATIVE_LINES=0) the validation tests pass as they do with it.
@@ -28,7 +28,7 @@ function lines(random: () => number, count: number): string[] {
 }
 
 test('the native addon is built (npm install builds it beside the ISA-L one)', () => {
-  assert.ok(native, 'native/build/Release/polymur_lines.node loads');
+  assert.ok(native, 'native/lines/build/Release/polymur_lines.node loads');
 });
 
 test('plainRun counts only lines checkLine accepts unchanged, and stops at the first other one', () => {

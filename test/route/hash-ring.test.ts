@@ -1,10 +1,12 @@
 // hash-route must place every metric where carbon itself would (so graphite-web finds it): our ring
 // against carbon's own ConsistentHashingRouter (Debian's graphite-carbon), for both hash types, sets
-// with and without instances, sets big enough that replica positions collide, and replication 2.
+// with and without instances, sets big enough that replica positions collide, and replication 2;
+// carbon_ch with each of our MD5s (the native addon's and the JavaScript fallback).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDestinations } from '../../src/route/destination.js';
 import { createHashRing, ringPosition, type HashType } from '../../src/route/hash-ring.js';
+import { jsMd5Prefix16, nativeMd5Prefix16, type Md5Prefix16 } from '../../src/route/md5.js';
 import { carbonPlacement } from '../helpers/carbon-ring.js';
 
 const NAMES = 10_000;
@@ -47,26 +49,34 @@ function collisions(destinations: string[], hashType: HashType): number {
 
 const names = metricNames();
 
+const MD5_ENGINES: Array<[string, Md5Prefix16]> = [
+  ['native', nativeMd5Prefix16!],
+  ['JavaScript', jsMd5Prefix16],
+];
+
 for (const hashType of ['carbon_ch', 'fnv1a_ch'] as const) {
   test(`${hashType}: every metric lands where carbon's router puts it (replication 1 and 2)`, async () => {
     for (const [label, destinations] of Object.entries(SETS)) {
-      const ring = createHashRing(parseDestinations(destinations.join(',')), hashType);
-      const index = new Map(ring.nodes.map((n, i) => [n, i]));
       const [one, two] = await Promise.all([
         carbonPlacement({ destinations, names, hashType, replication: 1 }),
         carbonPlacement({ destinations, names, hashType, replication: 2 }),
       ]);
       assert.equal(one.length, names.length);
-      const mismatches: string[] = [];
-      names.forEach((name, k) => {
-        const ours1 = ring.getNodes(name, 1).map((n) => index.get(n)!);
-        const hot = ring.firstNodeIndex(Buffer.from(name));
-        const ours2 = ring.getNodes(name, 2).map((n) => index.get(n)!);
-        if (ours1.join() !== one[k]!.join() || hot !== one[k]![0] || ours2.join() !== two[k]!.join()) {
-          mismatches.push(`${name}: carbon ${one[k]} / ${two[k]}, ours ${ours1} (hot path ${hot}) / ${ours2}`);
-        }
-      });
-      assert.equal(mismatches.length, 0, `${label}: ${mismatches.length} of ${names.length} placements differ, e.g.\n${mismatches.slice(0, 5).join('\n')}`);
+      for (const [engine, md5] of hashType === 'carbon_ch' ? MD5_ENGINES : MD5_ENGINES.slice(0, 1)) {
+        const ring = createHashRing(parseDestinations(destinations.join(',')), hashType, { md5 });
+        const index = new Map(ring.nodes.map((n, i) => [n, i]));
+        const mismatches: string[] = [];
+        names.forEach((name, k) => {
+          const ours1 = ring.getNodes(name, 1).map((n) => index.get(n)!);
+          // Three sights: hashed, hashed and kept by the name cache, answered by it.
+          const hot = [0, 1, 2].map(() => ring.firstNodeIndex(Buffer.from(name)));
+          const ours2 = ring.getNodes(name, 2).map((n) => index.get(n)!);
+          if (ours1.join() !== one[k]!.join() || hot.some((n) => n !== one[k]![0]) || ours2.join() !== two[k]!.join()) {
+            mismatches.push(`${name}: carbon ${one[k]} / ${two[k]}, ours ${ours1} (hot path ${hot}) / ${ours2}`);
+          }
+        });
+        assert.equal(mismatches.length, 0, `${label} (${engine} MD5): ${mismatches.length} of ${names.length} placements differ, e.g.\n${mismatches.slice(0, 5).join('\n')}`);
+      }
       // The placements are spread over the set, not piled on one node.
       assert.equal(new Set(one.map((p) => p[0])).size, destinations.length, `${label}: every node owns some metrics`);
     }
