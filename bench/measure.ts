@@ -12,8 +12,8 @@ import { CONNECTIONS, nodeArgs, runs } from './options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** A sink for `points` spread over the bench's connections. */
-export const startSink = (points: number): Promise<Sink> => startCountingSink(CONNECTIONS, Math.ceil(points / CONNECTIONS), nodeArgs('sink'));
+/** A sink for `points` spread over the bench's connections, on `host` (127.0.0.1 unless given). */
+export const startSink = (points: number, host?: string): Promise<Sink> => startCountingSink(CONNECTIONS, Math.ceil(points / CONNECTIONS), nodeArgs('sink'), host);
 
 export interface Generated {
   sent: number;
