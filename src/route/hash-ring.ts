@@ -21,6 +21,11 @@ export interface HashRing {
    * path for replication 1. Names seen before are answered from a cache, without MD5.
    */
   firstNodeIndex(metric: Buffer, start?: number, end?: number): number;
+  /**
+   * Indexes (in `nodes` order) of getNodes(metric[start, end), count): the hot path for replication
+   * above 1. Names seen before are answered from a cache, without MD5; the array is the cache's, not to be changed.
+   */
+  nodeIndexes(metric: Buffer, start: number, end: number, count: number): readonly number[];
   readonly nodes: readonly DestinationAddress[];
 }
 
@@ -58,6 +63,13 @@ const CACHE_MAX_NAMES = 1 << 16;
 interface CachedPlacement {
   readonly name: Buffer;
   readonly owner: number;
+}
+
+/** A name's replication placement: its node indexes for `count` copies. */
+interface CachedReplicas {
+  readonly name: Buffer;
+  readonly count: number;
+  readonly owners: readonly number[];
 }
 
 /** buf[start, end) equals name, byte for byte. */
@@ -108,8 +120,25 @@ export function createHashRing(nodes: readonly DestinationAddress[], hashType: H
   // Keyed by FNV-1a of the name; the ring never changes (a new ring is built instead), so neither do the answers.
   const cache = new Map<number, CachedPlacement>();
 
+  // Replication's placements (nodeIndexes), cached per name as firstNodeIndex's owners are: getNodes
+  // once per new name, then a short hash, a lookup and a compare per line instead of an MD5, a Set and
+  // two arrays.
+  const placements = new Map<number, CachedReplicas>();
+  let indexOfNode: Map<DestinationAddress, number> | undefined;
+
   return {
     nodes,
+    nodeIndexes(metric, start, end, count) {
+      const key = fnv1a32(metric, start, end);
+      const cached = placements.get(key);
+      if (cached !== undefined && cached.count === count && sameBytes(metric, start, end, cached.name)) return cached.owners;
+      const name = Buffer.from(metric.subarray(start, end)); // a copy: metric is a view of a batch
+      indexOfNode ??= new Map(nodes.map((n, i) => [n, i]));
+      const owners = this.getNodes(name, count).map((n) => indexOfNode!.get(n)!);
+      if (placements.size >= CACHE_MAX_NAMES) placements.clear();
+      placements.set(key, { name, count, owners });
+      return owners;
+    },
     firstNodeIndex(metric, start = 0, end = metric.length) {
       const key = fnv1a32(metric, start, end);
       const cached = cache.get(key);
