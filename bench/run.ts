@@ -14,6 +14,7 @@ import type { Row, Scenario } from './scenario.js';
 import { clusterScenarios } from './scenarios/cluster.js';
 import { destinationsScenario } from './scenarios/destinations.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
+import { keysScenario } from './scenarios/keys.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { relayBroadcastScenario, relayHashRouteRulesScenario, relayHashRouteScenario } from './scenarios/relay.js';
 
@@ -26,6 +27,7 @@ const SCENARIOS: readonly Scenario[] = [
   relayHashRouteRulesScenario,
   clusterScenarios,
   destinationsScenario,
+  keysScenario,
   microScenario,
 ];
 

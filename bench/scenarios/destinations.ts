@@ -2,7 +2,7 @@
 // (1 sink: 1): what each more destination, and each copy, costs per point. carbon's ring puts the
 // copies of a name on distinct hosts, so each sink listens on its own loopback address (127.0.0.N).
 import { startRelay } from '../../harness/system.js';
-import { cpuBudget, cpuNow, figures, generate, harnessFigure, median, processFigure, repeated, startSink, type Repeated, type ThroughputResult } from '../measure.js';
+import { cpuBudget, cpuNow, figures, generate, harnessFigure, interleaved, median, processFigure, startSink, type Repeated, type ThroughputResult } from '../measure.js';
 import { burstPoints, nodeArgs } from '../options.js';
 import { defineScenario, type Row } from '../scenario.js';
 
@@ -82,17 +82,13 @@ const cpuOf = (all: DestinationsResult[]): number[] => all.map((r) => r.processe
 
 export const destinationsScenario = defineScenario({
   key: 'destinations',
-  run: async () => {
-    const out: Partial<Results> = {};
-    for (const c of CASES) {
-      out[c.key] = await repeated(
-        `destinations: ${c.destinations}, replication ${c.replication}`,
-        () => destinations(burstPoints, c.destinations, c.replication),
-        (r) => r.pointsPerSecond,
-      );
-    }
-    return out as Results;
-  },
+  run: (): Promise<Results> =>
+    interleaved(
+      (c) => `destinations: ${c.destinations}, replication ${c.replication}`,
+      CASES,
+      (c) => destinations(burstPoints, c.destinations, c.replication),
+      (r) => r.pointsPerSecond,
+    ),
   rows: (results: Results): Row[] => {
     const base = median(cpuOf(results.one.all));
     return CASES.map(({ key, destinations: count, replication }) => {
