@@ -1,4 +1,4 @@
-// The gateway with many keys: its key store (a real file store, the entries polymur-keys writes)
+// The gateway with many keys: its key store (a real file store, made by polymur-keys import)
 // holding 1 or 10,000 keys, and 1 or 100 of them sending. What the key check and the per-key
 // accounting cost per point, and what 10,000 keys cost the gateway's start, a reload and its memory.
 //
@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { RunningProgram } from '../../harness/programs.js';
+import { runToExit, type RunningProgram } from '../../harness/programs.js';
 import { startGateway } from '../../harness/system.js';
-import { hashedEntry } from '../../src/keys/entry.js';
+import { DEFAULT_KEY_PREFIX } from '../../src/keys/store.js';
 import type { IngestJob, IngestResult } from '../ingest-sender.js';
 import { cpuBudget, cpuNow, figures, harnessFigure, interleaved, median, processFigure, settle, spread, startSink, type Repeated, type ThroughputResult } from '../measure.js';
 import { burstPoints, CONNECTIONS, nodeArgs } from '../options.js';
@@ -39,13 +39,22 @@ interface KeysResult extends ThroughputResult {
   readonly retries: number;
 }
 
-/** A file key store of `count` names (site-00000, ...), each key kept hashed as polymur-keys keeps it; returns it and the keys. */
-function writeStore(count: number): { url: string; keys: string[] } {
+/**
+ * A file key store of `count` names (site-00000, ...) made as an operator moving from the original
+ * would: `polymur-keys import` of a `consul kv export` (each key stored hashed); returns it and the keys.
+ */
+async function importStore(count: number): Promise<{ url: string; keys: string[] }> {
   const keys = Array.from({ length: count }, () => randomBytes(20).toString('hex'));
-  const entries = Object.fromEntries(keys.map((key, i) => [`site-${String(i).padStart(5, '0')}`, hashedEntry(key)]));
-  const path = join(mkdtempSync(join(tmpdir(), 'polymur-bench-keys-')), 'keys.json');
-  writeFileSync(path, JSON.stringify(entries, null, 2) + '\n', { mode: 0o600 });
-  return { url: `file:${path}`, keys };
+  const dir = mkdtempSync(join(tmpdir(), 'polymur-bench-keys-'));
+  const exported = join(dir, 'consul-export.json');
+  writeFileSync(
+    exported,
+    JSON.stringify(keys.map((key, i) => ({ key: `${DEFAULT_KEY_PREFIX}site-${String(i).padStart(5, '0')}`, flags: 0, value: Buffer.from(key).toString('base64') }))),
+  );
+  const url = `file:${join(dir, 'keys.json')}`;
+  const imported = await runToExit('keys', ['-key-store', url, 'import', exported]);
+  if (imported.code !== 0) throw new Error(`polymur-keys import failed: ${imported.stderr}`);
+  return { url, keys };
 }
 
 async function ingest(job: IngestJob): Promise<IngestResult> {
@@ -72,7 +81,7 @@ async function logAfter(p: RunningProgram, from: number, pattern: RegExp, timeou
 }
 
 async function keysRun(points: number, storeKeys: number, sendingKeys: number): Promise<KeysResult> {
-  const store = writeStore(storeKeys);
+  const store = await importStore(storeKeys);
   const sink = await startSink(points);
   const spawned = performance.now();
   const gateway = await startGateway({

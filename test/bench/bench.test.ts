@@ -34,6 +34,13 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     assert.deepEqual([run.median.lost, run.median.pointsPerSecond > 0], [0, true], `cluster ${layout}`);
     assert.equal('haproxy' in run.median.processes, layout !== 'direct', `cluster ${layout}: HAProxy's CPU measured`);
   }
+  for (const [c, run] of Object.entries(report.keys as Record<string, { median: { lost: number; duplicates: number; reloadMs: number } }>)) {
+    assert.deepEqual([run.median.lost, run.median.duplicates, run.median.reloadMs > 0], [0, 0, true], `keys ${c}`);
+  }
+  for (const [c, run] of Object.entries(report.destinations as Record<string, { median: { lost: number; duplicates: number; copiesArrived: number; copiesExpected: number } }>)) {
+    const r = run.median;
+    assert.deepEqual([r.lost, r.duplicates, r.copiesArrived], [0, 0, r.copiesExpected], `destinations ${c}: every copy counted`);
+  }
   const e = report.endToEnd.median;
   assert.ok(e.wireBytesPerPoint > 0 && e.compressionRatio > 1, 'compression figures');
   const l = report.latency.median;
@@ -48,6 +55,8 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     'relay hash-route with rules',
     'cluster: HAProxy -> 3 gateways',
     'cluster: CPU per 1M, HAProxy vs direct',
+    'keys: 100 sending of 10,000 in the store',
+    'destinations: hash-route to 12, replication 2',
     'micro: framing',
   ]) {
     assert.match(out, new RegExp(label), `table row ${label}`);
