@@ -18,6 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { runToExit, type RunningProgram } from '../../harness/programs.js';
 import { startGateway } from '../../harness/system.js';
+import { createStaticKeys } from '../../src/keys/cache.js';
+import { hashedEntry } from '../../src/keys/entry.js';
 import { DEFAULT_KEY_PREFIX } from '../../src/keys/store.js';
 import type { IngestJob, IngestResult } from '../ingest-sender.js';
 import { cpuBudget, cpuNow, figures, harnessFigure, interleaved, median, processFigure, settle, spread, startSink, type Repeated, type ThroughputResult } from '../measure.js';
@@ -123,28 +125,53 @@ async function keysRun(points: number, storeKeys: number, sendingKeys: number): 
   }
 }
 
+/** Lookups timed per case of the in-process key check. */
+const LOOKUPS = 200_000;
+
+/**
+ * The key check alone, in this process: ns per lookup (what the gateway does once per batch) in a
+ * cache of `storeKeys` hashed keys, presented keys cycling over `sendingKeys` of them; median of 5.
+ */
+function keyCheckNs(storeKeys: number, sendingKeys: number): number {
+  const keys = Array.from({ length: storeKeys }, () => randomBytes(20).toString('hex'));
+  const cache = createStaticKeys(new Map(keys.map((key, i) => [`site-${i}`, hashedEntry(key)])));
+  const timings: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < LOOKUPS; i++) if (cache.lookup(keys[i % sendingKeys]!) === undefined) throw new Error('a stored key was not found');
+    timings.push(((performance.now() - started) * 1e6) / LOOKUPS);
+  }
+  return Math.round(median(timings));
+}
+
 const CASES = [
   { key: 'one', storeKeys: 1, sendingKeys: 1 },
   { key: 'oneOfMany', storeKeys: 10_000, sendingKeys: 1 },
   { key: 'hundredOfMany', storeKeys: 10_000, sendingKeys: 100 },
 ] as const;
 
-type Results = Record<(typeof CASES)[number]['key'], Repeated<KeysResult>>;
+type Results = Record<(typeof CASES)[number]['key'], Repeated<KeysResult>> & { readonly keyCheckNs: Record<(typeof CASES)[number]['key'], number> };
 
 const gatewayCpu = (all: KeysResult[]): number[] => all.map((r) => r.processes['gateway']!.cpuSecondsPerMillion);
 
 export const keysScenario = defineScenario({
   key: 'keys',
-  run: (): Promise<Results> =>
-    interleaved(
+  run: async (): Promise<Results> => ({
+    ...(await interleaved(
       (c) => `keys: ${c.sendingKeys} sending of ${c.storeKeys} in the store`,
       CASES,
       (c) => keysRun(burstPoints, c.storeKeys, c.sendingKeys),
       (r) => r.pointsPerSecond,
-    ),
+    )),
+    keyCheckNs: Object.fromEntries(CASES.map((c) => [c.key, keyCheckNs(c.storeKeys, c.sendingKeys)])) as Results['keyCheckNs'],
+  }),
   rows: (results: Results): Row[] => {
     const base = median(gatewayCpu(results.one.all));
-    return CASES.map(({ key, storeKeys, sendingKeys }) => {
+    const checks: Row = [
+      'keys: the key check alone (ns per batch)',
+      CASES.map((c) => `${c.sendingKeys} of ${c.storeKeys.toLocaleString('en')}: ${results.keyCheckNs[c.key]} ns`).join(', '),
+    ];
+    const rows = CASES.map(({ key, storeKeys, sendingKeys }): Row => {
       const { median: r, all } = results[key];
       const ratio = Math.round((median(gatewayCpu(all)) / base) * 100) / 100;
       return [
@@ -163,5 +190,6 @@ export const keysScenario = defineScenario({
           )}; ${harnessFigure(r).replace('generator', 'sender')}`,
       ];
     });
+    return [...rows, checks];
   },
 });
