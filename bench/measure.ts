@@ -12,8 +12,8 @@ import { CONNECTIONS, nodeArgs, runs } from './options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** A sink for `points` spread over the bench's connections. */
-export const startSink = (points: number): Promise<Sink> => startCountingSink(CONNECTIONS, Math.ceil(points / CONNECTIONS), nodeArgs('sink'));
+/** A sink for `points` spread over the bench's connections, on `host` (127.0.0.1 unless given). */
+export const startSink = (points: number, host?: string): Promise<Sink> => startCountingSink(CONNECTIONS, Math.ceil(points / CONNECTIONS), nodeArgs('sink'), host);
 
 export interface Generated {
   sent: number;
@@ -186,4 +186,29 @@ export async function repeated<T>(name: string, fn: () => Promise<T>, key: (r: T
   }
   const m = median(all.map(key));
   return { median: all.find((r) => key(r) === m)!, all };
+}
+
+/**
+ * Runs every case once per round, `runs` rounds, so that a busier minute of the shared machine falls
+ * on each case alike (a dimension's rows are compared with each other); each case's runs and median one.
+ */
+export async function interleaved<C extends { readonly key: string }, T>(
+  name: (c: C) => string,
+  cases: readonly C[],
+  fn: (c: C) => Promise<T>,
+  key: (r: T) => number,
+): Promise<Record<C['key'], Repeated<T>>> {
+  const all = new Map<C, T[]>(cases.map((c) => [c, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const c of cases) {
+      process.stderr.write(`bench: ${name(c)} run ${i + 1}/${runs}\n`);
+      all.get(c)!.push(await fn(c));
+    }
+  }
+  const out = {} as Record<C['key'], Repeated<T>>;
+  for (const [c, results] of all) {
+    const m = median(results.map(key));
+    out[c.key as C['key']] = { median: results.find((r) => key(r) === m)!, all: results };
+  }
+  return out;
 }

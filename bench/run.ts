@@ -12,7 +12,9 @@ import { microScenario } from './micro.js';
 import { cpuProfDir, quick, runs, wanted } from './options.js';
 import type { Row, Scenario } from './scenario.js';
 import { clusterScenarios } from './scenarios/cluster.js';
+import { destinationsScenario } from './scenarios/destinations.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
+import { keysScenario } from './scenarios/keys.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { namesScenario } from './scenarios/names.js';
 import { relayBroadcastScenario, relayHashRouteRulesScenario, relayHashRouteScenario } from './scenarios/relay.js';
@@ -26,6 +28,8 @@ const SCENARIOS: readonly Scenario[] = [
   relayHashRouteRulesScenario,
   namesScenario,
   clusterScenarios,
+  destinationsScenario,
+  keysScenario,
   microScenario,
 ];
 

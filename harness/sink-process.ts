@@ -24,9 +24,12 @@ export interface Sink {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** A sink expecting `perConnection` points from each of `connections` load connections. */
-export async function startSink(connections: number, perConnection: number, execArgv: string[] = []): Promise<Sink> {
-  const child = fork(join(here, 'sink.js'), [String(connections), String(perConnection)], { stdio: 'inherit', execArgv });
+/**
+ * A sink expecting `perConnection` points from each of `connections` load connections, listening on
+ * `host` (a loopback address; 127.0.0.1 unless given).
+ */
+export async function startSink(connections: number, perConnection: number, execArgv: string[] = [], host?: string): Promise<Sink> {
+  const child = fork(join(here, 'sink.js'), [String(connections), String(perConnection), ...(host !== undefined ? [host] : [])], { stdio: 'inherit', execArgv });
   const [listening] = (await once(child, 'message')) as [{ port: number }];
   const ask = async <T>(msg: object, reply: string): Promise<T> => {
     child.send(msg);

@@ -6,6 +6,8 @@ import { writeFileSync } from 'node:fs';
 
 const connections = Number(process.argv[2]);
 const perConnection = Number(process.argv[3]);
+/** The loopback address to listen on: 127.0.0.1 unless told (hash-route tells hosts apart: 127.0.0.2, ...). */
+const host = process.argv[4] ?? '127.0.0.1';
 const total = connections * perConnection;
 const seen = new Uint8Array(total);
 const arrival = new Float64Array(total);
@@ -109,7 +111,7 @@ const server = createServer({ pauseOnConnect: true }, (accepted) => {
   readingSocket(accepted).on('error', () => {});
 });
 
-server.listen(0, '127.0.0.1', () => {
+server.listen(0, host, () => {
   const address = server.address();
   process.send!({ type: 'listening', port: typeof address === 'object' && address ? address.port : 0 });
 });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { FlagSpec } from '../config/flags.js';
 import { hashedEntry } from '../keys/entry.js';
 import { parseRecord } from '../keys/record.js';
-import { DEFAULT_KEY_PREFIX, KeyStoreMissing } from '../keys/store.js';
+import { DEFAULT_KEY_PREFIX, KeyStoreMissing, type KeyStore } from '../keys/store.js';
 import { parseCommandArgs } from './keys-args.js';
 import { Refused, UsageError } from './keys-errors.js';
 import type { KeysCommand } from './keys-rotate.js';
@@ -71,6 +71,13 @@ function readExport(path: string, prefix: string): ExportContent {
   return { entries, outside, unusable };
 }
 
+/** The entries put one by one, in order; the names written. */
+async function putEach(store: KeyStore, entries: ReadonlyMap<string, string>, only: 'absent' | undefined): Promise<Set<string>> {
+  const written = new Set<string>();
+  for (const [name, entry] of entries) if (await store.put(name, entry, only)) written.add(name);
+  return written;
+}
+
 export const importKeys: KeysCommand = async (ctx, args) => {
   const command = `${ctx.program} import`;
   const { words, values } = parseCommandArgs(command, FLAGS, args.slice(1));
@@ -90,10 +97,13 @@ export const importKeys: KeysCommand = async (ctx, args) => {
   }
   const lines: string[] = [];
   const lost: string[] = [];
-  for (const [name, entry] of [...found.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const replacing = existing.has(name);
-    // Without -overwrite, a name created meanwhile by someone else is not replaced either.
-    if (await ctx.store.put(name, entry, overwrite ? undefined : 'absent')) lines.push(`Imported ${name}${replacing ? ' (replaced)' : ''}\n`);
+  const sorted = new Map([...found.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // Without -overwrite, a name created meanwhile by someone else is not replaced either. A file
+  // store takes them in one write (one per entry rewrote the whole file each time: 10,000 keys took minutes).
+  const only = overwrite ? undefined : 'absent';
+  const written = ctx.store.putAll ? await ctx.store.putAll(sorted, only) : await putEach(ctx.store, sorted, only);
+  for (const name of sorted.keys()) {
+    if (written.has(name)) lines.push(`Imported ${name}${existing.has(name) ? ' (replaced)' : ''}\n`);
     else lost.push(name);
   }
   const skipped = found.outside.length === 0 ? '' : `; skipped ${found.outside.length} entries outside ${prefix}: ${found.outside.join(', ')}`;

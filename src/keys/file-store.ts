@@ -101,6 +101,18 @@ export function createFileKeyStore(path: string, opts: { lockWaitMs?: number } =
         return true;
       }),
     delete: (name) => mutate((keys) => keys.delete(name)),
+    async putAll(entries, only) {
+      const written = new Set<string>();
+      await mutate((keys) => {
+        for (const [name, entry] of entries) {
+          if (only === 'absent' && keys.has(name)) continue;
+          keys.set(name, entry);
+          written.add(name);
+        }
+        return written.size > 0;
+      });
+      return written;
+    },
     async audit() {
       let mode: number;
       try {

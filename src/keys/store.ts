@@ -17,6 +17,12 @@ export interface KeyStore {
    */
   put(name: string, entry: string, only?: PutCondition): Promise<boolean>;
   delete(name: string): Promise<boolean>;
+  /**
+   * Many puts as one write, where a store rewrites itself whole on every put (a file): each entry
+   * with the same condition ('absent', or always), the names written returned. Stores without it
+   * take one put per entry.
+   */
+  putAll?(entries: ReadonlyMap<string, string>, only?: 'absent'): Promise<Set<string>>;
   /** What an operator should fix, checked once at the gateway's start (a key file others can read). */
   audit?(): Promise<string[]>;
   /**

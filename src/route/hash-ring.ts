@@ -4,8 +4,9 @@
 //   "%d-%s" % (i, instance) for fnv1a_ch;
 // - carbon_ch position: first 16 bits of MD5; fnv1a_ch: FNV-1a 32 folded (h >> 16) ^ (h & 0xffff);
 // - a taken position is bumped by 1 until free; a key goes to the first entry at or after its position.
-// A metric name's position has 16 bits, so the ring is also a table of the first node at or after
-// each of the 65,536 positions: placing a name is its hash and one array read.
+// A metric name's position has 16 bits, so the ring is also a table of the first entry at or after
+// each of the 65,536 positions: placing a name is its hash and one array read, and the name cache
+// holds positions, which serve every replication factor alike.
 import type { DestinationAddress } from './destination.js';
 import { nodeKey } from './destination.js';
 import { md5Prefix16, type Md5Prefix16 } from './md5.js';
@@ -24,6 +25,11 @@ export interface HashRing {
    * path for replication 1. carbon_ch answers names seen before from the name cache, without MD5.
    */
   firstNodeIndex(metric: Buffer, start?: number, end?: number): number;
+  /**
+   * Indexes (in `nodes` order) of getNodes(metric[start, end), count): the hot path for replication
+   * above 1, answered from the same name cache. The array is the ring's, not to be changed.
+   */
+  nodeIndexes(metric: Buffer, start: number, end: number, count: number): readonly number[];
   readonly nodes: readonly DestinationAddress[];
 }
 
@@ -52,7 +58,7 @@ export function ringPosition(key: Buffer, hashType: HashType, md5: Md5Prefix16 =
 
 export interface HashRingOptions {
   /**
-   * carbon_ch's name -> node cache, emptied here (this ring places names anew): the router keeps
+   * carbon_ch's name -> position cache, emptied here (this ring places names anew): the router keeps
    * one across rebuilds, so its counts go on. A cache of the default size when absent.
    */
   readonly cache?: NameCache;
@@ -105,44 +111,65 @@ export function createHashRing(nodes: readonly DestinationAddress[], hashType: H
     return lo === positions.length ? 0 : lo;
   };
 
-  const ownerAt = new Uint32Array(positions.length === 0 ? 0 : NAME_POSITIONS);
-  for (let p = 0; p < ownerAt.length; p++) ownerAt[p] = owners[search(p)]!;
+  // The first entry at or after each position, and so its owner.
+  const entryAt = new Uint32Array(positions.length === 0 ? 0 : NAME_POSITIONS);
+  for (let p = 0; p < entryAt.length; p++) entryAt[p] = search(p);
+
+  /**
+   * Owner indexes of `count` copies for a name whose first entry is `index`: carbon's walk round the
+   * ring, one node per host, stopping one entry short of a full turn.
+   */
+  const walk = (index: number, count: number): number[] => {
+    if (distinctNodes === 1) return [0];
+    const last = (index - 1 + positions.length) % positions.length;
+    const chosen: number[] = [];
+    const usedHosts = new Set<string>();
+    const want = Math.min(count, distinctHosts);
+    while (chosen.length < want && index !== last) {
+      const owner = owners[index]!;
+      // A replica on another instance of the same host would not survive that host's loss.
+      if (!usedHosts.has(nodes[owner]!.host)) {
+        usedHosts.add(nodes[owner]!.host);
+        chosen.push(owner);
+      }
+      index = (index + 1) % positions.length;
+    }
+    return chosen;
+  };
 
   const cache = options.cache ?? createNameCache(nameCacheLimits(DEFAULT_NAME_CACHE_NAMES));
   cache.clear();
 
+  /** The position of metric[start, end): fnv1a_ch's is its hash; carbon_ch's from the cache, or MD5. */
+  const positionOf = (metric: Buffer, start: number, end: number): number => {
+    const hash = fnv1a32(metric, start, end);
+    if (hashType === 'fnv1a_ch') return foldFnv(hash);
+    const cached = cache.lookup(metric, start, end, hash);
+    if (cached >= 0) return cached;
+    const position = md5(metric, start, end);
+    cache.store(metric, start, end, hash, position);
+    return position;
+  };
+
+  // Replication's placements by first entry, per count: a few hundred small arrays at most, made when first asked.
+  const placements = new Map<number, Array<readonly number[] | undefined>>();
+
   return {
     nodes,
     firstNodeIndex(metric, start = 0, end = metric.length) {
-      const hash = fnv1a32(metric, start, end);
-      // fnv1a_ch's position is that hash: no cache could answer sooner.
-      if (hashType === 'fnv1a_ch') return ownerAt[foldFnv(hash)]!;
-      const cached = cache.lookup(metric, start, end, hash);
-      if (cached >= 0) return cached;
-      const owner = ownerAt[md5(metric, start, end)]!;
-      cache.store(metric, start, end, hash, owner);
-      return owner;
+      return owners[entryAt[positionOf(metric, start, end)]!]!;
+    },
+    nodeIndexes(metric, start, end, count) {
+      if (positions.length === 0 || count < 1) return [];
+      const index = entryAt[positionOf(metric, start, end)]!;
+      let byEntry = placements.get(count);
+      if (byEntry === undefined) placements.set(count, (byEntry = new Array<readonly number[] | undefined>(positions.length)));
+      return (byEntry[index] ??= walk(index, count));
     },
     getNodes(metric, count) {
       if (positions.length === 0 || count < 1) return [];
-      if (distinctNodes === 1) return [nodes[0]!];
       const key = typeof metric === 'string' ? Buffer.from(metric) : metric;
-      let index = search(ringPosition(key, hashType, md5));
-      // carbon stops one entry short of a full turn.
-      const last = (index - 1 + positions.length) % positions.length;
-      const chosen: number[] = [];
-      const usedHosts = new Set<string>();
-      const want = Math.min(count, distinctHosts);
-      while (chosen.length < want && index !== last) {
-        const owner = owners[index]!;
-        // A replica on another instance of the same host would not survive that host's loss.
-        if (!usedHosts.has(nodes[owner]!.host)) {
-          usedHosts.add(nodes[owner]!.host);
-          chosen.push(owner);
-        }
-        index = (index + 1) % positions.length;
-      }
-      return chosen.map((n) => nodes[n]!);
+      return walk(search(ringPosition(key, hashType, md5)), count).map((n) => nodes[n]!);
     },
   };
 }

@@ -1,7 +1,7 @@
-// hash-route's name -> ring node cache: metric names repeat every interval, and a cached answer
+// hash-route's name -> ring position cache: metric names repeat every interval, and a cached answer
 // costs a short hash, a probe and a compare instead of an MD5. Bounded in names and in bytes, and
 // made of flat typed arrays whatever the traffic: an open-addressing table of (hash, offset) slots,
-// a slab holding each name's bytes after its node and length, and a bitmap of names seen once.
+// a slab holding each name's bytes after its position and length, and a bitmap of names seen once.
 // Nothing is allocated per name, so millions of new names cost no garbage.
 // - A name is kept at its second sight: when every name is new (a fleet restart, a new site) each
 //   costs one bit of the bitmap, not a slot and a copy of its bytes, and the table stays small
@@ -27,10 +27,10 @@ const SLAB_BYTES_PER_NAME = 64;
 export const nameCacheLimits = (names: number): NameCacheLimits => ({ names, bytes: names * SLAB_BYTES_PER_NAME });
 
 export interface NameCache {
-  /** The node cached for the name buf[start, end), whose FNV-1a is `hash`; -1 when it is not (a miss). */
+  /** The ring position cached for the name buf[start, end), whose FNV-1a is `hash`; -1 when it is not (a miss). */
   lookup(buf: Buffer, start: number, end: number, hash: number): number;
-  /** The node of a name lookup() just missed: kept if the name was seen before. */
-  store(buf: Buffer, start: number, end: number, hash: number, node: number): void;
+  /** The position of a name lookup() just missed: kept if the name was seen before. */
+  store(buf: Buffer, start: number, end: number, hash: number, position: number): void;
   /** Forgets every name: the ring they were placed on is gone. */
   clear(): void;
   readonly hits: number;
@@ -41,12 +41,12 @@ export interface NameCache {
   readonly bytes: number;
 }
 
-/** Per name in the slab, before its bytes: the node (2 bytes) and the name's length (2 bytes). */
+/** Per name in the slab, before its bytes: the position (2 bytes) and the name's length (2 bytes). */
 const HEADER = 4;
 /** Longer names are placed without the cache (the length is 2 bytes). */
 const MAX_NAME = 0xffff;
-/** Node indexes the header can hold. */
-const MAX_NODE = 0xffff;
+/** Positions the header can hold: a name's 16 bits. */
+const MAX_POSITION = 0xffff;
 /** Slots of a new table. */
 const FIRST_SLOTS = 1024;
 /** Bits of the seen-once bitmap per name the cache holds: emptied at names first sights, at most 1/16 of it is set. */
@@ -135,9 +135,9 @@ export function createNameCache(limits: NameCacheLimits): NameCache {
       misses++;
       return -1;
     },
-    store(buf, start, end, hash, node) {
+    store(buf, start, end, hash, position) {
       const length = end - start;
-      if (off || length > MAX_NAME || node > MAX_NODE || HEADER + length > limits.bytes) return;
+      if (off || length > MAX_NAME || position > MAX_POSITION || HEADER + length > limits.bytes) return;
       if (slab.length === 0) {
         slab = Buffer.allocUnsafeSlow(limits.bytes);
         seen = new Int32Array((seenMask + 1) / 32);
@@ -150,8 +150,8 @@ export function createNameCache(limits: NameCacheLimits): NameCache {
       const i = vacancy(hash);
       slots[2 * i] = hash | 0;
       slots[2 * i + 1] = used + 1;
-      slab[used] = node & 0xff;
-      slab[used + 1] = node >>> 8;
+      slab[used] = position & 0xff;
+      slab[used + 1] = position >>> 8;
       slab[used + 2] = length & 0xff;
       slab[used + 3] = length >>> 8;
       for (let k = 0; k < length; k++) slab[used + HEADER + k] = buf[start + k]!;
@@ -174,9 +174,9 @@ export function createNameCache(limits: NameCacheLimits): NameCache {
   };
 }
 
-/** `polymur_route_name_cache_*`: how often hash-route found a name's node in the cache, and what the cache holds. */
+/** `polymur_route_name_cache_*`: how often hash-route found a name's ring position in the cache, and what the cache holds. */
 export function registerNameCacheMetrics(registry: Registry, cache: NameCache): void {
-  registry.collectedCounter('polymur_route_name_cache_hits_total', 'Metric names whose hash-route node came from the name cache', () => cache.hits);
+  registry.collectedCounter('polymur_route_name_cache_hits_total', 'Metric names whose hash-route position came from the name cache', () => cache.hits);
   registry.collectedCounter('polymur_route_name_cache_misses_total', 'Metric names hash-route placed by their MD5 (not in the name cache)', () => cache.misses);
   registry.gauge('polymur_route_name_cache_names', 'Metric names the hash-route name cache holds', () => cache.names);
   registry.gauge('polymur_route_name_cache_bytes', "Bytes of the hash-route name cache's slab in use (each name's bytes plus 4)", () => cache.bytes);

@@ -25,7 +25,6 @@ function addRange(r: Ranges, start: number, end: number): void {
 export function splitByDestination(data: Buffer, ring: HashRing, replication: number): Map<number, Batch> {
   // Indexed by ring node: an array lookup per line, not a Map's.
   const byNode: Array<Ranges | undefined> = new Array<Ranges | undefined>(ring.nodes.length);
-  const nodeIndex = new Map(ring.nodes.map((n, i) => [n, i]));
   const rangesOf = (i: number): Ranges => (byNode[i] ??= { bounds: [], points: 0, bytes: 0 });
   let pos = 0;
   // The next TAB at or after pos (data.length when none), searched again only once passed: the
@@ -46,8 +45,8 @@ export function splitByDestination(data: Buffer, ring: HashRing, replication: nu
     if (replication === 1) {
       addRange(rangesOf(ring.firstNodeIndex(data, nameStart, nameEnd)), pos, nl + 1);
     } else {
-      const name = data.subarray(nameStart, nameEnd);
-      for (const node of ring.getNodes(name, replication)) addRange(rangesOf(nodeIndex.get(node)!), pos, nl + 1);
+      const owners = ring.nodeIndexes(data, nameStart, nameEnd, replication);
+      for (let k = 0; k < owners.length; k++) addRange(rangesOf(owners[k]!), pos, nl + 1);
     }
     pos = nl + 1;
   }

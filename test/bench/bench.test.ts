@@ -40,6 +40,14 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
       assert.ok(r.metrics['hits']! + r.metrics['misses']! > 0, `${names} distinct names: the name cache's counts read from /metrics`);
     }
   }
+  for (const c of ['one', 'oneOfMany', 'hundredOfMany']) {
+    const r = (report.keys as Record<string, { median: { lost: number; duplicates: number; reloadMs: number } }>)[c]!.median;
+    assert.deepEqual([r.lost, r.duplicates, r.reloadMs > 0, report.keys.keyCheckNs[c] > 0], [0, 0, true, true], `keys ${c}`);
+  }
+  for (const [c, run] of Object.entries(report.destinations as Record<string, { median: { lost: number; duplicates: number; copiesArrived: number; copiesExpected: number } }>)) {
+    const r = run.median;
+    assert.deepEqual([r.lost, r.duplicates, r.copiesArrived], [0, 0, r.copiesExpected], `destinations ${c}: every copy counted`);
+  }
   const e = report.endToEnd.median;
   assert.ok(e.wireBytesPerPoint > 0 && e.compressionRatio > 1, 'compression figures');
   const l = report.latency.median;
@@ -55,6 +63,8 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     'relay hash-route, 5,000,000 distinct names',
     'cluster: HAProxy -> 3 gateways',
     'cluster: CPU per 1M, HAProxy vs direct',
+    'keys: 100 sending of 10,000 in the store',
+    'destinations: hash-route to 12, replication 2',
     'micro: framing',
   ]) {
     assert.match(out, new RegExp(label), `table row ${label}`);

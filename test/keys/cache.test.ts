@@ -57,6 +57,26 @@ test('lookup by key; a change to the file reaches the running cache through the 
   }
 });
 
+test('a reload of an unchanged store keeps what it built (the same records); a changed entry is read again', async () => {
+  const file = writeKeyFile({ alice: 'key-alice', bob: JSON.stringify({ keys: [{ key: 'key-bob' }], limits: { pointsPerSecond: 10 } }) });
+  const logs = logLines();
+  const cache = createKeyCache({ store: withoutWatch(createFileKeyStore(file.path)), refreshMs: 0, log: logs.log });
+  try {
+    await cache.start();
+    const [alice, bob] = [cache.record('alice'), cache.record('bob')];
+    assert.deepEqual(await cache.refresh(), { added: 0, removed: 0, known: 2 });
+    assert.equal(cache.record('alice'), alice, 'not parsed again');
+    assert.equal(cache.record('bob'), bob);
+    writeFileSync(file.path, JSON.stringify({ alice: 'key-alice', bob: JSON.stringify({ keys: [{ key: 'key-bob' }], limits: { pointsPerSecond: 20 } }) }));
+    assert.deepEqual(await cache.refresh(), { added: 0, removed: 0, known: 2 });
+    assert.equal(cache.record('bob')?.limits?.pointsPerSecond, 20, 'the new limit');
+    assert.equal(cache.lookup('key-bob'), 'bob');
+    assert.equal(logs.lines.filter((l) => l === 'API keys refreshed: 0 new, 0 removed').length, 2, 'every reload still says so');
+  } finally {
+    await cache.close();
+  }
+});
+
 test('without a watch, the periodic refresh picks a change up', async () => {
   const file = writeKeyFile({ alice: 'key-alice' });
   const store = createFileKeyStore(file.path);

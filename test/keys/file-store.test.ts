@@ -37,6 +37,26 @@ test('a missing file is a KeyStoreMissing to list, empty to the rest; put, get, 
   await store.close();
 });
 
+test('putAll writes many entries in one rewrite of the file: with "absent" the names there already are kept, and the names written returned', async () => {
+  const path = tempPath();
+  const store = createFileKeyStore(path);
+  await store.put('alice', 'k-alice');
+  const many = new Map(Array.from({ length: 2000 }, (_, i) => [`site-${i}`, `k-${i}`]));
+  many.set('alice', 'k-alice-2');
+  const written = await store.putAll!(many, 'absent');
+  assert.equal(written.size, 2000);
+  assert.equal(written.has('alice'), false);
+  const after = await store.list();
+  assert.equal(after.size, 2001);
+  assert.equal(after.get('alice'), 'k-alice', 'kept without overwrite');
+  assert.equal(after.get('site-1999'), 'k-1999');
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.deepEqual(await store.putAll!(new Map([['alice', 'k-alice-3']])), new Set(['alice']));
+  assert.equal(await store.get('alice'), 'k-alice-3', 'replaced without a condition');
+  assert.deepEqual(await store.putAll!(new Map([['alice', 'k-alice-4']]), 'absent'), new Set(), 'nothing written');
+  assert.equal(await store.get('alice'), 'k-alice-3');
+});
+
 test('a file written by hand in the README format is read as name -> key', async () => {
   const file = writeKeyFile({ 'site-a': 'key-a', site_b: 'key-b' });
   const store = openKeyStore(file.url);
