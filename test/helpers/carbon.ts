@@ -2,7 +2,7 @@
 // writing whisper files with one-second resolution; values are read back with the whisper module
 // of /usr/bin/python3 (Debian's carbon and whisper live there, not in the default python3).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,10 +58,20 @@ function listWhisper(dir: string): string[] {
     .map((f) => relative(dir, join(dir, f)).slice(0, -'.wsp'.length).split('/').join('.'));
 }
 
+/**
+ * Every carbon's directory (whisper files, logs: up to some 200 MB), removed when the test process
+ * exits: not at stop(), since a stopped carbon may start again on the same files.
+ */
+const carbonDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of carbonDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** `host`: the loopback address it listens on (127.0.0.2…: carbons on distinct "hosts" for replication across hosts). */
 export async function startCarbon(opts: { instance?: string; host?: string } = {}): Promise<Carbon> {
   const host = opts.host ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'polymur-carbon-'));
+  carbonDirs.add(dir);
   const whisperDir = join(dir, 'whisper');
   for (const sub of ['whisper', 'lists', 'log']) mkdirSync(join(dir, sub), { recursive: true });
   const [port, picklePort, queryPort] = [await freePort(), await freePort(), await freePort()];
