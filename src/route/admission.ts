@@ -1,6 +1,8 @@
 // Whether the router takes a batch: room is reserved on every queue it goes to (reserve.ts); when
 // one refuses, -when-full decides: `block` refuses the whole batch (the sender waits), `drop` drops
-// that destination's part, counted, and the others get theirs.
+// that destination's part, counted, and the others get theirs. Before either, a refusing
+// destination may leave the hash ring instead (`leave`): the batch is then refused once, and placed
+// on the new ring when the sender offers it again.
 import type { Batch, BatchQueue, FullPolicy } from '../batch/batch.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Destination } from './destination-registry.js';
@@ -15,6 +17,8 @@ export interface AdmissionOptions {
   readonly targets: (batch: Batch) => Array<Part<Destination>> | null;
   /** A queue that refused under `block`: the sender is woken when it has room. */
   readonly watch: (queue: BatchQueue) => void;
+  /** Destinations whose queue refused: true when one of them left the ring (the sender is woken to offer again). */
+  readonly leave: (refused: readonly Destination[]) => boolean;
 }
 
 /** Places a batch on its destinations' queues; false when it was refused (the sender waits). */
@@ -25,6 +29,10 @@ export function createAdmission(opts: AdmissionOptions): (batch: Batch) => boole
     const parts = opts.targets(batch);
     if (parts === null) return false;
     const room = reserveAll(parts, policy === 'block');
+    if (room.refused.length > 0 && opts.leave(room.refused.map((part) => part.dest))) {
+      room.cancel();
+      return false;
+    }
     if (room.refused.length > 0 && policy === 'block') {
       const part = room.refused[0]!;
       m.refused.inc();

@@ -5,7 +5,11 @@
 // once room for it is reserved on every queue it goes to, and -when-full decides what a refusal
 // means (admission.ts). In hash-route a destination that fails 3 reconnects in a row, or stops
 // reading for the write timeout, leaves the ring and what it held is handed to the others; it
-// rejoins when it answers again (failover.ts). The destinations themselves, their queues and
+// rejoins when it answers again (failover.ts). With -replication-factor 2 or more an unreachable
+// destination keeps its place, as in carbon-relay's ring: its other replicas hold every point it
+// misses, and moving its share would put copies on nodes carbon's ring does not name for them
+// (readers would find them nowhere once it is back). Its share waits in its queue (the spool,
+// when there is one) and is written when it answers; it leaves only once that queue is full. The destinations themselves, their queues and
 // writers are in destination-registry.ts.
 import type { Batch, BatchQueue, BatchSink, FullPolicy } from '../batch/batch.js';
 import type { Registry } from '../observe/metrics.js';
@@ -57,6 +61,7 @@ export interface RouterOptions {
 
 export function createRouter(opts: RouterOptions): Router {
   const failoverAfter = opts.failoverAfter ?? 3;
+  const replication = opts.replicationFactor ?? 1;
   const policy = opts.whenFull ?? 'block';
   const hashRoute = opts.distribution === 'hash-route';
   let closed = false;
@@ -67,7 +72,7 @@ export function createRouter(opts: RouterOptions): Router {
     registerNameCacheMetrics(opts.metrics, nameCache);
     if ((opts.hashType ?? 'carbon_ch') === 'carbon_ch') opts.log(`hash-route: carbon_ch, ${md5Engine}`);
   }
-  const ring = createRingPlacement<Destination>(opts.hashType ?? 'carbon_ch', opts.replicationFactor ?? 1, nameCache);
+  const ring = createRingPlacement<Destination>(opts.hashType ?? 'carbon_ch', replication, nameCache);
   // Senders refused wait until what failover handed over is placed too.
   const wakeups = createWakeups(() => failover.flush());
   const registry = createDestinationRegistry({
@@ -88,7 +93,12 @@ export function createRouter(opts: RouterOptions): Router {
         wakeups.notify();
       },
       onUnreachable(d, consecutive) {
-        if (consecutive >= failoverAfter) failover.leave(d, `after ${consecutive} failed reconnects`);
+        if (consecutive < failoverAfter) return;
+        if (replication === 1) return failover.leave(d, `after ${consecutive} failed reconnects`);
+        if (consecutive === failoverAfter && hashRoute && d.inRing)
+          opts.log(
+            `Destination ${d.address.id} unreachable after ${consecutive} failed reconnects: it keeps its place in the hash ring (replication ${replication}), its share waits in its queue`,
+          );
       },
       onStuck(d) {
         failover.leave(d, 'after a write timeout');
@@ -110,7 +120,14 @@ export function createRouter(opts: RouterOptions): Router {
 
   const targets = (batch: Batch): Array<Part<Destination>> | null =>
     hashRoute ? ring.place(batch) : [...registry.list()].filter((d) => !d.draining).map((dest) => ({ dest, queue: dest.queue, batch }));
-  const admit = createAdmission({ policy, metrics: m, log: opts.log, targets, watch: wakeups.watch });
+  /** A replica kept in the ring while unreachable leaves once its queue refuses a batch. */
+  const leaveWhenFull = (refused: readonly Destination[]): boolean => {
+    const gone = refused.filter((d) => hashRoute && d.inRing && !d.writer.connected && replication > 1);
+    for (const d of gone) failover.leave(d, 'because its queue is full while it is unreachable');
+    if (gone.length > 0) setImmediate(wakeups.notify);
+    return gone.length > 0;
+  };
+  const admit = createAdmission({ policy, metrics: m, log: opts.log, targets, watch: wakeups.watch, leave: leaveWhenFull });
 
   return {
     offer(batch) {

@@ -51,24 +51,26 @@ export async function carbonPlacement(opts: {
 }
 
 /**
- * Waits until every metric has its whisper file on the carbon `expected` names for it, then
- * requires that no other carbon has one and that each file holds exactly `points` of that metric.
+ * Waits until every metric has its whisper file on the carbon(s) `expected` names for it (one, or
+ * its replicas), then requires that no other carbon has one and that each file holds exactly
+ * `points` of that metric.
  */
 export async function assertStoredOn(
   carbons: readonly Carbon[],
-  expected: ReadonlyMap<string, number>,
+  expected: ReadonlyMap<string, number | readonly number[]>,
   points: (metric: string) => Array<[number, number]>,
   timeoutMs = 60_000,
 ): Promise<void> {
   const metrics = [...expected.keys()];
-  await until(`${metrics.length} whisper files`, () => metrics.every((m) => existsSync(carbons[expected.get(m)!]!.whisperPath(m))), timeoutMs);
-  const misplaced = metrics.flatMap((m) => carbons.flatMap((c, i) => (i !== expected.get(m) && existsSync(c.whisperPath(m)) ? [`${m} also on carbon #${i}`] : [])));
+  const on = (m: string): readonly number[] => [expected.get(m)!].flat();
+  await until(`${metrics.length} whisper files`, () => metrics.every((m) => on(m).every((i) => existsSync(carbons[i]!.whisperPath(m)))), timeoutMs);
+  const misplaced = metrics.flatMap((m) => carbons.flatMap((c, i) => (!on(m).includes(i) && existsSync(c.whisperPath(m)) ? [`${m} also on carbon #${i}`] : [])));
   assert.deepEqual(misplaced, []);
   // carbon writes a file's points as its cache drains: wait until they are all there.
   const wrong = async (): Promise<string[]> => {
     const out: string[] = [];
     for (const [i, c] of carbons.entries()) {
-      const mine = metrics.filter((m) => expected.get(m) === i);
+      const mine = metrics.filter((m) => on(m).includes(i));
       if (mine.length === 0) continue;
       for (const [m, stored] of await c.fetchMany(mine)) {
         if (JSON.stringify(stored) !== JSON.stringify(points(m))) out.push(`${m} on #${i}: ${JSON.stringify(stored)} != ${JSON.stringify(points(m))}`);

@@ -101,7 +101,7 @@ LOG_LISTENER_CONNECTIONS = False
 LOG_UPDATES = False
 LOG_CREATES = False
 CACHE_WRITE_STRATEGY = sorted
-WHISPER_AUTOFLUSH = True
+WHISPER_AUTOFLUSH = False
 `,
   );
   writeFileSync(join(dir, 'storage-schemas.conf'), '[default]\npattern = .*\nretentions = 1s:1d\n');

@@ -1,6 +1,8 @@
 // A destination going away during a stream. hash-route: after 3 failed reconnects carbon-cache b
 // leaves the ring, what was meant for it lands on a and c (nothing lost), and once b is back it
-// rejoins and receives its metrics again. broadcast: a destination that is down keeps its queue,
+// rejoins and receives its metrics again. With -replication-factor 2 a stopped carbon-cache keeps its
+// place (its share waits in its queue and arrives when it is back, every point on the two carbons
+// carbon's ring names), and leaves the ring only once its queue is full. broadcast: a destination that is down keeps its queue,
 // the other one is not held up, and after its return it receives everything it missed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +57,74 @@ test('hash-route: a stopped carbon-cache leaves the ring, its metrics go to the 
     await stream?.close();
     await relay?.stop();
     await Promise.all(carbons.map((c) => c.stop()));
+  }
+});
+
+test('hash-route, replication 2: a stopped carbon-cache keeps its place in the ring, its share arrives when it is back', async () => {
+  const carbons = await startCarbons(['a', 'b', 'c'], ['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+  const destinations = carbons.map((c, i) => `${c.address}:${'abc'[i]}`);
+  let relay: ListenerProcess | undefined;
+  let stream: GraphiteStream | undefined;
+  try {
+    relay = await startRelay(['-destinations', destinations.join(','), '-distribution', 'hash-route', '-replication-factor', '2', '-flush-interval', '50ms']);
+    stream = await openGraphiteStream(relay.port);
+    const now = Math.floor(Date.now() / 1000);
+    const names = Array.from({ length: PER_PHASE }, (_, i) => `replicas.down.m${i}`);
+    await carbons[1]!.stop();
+    await stream.send(names.map((n, i) => `${n} ${i} ${now - 5}`));
+    await relay.waitForLog(new RegExp(`Destination ${escape(destinations[1]!)} unreachable after 3 failed reconnects: it keeps its place in the hash ring`));
+    await carbons[1]!.start();
+    // Every point on both carbons of the whole ring, b's share included, and on no other.
+    const placement = await carbonPlacement({ destinations, names, hashType: 'carbon_ch', replication: 2 });
+    assert.ok(
+      placement.some((p) => p.includes(1)),
+      'some points are meant for b',
+    );
+    await assertStoredOn(carbons, new Map(names.map((n, i) => [n, placement[i]!])), (m) => [[now - 5, Number(m.slice(m.lastIndexOf('.m') + 2))]]);
+    assert.doesNotMatch(relay.stderr(), /Removing .* from the hash ring/);
+  } finally {
+    await stream?.close();
+    await relay?.stop();
+    await Promise.all(carbons.map((c) => c.stop()));
+  }
+});
+
+test('hash-route, replication 2: an unreachable destination leaves the ring once its queue is full, the others get every point', async () => {
+  const [a, c] = [await startTcpSink(0, '127.0.0.1'), await startTcpSink(0, '127.0.0.3')];
+  const down = `127.0.0.2:${await freePort()}:b`;
+  let relay: ListenerProcess | undefined;
+  let stream: GraphiteStream | undefined;
+  try {
+    const destinations = [`${a.address}:a`, down, `${c.address}:c`];
+    relay = await startRelay([
+      '-destinations',
+      destinations.join(','),
+      '-distribution',
+      'hash-route',
+      '-replication-factor',
+      '2',
+      '-flush-interval',
+      '50ms',
+      '-outgoing-queue-cap',
+      '300',
+      '-batch-size',
+      '100',
+    ]);
+    stream = await openGraphiteStream(relay.port);
+    await relay.waitForLog(new RegExp(`Destination ${escape(down)} unreachable after 3 failed reconnects: it keeps its place`));
+    const names = Array.from({ length: 3000 }, (_, i) => `replicas.full.m${i}`);
+    // The send completes only once the relay reads on: b's full queue must not hold it up for good.
+    const sent = stream.send(names.map((n, i) => `${n} ${i} 1700000000`));
+    await relay.waitForLog(new RegExp(`Removing ${escape(down)} from the hash ring because its queue is full while it is unreachable`), 15_000);
+    await sent;
+    // With b out, the ring is a and c: both hold every point (b's queued share handed over).
+    await Promise.all([a, c].map((s) => until('every name on a and c', () => new Set(s.lines.map((l) => l.split(' ')[0])).size === names.length, 15_000)));
+    assert.equal(await scrapeCounter(relay.statPort, 'polymur_points_dropped_total'), 0);
+  } finally {
+    await stream?.close();
+    await relay?.stop();
+    await a.close();
+    await c.close();
   }
 });
 
