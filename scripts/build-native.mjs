@@ -18,8 +18,7 @@ const ADDONS = [
     dir: '../native/lines/',
     name: 'the line-validation addon',
     file: 'native/lines/build/Release/polymur_lines.node',
-    fallback:
-      'polymur-gateway and polymur-proxy will validate lines in JavaScript, at about three times the CPU per line.\nTo build it: a C compiler, then npm run build:native.',
+    fallback: 'polymur-gateway and polymur-proxy will validate lines in JavaScript, at about three times the CPU per line.\nTo build it: a C compiler, then npm run build:native.',
   },
   {
     dir: '../native/',
