@@ -16,6 +16,7 @@ import type { QueueFigure } from './observability.js';
 import type { ReloadPart } from './reload.js';
 import { destinationsFilePart, ruleFilesPart } from './reload-parts.js';
 import { createRuleFiles, type RuleFiles } from '../rules/rule-files.js';
+import { readSocketBufferLimits } from '../net/socket-buffers.js';
 
 export interface Output {
   readonly sink: BatchSink;
@@ -46,6 +47,26 @@ const CONSOLE_DESTINATIONS: DestinationControl = {
 /** Average bytes per Graphite line, to turn a cap in points into a cap in bytes. */
 const BYTES_PER_POINT_ESTIMATE = 128;
 
+/** What one destination connection may hold unread, as the kernel's limits say; logged, with a warning when -resend-window-bytes cannot keep it. */
+function resendWindowCover(config: RoutingConfig): number | undefined {
+  if (config.resendWindowMs === 0 || config.resendWindowBytes === 0) return undefined;
+  const limits = readSocketBufferLimits();
+  if (!limits) {
+    log(`Resend window: the socket buffer sizes cannot be read here; each destination's window keeps the last -resend-window-bytes (${config.resendWindowBytes} bytes)`);
+    return undefined;
+  }
+  const cover = limits.sendBytes + limits.receiveBytes;
+  log(
+    `Resend window: a destination connection holds at most ${cover} bytes unread (send buffer ${limits.sendBytes} + receive buffer ${limits.receiveBytes}, from ${limits.source})`,
+  );
+  if (config.resendWindowBytes < cover) {
+    log(
+      `Warning: -resend-window-bytes ${config.resendWindowBytes} is below the ${cover} bytes a destination connection may hold unread: a destination that stops reading may lose data points (counted in polymur_resend_window_uncovered_points_total)`,
+    );
+  }
+  return cover;
+}
+
 export async function startOutput(config: RoutingConfig, registry: Registry): Promise<Output> {
   const rules = createRuleFiles({ ...config.rules, metrics: registry, log });
   const rulesReload = rules.active ? [ruleFilesPart(rules, config.rules.paths)] : [];
@@ -69,6 +90,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
   }
   const destinations = parseDestinations(config.destinations.join(','), config.distribution);
   const queueMaxBytes = Math.max(config.outgoingQueueCap * BYTES_PER_POINT_ESTIMATE, 64 * 1024 * 1024);
+  const unreadBytesPerConnection = resendWindowCover(config);
   const router: Router = createRouter({
     destinations,
     distribution: config.distribution,
@@ -81,6 +103,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     writeTimeoutMs: config.writeTimeoutMs,
     resendWindowMs: config.resendWindowMs,
     resendWindowBytes: config.resendWindowBytes,
+    ...(unreadBytesPerConnection !== undefined ? { unreadBytesPerConnection } : {}),
     metrics: registry,
     log,
     drainTimeoutMs: config.shutdownTimeoutMs,

@@ -201,7 +201,7 @@ export const ROUTING_FLAGS = [
     type: 'duration',
     default: '10s',
     range: 'non-negative',
-    usage: 'A destination that accepts no byte for this long while data waits is marked down (0 is never)',
+    usage: 'A destination that accepts no byte for this long while data waits, or acknowledges none of what its socket holds, is marked down (0 is never)',
   },
   {
     name: 'resend-window',
@@ -210,7 +210,13 @@ export const ROUTING_FLAGS = [
     range: 'non-negative',
     usage: 'After a destination connection dies, write again what was written in this last stretch (0 is off: no duplicates)',
   },
-  { name: 'resend-window-bytes', type: 'int', default: 4 * MiB, range: 'non-negative', usage: 'Most bytes per destination the resend window keeps' },
+  {
+    name: 'resend-window-bytes',
+    type: 'int',
+    default: 64 * MiB,
+    range: 'non-negative',
+    usage: 'Most memory per destination for the resend window, which keeps what the connection may hold unread (its socket buffers at their largest)',
+  },
   ...RULE_FLAGS,
 ] as const satisfies readonly FlagSpec[];
 

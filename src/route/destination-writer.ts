@@ -26,6 +26,7 @@ export interface DestinationWriterOptions {
   readonly writeTimeoutMs?: number | undefined;
   readonly resendWindowMs?: number | undefined;
   readonly resendWindowBytes?: number | undefined;
+  readonly unreadBytesPerConnection?: number | undefined;
   readonly metrics: RouterMetrics;
   readonly log: (m: string) => void;
   /** Counts a socket error (a reset, a refused connect) that the writer survives. */
@@ -48,6 +49,7 @@ export function createDestinationWriter(opts: DestinationWriterOptions): TcpWrit
     ...(opts.writeTimeoutMs !== undefined ? { writeTimeoutMs: opts.writeTimeoutMs } : {}),
     ...(opts.resendWindowMs !== undefined ? { resendWindowMs: opts.resendWindowMs } : {}),
     ...(opts.resendWindowBytes !== undefined ? { resendWindowBytes: opts.resendWindowBytes } : {}),
+    ...(opts.unreadBytesPerConnection !== undefined ? { unreadBytesPerConnection: opts.unreadBytesPerConnection } : {}),
     events: {
       onUp() {
         opts.log(pooled ? `Reconnected to destination: ${address.id}` : `Adding destination to connection pool: ${address.id}`);
@@ -60,9 +62,12 @@ export function createDestinationWriter(opts: DestinationWriterOptions): TcpWrit
         log(`Destination ${address.id} unreachable: ${reason}${consecutive > 0 ? ` (${consecutive} failed reconnects)` : ''}`);
         opts.hooks.onUnreachable(consecutive);
       },
-      onStuck(err) {
+      onStuck(err, unread) {
         m.writeTimeouts.inc(1, labels);
-        opts.log(`Destination ${address.id} is down: ${err.message}; connection dropped`);
+        m.unread.inc(unread.points, labels);
+        opts.log(
+          `Destination ${address.id} is down: ${err.message}; connection dropped; ${unread.points} data points (${unread.bytes} bytes) written to it lately, which it may not have read, are sent again`,
+        );
         opts.hooks.onStuck();
       },
       onWritten(batch) {
@@ -74,6 +79,12 @@ export function createDestinationWriter(opts: DestinationWriterOptions): TcpWrit
       },
       onResent(batch) {
         m.resent.inc(batch.points, labels);
+      },
+      onUncovered(batch) {
+        m.uncovered.inc(batch.points, labels);
+        log(
+          `Destination ${address.id}: the resend window is at -resend-window-bytes, below what the connection may hold unread; ${batch.points} data points let go of would be lost if it stopped reading now`,
+        );
       },
       onFailure(err) {
         m.writerFailures.inc(1, labels);

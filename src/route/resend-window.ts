@@ -1,12 +1,19 @@
-// Plain TCP carbon sends no acknowledgements: a batch "written" has only reached our kernel, and
-// what sits in the socket buffers (ours and the peer's) when a destination dies is lost without
-// a trace. The resend window narrows that gap: it keeps references to the last `maxBytes` of
-// batches written, so that after the connection dies they are written again. A peer that died
-// had read all but its last moments: then only what was written in the last `maxAgeMs` before
-// the newest write comes back. A peer that stopped reading (a write timeout) holds up to its
-// socket buffers' worth, however long that took to fill: then all of the last `maxBytes` comes
-// back. Carbon stores a point once per (metric, timestamp), so the duplicates this makes are
-// harmless to it; `maxAgeMs` 0 turns the window off for backends where they are not.
+// Plain TCP carbon sends no acknowledgements: a batch "written" has only reached our kernel. Until
+// the peer's application reads it, it sits in our socket's send queue or in the peer's receive
+// queue, and a peer that dies or stops reading takes it with it without a trace. The resend window
+// keeps references to the batches written lately so that they can be written again (or, in
+// hash-route, handed to the ring):
+// - it keeps a batch until `coverBytes` more bytes were written after it: the most one connection
+//   can hold that the peer may not have read (our send buffer plus its receive buffer, both at
+//   their kernel maximum: socket-buffers.ts). Anything older has left both buffers, so was read;
+// - it never holds more than `maxBytes` (the memory bound, -resend-window-bytes). A batch let go
+//   of at the bound while still within `coverBytes` is reported to `onUncovered`: it is lost if
+//   the peer stops reading before it read it (the operator set the bound below what the socket holds);
+// - after a peer that died (a reset, a close) only what was written in the last `maxAgeMs` before
+//   the newest write comes back: it had read all but its last moments. After a peer that stopped
+//   reading (a write timeout) everything kept comes back, however old.
+// Carbon stores a point once per (metric, timestamp), so the duplicates this makes are harmless to
+// it; `maxAgeMs` 0 turns the window off for backends where they are not.
 import type { Batch } from '../batch/batch.js';
 
 export interface ResendWindow {
@@ -18,25 +25,38 @@ export interface ResendWindow {
    */
   drain(whole: boolean): Batch[];
   readonly points: number;
+  readonly bytes: number;
 }
 
-export function createResendWindow(opts: { maxAgeMs: number; maxBytes: number; now?: () => number }): ResendWindow {
+export function createResendWindow(opts: {
+  maxAgeMs: number;
+  maxBytes: number;
+  /** Bytes written after a batch beyond which the peer has surely read it; Infinity: unknown (keep up to maxBytes). */
+  coverBytes: number;
+  /** A batch let go of at maxBytes that the peer may not have read yet. */
+  onUncovered?: (batch: Batch) => void;
+  now?: () => number;
+}): ResendWindow {
   const now = opts.now ?? Date.now;
   const entries: Array<{ batch: Batch; at: number }> = [];
   let bytes = 0;
   let points = 0;
   const on = opts.maxAgeMs > 0 && opts.maxBytes > 0;
+  const dropOldest = (): Batch => {
+    const { batch } = entries.shift()!;
+    bytes -= batch.data.length;
+    points -= batch.points;
+    return batch;
+  };
   return {
     add(batch) {
       if (!on) return;
       entries.push({ batch, at: now() });
       bytes += batch.data.length;
       points += batch.points;
-      while (entries.length > 0 && bytes > opts.maxBytes) {
-        const { batch: oldest } = entries.shift()!;
-        bytes -= oldest.data.length;
-        points -= oldest.points;
-      }
+      // Read for sure: as many bytes as the connection can hold were written after it.
+      while (entries.length > 0 && bytes - entries[0]!.batch.data.length >= opts.coverBytes) dropOldest();
+      while (entries.length > 0 && bytes > opts.maxBytes) opts.onUncovered?.(dropOldest());
     },
     drain(whole) {
       const newest = entries.at(-1)?.at ?? 0;
@@ -48,6 +68,9 @@ export function createResendWindow(opts: { maxAgeMs: number; maxBytes: number; n
     },
     get points() {
       return points;
+    },
+    get bytes() {
+      return bytes;
     },
   };
 }

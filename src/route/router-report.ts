@@ -30,6 +30,16 @@ export function createRouterMetrics(registry: Registry, opts: { list: () => Iter
     reconnects: registry.counter('polymur_destination_reconnects_total', 'Failed connects or broken connections per destination', []),
     writeTimeouts: registry.counter('polymur_destination_write_timeouts_total', 'Connections dropped because the destination accepted no byte for -write-timeout', []),
     resent: registry.counter('polymur_destination_resent_points_total', 'Data points of the resend window written again after a connection died', []),
+    unread: registry.counter(
+      'polymur_destination_unread_points_total',
+      'Data points written to a destination that then stopped reading, which it may not have read: written again (in hash-route, to the ring); those it had read arrive twice',
+      [],
+    ),
+    uncovered: registry.counter(
+      'polymur_resend_window_uncovered_points_total',
+      'Data points the resend window let go of at -resend-window-bytes while the destination may not have read them: lost if it stops reading before it does',
+      [],
+    ),
     writerFailures: registry.counter('polymur_destination_writer_failures_total', 'Unexpected failures of a destination writer loop (it carries on)', []),
     refused: registry.counter('polymur_destination_full_total', 'Batches refused because a destination queue was full'),
     oversized: registry.counter('polymur_batches_oversized_total', 'Batches refused because they are larger than a destination queue can ever hold'),
@@ -41,7 +51,8 @@ export function createRouterMetrics(registry: Registry, opts: { list: () => Iter
     /** A destination's series, at 0 from its registration. */
     declare(destination: string): void {
       const labels = { destination };
-      for (const counter of [m.written, m.writtenBatches, m.writtenBytes, m.reconnects, m.writeTimeouts, m.resent, m.writerFailures]) counter.declare(labels);
+      for (const counter of [m.written, m.writtenBatches, m.writtenBytes, m.reconnects, m.writeTimeouts, m.resent, m.unread, m.uncovered, m.writerFailures])
+        counter.declare(labels);
       m.dropped.declare({ reason: 'queue_full', destination });
     },
   };

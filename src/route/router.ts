@@ -54,6 +54,8 @@ export interface RouterOptions {
   readonly writeTimeoutMs?: number;
   readonly resendWindowMs?: number;
   readonly resendWindowBytes?: number;
+  /** The most one destination connection holds unread (socket-buffers.ts); unknown when absent. */
+  readonly unreadBytesPerConnection?: number;
   readonly drainTimeoutMs?: number;
   readonly metrics: Registry;
   readonly log: (m: string) => void;
@@ -84,6 +86,7 @@ export function createRouter(opts: RouterOptions): Router {
     writeTimeoutMs: opts.writeTimeoutMs,
     resendWindowMs: opts.resendWindowMs,
     resendWindowBytes: opts.resendWindowBytes,
+    unreadBytesPerConnection: opts.unreadBytesPerConnection,
     metrics: m,
     log: opts.log,
     onSocketError: socketErrorCounter(opts.metrics, 'destination'),

@@ -4,16 +4,19 @@
 // (a duplicate is possible, a loss is not). Reconnects back off exponentially.
 //
 // Plain carbon never acknowledges: what the kernel accepted may still die in the socket buffers
-// with the peer. The resend window (resend-window.ts) writes the batches of the last moments
-// before a connection died again after the reconnect. A peer that accepts the connection but
-// stops reading is caught by the write watchdog (write-watchdog.ts): no byte accepted for the
-// write timeout while data waits drops the connection and reports the destination stuck.
+// with the peer. The resend window (resend-window.ts) keeps what the connection may still hold
+// unread and writes the batches of the last moments before a connection died again after the
+// reconnect. A peer that accepts the connection but stops reading is caught by the write watchdog
+// (write-watchdog.ts): no byte accepted for the write timeout while data waits drops the
+// connection and reports the destination stuck; then all the window kept is written again (or,
+// in hash-route, handed to the ring).
 import { connect, type Socket } from 'node:net';
 import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
 import type { DestinationAddress } from './destination.js';
 import { createResendWindow } from './resend-window.js';
 import { createWriteWatchdog } from './write-watchdog.js';
+import { readSendQueue } from '../net/send-queue.js';
 import { PolymurError } from '../errors.js';
 
 /** Pieces a batch is handed to the socket in: each accepted piece is a sign of progress. */
@@ -31,16 +34,26 @@ export class WriteTimeoutError extends PolymurError {
   }
 }
 
+/** What our kernel still holds for the connection, unacknowledged; undefined when unknown. */
+function sendQueue(s: Socket): number | undefined {
+  if (s.localAddress === undefined || s.localPort === undefined || s.remoteAddress === undefined || s.remotePort === undefined) return undefined;
+  return readSendQueue({ address: s.localAddress, port: s.localPort }, { address: s.remoteAddress, port: s.remotePort });
+}
+
+const sum = (batches: readonly Batch[], of: (b: Batch) => number): number => batches.reduce((n, b) => n + of(b), 0);
+
 export interface WriterEvents {
   /** A connection was established. */
   onUp(): void;
   /** A connect attempt failed or the connection broke; `consecutive` counts failed connects in a row. */
   onDown(reason: string, consecutive: number): void;
-  /** The connection was dropped because the destination stopped reading (before onDown). */
-  onStuck(err: WriteTimeoutError): void;
+  /** The connection was dropped because the destination stopped reading (before onDown); `unread` is what the window kept to write again. */
+  onStuck(err: WriteTimeoutError, unread: { points: number; bytes: number }): void;
   onWritten(batch: Batch): void;
   /** A batch of the resend window was written again after a reconnect. */
   onResent(batch: Batch): void;
+  /** The window let go of a batch at its memory bound that the peer may not have read yet. */
+  onUncovered(batch: Batch): void;
   /** The writer's loop failed for a reason other than the connection; it carries on after a pause. */
   onFailure(err: Error): void;
 }
@@ -65,7 +78,10 @@ export function createTcpWriter(opts: {
   writeTimeoutMs?: number;
   /** Written batches kept to write again after the connection dies; 0 turns it off. */
   resendWindowMs?: number;
+  /** The window's memory bound. */
   resendWindowBytes?: number;
+  /** The most one connection holds unread (socket-buffers.ts); Infinity, the default: unknown, the window keeps up to its bound. */
+  unreadBytesPerConnection?: number;
   /** Errors on the connection (it is closed and reconnected; onDown says why): counted here. */
   onSocketError: (err: Error) => void;
 }): TcpWriter {
@@ -73,7 +89,12 @@ export function createTcpWriter(opts: {
   const minBackoff = opts.minBackoffMs ?? 100;
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const writeTimeout = opts.writeTimeoutMs ?? 10_000;
-  const window = createResendWindow({ maxAgeMs: opts.resendWindowMs ?? 1000, maxBytes: opts.resendWindowBytes ?? 4 * 1024 * 1024 });
+  const window = createResendWindow({
+    maxAgeMs: opts.resendWindowMs ?? 1000,
+    maxBytes: opts.resendWindowBytes ?? 64 * 1024 * 1024,
+    coverBytes: opts.unreadBytesPerConnection ?? Infinity,
+    onUncovered: (batch) => events.onUncovered(batch),
+  });
   let socket: Socket | undefined;
   let connected = false;
   let stopped = false;
@@ -82,18 +103,24 @@ export function createTcpWriter(opts: {
   let stuckStreak = 0;
   let stuck: WriteTimeoutError | undefined;
   let held: Lease | undefined;
+  /** The wait for the queue's next batch, which lands in `held` (a broken connection does not cancel it); true once the queue is closed and empty. */
+  let taking: Promise<boolean> | undefined;
   /** Batches already written once, to write again before anything new. */
   let resend: Batch[] = [];
   let wake: (() => void) | undefined;
+  /** Ends the wait of the connection's pump (a write or a take) when the connection breaks or is found stuck. */
+  let interrupt: ((err: Error) => void) | undefined;
   let onDestroyed: (() => void) | undefined;
   const destroyed = new Promise<void>((resolve) => (onDestroyed = resolve));
 
   const watchdog = createWriteWatchdog({
     timeoutMs: writeTimeout > 0 ? writeTimeout : Infinity,
     ...(writeTimeout > 0 ? {} : { checkEveryMs: 0 }),
+    // Idle, with bytes in our send queue the peer does not acknowledge: it stopped reading too.
+    unacked: () => (connected && socket ? sendQueue(socket) : undefined),
     onStuck(stalledMs) {
       stuck = new WriteTimeoutError(destination.id, stalledMs);
-      socket?.destroy(stuck);
+      interrupt?.(stuck);
     },
   });
 
@@ -124,19 +151,18 @@ export function createTcpWriter(opts: {
       });
     });
 
-  /** Writes one batch in pieces; resolves once all are flushed to the kernel, rejects if the connection breaks. */
+  /** Writes one batch in pieces; resolves once all are flushed to the kernel, rejects if the connection breaks or is stuck. */
   const write = (s: Socket, data: Buffer): Promise<void> =>
     new Promise((resolve, reject) => {
       let failed = false;
       const fail = (err: Error): void => {
         if (failed) return;
         failed = true;
-        s.off('close', onClose);
+        interrupt = undefined;
         watchdog.idle();
-        reject(stuck ?? err);
+        reject(err);
       };
-      const onClose = (): void => fail(new Error('connection closed'));
-      s.once('close', onClose);
+      interrupt = fail;
       watchdog.busy();
       for (let at = 0; at < data.length; at += WRITE_PIECE_BYTES) {
         const last = at + WRITE_PIECE_BYTES >= data.length;
@@ -145,14 +171,14 @@ export function createTcpWriter(opts: {
           if (err) return fail(err);
           watchdog.progress();
           if (!last) return;
-          s.off('close', onClose);
+          interrupt = undefined;
           watchdog.idle();
           resolve();
         });
       }
     });
 
-  /** Writes until the queue is closed and empty; throws when the connection breaks. */
+  /** Writes until the queue is closed and empty; throws when the connection breaks, also while it waits for a batch. */
   const pump = async (s: Socket): Promise<void> => {
     while (!stopped) {
       const again = resend[0];
@@ -164,12 +190,26 @@ export function createTcpWriter(opts: {
         events.onResent(again);
         continue;
       }
-      held ??= await queue.take();
-      if (held === undefined) {
-        // Queue closed and empty.
-        stopped = true;
-        return;
+      if (!held) {
+        taking ??= queue.take().then((lease) => {
+          taking = undefined;
+          held = lease;
+          return lease === undefined;
+        });
+        const wait = taking;
+        const next = await new Promise<boolean | Error>((resolve) => {
+          interrupt = resolve;
+          void wait.then(resolve);
+        });
+        interrupt = undefined;
+        if (next instanceof Error) throw next;
+        if (next) {
+          // Queue closed and empty.
+          stopped = true;
+          return;
+        }
       }
+      if (held === undefined) continue;
       if (s.destroyed) throw new Error('connection closed');
       const lease = held;
       await write(s, lease.batch.data);
@@ -198,7 +238,12 @@ export function createTcpWriter(opts: {
     connected = true;
     s.on('error', opts.onSocketError);
     // An idle connection the peer closed is down now (for status), not at the next write.
-    s.once('close', () => (connected = false));
+    s.once('close', () => {
+      // A connection closed after the next one opened (the stuck one, kept until it read again) is no news.
+      if (socket !== s) return;
+      connected = false;
+      interrupt?.(stuck ?? new Error('connection closed'));
+    });
     // carbon never writes back; reading keeps a half-closed peer from going unnoticed.
     s.resume();
     events.onUp();
@@ -207,23 +252,45 @@ export function createTcpWriter(opts: {
       s.end();
     } catch (err) {
       connected = false;
-      s.destroy();
       const timedOut = stuck;
       stuck = undefined;
       // What the dead connection may not have delivered goes first on the next one.
-      resend = [...window.drain(timedOut !== undefined), ...resend];
-      if (stopped) return;
+      const unread = window.drain(timedOut !== undefined);
+      resend = [...unread, ...resend];
+      if (stopped) {
+        s.destroy();
+        return;
+      }
       if (timedOut) {
         stuckStreak++;
-        events.onStuck(timedOut);
+        events.onStuck(timedOut, { points: sum(unread, (b) => b.points), bytes: sum(unread, (b) => b.data.length) });
         events.onDown(timedOut.message, 0);
-        // Reconnecting at once would hand the stuck peer its socket buffers' worth again.
-        await sleep(Math.min(MAX_STUCK_PAUSE_MS, writeTimeout * 2 ** Math.min(stuckStreak - 1, 16)));
+        // Reconnecting (and rejoining the ring) while it still does not read would hand it its
+        // socket buffers' worth again, and the last of a stream might fit there unnoticed.
+        await untilReadingAgain(s);
       } else {
         events.onDown((err as Error).message, 0);
       }
+      s.destroy();
     }
     connected = false;
+  };
+
+  /**
+   * After a write timeout: keeps the stuck connection open and watches its send queue until the
+   * peer reads from it again (the queue moves) or it breaks; where the send queue cannot be read,
+   * waits -write-timeout instead, doubling with each timeout in a row (up to a minute).
+   */
+  const untilReadingAgain = async (s: Socket): Promise<void> => {
+    const pause = Math.min(MAX_STUCK_PAUSE_MS, writeTimeout * 2 ** Math.min(stuckStreak - 1, 16));
+    const was = { queued: sendQueue(s), buffered: s.writableLength };
+    if (was.queued === undefined) return sleep(pause);
+    const look = Math.max(10, Math.min(1000, writeTimeout / 10));
+    while (!stopped && !s.destroyed) {
+      await sleep(look);
+      const queued = sendQueue(s);
+      if (queued === undefined || queued !== was.queued || s.writableLength !== was.buffered) return;
+    }
   };
 
   const run = async (): Promise<void> => {

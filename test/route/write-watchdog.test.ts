@@ -65,10 +65,64 @@ test('write watchdog: fires once per stall, only while data waits, and progress 
   assert.ok(cleared, 'stop() clears the timer');
 });
 
+test('write watchdog, idle: bytes the kernel holds unacknowledged that do not move for the timeout are a stall; any change of them is progress, an empty send queue never a stall', () => {
+  const c = clock();
+  const stalls: number[] = [];
+  let unacked: number | undefined;
+  let tick = (): void => assert.fail('no timer set');
+  createWriteWatchdog({
+    timeoutMs: 1000,
+    onStuck: (ms) => stalls.push(ms),
+    unacked: () => unacked,
+    now: c.now,
+    checkEveryMs: 100,
+    setInterval: (fn) => {
+      tick = fn;
+      return {};
+    },
+  });
+  // Unknown, then an empty send queue, for long: nothing.
+  for (const value of [undefined, 0]) {
+    unacked = value;
+    for (let i = 0; i < 30; i++) {
+      c.advance(100);
+      tick();
+    }
+  }
+  assert.deepEqual(stalls, []);
+  // Bytes that drain (a peer that reads, slowly): progress each time they change.
+  for (let i = 0; i < 30; i++) {
+    unacked = 100_000 - i * 1000;
+    c.advance(500);
+    tick();
+  }
+  assert.deepEqual(stalls, []);
+  // They stop moving: a stall once the timeout passed since the last change, reported once.
+  c.advance(900);
+  tick();
+  assert.deepEqual(stalls, []);
+  c.advance(100);
+  tick();
+  c.advance(5000);
+  tick();
+  assert.deepEqual(stalls, [1000]);
+});
+
 const batch = (points: number, bytes: number) => ({ data: Buffer.alloc(bytes, 0x61), points });
 
-test('resend window: keeps the last maxBytes; a died peer gets back what was written within maxAgeMs of the newest write, a stuck one all of it', () => {
-  const cases: Array<{ name: string; maxAgeMs: number; maxBytes: number; writes: Array<[atMs: number, bytes: number]>; died: number[]; stuck: number[] }> = [
+test('resend window: keeps what the connection may hold unread, at most maxBytes (what it lets go of before is reported); a died peer gets back what was written within maxAgeMs of the newest write, a stuck one all of it', () => {
+  const cases: Array<{
+    name: string;
+    maxAgeMs: number;
+    maxBytes: number;
+    /** What the connection may hold unread; Infinity when absent. */
+    cover?: number;
+    writes: Array<[atMs: number, bytes: number]>;
+    died: number[];
+    stuck: number[];
+    /** Let go of at maxBytes while still within the cover; none when absent. */
+    uncovered?: number[];
+  }> = [
     {
       name: 'all recent',
       maxAgeMs: 1000,
@@ -115,6 +169,47 @@ test('resend window: keeps the last maxBytes; a died peer gets back what was wri
       ],
       died: [20, 30],
       stuck: [20, 30],
+      uncovered: [10],
+    },
+    {
+      name: 'what was written after a batch beyond the cover was read: let go of, not reported',
+      maxAgeMs: 1000,
+      maxBytes: 1 << 20,
+      cover: 50,
+      writes: [
+        [0, 10],
+        [1, 20],
+        [2, 30],
+        [3, 40],
+      ],
+      died: [30, 40],
+      stuck: [30, 40],
+    },
+    {
+      name: 'exactly the cover written after it',
+      maxAgeMs: 1000,
+      maxBytes: 1 << 20,
+      cover: 50,
+      writes: [
+        [0, 10],
+        [1, 50],
+      ],
+      died: [50],
+      stuck: [50],
+    },
+    {
+      name: 'a bound below the cover: what it lets go of is reported',
+      maxAgeMs: 1000,
+      maxBytes: 50,
+      cover: 100,
+      writes: [
+        [0, 10],
+        [1, 20],
+        [2, 30],
+      ],
+      died: [20, 30],
+      stuck: [20, 30],
+      uncovered: [10],
     },
     {
       name: 'a batch bigger than the bound is not kept',
@@ -126,6 +221,7 @@ test('resend window: keeps the last maxBytes; a died peer gets back what was wri
       ],
       died: [],
       stuck: [],
+      uncovered: [10, 60],
     },
     {
       name: 'age 0: off',
@@ -143,11 +239,19 @@ test('resend window: keeps the last maxBytes; a died peer gets back what was wri
   for (const c of cases) {
     for (const whole of [false, true]) {
       let t = 0;
-      const w = createResendWindow({ maxAgeMs: c.maxAgeMs, maxBytes: c.maxBytes, now: () => t });
+      const uncovered: number[] = [];
+      const w = createResendWindow({
+        maxAgeMs: c.maxAgeMs,
+        maxBytes: c.maxBytes,
+        coverBytes: c.cover ?? Infinity,
+        onUncovered: (b) => uncovered.push(b.data.length),
+        now: () => t,
+      });
       for (const [at, bytes] of c.writes) {
         t = at;
         w.add(batch(bytes / 10, bytes));
       }
+      assert.deepEqual(uncovered, c.uncovered ?? [], `${c.name}: reported as let go of unread`);
       const kept = whole ? c.stuck : c.died;
       assert.ok(w.points >= kept.reduce((n, b) => n + b / 10, 0), `${c.name}: points held`);
       assert.deepEqual(

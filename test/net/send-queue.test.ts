@@ -1,0 +1,38 @@
+// The send queue of a real connection on 127.0.0.1, read from /proc/net/tcp: bytes written to a
+// peer that does not read stay in it; once the peer reads, it empties.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { readSendQueue } from '../../src/net/send-queue.js';
+import { until } from '../../harness/wait.js';
+
+test('send queue: what a peer that does not read leaves in our kernel, and none once it reads', async () => {
+  let peer: Socket | undefined;
+  const server = createServer((s) => {
+    s.pause();
+    peer = s;
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const client = connect(address.port, '127.0.0.1');
+  await once(client, 'connect');
+  try {
+    const queued = (): number | undefined =>
+      readSendQueue({ address: client.localAddress!, port: client.localPort! }, { address: client.remoteAddress!, port: client.remotePort! });
+    assert.equal(queued(), 0, 'nothing written, nothing queued');
+    // More than the peer's receive buffer takes: the rest waits in our send queue.
+    client.write(Buffer.alloc(8 * 1024 * 1024, 0x61));
+    await until('bytes wait in the send queue', () => (queued() ?? 0) > 0, 10_000);
+    await until('the peer connected', () => peer !== undefined, 10_000);
+    peer!.resume();
+    await until('the send queue empties once the peer reads', () => queued() === 0, 20_000);
+    assert.equal(readSendQueue({ address: '127.0.0.1', port: client.localPort! }, { address: '127.0.0.1', port: 1 }), undefined, 'no such connection');
+  } finally {
+    client.destroy();
+    peer?.destroy();
+    server.close();
+  }
+});
