@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LoadOptions } from '../harness/load-generator.js';
 import type { RunningProgram } from '../harness/programs.js';
 import { startSink as startCountingSink, type Sink, type SinkReport } from '../harness/sink-process.js';
 import { CONNECTIONS, nodeArgs, runs } from './options.js';
@@ -22,9 +23,16 @@ export interface Generated {
   cpuSeconds: number;
 }
 
-export async function generate(port: number, points: number, ratePerSecond?: number, chunkTimesFile?: string): Promise<Generated> {
+/** `shape`: the load's connections and writes when they are not the bench's usual ones. */
+export async function generate(
+  port: number,
+  points: number,
+  ratePerSecond?: number,
+  chunkTimesFile?: string,
+  shape: Partial<Pick<LoadOptions, 'connections' | 'linesPerChunk' | 'spreadStarts' | 'connectAtOnce'>> = {},
+): Promise<Generated> {
   const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit', execArgv: nodeArgs('generator') });
-  child.send({ port, connections: CONNECTIONS, points, seed: 42, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}) });
+  child.send({ port, connections: CONNECTIONS, points, seed: 42, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}), ...shape });
   const [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
   if (msg.type !== 'done') throw new Error(`load generator failed: ${msg.message}`);
   return msg;

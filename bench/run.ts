@@ -12,6 +12,7 @@ import { microScenario } from './micro.js';
 import { cpuProfDir, quick, runs, wanted } from './options.js';
 import type { Row, Scenario } from './scenario.js';
 import { clusterScenarios } from './scenarios/cluster.js';
+import { connectionsScenario } from './scenarios/connections.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { relayBroadcastScenario, relayHashRouteRulesScenario, relayHashRouteScenario } from './scenarios/relay.js';
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [
   relayHashRouteScenario,
   relayHashRouteRulesScenario,
   clusterScenarios,
+  connectionsScenario,
   microScenario,
 ];
 

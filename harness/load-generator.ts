@@ -2,7 +2,7 @@
 // that carry a unique point id (so a receiver can count every point exactly once), timestamps that
 // vary, and a seeded PRNG so runs are comparable. The whole load is built first, then sent over
 // several connections at full speed or at a set rate, honouring socket backpressure.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 
 /** mulberry32: small, fast, seedable. */
@@ -59,6 +59,15 @@ export interface LoadOptions {
   readonly baseTimestamp?: number;
   /** Called when a chunk is handed to the socket, with the ids it holds (for latency). */
   readonly onChunk?: (connection: number, firstSeq: number, count: number, at: bigint) => void;
+  /** Lines per write (a chunk); LINES_PER_CHUNK when absent. A collectd-like trickle writes a few hundred at a time. */
+  readonly linesPerChunk?: number;
+  /**
+   * With ratePerSecond: connection c starts c/connections of one chunk's interval late, so the
+   * connections' writes are spread over the interval instead of all landing in the same millisecond.
+   */
+  readonly spreadStarts?: boolean;
+  /** Connections being opened at once (the rest wait their turn), so that thousands do not overflow the listener's accept backlog; all at once when absent. */
+  readonly connectAtOnce?: number;
 }
 
 const LINES_PER_CHUNK = 1000;
@@ -125,24 +134,25 @@ export function buildChunk(names: readonly Buffer[], connection: number, firstSe
   return buf;
 }
 
-/** One connection's whole share of the load: its bytes, and where each chunk of LINES_PER_CHUNK lines ends. */
+/** One connection's whole share of the load: its bytes, and where each chunk of linesPerChunk lines ends. */
 export interface ConnectionLoad {
   readonly lines: number;
   readonly bytes: Buffer;
   readonly chunkEnds: readonly number[];
+  readonly linesPerChunk: number;
 }
 
 /** Builds a connection's `total` lines into one Buffer, chunk by chunk (the same bytes as buildChunk's, back to back). */
-export function buildConnectionLoad(names: readonly Buffer[], connection: number, total: number, baseTs: number): ConnectionLoad {
+export function buildConnectionLoad(names: readonly Buffer[], connection: number, total: number, baseTs: number, linesPerChunk = LINES_PER_CHUNK): ConnectionLoad {
   const texts = stampTexts(baseTs);
   const bytes = Buffer.allocUnsafe(linesBytes(names, connection, 0, total, texts));
   const chunkEnds: number[] = [];
   let at = 0;
-  for (let seq = 0; seq < total; seq += LINES_PER_CHUNK) {
-    at = writeLines(bytes, at, names, connection, seq, Math.min(LINES_PER_CHUNK, total - seq), texts);
+  for (let seq = 0; seq < total; seq += linesPerChunk) {
+    at = writeLines(bytes, at, names, connection, seq, Math.min(linesPerChunk, total - seq), texts);
     chunkEnds.push(at);
   }
-  return { lines: total, bytes, chunkEnds };
+  return { lines: total, bytes, chunkEnds, linesPerChunk };
 }
 
 /** The names as the bytes buildChunk copies. */
@@ -157,12 +167,12 @@ export type PreparedLoad = readonly ConnectionLoad[];
  * Builds the whole load ahead (about 64 bytes a point: 320 MB for 5,000,000), so that sending
  * costs the generator only its socket writes: it shares the cores with the programs it measures.
  */
-export function prepareLoad(opts: Pick<LoadOptions, 'connections' | 'points' | 'seed' | 'distinctNames' | 'baseTimestamp'>): PreparedLoad {
+export function prepareLoad(opts: Pick<LoadOptions, 'connections' | 'points' | 'seed' | 'distinctNames' | 'baseTimestamp' | 'linesPerChunk'>): PreparedLoad {
   const names = encodeNames(metricNames(opts.distinctNames ?? 10_000, opts.seed ?? 1));
   const baseTs = opts.baseTimestamp ?? Math.floor(Date.now() / 1000) - 3600;
   const perConnection = Math.ceil(opts.points / opts.connections);
   return Array.from({ length: opts.connections }, (_, connection) =>
-    buildConnectionLoad(names, connection, Math.max(0, Math.min(perConnection, opts.points - connection * perConnection)), baseTs),
+    buildConnectionLoad(names, connection, Math.max(0, Math.min(perConnection, opts.points - connection * perConnection)), baseTs, opts.linesPerChunk),
   );
 }
 
@@ -173,33 +183,44 @@ export interface SendResult {
   readonly elapsedMs: number;
 }
 
-/** Sends a prepared load, one chunk per write, waiting for 'drain' when the socket asks to. */
-export async function sendPrepared(load: PreparedLoad, opts: Pick<LoadOptions, 'host' | 'port' | 'ratePerSecond' | 'onChunk'>): Promise<SendResult> {
-  const sockets = await Promise.all(
-    load.map(async ({ chunkEnds }) => {
-      if (chunkEnds.length === 0) return undefined;
-      const socket = connect(opts.port, opts.host ?? '127.0.0.1');
+/** Opens a connection for each connection load that has lines, at most `atOnce` connecting at a time. */
+async function openConnections(load: PreparedLoad, port: number, host: string, atOnce: number): Promise<Array<Socket | undefined>> {
+  const sockets: Array<Socket | undefined> = new Array<Socket | undefined>(load.length);
+  let next = 0;
+  const opener = async (): Promise<void> => {
+    for (let c = next++; c < load.length; c = next++) {
+      if (load[c]!.chunkEnds.length === 0) continue;
+      const socket = connect(port, host);
       await once(socket, 'connect');
-      return socket;
-    }),
-  );
+      sockets[c] = socket;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, load.length) }, opener));
+  return sockets;
+}
+
+/** Sends a prepared load, one chunk per write, waiting for 'drain' when the socket asks to. */
+export async function sendPrepared(load: PreparedLoad, opts: Pick<LoadOptions, 'host' | 'port' | 'ratePerSecond' | 'onChunk' | 'spreadStarts' | 'connectAtOnce'>): Promise<SendResult> {
+  const sockets = await openConnections(load, opts.port, opts.host ?? '127.0.0.1', opts.connectAtOnce ?? load.length);
   const perConnRate = opts.ratePerSecond ? opts.ratePerSecond / load.length : 0;
   const started = process.hrtime.bigint();
   let sent = 0;
   await Promise.all(
-    load.map(async ({ lines, bytes, chunkEnds }, connection) => {
+    load.map(async ({ lines, bytes, chunkEnds, linesPerChunk }, connection) => {
       const socket = sockets[connection];
       if (!socket) return;
+      // Where this connection's first write falls within one chunk's interval.
+      const offsetLines = opts.spreadStarts ? (connection / load.length) * linesPerChunk : 0;
       let from = 0;
       for (let k = 0; k < chunkEnds.length; k++) {
-        const seq = k * LINES_PER_CHUNK;
+        const seq = k * linesPerChunk;
         if (perConnRate > 0) {
-          const dueNs = started + BigInt(Math.round((seq / perConnRate) * 1e9));
+          const dueNs = started + BigInt(Math.round(((seq + offsetLines) / perConnRate) * 1e9));
           const waitMs = Number(dueNs - process.hrtime.bigint()) / 1e6;
           if (waitMs > 1) await new Promise((r) => setTimeout(r, waitMs));
         }
         const to = chunkEnds[k]!;
-        const count = Math.min(LINES_PER_CHUNK, lines - seq);
+        const count = Math.min(linesPerChunk, lines - seq);
         opts.onChunk?.(connection, seq, count, process.hrtime.bigint());
         if (!socket.write(bytes.subarray(from, to))) await once(socket, 'drain');
         sent += count;

@@ -1,0 +1,115 @@
+// The client-connections dimension: the same load into the relay and into the proxy (the same TCP
+// input, src/input/tcp-listener.ts) over 8, 2,000 and 10,000 connections, flat out and as a
+// collectd-like trickle (each connection writes a small burst once per interval, the connections'
+// bursts spread over it), with CPU per 1M points and peak RSS against 8 connections in the same run.
+import { startGateway, startProxy, startRelay, type ListenerProcess } from '../../harness/system.js';
+import { startSink as startCountingSink, type Sink } from '../../harness/sink-process.js';
+import type { RunningProgram } from '../../harness/programs.js';
+import { cpuBudget, cpuNow, figures, GATEWAY_ARGS, generate, median, processFigure, repeated, settle, stopAll, type Repeated, type ThroughputResult } from '../measure.js';
+import { burstPoints, nodeArgs, quick } from '../options.js';
+import { defineScenario, type Row } from '../scenario.js';
+
+const COUNTS = [8, 2000, 10_000] as const;
+/** The trickle's total rate: the same for every count, so CPU per point compares like with like. */
+const TRICKLE_POINTS_PER_SECOND = 100_000;
+/** Each connection writes its share once per interval: at 10,000 connections, 20 lines every 2 s. */
+const TRICKLE_INTERVAL_MS = 2000;
+/** Points of a trickle run: 10 s at the trickle's rate (1 s with --quick). */
+const TRICKLE_POINTS = quick ? 100_000 : 1_000_000;
+/** Connections the generator opens at a time: within the listener's accept backlog (511). */
+const CONNECT_AT_ONCE = 256;
+/** What both programs need to take 10,000 connections from one address. */
+const CONNECTION_ARGS = ['-max-connections', '20000', '-max-connections-per-ip', '0'];
+
+type Program = 'relay' | 'proxy';
+type Mode = 'flat out' | 'trickle';
+const PROGRAMS: readonly Program[] = ['relay', 'proxy'];
+const MODES: readonly Mode[] = ['flat out', 'trickle'];
+
+async function startProgramFor(program: Program, sink: Sink): Promise<{ measured: ListenerProcess; all: RunningProgram[] }> {
+  if (program === 'relay') {
+    const relay = await startRelay(['-destinations', `127.0.0.1:${sink.port}`, '-outgoing-queue-cap', '1000000', ...CONNECTION_ARGS], {}, nodeArgs('relay'));
+    return { measured: relay, all: [relay] };
+  }
+  const gateway = await startGateway({ args: [...GATEWAY_ARGS, '-destinations', `127.0.0.1:${sink.port}`], nodeArgs: nodeArgs('gateway') });
+  const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: '123', args: ['-verbose=false', ...CONNECTION_ARGS], nodeArgs: nodeArgs('proxy') });
+  await proxy.waitForLog(/successful/);
+  return { measured: proxy, all: [proxy, gateway] };
+}
+
+async function overConnections(program: Program, mode: Mode, connections: number): Promise<ThroughputResult> {
+  const points = mode === 'trickle' ? TRICKLE_POINTS : burstPoints;
+  const sink = await startCountingSink(connections, Math.ceil(points / connections), nodeArgs('sink'));
+  const { measured, all } = await startProgramFor(program, sink);
+  try {
+    const cpuBefore = cpuNow({ [program]: measured });
+    const sinkCpuBefore = (await sink.report()).cpuSeconds;
+    const trickle = {
+      ratePerSecond: TRICKLE_POINTS_PER_SECOND,
+      linesPerChunk: Math.max(1, Math.round((TRICKLE_POINTS_PER_SECOND * TRICKLE_INTERVAL_MS) / 1000 / connections)),
+      spreadStarts: true,
+    };
+    const shape = { connections, connectAtOnce: CONNECT_AT_ONCE, ...(mode === 'trickle' ? trickle : {}) };
+    const gen = await generate(measured.port, points, shape.ratePerSecond, undefined, shape);
+    const report = await settle(sink, points);
+    const processes = figures({ [program]: measured }, cpuBefore, points);
+    return {
+      points,
+      arrived: report.lines,
+      lost: points - report.distinct,
+      duplicates: report.duplicates,
+      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
+      processes,
+      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
+    };
+  } finally {
+    await stopAll(all);
+    await sink.stop();
+  }
+}
+
+type ConnectionsResult = Record<Program, Record<Mode, Record<number, Repeated<ThroughputResult>>>>;
+
+const medianOf = (r: Repeated<ThroughputResult>, program: Program, figure: 'cpuSecondsPerMillion' | 'peakRssMb'): number => median(r.all.map((run) => run.processes[program]![figure]));
+const ratio = (a: number, b: number): string => `${Math.round((a / b) * 100) / 100}x`;
+
+export const connectionsScenario = defineScenario({
+  key: 'connections',
+  async run() {
+    const result = {} as ConnectionsResult;
+    for (const program of PROGRAMS) {
+      result[program] = { 'flat out': {}, trickle: {} };
+      for (const mode of MODES) {
+        for (const n of COUNTS) {
+          result[program][mode][n] = await repeated(
+            `${program} ${mode}, ${n} connections`,
+            () => overConnections(program, mode, n),
+            (r) => r.processes[program]!.cpuSecondsPerMillion,
+          );
+        }
+      }
+    }
+    return result;
+  },
+  rows(result: ConnectionsResult): Row[] {
+    const rows: Row[] = [];
+    for (const program of PROGRAMS) {
+      for (const mode of MODES) {
+        const base = result[program][mode][COUNTS[0]]!;
+        for (const n of COUNTS) {
+          const r = result[program][mode][n]!;
+          const m = r.median;
+          const against =
+            n === COUNTS[0]
+              ? ''
+              : `; against ${COUNTS[0]}: CPU ${ratio(medianOf(r, program, 'cpuSecondsPerMillion'), medianOf(base, program, 'cpuSecondsPerMillion'))}, RSS ${ratio(medianOf(r, program, 'peakRssMb'), medianOf(base, program, 'peakRssMb'))}`;
+          rows.push([
+            `connections: ${program}, ${mode}, ${n.toLocaleString('en')}`,
+            `RSS / CPU per 1M points ${processFigure(r.all, program)}${against}; ${m.points.toLocaleString('en')} sent, ${m.lost} lost, ${m.duplicates} duplicated, ${m.pointsPerSecond.toLocaleString('en')} points/s; generator ${m.harnessCpuSecondsPerMillion.generator} s`,
+          ]);
+        }
+      }
+    }
+    return rows;
+  },
+});
