@@ -23,17 +23,35 @@ export interface Generated {
   cpuSeconds: number;
 }
 
-/** `shape`: the load's connections and writes when they are not the bench's usual ones. */
+/**
+ * `shape`: the load's connections and writes when they are not the bench's usual ones;
+ * `onConnected`: called once every connection is open, before the first write (the generator waits for it).
+ */
 export async function generate(
   port: number,
   points: number,
   ratePerSecond?: number,
   chunkTimesFile?: string,
   shape: Partial<Pick<LoadOptions, 'connections' | 'linesPerChunk' | 'spreadStarts' | 'connectAtOnce'>> = {},
+  onConnected?: () => Promise<void> | void,
 ): Promise<Generated> {
   const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit', execArgv: nodeArgs('generator') });
-  child.send({ port, connections: CONNECTIONS, points, seed: 42, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}), ...shape });
-  const [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
+  child.send({
+    port,
+    connections: CONNECTIONS,
+    points,
+    seed: 42,
+    ...(ratePerSecond ? { ratePerSecond } : {}),
+    ...(chunkTimesFile ? { chunkTimesFile } : {}),
+    ...shape,
+    handshake: !!onConnected,
+  });
+  let [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
+  if (onConnected && msg.type === 'connected') {
+    await onConnected();
+    child.send({ type: 'go' });
+    [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
+  }
   if (msg.type !== 'done') throw new Error(`load generator failed: ${msg.message}`);
   return msg;
 }

@@ -63,7 +63,8 @@ export interface LoadOptions {
   readonly linesPerChunk?: number;
   /**
    * With ratePerSecond: connection c starts c/connections of one chunk's interval late, so the
-   * connections' writes are spread over the interval instead of all landing in the same millisecond.
+   * connections' writes are spread over the interval instead of all landing in the same millisecond
+   * (and one timer drives them all: see sendInTurns).
    */
   readonly spreadStarts?: boolean;
   /** Connections being opened at once (the rest wait their turn), so that thousands do not overflow the listener's accept backlog; all at once when absent. */
@@ -199,23 +200,70 @@ async function openConnections(load: PreparedLoad, port: number, host: string, a
   return sockets;
 }
 
-/** Sends a prepared load, one chunk per write, waiting for 'drain' when the socket asks to. */
-export async function sendPrepared(load: PreparedLoad, opts: Pick<LoadOptions, 'host' | 'port' | 'ratePerSecond' | 'onChunk' | 'spreadStarts' | 'connectAtOnce'>): Promise<SendResult> {
+/**
+ * A paced load whose connections take turns (spreadStarts): write w is chunk floor(w / N) of
+ * connection w mod N, due w / N chunk intervals after the start. One timer drives every
+ * connection's writes, so 10,000 connections cost the generator their writes and little else
+ * (a timer and a promise per write cost it as much CPU as the program it measured). Writes do
+ * not wait for 'drain': a trickle's chunks are small, and they are views of the prepared load.
+ */
+async function sendInTurns(load: PreparedLoad, sockets: ReadonlyArray<Socket | undefined>, perConnRate: number, started: bigint, onChunk: LoadOptions['onChunk']): Promise<number> {
+  const n = load.length;
+  const linesPerChunk = load[0]?.linesPerChunk ?? LINES_PER_CHUNK;
+  const writes = n * Math.max(...load.map((c) => c.chunkEnds.length));
+  const msPerTurn = (linesPerChunk / perConnRate) * 1000;
+  let sent = 0;
+  for (let w = 0; w < writes;) {
+    const waitMs = (w / n) * msPerTurn - Number(process.hrtime.bigint() - started) / 1e6;
+    // The next write falls due within a millisecond or more: a timer, never a busy wait.
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, Math.max(1, waitMs)));
+    const nowMs = Number(process.hrtime.bigint() - started) / 1e6;
+    for (; w < writes && (w / n) * msPerTurn <= nowMs; w++) {
+      const connection = w % n;
+      const k = Math.floor(w / n);
+      const { lines, bytes, chunkEnds } = load[connection]!;
+      const socket = sockets[connection];
+      if (!socket || k >= chunkEnds.length) continue;
+      const count = Math.min(linesPerChunk, lines - k * linesPerChunk);
+      onChunk?.(connection, k * linesPerChunk, count, process.hrtime.bigint());
+      socket.write(bytes.subarray(k === 0 ? 0 : chunkEnds[k - 1], chunkEnds[k]));
+      sent += count;
+    }
+  }
+  await Promise.all(
+    sockets.map(async (socket) => {
+      if (!socket) return;
+      socket.end();
+      await once(socket, 'close');
+    }),
+  );
+  return sent;
+}
+
+/**
+ * Sends a prepared load, one chunk per write, waiting for 'drain' when the socket asks to.
+ * `whenConnected` is awaited once every connection is open, before the clock starts.
+ */
+export async function sendPrepared(
+  load: PreparedLoad,
+  opts: Pick<LoadOptions, 'host' | 'port' | 'ratePerSecond' | 'onChunk' | 'spreadStarts' | 'connectAtOnce'> & { whenConnected?: () => Promise<void> },
+): Promise<SendResult> {
   const sockets = await openConnections(load, opts.port, opts.host ?? '127.0.0.1', opts.connectAtOnce ?? load.length);
+  await opts.whenConnected?.();
   const perConnRate = opts.ratePerSecond ? opts.ratePerSecond / load.length : 0;
   const started = process.hrtime.bigint();
+  const elapsed = (sent: number): SendResult => ({ sent, startedMs: Number(started) / 1e6, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6 });
+  if (opts.spreadStarts && perConnRate > 0) return elapsed(await sendInTurns(load, sockets, perConnRate, started, opts.onChunk));
   let sent = 0;
   await Promise.all(
     load.map(async ({ lines, bytes, chunkEnds, linesPerChunk }, connection) => {
       const socket = sockets[connection];
       if (!socket) return;
-      // Where this connection's first write falls within one chunk's interval.
-      const offsetLines = opts.spreadStarts ? (connection / load.length) * linesPerChunk : 0;
       let from = 0;
       for (let k = 0; k < chunkEnds.length; k++) {
         const seq = k * linesPerChunk;
         if (perConnRate > 0) {
-          const dueNs = started + BigInt(Math.round(((seq + offsetLines) / perConnRate) * 1e9));
+          const dueNs = started + BigInt(Math.round((seq / perConnRate) * 1e9));
           const waitMs = Number(dueNs - process.hrtime.bigint()) / 1e6;
           if (waitMs > 1) await new Promise((r) => setTimeout(r, waitMs));
         }
@@ -230,7 +278,7 @@ export async function sendPrepared(load: PreparedLoad, opts: Pick<LoadOptions, '
       await once(socket, 'close');
     }),
   );
-  return { sent, startedMs: Number(started) / 1e6, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6 };
+  return elapsed(sent);
 }
 
 export async function sendLoad(opts: LoadOptions): Promise<SendResult> {

@@ -5,7 +5,7 @@
 import { startGateway, startProxy, startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startSink as startCountingSink, type Sink } from '../../harness/sink-process.js';
 import type { RunningProgram } from '../../harness/programs.js';
-import { cpuBudget, cpuNow, figures, GATEWAY_ARGS, generate, median, processFigure, repeated, settle, stopAll, type Repeated, type ThroughputResult } from '../measure.js';
+import { cpuBudget, cpuNow, figures, GATEWAY_ARGS, generate, median, processFigure, repeated, scrape, settle, stopAll, type Repeated, type ThroughputResult } from '../measure.js';
 import { burstPoints, nodeArgs, quick } from '../options.js';
 import { defineScenario, type Row } from '../scenario.js';
 
@@ -21,8 +21,8 @@ const CONNECT_AT_ONCE = 256;
 /** What both programs need to take 10,000 connections from one address. */
 const CONNECTION_ARGS = ['-max-connections', '20000', '-max-connections-per-ip', '0'];
 
-type Program = 'relay' | 'proxy';
-type Mode = 'flat out' | 'trickle';
+export type Program = 'relay' | 'proxy';
+export type Mode = 'flat out' | 'trickle';
 const PROGRAMS: readonly Program[] = ['relay', 'proxy'];
 const MODES: readonly Mode[] = ['flat out', 'trickle'];
 
@@ -37,20 +37,24 @@ async function startProgramFor(program: Program, sink: Sink): Promise<{ measured
   return { measured: proxy, all: [proxy, gateway] };
 }
 
-async function overConnections(program: Program, mode: Mode, connections: number): Promise<ThroughputResult> {
+export async function overConnections(program: Program, mode: Mode, connections: number): Promise<ThroughputResult> {
   const points = mode === 'trickle' ? TRICKLE_POINTS : burstPoints;
   const sink = await startCountingSink(connections, Math.ceil(points / connections), nodeArgs('sink'));
   const { measured, all } = await startProgramFor(program, sink);
   try {
-    const cpuBefore = cpuNow({ [program]: measured });
-    const sinkCpuBefore = (await sink.report()).cpuSeconds;
     const trickle = {
       ratePerSecond: TRICKLE_POINTS_PER_SECOND,
       linesPerChunk: Math.max(1, Math.round((TRICKLE_POINTS_PER_SECOND * TRICKLE_INTERVAL_MS) / 1000 / connections)),
       spreadStarts: true,
     };
     const shape = { connections, connectAtOnce: CONNECT_AT_ONCE, ...(mode === 'trickle' ? trickle : {}) };
-    const gen = await generate(measured.port, points, shape.ratePerSecond, undefined, shape);
+    // The window starts once every connection is open: what a long-lived connection costs, not its set-up.
+    let cpuBefore: Record<string, number> = {};
+    const sinkCpuBefore = (await sink.report()).cpuSeconds;
+    const gen = await generate(measured.port, points, shape.ratePerSecond, undefined, shape, async () => {
+      await allAccepted(measured, connections);
+      cpuBefore = cpuNow({ [program]: measured });
+    });
     const report = await settle(sink, points);
     const processes = figures({ [program]: measured }, cpuBefore, points);
     return {
@@ -68,9 +72,19 @@ async function overConnections(program: Program, mode: Mode, connections: number
   }
 }
 
+/** Waits until the program holds every connection the generator opened (its accept loop may lag the clients' connects). */
+async function allAccepted(p: ListenerProcess, connections: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await scrape(p.statPort, /^polymur_connections_open/)) < connections) {
+    if (Date.now() > deadline) throw new Error(`bench: ${connections} connections opened, but the program holds fewer after 60 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 type ConnectionsResult = Record<Program, Record<Mode, Record<number, Repeated<ThroughputResult>>>>;
 
-const medianOf = (r: Repeated<ThroughputResult>, program: Program, figure: 'cpuSecondsPerMillion' | 'peakRssMb'): number => median(r.all.map((run) => run.processes[program]![figure]));
+const medianOf = (r: Repeated<ThroughputResult>, program: Program, figure: 'cpuSecondsPerMillion' | 'peakRssMb'): number =>
+  median(r.all.map((run) => run.processes[program]![figure]));
 const ratio = (a: number, b: number): string => `${Math.round((a / b) * 100) / 100}x`;
 
 export const connectionsScenario = defineScenario({
