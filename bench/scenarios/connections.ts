@@ -1,7 +1,8 @@
 // The client-connections dimension: the same load into the relay and into the proxy (the same TCP
 // input, src/input/tcp-listener.ts) over 8, 2,000 and 10,000 connections, flat out and as a
-// collectd-like trickle (each connection writes a small burst once per interval, the connections'
-// bursts spread over it), with CPU per 1M points and peak RSS against 8 connections in the same run.
+// collectd-like trickle (each connection writes 200 lines at a time, the connections' writes spread
+// evenly in time), with CPU per 1M points and peak RSS against 8 connections in the same run. The
+// measured window starts once every connection is open.
 import { startGateway, startProxy, startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startSink as startCountingSink, type Sink } from '../../harness/sink-process.js';
 import type { RunningProgram } from '../../harness/programs.js';
@@ -10,12 +11,16 @@ import { burstPoints, nodeArgs, quick } from '../options.js';
 import { defineScenario, type Row } from '../scenario.js';
 
 const COUNTS = [8, 2000, 10_000] as const;
-/** The trickle's total rate: the same for every count, so CPU per point compares like with like. */
-const TRICKLE_POINTS_PER_SECOND = 100_000;
-/** Each connection writes its share once per interval: at 10,000 connections, 20 lines every 2 s. */
-const TRICKLE_INTERVAL_MS = 2000;
+/**
+ * The trickle: every write is TRICKLE_LINES lines, as collectd's (a few hundred every 10 s), and the
+ * total rate is the same for every count, so the runs differ only in how many connections the
+ * writes come from: at 10,000 connections each writes once every 10 s, at 2,000 every 2 s, at 8
+ * every 8 ms. (8 connections at collectd's own pace would send 160 points/s, too few to measure.)
+ */
+const TRICKLE_LINES = 200;
+const TRICKLE_POINTS_PER_SECOND = 200_000;
 /** Points of a trickle run: 10 s at the trickle's rate (1 s with --quick). */
-const TRICKLE_POINTS = quick ? 100_000 : 1_000_000;
+const TRICKLE_POINTS = quick ? 200_000 : 2_000_000;
 /** Connections the generator opens at a time: within the listener's accept backlog (511). */
 const CONNECT_AT_ONCE = 256;
 /** What both programs need to take 10,000 connections from one address. */
@@ -44,7 +49,7 @@ export async function overConnections(program: Program, mode: Mode, connections:
   try {
     const trickle = {
       ratePerSecond: TRICKLE_POINTS_PER_SECOND,
-      linesPerChunk: Math.max(1, Math.round((TRICKLE_POINTS_PER_SECOND * TRICKLE_INTERVAL_MS) / 1000 / connections)),
+      linesPerChunk: TRICKLE_LINES,
       spreadStarts: true,
     };
     const shape = { connections, connectAtOnce: CONNECT_AT_ONCE, ...(mode === 'trickle' ? trickle : {}) };
