@@ -34,6 +34,12 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     assert.deepEqual([run.median.lost, run.median.pointsPerSecond > 0], [0, true], `cluster ${layout}`);
     assert.equal('haproxy' in run.median.processes, layout !== 'direct', `cluster ${layout}: HAProxy's CPU measured`);
   }
+  for (const [program, modes] of Object.entries(report.connections as Record<string, Record<string, Record<string, { median: { lost: number; duplicates: number } }>>>)) {
+    for (const [mode, counts] of Object.entries(modes)) {
+      assert.deepEqual(Object.keys(counts), ['8', '2000'], `connections: ${program}, ${mode}`);
+      for (const [n, run] of Object.entries(counts)) assert.deepEqual([run.median.lost, run.median.duplicates], [0, 0], `connections: ${program}, ${mode}, ${n}`);
+    }
+  }
   const e = report.endToEnd.median;
   assert.ok(e.wireBytesPerPoint > 0 && e.compressionRatio > 1, 'compression figures');
   const l = report.latency.median;
@@ -49,6 +55,8 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     'cluster: HAProxy -> 3 gateways',
     'cluster: CPU per 1M, HAProxy vs direct',
     'micro: framing',
+    'connections: relay, trickle, 2,000',
+    'connections: proxy, flat out, 2,000',
   ]) {
     assert.match(out, new RegExp(label), `table row ${label}`);
   }
