@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LoadOptions } from '../harness/load-generator.js';
 import type { RunningProgram } from '../harness/programs.js';
 import { startSink as startCountingSink, type Sink, type SinkReport } from '../harness/sink-process.js';
 import { CONNECTIONS, nodeArgs, runs } from './options.js';
@@ -26,7 +27,8 @@ export function generate(port: number, points: number, ratePerSecond?: number, c
   return generateLoad(port, { points, ...(ratePerSecond ? { ratePerSecond } : {}), ...(chunkTimesFile ? { chunkTimesFile } : {}) });
 }
 
-export interface LoadJob {
+/** A load's points and pace, and its connections and writes when they are not the bench's usual ones. */
+export interface LoadJob extends Partial<Pick<LoadOptions, 'connections' | 'linesPerChunk' | 'spreadStarts' | 'connectAtOnce'>> {
   readonly points: number;
   readonly ratePerSecond?: number;
   readonly chunkTimesFile?: string;
@@ -34,10 +36,16 @@ export interface LoadJob {
   readonly distinctNames?: number;
 }
 
-export async function generateLoad(port: number, job: LoadJob): Promise<Generated> {
+/** `onConnected`: called once every connection is open, before the first write (the generator waits for it). */
+export async function generateLoad(port: number, job: LoadJob, onConnected?: () => Promise<void> | void): Promise<Generated> {
   const child: ChildProcess = fork(join(here, 'generator.js'), [], { stdio: 'inherit', execArgv: nodeArgs('generator') });
-  child.send({ port, connections: CONNECTIONS, seed: 42, ...job });
-  const [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
+  child.send({ port, connections: CONNECTIONS, seed: 42, ...job, handshake: !!onConnected });
+  let [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
+  if (onConnected && msg.type === 'connected') {
+    await onConnected();
+    child.send({ type: 'go' });
+    [msg] = (await once(child, 'message')) as [{ type: string; message?: string } & Generated];
+  }
   if (msg.type !== 'done') throw new Error(`load generator failed: ${msg.message}`);
   return msg;
 }

@@ -12,6 +12,7 @@ import { microScenario } from './micro.js';
 import { cpuProfDir, quick, runs, wanted } from './options.js';
 import type { Row, Scenario } from './scenario.js';
 import { clusterScenarios } from './scenarios/cluster.js';
+import { connectionsScenario } from './scenarios/connections.js';
 import { destinationsScenario } from './scenarios/destinations.js';
 import { endToEndScenario } from './scenarios/end-to-end.js';
 import { keysScenario } from './scenarios/keys.js';
@@ -30,6 +31,7 @@ const SCENARIOS: readonly Scenario[] = [
   clusterScenarios,
   destinationsScenario,
   keysScenario,
+  connectionsScenario,
   microScenario,
 ];
 

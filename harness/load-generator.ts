@@ -2,7 +2,7 @@
 // that carry a unique point id (so a receiver can count every point exactly once), timestamps that
 // vary, and a seeded PRNG so runs are comparable. The whole load is built first, then sent over
 // several connections at full speed or at a set rate, honouring socket backpressure.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 
 /** mulberry32: small, fast, seedable. */
@@ -104,6 +104,16 @@ export interface LoadOptions {
   readonly baseTimestamp?: number;
   /** Called when a chunk is handed to the socket, with the ids it holds (for latency). */
   readonly onChunk?: (connection: number, firstSeq: number, count: number, at: bigint) => void;
+  /** Lines per write (a chunk); LINES_PER_CHUNK when absent. A collectd-like trickle writes a few hundred at a time. */
+  readonly linesPerChunk?: number;
+  /**
+   * With ratePerSecond: connection c starts c/connections of one chunk's interval late, so the
+   * connections' writes are spread over the interval instead of all landing in the same millisecond
+   * (and one timer drives them all: see sendInTurns).
+   */
+  readonly spreadStarts?: boolean;
+  /** Connections being opened at once (the rest wait their turn), so that thousands do not overflow the listener's accept backlog; all at once when absent. */
+  readonly connectAtOnce?: number;
 }
 
 const LINES_PER_CHUNK = 1000;
@@ -173,24 +183,25 @@ export function buildChunk(names: NameTable, connection: number, firstSeq: numbe
   return buf;
 }
 
-/** One connection's whole share of the load: its bytes, and where each chunk of LINES_PER_CHUNK lines ends. */
+/** One connection's whole share of the load: its bytes, and where each chunk of linesPerChunk lines ends. */
 export interface ConnectionLoad {
   readonly lines: number;
   readonly bytes: Buffer;
   readonly chunkEnds: readonly number[];
+  readonly linesPerChunk: number;
 }
 
 /** Builds a connection's `total` lines into one Buffer, chunk by chunk (the same bytes as buildChunk's, back to back). */
-export function buildConnectionLoad(names: NameTable, connection: number, total: number, baseTs: number): ConnectionLoad {
+export function buildConnectionLoad(names: NameTable, connection: number, total: number, baseTs: number, linesPerChunk = LINES_PER_CHUNK): ConnectionLoad {
   const texts = stampTexts(baseTs);
   const bytes = Buffer.allocUnsafe(linesBytes(names, connection, 0, total, texts));
   const chunkEnds: number[] = [];
   let at = 0;
-  for (let seq = 0; seq < total; seq += LINES_PER_CHUNK) {
-    at = writeLines(bytes, at, names, connection, seq, Math.min(LINES_PER_CHUNK, total - seq), texts);
+  for (let seq = 0; seq < total; seq += linesPerChunk) {
+    at = writeLines(bytes, at, names, connection, seq, Math.min(linesPerChunk, total - seq), texts);
     chunkEnds.push(at);
   }
-  return { lines: total, bytes, chunkEnds };
+  return { lines: total, bytes, chunkEnds, linesPerChunk };
 }
 
 /** The names as the table buildChunk copies from. */
@@ -207,12 +218,12 @@ export type PreparedLoad = readonly ConnectionLoad[];
  * Builds the whole load ahead (about 64 bytes a point: 320 MB for 5,000,000), so that sending
  * costs the generator only its socket writes: it shares the cores with the programs it measures.
  */
-export function prepareLoad(opts: Pick<LoadOptions, 'connections' | 'points' | 'seed' | 'distinctNames' | 'baseTimestamp'>): PreparedLoad {
+export function prepareLoad(opts: Pick<LoadOptions, 'connections' | 'points' | 'seed' | 'distinctNames' | 'baseTimestamp' | 'linesPerChunk'>): PreparedLoad {
   const names = metricNameTable(opts.distinctNames ?? 10_000, opts.seed ?? 1);
   const baseTs = opts.baseTimestamp ?? Math.floor(Date.now() / 1000) - 3600;
   const perConnection = Math.ceil(opts.points / opts.connections);
   return Array.from({ length: opts.connections }, (_, connection) =>
-    buildConnectionLoad(names, connection, Math.max(0, Math.min(perConnection, opts.points - connection * perConnection)), baseTs),
+    buildConnectionLoad(names, connection, Math.max(0, Math.min(perConnection, opts.points - connection * perConnection)), baseTs, opts.linesPerChunk),
   );
 }
 
@@ -223,33 +234,91 @@ export interface SendResult {
   readonly elapsedMs: number;
 }
 
-/** Sends a prepared load, one chunk per write, waiting for 'drain' when the socket asks to. */
-export async function sendPrepared(load: PreparedLoad, opts: Pick<LoadOptions, 'host' | 'port' | 'ratePerSecond' | 'onChunk'>): Promise<SendResult> {
-  const sockets = await Promise.all(
-    load.map(async ({ chunkEnds }) => {
-      if (chunkEnds.length === 0) return undefined;
-      const socket = connect(opts.port, opts.host ?? '127.0.0.1');
+/** Opens a connection for each connection load that has lines, at most `atOnce` connecting at a time. */
+async function openConnections(load: PreparedLoad, port: number, host: string, atOnce: number): Promise<Array<Socket | undefined>> {
+  const sockets: Array<Socket | undefined> = new Array<Socket | undefined>(load.length);
+  let next = 0;
+  const opener = async (): Promise<void> => {
+    for (let c = next++; c < load.length; c = next++) {
+      if (load[c]!.chunkEnds.length === 0) continue;
+      const socket = connect(port, host);
       await once(socket, 'connect');
-      return socket;
+      sockets[c] = socket;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, load.length) }, opener));
+  return sockets;
+}
+
+/**
+ * A paced load whose connections take turns (spreadStarts): write w is chunk floor(w / N) of
+ * connection w mod N, due w / N chunk intervals after the start. One timer drives every
+ * connection's writes, so 10,000 connections cost the generator their writes and little else
+ * (a timer and a promise per write cost it as much CPU as the program it measured). Writes do
+ * not wait for 'drain': a trickle's chunks are small, and they are views of the prepared load.
+ */
+async function sendInTurns(load: PreparedLoad, sockets: ReadonlyArray<Socket | undefined>, perConnRate: number, started: bigint, onChunk: LoadOptions['onChunk']): Promise<number> {
+  const n = load.length;
+  const linesPerChunk = load[0]?.linesPerChunk ?? LINES_PER_CHUNK;
+  const writes = n * Math.max(...load.map((c) => c.chunkEnds.length));
+  const msPerTurn = (linesPerChunk / perConnRate) * 1000;
+  let sent = 0;
+  for (let w = 0; w < writes;) {
+    const waitMs = (w / n) * msPerTurn - Number(process.hrtime.bigint() - started) / 1e6;
+    // The next write falls due within a millisecond or more: a timer, never a busy wait.
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, Math.max(1, waitMs)));
+    const nowMs = Number(process.hrtime.bigint() - started) / 1e6;
+    for (; w < writes && (w / n) * msPerTurn <= nowMs; w++) {
+      const connection = w % n;
+      const k = Math.floor(w / n);
+      const { lines, bytes, chunkEnds } = load[connection]!;
+      const socket = sockets[connection];
+      if (!socket || k >= chunkEnds.length) continue;
+      const count = Math.min(linesPerChunk, lines - k * linesPerChunk);
+      onChunk?.(connection, k * linesPerChunk, count, process.hrtime.bigint());
+      socket.write(bytes.subarray(k === 0 ? 0 : chunkEnds[k - 1], chunkEnds[k]));
+      sent += count;
+    }
+  }
+  await Promise.all(
+    sockets.map(async (socket) => {
+      if (!socket) return;
+      socket.end();
+      await once(socket, 'close');
     }),
   );
+  return sent;
+}
+
+/**
+ * Sends a prepared load, one chunk per write, waiting for 'drain' when the socket asks to.
+ * `whenConnected` is awaited once every connection is open, before the clock starts.
+ */
+export async function sendPrepared(
+  load: PreparedLoad,
+  opts: Pick<LoadOptions, 'host' | 'port' | 'ratePerSecond' | 'onChunk' | 'spreadStarts' | 'connectAtOnce'> & { whenConnected?: () => Promise<void> },
+): Promise<SendResult> {
+  const sockets = await openConnections(load, opts.port, opts.host ?? '127.0.0.1', opts.connectAtOnce ?? load.length);
+  await opts.whenConnected?.();
   const perConnRate = opts.ratePerSecond ? opts.ratePerSecond / load.length : 0;
   const started = process.hrtime.bigint();
+  const elapsed = (sent: number): SendResult => ({ sent, startedMs: Number(started) / 1e6, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6 });
+  if (opts.spreadStarts && perConnRate > 0) return elapsed(await sendInTurns(load, sockets, perConnRate, started, opts.onChunk));
   let sent = 0;
   await Promise.all(
-    load.map(async ({ lines, bytes, chunkEnds }, connection) => {
+    load.map(async ({ lines, bytes, chunkEnds, linesPerChunk }, connection) => {
       const socket = sockets[connection];
       if (!socket) return;
       let from = 0;
       for (let k = 0; k < chunkEnds.length; k++) {
-        const seq = k * LINES_PER_CHUNK;
+        const seq = k * linesPerChunk;
         if (perConnRate > 0) {
           const dueNs = started + BigInt(Math.round((seq / perConnRate) * 1e9));
           const waitMs = Number(dueNs - process.hrtime.bigint()) / 1e6;
           if (waitMs > 1) await new Promise((r) => setTimeout(r, waitMs));
         }
         const to = chunkEnds[k]!;
-        const count = Math.min(LINES_PER_CHUNK, lines - seq);
+        const count = Math.min(linesPerChunk, lines - seq);
         opts.onChunk?.(connection, seq, count, process.hrtime.bigint());
         if (!socket.write(bytes.subarray(from, to))) await once(socket, 'drain');
         sent += count;
@@ -259,7 +328,7 @@ export async function sendPrepared(load: PreparedLoad, opts: Pick<LoadOptions, '
       await once(socket, 'close');
     }),
   );
-  return { sent, startedMs: Number(started) / 1e6, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6 };
+  return elapsed(sent);
 }
 
 export async function sendLoad(opts: LoadOptions): Promise<SendResult> {

@@ -1,7 +1,9 @@
 // One batcher shared by all connections: collects validated lines into batches of at most
 // batchSize points, sent when full or flushIntervalMs after their first point. When the sink
 // refuses a batch it is kept, in order, and add() returns false until the sink has room: the
-// caller pauses its sockets. Nothing handed to add() is ever dropped here.
+// caller pauses its sockets. Nothing handed to add() is ever dropped here. add() copies what it is
+// given into the batch being filled before it returns, so a caller may hand it a view of a buffer
+// it reuses at once (the listeners read every connection into one shared buffer).
 import type { Batch, BatchSink } from './batch.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Stage } from '../lifecycle/stage.js';
@@ -12,7 +14,7 @@ import { realTimers, type Timers } from '../lifecycle/timers.js';
  * offering, keeping what is held countable by held().
  */
 export interface Batcher extends Stage {
-  /** Adds validated lines; false means "stop reading until whenReady". The data is kept either way. */
+  /** Adds validated lines (copied: `data` is not read after the call); false means "stop reading until whenReady". The data is kept either way. */
   add(data: Buffer, points: number): boolean;
   whenReady(listener: () => void): void;
   /** Emits what it holds now (if anything). */
@@ -34,15 +36,12 @@ function afterNthLine(buf: Buffer, n: number): number {
   return pos;
 }
 
-/** The pieces copied one after another into `into` (exactly their total size). */
-function fill(into: Buffer, pieces: readonly Buffer[]): Buffer {
-  let at = 0;
-  for (const piece of pieces) {
-    into.set(piece, at);
-    at += piece.length;
-  }
-  return into;
-}
+/** Room a batch's buffer is first given, per point: a little over the last batch's bytes per point. */
+const ROOM_FACTOR = 1.125;
+/** Bytes per point assumed before the first batch: a collectd name with value and timestamp is 60 to 100. */
+const FIRST_BYTES_PER_POINT = 100;
+/** A batch that fills less than this share of its buffer leaves in a copy of its own size, and the buffer fills again. */
+const KEEP_BUFFER_BELOW = 0.25;
 
 export function createBatcher(opts: {
   batchSize: number;
@@ -53,8 +52,11 @@ export function createBatcher(opts: {
   timers?: Timers;
 }): Batcher {
   const timers = opts.timers ?? realTimers;
-  let pieces: Buffer[] = [];
+  const take = (size: number): Buffer => (opts.pool ? opts.pool.take(size) : Buffer.allocUnsafe(size));
+  /** The batch being filled: its bytes so far are fill[0, bytes). */
+  let fill: Buffer | undefined;
   let bytes = 0;
+  let bytesPerPoint = FIRST_BYTES_PER_POINT;
   let points = 0;
   let timer: unknown;
   /** Batches the sink refused, oldest first. */
@@ -101,12 +103,19 @@ export function createBatcher(opts: {
   /** Turns what is collected into a batch and hands it on. */
   const cut = (): void => {
     stopTimer();
-    if (points === 0) return;
-    // The one copy of the data: the pieces may be views of socket chunks, which the batch must not
-    // keep alive for as long as it waits in a queue.
-    const data = opts.pool ? fill(opts.pool.take(bytes), pieces) : Buffer.concat(pieces, bytes);
+    if (points === 0 || !fill) return;
+    let data: Buffer;
+    if (bytes < fill.length * KEEP_BUFFER_BELOW) {
+      // A small batch (a timer's flush at a trickle) must not hold a buffer sized for a full one
+      // while it waits in a queue: it leaves in a copy, and the buffer is filled again.
+      data = take(bytes);
+      fill.copy(data, 0, 0, bytes);
+    } else {
+      data = fill.subarray(0, bytes);
+      fill = undefined;
+    }
+    if (points === opts.batchSize) bytesPerPoint = bytes / points;
     const batch: Batch = { data, points };
-    pieces = [];
     bytes = 0;
     points = 0;
     const wasEmpty = pending.length === 0;
@@ -114,9 +123,22 @@ export function createBatcher(opts: {
     if (wasEmpty) drain();
   };
 
+  /** Room for `more` bytes in the batch being filled: a buffer sized for a whole batch, or a larger one when the lines are longer than the last batch's. */
+  const roomFor = (more: number): Buffer => {
+    const needed = bytes + more;
+    if (fill && needed <= fill.length) return fill;
+    const size = Math.max(needed, Math.ceil(opts.batchSize * bytesPerPoint * ROOM_FACTOR), fill ? fill.length * 2 : 0);
+    const larger = take(size);
+    if (fill) {
+      fill.copy(larger, 0, 0, bytes);
+      opts.pool?.give(fill);
+    }
+    fill = larger;
+    return larger;
+  };
+
   const append = (data: Buffer, n: number): void => {
-    // Kept as given until cut() copies it: the caller does not reuse its buffers.
-    pieces.push(data);
+    roomFor(data.length).set(data, bytes);
     bytes += data.length;
     points += n;
   };

@@ -133,7 +133,7 @@ export function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits
           // Inflated as it streams from here on: room for a whole batch first, so that a request
           // that started inflating can always finish (no two requests each waiting on the other).
           await reserve(limits.maxBatchBytes);
-          stream = streamingGunzip(limits.maxBatchBytes);
+          stream = streamingGunzip(limits.maxBatchBytes, lease);
           stream.done.then(finish, fail);
           for (const c of held.splice(0)) await feed(c);
         }
@@ -207,7 +207,7 @@ async function inflateWhole(compressed: Buffer, maxBytes: number, budget: BodyBu
   await reserveOrThrow(lease, maxBytes, waitMs);
   // Output pieces the trailer's size: a batch that tells the truth is one piece, nothing to join
   // (no second copy for the collector); the room for them is reserved whatever the trailer says.
-  const stream = streamingGunzip(maxBytes, Math.min(Math.max(hint + 1, STREAM_PIECE_BYTES), maxBytes + 1));
+  const stream = streamingGunzip(maxBytes, lease, Math.min(Math.max(hint + 1, STREAM_PIECE_BYTES), maxBytes + 1));
   stream.end(compressed);
   return stream.done;
 }
@@ -248,24 +248,40 @@ interface StreamingGunzip {
   readonly done: Promise<Buffer>;
 }
 
-/** A gunzip on zlib's thread pool, fed as the body arrives, its output counted against maxBytes and joined in steps. */
-function streamingGunzip(maxBytes: number, pieceBytes = STREAM_PIECE_BYTES): StreamingGunzip {
+/**
+ * A gunzip on zlib's thread pool, fed as the body arrives, its output counted against maxBytes and
+ * joined in steps. Output it drops (over maxBytes, or broken gzip) is retired from the lease:
+ * counted until the collector frees it.
+ */
+function streamingGunzip(maxBytes: number, lease: Lease, pieceBytes = STREAM_PIECE_BYTES): StreamingGunzip {
   const g: Gunzip = createGunzip({ chunkSize: pieceBytes });
+  const pieces: Buffer[] = [];
+  const drop = (): void => {
+    lease.retire(pieces);
+    pieces.length = 0;
+  };
   const done = new Promise<Buffer[]>((resolve, reject) => {
-    const pieces: Buffer[] = [];
     let size = 0;
     g.on('data', (piece: Buffer) => {
       size += piece.length;
+      pieces.push(piece);
       if (size > maxBytes) {
         g.destroy();
-        pieces.length = 0;
+        drop();
         return reject(new BodyTooLarge());
       }
-      pieces.push(piece);
     });
-    g.once('error', (err) => reject(inflateError(err)));
+    g.once('error', (err) => {
+      drop();
+      reject(inflateError(err));
+    });
     g.once('end', () => resolve(pieces));
-  }).then(joinInSteps);
+  }).then(async (output) => {
+    const joined = await joinInSteps(output);
+    // Copied into one buffer: the pieces are garbage now.
+    if (output.length > 1 && joined.buffer !== output[0]!.buffer) lease.retire(output);
+    return joined;
+  });
   return {
     write: (chunk) => g.write(chunk),
     drained: () =>

@@ -23,6 +23,9 @@ export function createGatewayMetrics(registry: Registry, budget: InflightBudget)
     duration: registry.histogram('polymur_request_duration_seconds', 'Duration of /ingest requests', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   };
   registry.gauge('polymur_inflight_bytes', 'Bytes held by /ingest requests being read, inflated and validated (-max-inflight-bytes)', () => budget.used());
+  registry.gauge('polymur_inflight_collecting_bytes', 'Bytes /ingest requests dropped that the garbage collector has not freed yet, counted against -max-inflight-bytes', () =>
+    budget.collecting(),
+  );
   registry.gauge('polymur_inflight_limit_bytes', 'The in-flight memory budget, -max-inflight-bytes', () => budget.limit);
   registry.gauge('polymur_inflight_waiting_requests', '/ingest requests waiting for room in the in-flight budget', () => budget.waiting());
   return m;

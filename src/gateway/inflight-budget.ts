@@ -4,12 +4,20 @@
 // all, so thirty bombs inflating at the same time cannot take thirty times -max-batch-bytes.
 // A request reserves before it holds more, waiting (first come, first served) for others to
 // release; a wait that runs out is answered 503 + Retry-After by the caller.
+// Memory a request dropped is not gone until the garbage collector frees it: a bomb leaves up to
+// -max-batch-bytes of inflated pieces behind, and the collector frees them when it gets to it,
+// later the busier the machine (its marking and sweeping threads share the cores). Counted as
+// released, that garbage came on top of the budget: the peak depended on the load. So what a
+// request retires stays counted until the collector has freed it (a FinalizationRegistry tells),
+// and a wait for room while some is counted asks for a full collection, in the background.
 import { PolymurError } from '../errors.js';
 
 export interface InflightBudget {
   readonly limit: number;
   /** Bytes reserved by every open lease. */
   used(): number;
+  /** Bytes requests dropped that the garbage collector has not freed yet: counted against the limit too. */
+  collecting(): number;
   /** Requests waiting for room now. */
   waiting(): number;
   /** A request's share: starts empty, grows as it reserves, released once however the request ends. */
@@ -32,6 +40,8 @@ export interface Lease {
   add(bytes: number): void;
   /** Gives back part of what is held (a reservation larger than what was used). */
   shrink(bytes: number): void;
+  /** Gives back what `buffers` (dropped, never read again) hold, once the collector has freed them. */
+  retire(buffers: readonly Buffer[]): void;
   /** Gives back everything; safe to call again. */
   release(): void;
 }
@@ -55,11 +65,27 @@ interface Waiter {
   readonly giveUp: () => void;
 }
 
-export function createInflightBudget(limit: number): InflightBudget {
+/** `collect`: a collection started in the background, asked for when a request waits while dropped memory is still counted. */
+export function createInflightBudget(limit: number, collect?: () => void): InflightBudget {
   let used = 0;
+  let collecting = 0;
   const queue: Waiter[] = [];
+  const freed = new FinalizationRegistry<number>((bytes) => {
+    collecting -= bytes;
+    wake();
+  });
+  let collectAsked = false;
+  /** Once per turn at most, and not inside the caller's own handler (what it holds there is alive). */
+  const askForCollection = (): void => {
+    if (!collect || collecting === 0 || collectAsked) return;
+    collectAsked = true;
+    setImmediate(() => {
+      collectAsked = false;
+      collect();
+    });
+  };
 
-  const fits = (bytes: number): boolean => used + bytes <= limit;
+  const fits = (bytes: number): boolean => used + collecting + bytes <= limit;
   /** Grants waiters in arrival order while the first one fits, so a large reservation is not starved by small ones. */
   const wake = (): void => {
     while (queue.length > 0 && fits(queue[0]!.bytes)) {
@@ -72,6 +98,7 @@ export function createInflightBudget(limit: number): InflightBudget {
   return {
     limit,
     used: () => used,
+    collecting: () => collecting,
     waiting: () => queue.length,
     lease() {
       let held = 0;
@@ -120,6 +147,7 @@ export function createInflightBudget(limit: number): InflightBudget {
             timer.unref();
             mine.add(waiter);
             queue.push(waiter);
+            askForCollection();
           });
         },
         add(bytes) {
@@ -128,6 +156,17 @@ export function createInflightBudget(limit: number): InflightBudget {
           held += bytes;
         },
         shrink: give,
+        retire(buffers) {
+          const backings = new Set<ArrayBufferLike>(buffers.map((b) => b.buffer));
+          for (const backing of backings) {
+            const n = Math.min(backing.byteLength, held);
+            if (n === 0) break;
+            held -= n;
+            used -= n;
+            collecting += n;
+            freed.register(backing, n);
+          }
+        },
         release() {
           released = true;
           // A request that ended while it waited leaves the line, so nobody waits behind it.

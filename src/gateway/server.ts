@@ -22,6 +22,7 @@ import { createClientErrorHandler, serverTimeouts } from './client-errors.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { createGatewayShutdown } from './gateway-shutdown.js';
 import { createInflightBudget } from './inflight-budget.js';
+import { backgroundFullCollector } from '../input/scavenge-pacer.js';
 import { createIngest } from './ingest.js';
 import { openListeners } from './listeners.js';
 import { createReplier } from './reply.js';
@@ -80,7 +81,7 @@ export interface GatewayOptions {
 }
 
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
-  const budget = createInflightBudget(opts.maxInflightBytes ?? 256 * 1024 * 1024);
+  const budget = createInflightBudget(opts.maxInflightBytes ?? 256 * 1024 * 1024, backgroundFullCollector());
   const metrics = createGatewayMetrics(opts.metrics, budget);
   const trusted = createTrustedProxies(opts.trustedProxies ?? []);
   const perIp = createConnectionLimit(opts.maxConnectionsPerIp ?? 256, trusted.trusts);

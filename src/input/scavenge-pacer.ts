@@ -18,20 +18,38 @@ export interface ScavengePacer {
 /** Bytes read between two collections: about 30 a second at full speed, one in seconds at ordinary rates. */
 export const SCAVENGE_EVERY_BYTES = 4 * 1024 * 1024;
 
+type V8Collect = (options: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => unknown;
+
 /**
- * V8's own collector, young generation only, or undefined where this runtime won't expose it.
- * The flag is turned on just long enough to fetch the function from a fresh context, so no
- * global `gc` appears and no command-line flag is needed.
+ * V8's own collector, or undefined where this runtime won't expose it. The flag is turned on just
+ * long enough to fetch the function from a fresh context, so no global `gc` appears and no
+ * command-line flag is needed.
  */
-export function youngGenerationCollector(): (() => void) | undefined {
+function v8Collector(): V8Collect | undefined {
   try {
     setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+    const gc = runInNewContext('gc') as V8Collect;
     setFlagsFromString('--no-expose-gc');
-    return () => gc({ type: 'minor' });
+    return gc;
   } catch {
     return undefined;
   }
+}
+
+/** A young-generation collection (a scavenge), run at once. */
+export function youngGenerationCollector(): (() => void) | undefined {
+  const gc = v8Collector();
+  return gc && (() => void gc({ type: 'minor' }));
+}
+
+/**
+ * A full collection started in the background (incremental and concurrent marking: the event loop
+ * is not held for it), for memory that has lived long enough to leave the young generation; it is
+ * also the collection that runs FinalizationRegistry callbacks.
+ */
+export function backgroundFullCollector(): (() => void) | undefined {
+  const gc = v8Collector();
+  return gc && (() => void gc({ type: 'major', execution: 'async' }));
 }
 
 export function createScavengePacer(opts: { everyBytes?: number; collect: (() => void) | undefined }): ScavengePacer {

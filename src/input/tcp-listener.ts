@@ -1,6 +1,8 @@
 // The Graphite plaintext TCP listener: many concurrent connections, lines framed per connection,
 // validated, handed to the shared batcher. When the batcher says "full", every socket is paused
 // until it has room again (backpressure reaches the senders through TCP); nothing is dropped.
+// Every connection reads into the listener's one shared buffer (shared-read.ts): a connection
+// costs its socket and its framer's partial line, nothing per read.
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Batcher } from '../batch/batcher.js';
 import type { Stage } from '../lifecycle/stage.js';
@@ -8,6 +10,7 @@ import { rateLimitedLog } from '../observe/log.js';
 import type { Labels, Registry } from '../observe/metrics.js';
 import { createConnectionLimit } from '../net/connection-limit.js';
 import { createLineFramer, type LineFramer } from '../protocol/framer.js';
+import { createSharedReader } from './shared-read.js';
 import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../protocol/lines.js';
 import { formatHostPort, listenOn, parseHostPort } from '../net/address.js';
 import { socketErrorCounter } from '../observe/socket-errors.js';
@@ -83,7 +86,20 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     }
   };
 
-  const server = createServer((socket) => {
+  const maxConnections = opts.maxConnections ?? 4096;
+  const reader = createSharedReader();
+  /** Resolves once the server is closed and every connection is gone (set by close()). */
+  let whenAllClosed: (() => void) | undefined;
+  const server = createServer({ pauseOnConnect: true }, (accepted) => {
+    if (sockets.size >= maxConnections) {
+      refused.inc();
+      return void accepted.destroy();
+    }
+    let framer: LineFramer | undefined;
+    const socket = reader.adopt(accepted, (chunk) => {
+      opts.onBytesRead?.(chunk.length);
+      framer!.push(chunk);
+    });
     if (!perIp.admit(socket)) {
       refusedPerIp.inc();
       refusedLog(perIp.refusal(socket));
@@ -91,8 +107,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     }
     sockets.add(socket);
     connectionsTotal.inc();
-    const framer = opts.framing ? opts.framing(deliver, onInvalid, () => socket.destroy()) : createLineFramer(deliver, { maxLineBytes, onInvalid });
-    if (paused) socket.pause();
+    framer = opts.framing ? opts.framing(deliver, onInvalid, () => socket.destroy()) : createLineFramer(deliver, { maxLineBytes, onInvalid });
     if (idleTimeoutMs > 0) {
       socket.setTimeout(idleTimeoutMs);
       socket.on('timeout', () => {
@@ -105,10 +120,6 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
         socket.once('close', () => clearTimeout(cut));
       });
     }
-    socket.on('data', (chunk: Buffer) => {
-      opts.onBytesRead?.(chunk.length);
-      framer.push(chunk);
-    });
     socket.on('end', () => {
       framer.end();
       socket.end();
@@ -117,15 +128,16 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     socket.on('close', () => {
       framer.end();
       sockets.delete(socket);
+      if (sockets.size === 0) whenAllClosed?.();
     });
+    if (!paused) socket.resume();
   });
-  server.maxConnections = opts.maxConnections ?? 4096;
-  server.on('drop', () => refused.inc());
   const address = await listenOn(server, host, port);
   opts.log(`${opts.what?.name ?? 'Metrics'} listener started: ${formatHostPort(address.address, address.port)}`);
 
   let closing: Promise<void> | undefined;
-  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  const serverClosed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  const closed = serverClosed.then(() => (sockets.size === 0 ? undefined : new Promise<void>((resolve) => (whenAllClosed = resolve))));
   const destroy = (): void => {
     if (server.listening) server.close();
     for (const s of sockets) s.destroy();

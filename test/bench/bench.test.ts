@@ -48,6 +48,12 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     const r = run.median;
     assert.deepEqual([r.lost, r.duplicates, r.copiesArrived], [0, 0, r.copiesExpected], `destinations ${c}: every copy counted`);
   }
+  for (const [program, modes] of Object.entries(report.connections as Record<string, Record<string, Record<string, { median: { lost: number; duplicates: number } }>>>)) {
+    for (const [mode, counts] of Object.entries(modes)) {
+      assert.deepEqual(Object.keys(counts), ['8', '2000'], `connections: ${program}, ${mode}`);
+      for (const [n, run] of Object.entries(counts)) assert.deepEqual([run.median.lost, run.median.duplicates], [0, 0], `connections: ${program}, ${mode}, ${n}`);
+    }
+  }
   const e = report.endToEnd.median;
   assert.ok(e.wireBytesPerPoint > 0 && e.compressionRatio > 1, 'compression figures');
   const l = report.latency.median;
@@ -66,6 +72,8 @@ test('npm run bench --quick: 100,000 points per scenario, none lost, a complete 
     'keys: 100 sending of 10,000 in the store',
     'destinations: hash-route to 12, replication 2',
     'micro: framing',
+    'connections: relay, trickle, 2,000',
+    'connections: proxy, flat out, 2,000',
   ]) {
     assert.match(out, new RegExp(label), `table row ${label}`);
   }

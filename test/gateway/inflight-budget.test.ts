@@ -1,10 +1,12 @@
 // The gateway's in-flight memory budget (src/gateway/inflight-budget.ts) on its own: what leases
 // hold never passes the limit through reserve, waiters are served in arrival order as room comes
 // back, a wait that runs out reserves nothing, and a lease released while it waits leaves the line.
-// And its flag: a budget that could not hold one streaming batch is refused at start.
+// What a request drops stays counted until the garbage collector has freed it. And its flag: a
+// budget that could not hold one streaming batch is refused at start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInflightBudget } from '../../src/gateway/inflight-budget.js';
+import { backgroundFullCollector } from '../../src/input/scavenge-pacer.js';
 import { runToExit } from '../../harness/programs.js';
 
 test('reservations wait in arrival order for released room, a wait that runs out reserves nothing, a released lease keeps nothing', async (t) => {
@@ -63,4 +65,33 @@ test('-max-inflight-bytes below -max-batch-bytes + 1 MiB exits 2 with a message'
   const bad = await runToExit('gateway', ['-dev-mode', '-console-out', '-max-inflight-bytes', 'lots']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /invalid value "lots" for flag -max-inflight-bytes/);
+});
+
+test('what a request retires stays counted until the garbage collector has freed it; a wait for room asks for a collection', async (t) => {
+  const alive = setInterval(() => {}, 1000);
+  t.after(() => clearInterval(alive));
+  const collect = backgroundFullCollector();
+  if (!collect) return t.skip('this runtime does not expose its garbage collector');
+  let collections = 0;
+  const MiB = 1024 * 1024;
+  const budget = createInflightBudget(MiB, () => {
+    collections++;
+    collect();
+  });
+  const bomb = budget.lease();
+  assert.equal(bomb.tryReserve(MiB), true);
+  // What a streaming gunzip drops: pieces of their own 256 KiB each, never read again.
+  let pieces: Buffer[] | undefined = Array.from({ length: 4 }, () => Buffer.allocUnsafeSlow(256 * 1024));
+  bomb.retire(pieces);
+  pieces = undefined;
+  bomb.release();
+  assert.deepEqual([budget.used(), budget.collecting()], [0, MiB], 'released by the request, not yet by the collector');
+  const next = budget.lease();
+  assert.equal(next.tryReserve(1), false, 'the garbage still takes the room');
+  const started = Date.now();
+  assert.equal(await next.reserve(MiB, 10_000), true, 'granted once the pieces are collected');
+  assert.ok(collections >= 1, 'the wait asked for a collection');
+  assert.equal(budget.collecting(), 0);
+  process.stdout.write(`# retired 1 MiB: room again after ${Date.now() - started} ms, ${collections} collection(s) asked for\n`);
+  next.release();
 });
