@@ -4,7 +4,7 @@ import type { Batch, BatchQueue } from '../batch/batch.js';
 import type { DestinationAddress } from './destination.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
 import type { Part } from './reserve.js';
-import { splitByDestination } from './split.js';
+import { splitByDestination, type SplitLines } from './split.js';
 
 export interface RingMember {
   readonly address: DestinationAddress;
@@ -12,11 +12,17 @@ export interface RingMember {
   readonly inRing: boolean;
 }
 
+/** A batch's parts on their destinations, and the points it holds as placed (once each, whatever the replication). */
+export interface Placed<D> {
+  readonly parts: Array<Part<D>>;
+  readonly points: number;
+}
+
 export interface RingPlacement<D extends RingMember> {
   /** Builds the ring again from the destinations whose `inRing` is set. */
   rebuild(all: Iterable<D>): void;
-  /** Splits a batch over the ring; null when no destination is in the ring. */
-  place(batch: Batch): Array<Part<D>> | null;
+  /** Splits a batch over the ring (with `split`'s pass when given); null when no destination is in the ring. */
+  place(batch: Batch, split?: SplitLines): Placed<D> | null;
 }
 
 export function createRingPlacement<D extends RingMember>(hashType: HashType, replication: number): RingPlacement<D> {
@@ -30,12 +36,16 @@ export function createRingPlacement<D extends RingMember>(hashType: HashType, re
         hashType,
       );
     },
-    place(batch) {
+    place(batch, split) {
       if (members.length === 0) return null;
-      return [...splitByDestination(batch.data, ring, replication)].map(([index, part]) => {
-        const dest = members[index]!;
-        return { dest, queue: dest.queue, batch: part };
-      });
+      const placed = split ? split(batch.data, ring, replication) : { parts: splitByDestination(batch.data, ring, replication), points: batch.points };
+      return {
+        parts: [...placed.parts].map(([index, part]) => {
+          const dest = members[index]!;
+          return { dest, queue: dest.queue, batch: part };
+        }),
+        points: placed.points,
+      };
     },
   };
 }

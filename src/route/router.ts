@@ -7,7 +7,7 @@
 // reading for the write timeout, leaves the ring and what it held is handed to the others; it
 // rejoins when it answers again (failover.ts). The destinations themselves, their queues and
 // writers are in destination-registry.ts.
-import type { Batch, BatchQueue, BatchSink, FullPolicy } from '../batch/batch.js';
+import type { Batch, BatchQueue, FullPolicy } from '../batch/batch.js';
 import type { Registry } from '../observe/metrics.js';
 import { socketErrorCounter } from '../observe/socket-errors.js';
 import { createAdmission } from './admission.js';
@@ -15,15 +15,15 @@ import { DestinationError, parseDestination, type DestinationAddress, type Distr
 import { createDestinationRegistry, type Destination, type DestinationStatus } from './destination-registry.js';
 import { createFailover } from './failover.js';
 import type { HashType } from './hash-ring.js';
-import type { Part } from './reserve.js';
-import { createRingPlacement } from './ring-placement.js';
+import { createRingPlacement, type Placed } from './ring-placement.js';
 import { createRouterMetrics, startQueueReport } from './router-report.js';
 import { destroyDestinations, drainDestinations } from './router-shutdown.js';
+import type { SplitLines, SplitSink } from './split.js';
 import { createWakeups } from './wakeups.js';
 
 export type { DestinationStatus } from './destination-registry.js';
 
-export interface Router extends BatchSink {
+export interface Router extends SplitSink {
   addDestination(text: string): void;
   removeDestination(text: string): void;
   destinations(): DestinationStatus[];
@@ -99,15 +99,20 @@ export function createRouter(opts: RouterOptions): Router {
 
   const queueReport = startQueueReport({ list: () => registry.list(), policy, log: opts.log });
 
-  const targets = (batch: Batch): Array<Part<Destination>> | null =>
-    hashRoute ? ring.place(batch) : [...registry.list()].filter((d) => !d.draining).map((dest) => ({ dest, queue: dest.queue, batch }));
+  /** Broadcast: the batch (as `split` leaves it, in its part 0) to every destination not draining. */
+  const everyDestination = (batch: Batch, split: SplitLines | undefined): Placed<Destination> => {
+    const placed = split ? split(batch.data, undefined, 1) : { parts: new Map([[0, batch]]), points: batch.points };
+    const copy = placed.parts.get(0);
+    const parts = copy === undefined ? [] : [...registry.list()].filter((d) => !d.draining).map((dest) => ({ dest, queue: dest.queue, batch: copy }));
+    return { parts, points: placed.points };
+  };
+  const targets = (batch: Batch, split: SplitLines | undefined): Placed<Destination> | null => (hashRoute ? ring.place(batch, split) : everyDestination(batch, split));
   const admit = createAdmission({ policy, metrics: m, log: opts.log, targets, watch: wakeups.watch });
+  const offerSplit = (batch: Batch, split?: SplitLines): boolean => !closed && failover.flush() && admit(batch, split);
 
   return {
-    offer(batch) {
-      if (closed || !failover.flush()) return false;
-      return admit(batch);
-    },
+    offer: (batch) => offerSplit(batch),
+    offerSplit,
     whenReady(listener) {
       wakeups.wait(listener);
     },
