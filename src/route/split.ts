@@ -1,7 +1,7 @@
-// hash-route's hot path: one pass over a batch, each line placed by its metric name, consecutive
-// lines for the same destination kept as one byte range, then one copy per destination. A layer
-// above (the rule files) can hand the router its own pass (SplitLines) that renames and drops
-// lines as it places them, with the same parts builder: one pass, one copy, whatever the rules do.
+// hash-route's hot path: one pass over a batch, each line placed by its metric name and written
+// into its destination's part (PartsBuilder). A layer above (the rule files) can hand the router
+// its own pass (SplitLines) that renames and drops lines as it places them, into the same kind of
+// parts: one pass over the batch, whatever the rules do.
 import type { Batch, BatchSink } from '../batch/batch.js';
 import type { HashRing } from './hash-ring.js';
 
@@ -29,93 +29,113 @@ export interface SplitSink extends BatchSink {
   offerSplit(batch: Batch, split: SplitLines): boolean;
 }
 
+/** A scratch buffer bigger than this is let go after a batch (one outsized batch does not pin its size). */
+const SCRATCH_KEEP_BYTES = 1024 * 1024;
+const EMPTY: Buffer = Buffer.alloc(0);
+
 /**
- * One part's lines as records: [start, end] a byte range of the batch, [-1 - i, start, end] the
- * i-th head (a new name, a key prefix) then a byte range; `last` is the index of the last record's
- * end, so a range that continues it is merged into it. With its line and byte counts.
+ * One part as it is written: its bytes so far in a scratch buffer kept from batch to batch, and
+ * the run of the batch's lines not copied there yet (a part that stays one run is a view).
  */
-interface Records {
-  readonly bounds: number[];
-  last: number;
-  points: number;
-  bytes: number;
+class PartWriter {
+  buf: Buffer = EMPTY;
+  at = 0;
+  points = 0;
+  runStart = -1;
+  runEnd = -1;
+
+  /** src[start, end) at the end: a name or the end of a line byte by byte, longer runs with set() on a plain Uint8Array view (the view costs what a loop over some 40 bytes does, Buffer#copy twice that). */
+  write(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (this.at + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n, 64 * 1024));
+      bigger.set(new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.at));
+      this.buf = bigger;
+    }
+    const b = this.buf;
+    let at = this.at;
+    if (n < SHORT_RANGE) for (let i = start; i < end; i++) b[at++] = src[i]!;
+    else {
+      b.set(new Uint8Array(src.buffer, src.byteOffset + start, n), at);
+      at += n;
+    }
+    this.at = at;
+  }
 }
 
 /**
- * The parts of one batch, built as its lines are placed: byte ranges of the batch (consecutive
- * ones merged), some behind a head buffer (a new name, a key prefix), copied once, at their exact
- * size, by parts(). A part that is one range of the batch is a view of it, the whole batch the batch itself.
+ * The parts of one batch, written as its lines are placed, each part in its own scratch buffer
+ * while the bytes are at hand (the cached names a rule pass writes are scattered over the heap:
+ * read again in a second pass, most would be cache misses), then copied out once at its exact
+ * size. Runs of consecutive lines of the batch are copied as one. A part that is one run of the
+ * batch is a view of it, the whole batch the batch itself. Used for one batch at a time,
+ * synchronously (start ... parts()), and reused for the next.
  */
 export class PartsBuilder {
-  private readonly byNode: Array<Records | undefined>;
-  private readonly heads: Buffer[] = [];
+  private readonly writers: PartWriter[] = [];
+  private data: Buffer = EMPTY;
+  private nodes = 0;
 
-  constructor(
-    private readonly data: Buffer,
-    nodes: number,
-  ) {
-    // Indexed by ring node: an array lookup per line, not a Map's.
-    this.byNode = new Array<Records | undefined>(nodes);
-  }
-
-  private of(node: number): Records {
-    return (this.byNode[node] ??= { bounds: [], last: -1, points: 0, bytes: 0 });
+  /** A new batch, to be split over `nodes` parts. */
+  start(data: Buffer, nodes: number): this {
+    this.data = data;
+    this.nodes = nodes;
+    while (this.writers.length < nodes) this.writers.push(new PartWriter());
+    for (let i = 0; i < nodes; i++) {
+      const w = this.writers[i]!;
+      w.at = 0;
+      w.points = 0;
+      w.runStart = w.runEnd = -1;
+    }
+    return this;
   }
 
   /** The line data[start, end) at the end of `node`'s part. */
   line(node: number, start: number, end: number): void {
-    const r = this.of(node);
-    const b = r.bounds;
-    if (r.last >= 0 && b[r.last] === start) b[r.last] = end;
+    const w = this.writers[node]!;
+    if (w.runEnd === start) w.runEnd = end;
     else {
-      b.push(start, end);
-      r.last = b.length - 1;
+      if (w.runEnd >= 0) w.write(this.data, w.runStart, w.runEnd);
+      w.runStart = start;
+      w.runEnd = end;
     }
-    r.points++;
-    r.bytes += end - start;
+    w.points++;
   }
 
-  /** A line made of `head` then data[start, end) (the rest of the line) at the end of `node`'s part. */
-  lineAfter(node: number, head: Buffer, start: number, end: number): void {
-    const r = this.of(node);
-    const b = r.bounds;
-    b.push(-1 - this.heads.length, start, end);
-    this.heads.push(head);
-    r.last = b.length - 1;
-    r.points++;
-    r.bytes += head.length + end - start;
+  /** A line made of head[headStart, headEnd) (a new name, a prefixed one) then data[start, end) (the rest of the line), at the end of `node`'s part. */
+  lineAfter(node: number, head: Buffer, headStart: number, headEnd: number, start: number, end: number): void {
+    const w = this.writers[node]!;
+    if (w.runEnd >= 0) w.write(this.data, w.runStart, w.runEnd);
+    w.write(head, headStart, headEnd);
+    w.runStart = start;
+    w.runEnd = end;
+    w.points++;
   }
 
+  /** The line data[start, end) as it came, or, when head[headStart, headEnd) is not empty, that head then data[restStart, end). */
+  lineTo(node: number, head: Buffer, headStart: number, headEnd: number, start: number, restStart: number, end: number): void {
+    if (headEnd > headStart) this.lineAfter(node, head, headStart, headEnd, restStart, end);
+    else this.line(node, start, end);
+  }
+
+  /** The parts, by node; the scratch is free for the next batch. */
   parts(): Map<number, Batch> {
-    const { data, heads } = this;
+    const { data } = this;
     const out = new Map<number, Batch>();
-    this.byNode.forEach((r, node) => {
-      if (r === undefined) return;
-      const b = r.bounds;
+    for (let node = 0; node < this.nodes; node++) {
+      const w = this.writers[node]!;
+      if (w.points === 0) continue;
       let part: Buffer;
-      if (b.length === 2) part = b[0] === 0 && b[1] === data.length ? data : data.subarray(b[0], b[1]);
+      if (w.at === 0) part = w.runStart === 0 && w.runEnd === data.length ? data : data.subarray(w.runStart, w.runEnd);
       else {
-        part = Buffer.allocUnsafe(r.bytes);
-        let at = 0;
-        for (let k = 0; k < b.length;) {
-          if (b[k]! < 0) {
-            const head = heads[-1 - b[k++]!]!;
-            part.set(head, at);
-            at += head.length;
-          }
-          const start = b[k++]!;
-          const end = b[k++]!;
-          // The end of a renamed line byte by byte; a line or more with set() on a plain Uint8Array
-          // view (the view costs what a loop over some 45 bytes does, Buffer#copy twice that).
-          if (end - start < SHORT_RANGE) for (let i = start; i < end; i++) part[at++] = data[i]!;
-          else {
-            part.set(new Uint8Array(data.buffer, data.byteOffset + start, end - start), at);
-            at += end - start;
-          }
-        }
+        w.write(data, w.runStart, w.runEnd);
+        part = Buffer.allocUnsafe(w.at);
+        part.set(new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.at));
+        if (w.buf.length > SCRATCH_KEEP_BYTES) w.buf = EMPTY;
       }
-      out.set(node, { data: part, points: r.points });
-    });
+      out.set(node, { data: part, points: w.points });
+    }
+    this.data = EMPTY;
     return out;
   }
 }
@@ -126,8 +146,11 @@ export function nodeIndexes(ring: HashRing, name: Buffer, start: number, end: nu
   return ring.getNodes(name.subarray(start, end), replication).map((node) => ring.nodes.indexOf(node));
 }
 
+/** splitByDestination's scratch: it runs start to end synchronously, so one serves every call. */
+const scratch = new PartsBuilder();
+
 export function splitByDestination(data: Buffer, ring: HashRing, replication: number): Map<number, Batch> {
-  const parts = new PartsBuilder(data, ring.nodes.length);
+  const parts = scratch.start(data, ring.nodes.length);
   let pos = 0;
   // The next TAB at or after pos (data.length when none), searched again only once passed: the
   // name ends at the first blank, found with native searches rather than a byte loop.

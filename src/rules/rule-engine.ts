@@ -48,43 +48,48 @@ export interface CacheCounters {
 /** What apply() gives when the rules drop every line. */
 const EMPTY: Buffer = Buffer.alloc(0);
 
-/** Where a verdict's name goes with no ring: part 0. */
-const NO_RING: readonly number[] = [0];
-
 class Entry {
   next: Entry | undefined = undefined;
-  /** The ring and replication `nodes` were found for (a rebuilt ring is a new object). */
+  /** The ring and replication the placement below was found for (a rebuilt ring is a new object). */
   ring: HashRing | undefined = undefined;
   replication = 0;
-  nodes: readonly number[] = NO_RING;
+  /** The first ring node index of the name as the rules leave it; all of them with replication > 1. */
+  node = 0;
+  nodes: readonly number[] = [];
 
   constructor(
-    /** The name as received, behind the prefix. */
-    readonly key: Buffer,
-    /** undefined: the name stays (behind the prefix, if any); else the whole new name. */
-    readonly name: Buffer | undefined,
+    /**
+     * The name as received behind the prefix (the cache's key), then the new name when the rules
+     * change it: one buffer, so the bytes compared and the bytes written are next to each other.
+     */
+    readonly bytes: Buffer,
+    readonly keyLength: number,
     readonly drop: RuleDropReason | undefined,
     readonly why: string,
   ) {}
 
+  get renamed(): boolean {
+    return this.bytes.length > this.keyLength;
+  }
+
   /** The same verdict and placement, for another chain of the cache. */
   moved(): Entry {
-    const e = new Entry(this.key, this.name, this.drop, this.why);
+    const e = new Entry(this.bytes, this.keyLength, this.drop, this.why);
     e.ring = this.ring;
     e.replication = this.replication;
+    e.node = this.node;
     e.nodes = this.nodes;
     return e;
   }
 
-  /** The ring node indexes of the name as the rules leave it. */
-  placedOn(ring: HashRing, replication: number): readonly number[] {
-    if (this.ring !== ring || this.replication !== replication) {
-      const name = this.name ?? this.key;
-      this.nodes = nodeIndexes(ring, name, 0, name.length, replication);
-      this.ring = ring;
-      this.replication = replication;
-    }
-    return this.nodes;
+  /** Finds the ring node indexes of the name as the rules leave it, unless known for this ring. */
+  place(ring: HashRing, replication: number): void {
+    if (this.ring === ring && this.replication === replication) return;
+    const renamed = this.renamed;
+    this.nodes = nodeIndexes(ring, this.bytes, renamed ? this.keyLength : 0, renamed ? this.bytes.length : this.keyLength, replication);
+    this.node = this.nodes[0] ?? 0;
+    this.ring = ring;
+    this.replication = replication;
   }
 }
 
@@ -140,8 +145,8 @@ class VerdictCache {
 function lookup(chain: Entry | undefined, prefix: Buffer, buf: Buffer, start: number, end: number): Entry | undefined {
   const p = prefix.length;
   for (let e = chain; e !== undefined; e = e.next) {
-    const k = e.key;
-    if (k.length === p + end - start && sameBytes(k, p, buf, start, end) && (p === 0 || sameBytes(k, 0, prefix, 0, p))) return e;
+    const k = e.bytes;
+    if (e.keyLength === p + end - start && sameBytes(k, p, buf, start, end) && (p === 0 || sameBytes(k, 0, prefix, 0, p))) return e;
   }
   return undefined;
 }
@@ -156,22 +161,23 @@ export function createRuleEngine(rules: NameRules, opts: { maxNames: number; cou
   const cache = new VerdictCache(Math.max(1, Math.floor(opts.maxNames / 2)));
 
   const decide = (hash: number, prefix: Buffer, prefixText: string, buf: Buffer, start: number, end: number): Entry => {
-    const key = Buffer.allocUnsafe(prefix.length + end - start);
-    prefix.copy(key, 0);
-    buf.copy(key, prefix.length, start, end);
+    const keyLength = prefix.length + end - start;
     const verdict = decideName(rules, buf.toString('utf8', start, end), prefixText);
-    const entry =
-      verdict.kind === 'drop'
-        ? new Entry(key, undefined, verdict.reason, verdict.why)
-        : new Entry(key, verdict.kind === 'rename' ? Buffer.from(verdict.name) : undefined, undefined, '');
+    const renamed = verdict.kind === 'rename' ? Buffer.from(verdict.name) : EMPTY;
+    const bytes = Buffer.allocUnsafe(keyLength + renamed.length);
+    prefix.copy(bytes, 0);
+    buf.copy(bytes, prefix.length, start, end);
+    renamed.copy(bytes, keyLength);
+    const entry = verdict.kind === 'drop' ? new Entry(bytes, keyLength, verdict.reason, verdict.why) : new Entry(bytes, keyLength, undefined, '');
     cache.add(hash, entry);
     return entry;
   };
 
+  const parts = new PartsBuilder();
   const split = (data: Buffer, prefixText: string, ring: HashRing | undefined, replication: number): RuleSplit => {
     const prefix = Buffer.from(prefixText);
     const seed = fnv(prefix, 0, prefix.length, FNV_OFFSET);
-    const parts = new PartsBuilder(data, ring === undefined ? 1 : ring.nodes.length);
+    parts.start(data, ring === undefined ? 1 : ring.nodes.length);
     const dropped = new Map<RuleDropReason, number>();
     let points = 0;
     let renamed = 0;
@@ -200,16 +206,22 @@ export function createRuleEngine(rules: NameRules, opts: { maxNames: number; cou
         firstDrop ??= `${entry.drop}: ${entry.why}: ${JSON.stringify(data.toString('utf8', pos, Math.min(nl, pos + 200)))}`;
       } else {
         points++;
-        const nodes = ring === undefined ? NO_RING : entry.placedOn(ring, replication);
-        const name = entry.name;
-        if (name !== undefined) renamed++;
-        for (let k = 0; k < nodes.length; k++) {
-          const node = nodes[k]!;
-          // The line as it came, the name behind the prefix, or the new name: then the rest of the line.
-          if (name !== undefined) parts.lineAfter(node, name, nameEnd, next);
-          else if (prefix.length > 0) parts.lineAfter(node, prefix, nameStart, next);
-          else parts.line(node, pos, next);
+        // Written as it came, or as the name the rules and the prefix leave (in entry.bytes) then the rest of the line.
+        const { bytes, keyLength } = entry;
+        let headStart = 0;
+        let headEnd = prefix.length > 0 ? keyLength : 0;
+        if (bytes.length > keyLength) {
+          renamed++;
+          headStart = keyLength;
+          headEnd = bytes.length;
         }
+        let node = 0;
+        if (ring !== undefined) {
+          entry.place(ring, replication);
+          node = entry.node;
+        }
+        if (ring === undefined || replication === 1) parts.lineTo(node, bytes, headStart, headEnd, pos, nameEnd, next);
+        else for (const n of entry.nodes) parts.lineTo(n, bytes, headStart, headEnd, pos, nameEnd, next);
       }
       pos = next;
     }
