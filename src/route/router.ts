@@ -1,9 +1,11 @@
 // The routing core shared by the gateway and the relay. Each destination has its own bounded
 // queue and TCP writer, so a slow or dead destination does not stall the others until its own
 // queue is full. `broadcast` copies every batch to each destination; `hash-route` splits a batch
-// by carbon's consistent hash of each metric name (ring-placement.ts). A batch is accepted only
-// once room for it is reserved on every queue it goes to, and -when-full decides what a refusal
-// means (admission.ts). In hash-route a destination that fails 3 reconnects in a row, or stops
+// by carbon's consistent hash of each metric name (ring-placement.ts); offerSplit() takes the
+// caller's own pass over a fresh batch's lines instead (the relay's rule files rename and drop
+// lines as they are placed, rules-sink.ts), while what failover hands over is placed as it is.
+// A batch is accepted only once room for it is reserved on every queue it goes to, and -when-full
+// decides what a refusal means (admission.ts). In hash-route a destination that fails 3 reconnects in a row, or stops
 // reading for the write timeout, leaves the ring and what it held is handed to the others; it
 // rejoins when it answers again (failover.ts). The destinations themselves, their queues and
 // writers are in destination-registry.ts.
