@@ -1,6 +1,5 @@
 // The output side shared by the gateway and the relay: the router to the destinations (or the
 // console), the destination API, and each destination's queue (in memory or spooled to disk).
-import type { BatchSink } from '../batch/batch.js';
 import type { RoutingConfig } from '../config/routing-config.js';
 import type { NamedStage } from '../lifecycle/stage.js';
 import { log } from '../observe/log.js';
@@ -12,6 +11,7 @@ import { DestinationError, parseDestinations, type DestinationAddress } from '..
 import { openSpoolQueue } from '../spool/spool-queue.js';
 import { createConsoleSink } from '../route/console-sink.js';
 import { createRouter, type Router } from '../route/router.js';
+import type { SplitSink } from '../route/split.js';
 import type { QueueFigure } from './observability.js';
 import type { ReloadPart } from './reload.js';
 import { destinationsFilePart, ruleFilesPart } from './reload-parts.js';
@@ -19,7 +19,8 @@ import { createRuleFiles, type RuleFiles } from '../rules/rule-files.js';
 import { readSocketBufferLimits } from '../net/socket-buffers.js';
 
 export interface Output {
-  readonly sink: BatchSink;
+  /** The router (or the console): the relay's rule files hand it their own pass over each batch's lines. */
+  readonly sink: SplitSink;
   /** Per-destination queue figures for -metrics-flush. */
   queues(): QueueFigure[];
   /** In shutdown order: the destination API, then the router (which drains the queues to the destinations). */

@@ -6,15 +6,17 @@
 import type { Batch, BatchQueue, FullPolicy } from '../batch/batch.js';
 import { rateLimitedLog } from '../observe/log.js';
 import type { Destination } from './destination-registry.js';
-import { reserveAll, type Part } from './reserve.js';
+import { reserveAll } from './reserve.js';
+import type { Placed } from './ring-placement.js';
 import { refusalText, type RouterMetrics } from './router-report.js';
+import type { SplitLines } from './split.js';
 
 export interface AdmissionOptions {
   readonly policy: FullPolicy;
   readonly metrics: RouterMetrics;
   readonly log: (m: string) => void;
-  /** Where a batch goes; null when nowhere now (an empty ring). */
-  readonly targets: (batch: Batch) => Array<Part<Destination>> | null;
+  /** Where a batch goes (with `split`'s pass over its lines when given); null when nowhere now (an empty ring). */
+  readonly targets: (batch: Batch, split: SplitLines | undefined) => Placed<Destination> | null;
   /** A queue that refused under `block`: the sender is woken when it has room. */
   readonly watch: (queue: BatchQueue) => void;
   /** Destinations whose queue refused: true when one of them left the ring (the sender is woken to offer again). */
@@ -22,13 +24,13 @@ export interface AdmissionOptions {
 }
 
 /** Places a batch on its destinations' queues; false when it was refused (the sender waits). */
-export function createAdmission(opts: AdmissionOptions): (batch: Batch) => boolean {
+export function createAdmission(opts: AdmissionOptions): (batch: Batch, split?: SplitLines) => boolean {
   const { policy, metrics: m } = opts;
   const fullLog = rateLimitedLog(opts.log, 1, 5000);
-  return (batch) => {
-    const parts = opts.targets(batch);
-    if (parts === null) return false;
-    const room = reserveAll(parts, policy === 'block');
+  return (batch, split) => {
+    const placed = opts.targets(batch, split);
+    if (placed === null) return false;
+    const room = reserveAll(placed.parts, policy === 'block');
     if (room.refused.length > 0 && opts.leave(room.refused.map((part) => part.dest))) {
       room.cancel();
       return false;
@@ -45,7 +47,7 @@ export function createAdmission(opts: AdmissionOptions): (batch: Batch) => boole
       fullLog(`${refusalText(part.dest, part.batch, policy, m)}; dropped its copy of ${part.batch.points} data points`);
     }
     room.commit();
-    m.forwarded.inc(batch.points);
+    m.forwarded.inc(placed.points);
     return true;
   };
 }

@@ -35,7 +35,7 @@ export function createFailover(opts: FailoverOptions): Failover {
   const { ring, registry } = opts;
   const handoverLog = rateLimitedLog(opts.log, 2, 5000);
   const handover = createHandover<Destination>({
-    place: (batch) => ring.place(batch),
+    place: (batch) => ring.place(batch)?.parts ?? null,
     onPlaced(points) {
       opts.metrics.rerouted.inc(points);
       handoverLog(`Redistributed ${points} data points to the remaining destinations`);

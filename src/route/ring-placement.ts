@@ -5,7 +5,7 @@ import type { DestinationAddress } from './destination.js';
 import { createHashRing, type HashRing, type HashType } from './hash-ring.js';
 import type { NameCache } from './name-cache.js';
 import type { Part } from './reserve.js';
-import { splitByDestination } from './split.js';
+import { splitByDestination, type SplitLines } from './split.js';
 
 export interface RingMember {
   readonly address: DestinationAddress;
@@ -13,11 +13,17 @@ export interface RingMember {
   readonly inRing: boolean;
 }
 
+/** A batch's parts on their destinations, and the points it holds as placed (once each, whatever the replication). */
+export interface Placed<D> {
+  readonly parts: Array<Part<D>>;
+  readonly points: number;
+}
+
 export interface RingPlacement<D extends RingMember> {
   /** Builds the ring again from the destinations whose `inRing` is set. */
   rebuild(all: Iterable<D>): void;
-  /** Splits a batch over the ring; null when no destination is in the ring. */
-  place(batch: Batch): Array<Part<D>> | null;
+  /** Splits a batch over the ring (with `split`'s pass when given); null when no destination is in the ring. */
+  place(batch: Batch, split?: SplitLines): Placed<D> | null;
 }
 
 /** `cache`: carbon_ch's name -> node cache, kept across rebuilds (each empties it). */
@@ -33,12 +39,16 @@ export function createRingPlacement<D extends RingMember>(hashType: HashType, re
         { cache },
       );
     },
-    place(batch) {
+    place(batch, split) {
       if (members.length === 0) return null;
-      return [...splitByDestination(batch.data, ring, replication)].map(([index, part]) => {
-        const dest = members[index]!;
-        return { dest, queue: dest.queue, batch: part };
-      });
+      const placed = split ? split(batch.data, ring, replication) : { parts: splitByDestination(batch.data, ring, replication), points: batch.points };
+      return {
+        parts: [...placed.parts].map(([index, part]) => {
+          const dest = members[index]!;
+          return { dest, queue: dest.queue, batch: part };
+        }),
+        points: placed.points,
+      };
     },
   };
 }

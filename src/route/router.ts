@@ -1,9 +1,11 @@
 // The routing core shared by the gateway and the relay. Each destination has its own bounded
 // queue and TCP writer, so a slow or dead destination does not stall the others until its own
 // queue is full. `broadcast` copies every batch to each destination; `hash-route` splits a batch
-// by carbon's consistent hash of each metric name (ring-placement.ts). A batch is accepted only
-// once room for it is reserved on every queue it goes to, and -when-full decides what a refusal
-// means (admission.ts). In hash-route a destination that fails 3 reconnects in a row, or stops
+// by carbon's consistent hash of each metric name (ring-placement.ts); offerSplit() takes the
+// caller's own pass over a fresh batch's lines instead (the relay's rule files rename and drop
+// lines as they are placed, rules-sink.ts), while what failover hands over is placed as it is.
+// A batch is accepted only once room for it is reserved on every queue it goes to, and -when-full
+// decides what a refusal means (admission.ts). In hash-route a destination that fails 3 reconnects in a row, or stops
 // reading for the write timeout, leaves the ring and what it held is handed to the others; it
 // rejoins when it answers again (failover.ts). With -replication-factor 2 or more an unreachable
 // destination keeps its place, as in carbon-relay's ring: its other replicas hold every point it
@@ -11,7 +13,7 @@
 // (readers would find them nowhere once it is back). Its share waits in its queue (the spool,
 // when there is one) and is written when it answers; it leaves only once that queue is full. The destinations themselves, their queues and
 // writers are in destination-registry.ts.
-import type { Batch, BatchQueue, BatchSink, FullPolicy } from '../batch/batch.js';
+import type { Batch, BatchQueue, FullPolicy } from '../batch/batch.js';
 import type { Registry } from '../observe/metrics.js';
 import { socketErrorCounter } from '../observe/socket-errors.js';
 import { createAdmission } from './admission.js';
@@ -21,15 +23,15 @@ import { createFailover } from './failover.js';
 import type { HashType } from './hash-ring.js';
 import { md5Engine } from './md5.js';
 import { createNameCache, DEFAULT_NAME_CACHE_NAMES, nameCacheLimits, registerNameCacheMetrics } from './name-cache.js';
-import type { Part } from './reserve.js';
-import { createRingPlacement } from './ring-placement.js';
+import { createRingPlacement, type Placed } from './ring-placement.js';
 import { createRouterMetrics, startQueueReport } from './router-report.js';
 import { destroyDestinations, drainDestinations } from './router-shutdown.js';
+import type { SplitLines, SplitSink } from './split.js';
 import { createWakeups } from './wakeups.js';
 
 export type { DestinationStatus } from './destination-registry.js';
 
-export interface Router extends BatchSink {
+export interface Router extends SplitSink {
   addDestination(text: string): void;
   removeDestination(text: string): void;
   destinations(): DestinationStatus[];
@@ -121,8 +123,14 @@ export function createRouter(opts: RouterOptions): Router {
 
   const queueReport = startQueueReport({ list: () => registry.list(), policy, log: opts.log });
 
-  const targets = (batch: Batch): Array<Part<Destination>> | null =>
-    hashRoute ? ring.place(batch) : [...registry.list()].filter((d) => !d.draining).map((dest) => ({ dest, queue: dest.queue, batch }));
+  /** Broadcast: the batch (as `split` leaves it, in its part 0) to every destination not draining. */
+  const everyDestination = (batch: Batch, split: SplitLines | undefined): Placed<Destination> => {
+    const placed = split ? split(batch.data, undefined, 1) : { parts: new Map([[0, batch]]), points: batch.points };
+    const copy = placed.parts.get(0);
+    const parts = copy === undefined ? [] : [...registry.list()].filter((d) => !d.draining).map((dest) => ({ dest, queue: dest.queue, batch: copy }));
+    return { parts, points: placed.points };
+  };
+  const targets = (batch: Batch, split: SplitLines | undefined): Placed<Destination> | null => (hashRoute ? ring.place(batch, split) : everyDestination(batch, split));
   /** A replica kept in the ring while unreachable leaves once its queue refuses a batch. */
   const leaveWhenFull = (refused: readonly Destination[]): boolean => {
     const gone = refused.filter((d) => hashRoute && d.inRing && !d.writer.connected && replication > 1);
@@ -131,12 +139,11 @@ export function createRouter(opts: RouterOptions): Router {
     return gone.length > 0;
   };
   const admit = createAdmission({ policy, metrics: m, log: opts.log, targets, watch: wakeups.watch, leave: leaveWhenFull });
+  const offerSplit = (batch: Batch, split?: SplitLines): boolean => !closed && failover.flush() && admit(batch, split);
 
   return {
-    offer(batch) {
-      if (closed || !failover.flush()) return false;
-      return admit(batch);
-    },
+    offer: (batch) => offerSplit(batch),
+    offerSplit,
     whenReady(listener) {
       wakeups.wait(listener);
     },

@@ -1,21 +1,29 @@
 // The rules applied to a batch of validated lines, on Buffers: one pass over the lines, each
 // name looked up in a bounded cache of verdicts (distinct name -> keep, new name or drop), so a
-// regular expression runs once per distinct name, not per data point. Lines the rules leave
-// alone stay byte ranges of the input, copied only when something around them changed.
+// regular expression runs once per distinct name, not per data point. At the relay the same pass
+// places each line on its hash-route destinations (split()): a verdict also holds the ring node
+// indexes of its name as the rules leave it, for the ring it was placed on, so a known name is
+// renamed or dropped and placed with one lookup, straight into its destination's part (route/
+// split.ts's PartsBuilder). Lines the rules leave alone stay byte ranges of the input, copied once
+// into their part, or not at all when a part is one run of the batch.
+import type { HashRing } from '../route/hash-ring.js';
+import { nodeIndexes, PartsBuilder, type SplitBatch } from '../route/split.js';
 import { decideName, type NameRules, type RuleDropReason } from './name-rules.js';
 
 export interface RuleCounts {
-  /** Lines out. */
-  points: number;
-  renamed: number;
-  readonly dropped: Map<RuleDropReason, number>;
+  /** Lines out (once each, whatever the replication). */
+  readonly points: number;
+  readonly renamed: number;
+  readonly dropped: ReadonlyMap<RuleDropReason, number>;
+  /** The first line dropped, why, for the log. */
+  readonly firstDrop?: string;
 }
 
 export interface RuleOutcome extends RuleCounts {
   readonly data: Buffer;
-  /** The first line dropped, why, for the log. */
-  readonly firstDrop?: string;
 }
+
+export interface RuleSplit extends RuleCounts, SplitBatch {}
 
 export interface RuleEngine {
   /**
@@ -23,6 +31,11 @@ export interface RuleEngine {
    * prefix joined to each name ('' for none).
    */
   apply(data: Buffer, prefix: string): RuleOutcome;
+  /**
+   * The same lines placed by their names as the rules leave them: on `ring`'s node indexes,
+   * `replication` per name (carbon's placement), or, with no ring, all in part 0.
+   */
+  split(data: Buffer, prefix: string, ring: HashRing | undefined, replication: number): RuleSplit;
   /** Distinct names whose verdict is held. */
   cachedNames(): number;
 }
@@ -32,13 +45,52 @@ export interface CacheCounters {
   miss(n: number): void;
 }
 
-interface Entry {
-  readonly key: Buffer;
-  /** undefined: the name stays (behind the prefix, if any); else the whole new name. */
-  readonly name: Buffer | undefined;
-  readonly drop: RuleDropReason | undefined;
-  readonly why: string;
-  next: Entry | undefined;
+/** What apply() gives when the rules drop every line. */
+const EMPTY: Buffer = Buffer.alloc(0);
+
+class Entry {
+  next: Entry | undefined = undefined;
+  /** The ring and replication the placement below was found for (a rebuilt ring is a new object). */
+  ring: HashRing | undefined = undefined;
+  replication = 0;
+  /** The first ring node index of the name as the rules leave it; all of them with replication > 1. */
+  node = 0;
+  nodes: readonly number[] = [];
+
+  constructor(
+    /**
+     * The name as received behind the prefix (the cache's key), then the new name when the rules
+     * change it: one buffer, so the bytes compared and the bytes written are next to each other.
+     */
+    readonly bytes: Buffer,
+    readonly keyLength: number,
+    readonly drop: RuleDropReason | undefined,
+    readonly why: string,
+  ) {}
+
+  get renamed(): boolean {
+    return this.bytes.length > this.keyLength;
+  }
+
+  /** The same verdict and placement, for another chain of the cache. */
+  moved(): Entry {
+    const e = new Entry(this.bytes, this.keyLength, this.drop, this.why);
+    e.ring = this.ring;
+    e.replication = this.replication;
+    e.node = this.node;
+    e.nodes = this.nodes;
+    return e;
+  }
+
+  /** Finds the ring node indexes of the name as the rules leave it, unless known for this ring. */
+  place(ring: HashRing, replication: number): void {
+    if (this.ring === ring && this.replication === replication) return;
+    const renamed = this.renamed;
+    this.nodes = nodeIndexes(ring, this.bytes, renamed ? this.keyLength : 0, renamed ? this.bytes.length : this.keyLength, replication);
+    this.node = this.nodes[0] ?? 0;
+    this.ring = ring;
+    this.replication = replication;
+  }
 }
 
 const LF = 0x0a;
@@ -73,7 +125,7 @@ class VerdictCache {
     const found = lookup(this.current.get(hash), prefix, buf, start, end);
     if (found !== undefined) return found;
     const old = lookup(this.previous.get(hash), prefix, buf, start, end);
-    if (old !== undefined) this.add(hash, { ...old, next: undefined });
+    if (old !== undefined) this.add(hash, old.moved());
     return old;
   }
 
@@ -93,8 +145,8 @@ class VerdictCache {
 function lookup(chain: Entry | undefined, prefix: Buffer, buf: Buffer, start: number, end: number): Entry | undefined {
   const p = prefix.length;
   for (let e = chain; e !== undefined; e = e.next) {
-    const k = e.key;
-    if (k.length === p + end - start && sameBytes(k, p, buf, start, end) && (p === 0 || sameBytes(k, 0, prefix, 0, p))) return e;
+    const k = e.bytes;
+    if (e.keyLength === p + end - start && sameBytes(k, p, buf, start, end) && (p === 0 || sameBytes(k, 0, prefix, 0, p))) return e;
   }
   return undefined;
 }
@@ -105,119 +157,86 @@ function sameBytes(a: Buffer, at: number, b: Buffer, start: number, end: number)
   return true;
 }
 
-/**
- * The output batch, written in place: lines kept are copied by runs, a new name byte by byte (a
- * few dozen bytes, where a native copy's call would cost more). Grows when new names are longer.
- */
-class Output {
-  buf: Buffer;
-  at = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
-  }
-  /** A whole buffer: TypedArray#set on it needs no view. */
-  whole(src: Buffer): void {
-    this.room(src.length);
-    this.buf.set(src, this.at);
-    this.at += src.length;
-  }
-  run(src: Buffer, start: number, end: number): void {
-    this.room(end - start);
-    if (end - start > 64) {
-      this.buf.set(new Uint8Array(src.buffer, src.byteOffset + start, end - start), this.at);
-      this.at += end - start;
-    } else {
-      const b = this.buf;
-      let at = this.at;
-      for (let i = start; i < end; i++) b[at++] = src[i]!;
-      this.at = at;
-    }
-  }
-}
-
 export function createRuleEngine(rules: NameRules, opts: { maxNames: number; counters: CacheCounters }): RuleEngine {
   const cache = new VerdictCache(Math.max(1, Math.floor(opts.maxNames / 2)));
 
   const decide = (hash: number, prefix: Buffer, prefixText: string, buf: Buffer, start: number, end: number): Entry => {
-    const key = Buffer.allocUnsafe(prefix.length + end - start);
-    prefix.copy(key, 0);
-    buf.copy(key, prefix.length, start, end);
+    const keyLength = prefix.length + end - start;
     const verdict = decideName(rules, buf.toString('utf8', start, end), prefixText);
-    const entry: Entry =
-      verdict.kind === 'drop'
-        ? { key, name: undefined, drop: verdict.reason, why: verdict.why, next: undefined }
-        : { key, name: verdict.kind === 'rename' ? Buffer.from(verdict.name) : undefined, drop: undefined, why: '', next: undefined };
+    const renamed = verdict.kind === 'rename' ? Buffer.from(verdict.name) : EMPTY;
+    const bytes = Buffer.allocUnsafe(keyLength + renamed.length);
+    prefix.copy(bytes, 0);
+    buf.copy(bytes, prefix.length, start, end);
+    renamed.copy(bytes, keyLength);
+    const entry = verdict.kind === 'drop' ? new Entry(bytes, keyLength, verdict.reason, verdict.why) : new Entry(bytes, keyLength, undefined, '');
     cache.add(hash, entry);
     return entry;
   };
 
+  const parts = new PartsBuilder();
+  const split = (data: Buffer, prefixText: string, ring: HashRing | undefined, replication: number): RuleSplit => {
+    const prefix = Buffer.from(prefixText);
+    const seed = fnv(prefix, 0, prefix.length, FNV_OFFSET);
+    parts.start(data, ring === undefined ? 1 : ring.nodes.length);
+    const dropped = new Map<RuleDropReason, number>();
+    let points = 0;
+    let renamed = 0;
+    let firstDrop: string | undefined;
+    let hits = 0;
+    let misses = 0;
+    let pos = 0;
+    while (pos < data.length) {
+      let nameStart = pos;
+      while (data[nameStart] === SPACE || data[nameStart] === TAB) nameStart++;
+      // The name's end and its hash in one pass.
+      let nameEnd = nameStart;
+      let hash = seed;
+      for (let c = data[nameEnd]; c !== SPACE && c !== TAB && c !== LF && c !== undefined; c = data[++nameEnd]) hash = Math.imul(hash ^ c, FNV_PRIME);
+      hash >>>= 0;
+      let nl = data.indexOf(LF, nameEnd);
+      if (nl === -1) nl = data.length - 1;
+      const next = nl + 1;
+      let entry = cache.find(hash, prefix, data, nameStart, nameEnd);
+      if (entry === undefined) {
+        misses++;
+        entry = decide(hash, prefix, prefixText, data, nameStart, nameEnd);
+      } else hits++;
+      if (entry.drop !== undefined) {
+        dropped.set(entry.drop, (dropped.get(entry.drop) ?? 0) + 1);
+        firstDrop ??= `${entry.drop}: ${entry.why}: ${JSON.stringify(data.toString('utf8', pos, Math.min(nl, pos + 200)))}`;
+      } else {
+        points++;
+        // Written as it came, or as the name the rules and the prefix leave (in entry.bytes) then the rest of the line.
+        const { bytes, keyLength } = entry;
+        let headStart = 0;
+        let headEnd = prefix.length > 0 ? keyLength : 0;
+        if (bytes.length > keyLength) {
+          renamed++;
+          headStart = keyLength;
+          headEnd = bytes.length;
+        }
+        let node = 0;
+        if (ring !== undefined) {
+          entry.place(ring, replication);
+          node = entry.node;
+        }
+        if (ring === undefined || replication === 1) parts.lineTo(node, bytes, headStart, headEnd, pos, nameEnd, next);
+        else for (const n of entry.nodes) parts.lineTo(n, bytes, headStart, headEnd, pos, nameEnd, next);
+      }
+      pos = next;
+    }
+    if (hits > 0) opts.counters.hit(hits);
+    if (misses > 0) opts.counters.miss(misses);
+    const counts = { parts: parts.parts(), points, renamed, dropped };
+    return firstDrop === undefined ? counts : { ...counts, firstDrop };
+  };
+
   return {
     cachedNames: () => cache.size,
+    split,
     apply(data, prefixText) {
-      const prefix = Buffer.from(prefixText);
-      const seed = fnv(prefix, 0, prefix.length, FNV_OFFSET);
-      // Allocated only once a line changes: a batch the rules leave alone is handed on as it came.
-      let out: Output | undefined;
-      const counts: RuleCounts = { points: 0, renamed: 0, dropped: new Map() };
-      let firstDrop: string | undefined;
-      let hits = 0;
-      let misses = 0;
-      // The run of consecutive lines kept as they are, not yet copied to the output.
-      let runStart = 0;
-      let pos = 0;
-      while (pos < data.length) {
-        let nameStart = pos;
-        while (data[nameStart] === SPACE || data[nameStart] === TAB) nameStart++;
-        // The name's end and its hash in one pass.
-        let nameEnd = nameStart;
-        let hash = seed;
-        for (let c = data[nameEnd]; c !== SPACE && c !== TAB && c !== LF && c !== undefined; c = data[++nameEnd]) hash = Math.imul(hash ^ c, FNV_PRIME);
-        hash >>>= 0;
-        let nl = data.indexOf(LF, nameEnd);
-        if (nl === -1) nl = data.length - 1;
-        const next = nl + 1;
-        let entry = cache.find(hash, prefix, data, nameStart, nameEnd);
-        if (entry === undefined) {
-          misses++;
-          entry = decide(hash, prefix, prefixText, data, nameStart, nameEnd);
-        } else hits++;
-        if (entry.drop === undefined && entry.name === undefined && prefix.length === 0) {
-          counts.points++;
-        } else {
-          out ??= new Output(data.length + (data.length >> 2) + 256);
-          if (runStart < pos) out.run(data, runStart, pos);
-          if (entry.drop !== undefined) {
-            counts.dropped.set(entry.drop, (counts.dropped.get(entry.drop) ?? 0) + 1);
-            firstDrop ??= `${entry.drop}: ${entry.why}: ${JSON.stringify(data.toString('utf8', pos, Math.min(nl, pos + 200)))}`;
-          } else {
-            counts.points++;
-            if (entry.name !== undefined) {
-              counts.renamed++;
-              out.whole(entry.name);
-            } else {
-              out.run(prefix, 0, prefix.length);
-              out.run(data, nameStart, nameEnd);
-            }
-            out.run(data, nameEnd, next);
-          }
-          runStart = next;
-        }
-        pos = next;
-      }
-      if (hits > 0) opts.counters.hit(hits);
-      if (misses > 0) opts.counters.miss(misses);
-      let joined = data;
-      if (out !== undefined) {
-        if (runStart < data.length) out.run(data, runStart, data.length);
-        joined = out.buf.subarray(0, out.at);
-      }
-      return firstDrop === undefined ? { ...counts, data: joined } : { ...counts, data: joined, firstDrop };
+      const { parts, ...counts } = split(data, prefixText, undefined, 1);
+      return { ...counts, data: parts.get(0)?.data ?? EMPTY };
     },
   };
 }

@@ -10,7 +10,7 @@ import type { Registry } from '../observe/metrics.js';
 import { hasRules, RULE_DROP_REASONS, type NameRules } from './name-rules.js';
 import { parseRegexList } from './parse-regex-list.js';
 import { parseRewriteRules } from './parse-rewrite.js';
-import { createRuleEngine, type RuleEngine, type RuleOutcome } from './rule-engine.js';
+import { createRuleEngine, type RuleCounts, type RuleEngine } from './rule-engine.js';
 import { RuleFileError } from './rule-text.js';
 
 export interface RuleFilePaths {
@@ -61,7 +61,7 @@ export interface RuleFiles extends Stage {
   /** The rules now: a batch applies one engine throughout, even when a reload comes in meanwhile. */
   current(): RuleEngine;
   /** Counts an outcome once its batch was taken, and logs (rate-limited) what it dropped. */
-  record(outcome: RuleOutcome, source: string): void;
+  record(outcome: RuleCounts, source: string): void;
   /** Re-reads the files; says what is loaded now, or throws RuleFileError keeping the old rules. */
   reload(): Promise<string>;
 }
