@@ -6,7 +6,21 @@
 import { startGateway, startProxy, startRelay, type ListenerProcess } from '../../harness/system.js';
 import { startSink as startCountingSink, type Sink } from '../../harness/sink-process.js';
 import type { RunningProgram } from '../../harness/programs.js';
-import { cpuBudget, cpuNow, figures, GATEWAY_ARGS, generateLoad, median, processFigure, repeated, scrape, settle, stopAll, type Repeated, type ThroughputResult } from '../measure.js';
+import {
+  cpuBudget,
+  cpuNow,
+  figures,
+  GATEWAY_ARGS,
+  generateLoad,
+  median,
+  processFigure,
+  repeated,
+  scrape,
+  settle,
+  stopAll,
+  type Repeated,
+  type ThroughputResult,
+} from '../measure.js';
 import { burstPoints, nodeArgs, quick } from '../options.js';
 import { defineScenario, type Row } from '../scenario.js';
 
