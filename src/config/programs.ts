@@ -208,7 +208,7 @@ export const ROUTING_FLAGS = [
     type: 'duration',
     default: '1s',
     range: 'non-negative',
-    usage: 'After a destination connection dies, write again what was written in this last stretch (0 is off: no duplicates)',
+    usage: 'Whether a destination connection that dies or stops reading gets written again what it may not have read (0 is off: no duplicates; any other value is on)',
   },
   {
     name: 'resend-window-bytes',

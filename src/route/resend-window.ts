@@ -9,39 +9,34 @@
 // - it never holds more than `maxBytes` (the memory bound, -resend-window-bytes). A batch let go
 //   of at the bound while still within `coverBytes` is reported to `onUncovered`: it is lost if
 //   the peer stops reading before it read it (the operator set the bound below what the socket holds);
-// - after a peer that died (a reset, a close) only what was written in the last `maxAgeMs` before
-//   the newest write comes back: it had read all but its last moments. After a peer that stopped
-//   reading (a write timeout) everything kept comes back, however old.
+// - after a peer that died (a reset, a close) or stopped reading (a write timeout), everything kept
+//   comes back, however old: a peer that reads slower than we write (a busy carbon-cache) holds
+//   seconds of data in its receive queue, so the age of a batch tells nothing of whether it was read.
 // Carbon stores a point once per (metric, timestamp), so the duplicates this makes are harmless to
-// it; `maxAgeMs` 0 turns the window off for backends where they are not.
+// it; `enabled` false (-resend-window 0) turns the window off for backends where they are not.
 import type { Batch } from '../batch/batch.js';
 
 export interface ResendWindow {
   /** A batch the socket accepted. */
   add(batch: Batch): void;
-  /**
-   * Empties the window and returns, oldest first, what may not have been delivered: the batches
-   * written within maxAgeMs of the newest, or with `whole` (the peer stopped reading) all of them.
-   */
-  drain(whole: boolean): Batch[];
+  /** Empties the window and returns, oldest first, what may not have been delivered. */
+  drain(): Batch[];
   readonly points: number;
   readonly bytes: number;
 }
 
 export function createResendWindow(opts: {
-  maxAgeMs: number;
+  enabled: boolean;
   maxBytes: number;
   /** Bytes written after a batch beyond which the peer has surely read it; Infinity: unknown (keep up to maxBytes). */
   coverBytes: number;
   /** A batch let go of at maxBytes that the peer may not have read yet. */
   onUncovered?: (batch: Batch) => void;
-  now?: () => number;
 }): ResendWindow {
-  const now = opts.now ?? Date.now;
-  const entries: Array<{ batch: Batch; at: number }> = [];
+  const entries: Array<{ batch: Batch }> = [];
   let bytes = 0;
   let points = 0;
-  const on = opts.maxAgeMs > 0 && opts.maxBytes > 0;
+  const on = opts.enabled && opts.maxBytes > 0;
   const dropOldest = (): Batch => {
     const { batch } = entries.shift()!;
     bytes -= batch.data.length;
@@ -51,16 +46,15 @@ export function createResendWindow(opts: {
   return {
     add(batch) {
       if (!on) return;
-      entries.push({ batch, at: now() });
+      entries.push({ batch });
       bytes += batch.data.length;
       points += batch.points;
       // Read for sure: as many bytes as the connection can hold were written after it.
       while (entries.length > 0 && bytes - entries[0]!.batch.data.length >= opts.coverBytes) dropOldest();
       while (entries.length > 0 && bytes > opts.maxBytes) opts.onUncovered?.(dropOldest());
     },
-    drain(whole) {
-      const newest = entries.at(-1)?.at ?? 0;
-      const out = entries.filter((e) => whole || newest - e.at <= opts.maxAgeMs).map((e) => e.batch);
+    drain() {
+      const out = entries.map((e) => e.batch);
       entries.length = 0;
       bytes = 0;
       points = 0;

@@ -90,7 +90,7 @@ export function createTcpWriter(opts: {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const writeTimeout = opts.writeTimeoutMs ?? 10_000;
   const window = createResendWindow({
-    maxAgeMs: opts.resendWindowMs ?? 1000,
+    enabled: (opts.resendWindowMs ?? 1000) > 0,
     maxBytes: opts.resendWindowBytes ?? 64 * 1024 * 1024,
     coverBytes: opts.unreadBytesPerConnection ?? Infinity,
     onUncovered: (batch) => events.onUncovered(batch),
@@ -255,7 +255,7 @@ export function createTcpWriter(opts: {
       const timedOut = stuck;
       stuck = undefined;
       // What the dead connection may not have delivered goes first on the next one.
-      const unread = window.drain(timedOut !== undefined);
+      const unread = window.drain();
       resend = [...unread, ...resend];
       if (stopped) {
         s.destroy();
@@ -329,7 +329,7 @@ export function createTcpWriter(opts: {
     close: () => closing,
     destroy() {
       // What the peer may not have read yet stays at hand for takeUnconfirmed (a deleted destination's failover).
-      if (!stopped) resend = [...window.drain(true), ...resend];
+      if (!stopped) resend = [...window.drain(), ...resend];
       stopped = true;
       wake?.();
       socket?.destroy();
