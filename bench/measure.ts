@@ -129,6 +129,25 @@ export function cpuBudget(
   };
 }
 
+/** A run's figures at one sink: what arrived against `points`, the rate from the first write, and the CPU budget. */
+export function throughputOf(
+  points: number,
+  report: SinkReport,
+  gen: Generated,
+  processes: ThroughputResult['processes'],
+  sinkCpuBefore: number,
+): Omit<ThroughputResult, 'wireBytesPerPoint' | 'compressionRatio'> {
+  return {
+    points,
+    arrived: report.lines,
+    lost: points - report.distinct,
+    duplicates: report.duplicates,
+    pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
+    processes,
+    ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
+  };
+}
+
 /** Peak RSS, and the CPU spent since `cpuBefore` (cpuNow taken before the load). */
 export function figures(programs: Record<string, RunningProgram>, cpuBefore: Record<string, number>, points: number): ThroughputResult['processes'] {
   const out: ThroughputResult['processes'] = {};

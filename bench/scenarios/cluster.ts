@@ -6,7 +6,7 @@ import { startHaproxy, type Haproxy } from '../../harness/haproxy.js';
 import type { RunningProgram } from '../../harness/programs.js';
 import { startGateway, startProxy, type GatewayProcess } from '../../harness/system.js';
 import {
-  cpuBudget,
+  throughputOf,
   cpuNow,
   figures,
   generate,
@@ -68,15 +68,7 @@ async function cluster(points: number, gateways: number): Promise<ThroughputResu
       const cpuSeconds = Math.round((f.cpuSeconds - lbCpuBefore) * 100) / 100;
       processes['haproxy'] = { ...f, cpuSeconds, cpuSecondsPerMillion: perMillion(cpuSeconds, points) };
     }
-    return {
-      points,
-      arrived: report.lines,
-      lost: points - report.distinct,
-      duplicates: report.duplicates,
-      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
-      processes,
-      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
-    };
+    return throughputOf(points, report, gen, processes, sinkCpuBefore);
   } finally {
     await proxy?.stop();
     await lb?.stop();

@@ -7,7 +7,7 @@ import { startGateway, startProxy, startRelay, type ListenerProcess } from '../.
 import { startSink as startCountingSink, type Sink } from '../../harness/sink-process.js';
 import type { RunningProgram } from '../../harness/programs.js';
 import {
-  cpuBudget,
+  throughputOf,
   cpuNow,
   figures,
   GATEWAY_ARGS,
@@ -79,15 +79,7 @@ export async function overConnections(program: Program, mode: Mode, connections:
     });
     const report = await settle(sink, points);
     const processes = figures({ [program]: measured }, cpuBefore, points);
-    return {
-      points,
-      arrived: report.lines,
-      lost: points - report.distinct,
-      duplicates: report.duplicates,
-      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
-      processes,
-      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
-    };
+    return throughputOf(points, report, gen, processes, sinkCpuBefore);
   } finally {
     await stopAll(all);
     await sink.stop();

@@ -2,7 +2,7 @@
 // to the counting sink, full speed.
 import { startGateway, startProxy } from '../../harness/system.js';
 import {
-  cpuBudget,
+  throughputOf,
   cpuNow,
   figures,
   generate,
@@ -34,13 +34,7 @@ async function endToEnd(points: number): Promise<ThroughputResult> {
     const rawBytes = await scrape(proxy.statPort, /^polymur_bytes_written_total\{encoding="raw"\}/);
     const processes = figures({ proxy, gateway }, cpuBefore, points);
     return {
-      points,
-      arrived: report.lines,
-      lost: points - report.distinct,
-      duplicates: report.duplicates,
-      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - gen.startMs) / 1000)),
-      processes,
-      ...cpuBudget(processes, gen, [report], sinkCpuBefore, points),
+      ...throughputOf(points, report, gen, processes, sinkCpuBefore),
       wireBytesPerPoint: Math.round((gzipBytes / points) * 100) / 100,
       compressionRatio: Math.round((rawBytes / Math.max(gzipBytes, 1)) * 100) / 100,
     };

@@ -22,7 +22,7 @@ import { createStaticKeys } from '../../src/keys/cache.js';
 import { hashedEntry } from '../../src/keys/entry.js';
 import { DEFAULT_KEY_PREFIX } from '../../src/keys/store.js';
 import type { IngestJob, IngestResult } from '../ingest-sender.js';
-import { cpuBudget, cpuNow, figures, interleaved, median, processFigure, settle, spread, startSink, type Repeated, type ThroughputResult } from '../measure.js';
+import { throughputOf, cpuNow, figures, interleaved, median, processFigure, settle, spread, startSink, type Repeated, type ThroughputResult } from '../measure.js';
 import { burstPoints, CONNECTIONS, nodeArgs } from '../options.js';
 import { defineScenario, type Row } from '../scenario.js';
 
@@ -111,13 +111,7 @@ async function keysRun(points: number, storeKeys: number, sendingKeys: number): 
       reloadMs,
       startRssMb,
       retries: sent.retries,
-      points,
-      arrived: report.lines,
-      lost: points - report.distinct,
-      duplicates: report.duplicates,
-      pointsPerSecond: Math.round(report.distinct / ((report.lastArrivalMs - sent.startMs) / 1000)),
-      processes,
-      ...cpuBudget(processes, { sent: sent.sent, startMs: sent.startMs, elapsedMs: 0, cpuSeconds: sent.cpuSeconds }, [report], sinkCpuBefore, points),
+      ...throughputOf(points, report, { sent: sent.sent, startMs: sent.startMs, elapsedMs: 0, cpuSeconds: sent.cpuSeconds }, processes, sinkCpuBefore),
     };
   } finally {
     await gateway.stop();
