@@ -34,10 +34,28 @@ function findTxQueue(table: string, local: Endpoint, remote: Endpoint): number |
   return undefined;
 }
 
-/** Bytes in the connection's send queue; undefined when it cannot be read (not Linux) or the connection is not listed. */
-export function readSendQueue(local: Endpoint, remote: Endpoint, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number | undefined {
+/** How long one read of the table serves: every destination's watchdog asks on its tick, and the table lists every socket of the host. */
+const TABLE_SHARED_MS = 100;
+const tables = new Map<string, { readonly text: string; readonly at: number }>();
+
+function readFresh(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  tables.set(path, { text, at: Date.now() });
+  return text;
+}
+
+/**
+ * Bytes in the connection's send queue; undefined when it cannot be read (not Linux) or the connection
+ * is not listed. The table is read once for every connection that asks within TABLE_SHARED_MS; one it
+ * does not list yet (newer than that read) reads it again.
+ */
+export function readSendQueue(local: Endpoint, remote: Endpoint, read?: (path: string) => string): number | undefined {
+  const path = isIPv4(local.address) ? '/proc/net/tcp' : '/proc/net/tcp6';
   try {
-    return findTxQueue(read(isIPv4(local.address) ? '/proc/net/tcp' : '/proc/net/tcp6'), local, remote);
+    if (read !== undefined) return findTxQueue(read(path), local, remote);
+    const kept = tables.get(path);
+    const shared = kept !== undefined && Date.now() - kept.at < TABLE_SHARED_MS ? findTxQueue(kept.text, local, remote) : undefined;
+    return shared ?? findTxQueue(readFresh(path), local, remote);
   } catch {
     return undefined;
   }
