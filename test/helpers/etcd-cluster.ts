@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './carbon.js';
+import { untilEtcdReady } from './etcd.js';
 import { makeCert, type TestCert } from '../../harness/certs.js';
 import { terminate } from '../../harness/terminate.js';
 
@@ -41,7 +42,6 @@ interface Member {
   readonly client: string;
   readonly peer: string;
   proc?: ChildProcess;
-  output: string;
 }
 
 export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
@@ -49,7 +49,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   const cert = makeCert('localhost');
   const members: Member[] = [];
   for (let i = 0; i < size; i++) {
-    members.push({ name: `m${i}`, client: `127.0.0.1:${await freePort()}`, peer: `127.0.0.1:${await freePort()}`, output: '' });
+    members.push({ name: `m${i}`, client: `127.0.0.1:${await freePort()}`, peer: `127.0.0.1:${await freePort()}` });
   }
   // JWT auth tokens, as etcd advises for a cluster: every member can check a token any member
   // issued (its default "simple" tokens are known to the issuing member only, so a client whose
@@ -66,7 +66,6 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
 
   const startMember = async (i: number): Promise<void> => {
     const m = members[i]!;
-    m.output = '';
     const proc = spawn(
       '/usr/bin/etcd',
       [
@@ -101,22 +100,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     m.proc = proc;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`etcd member ${m.name} did not become ready within 60 s:\n${m.output.slice(-2000)}`)), 60_000);
-      const onData = (s: string): void => {
-        m.output = (m.output + s).slice(-20_000);
-        if (m.output.includes('ready to serve client requests')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      proc.stdout!.setEncoding('utf8').on('data', onData);
-      proc.stderr!.setEncoding('utf8').on('data', onData);
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`etcd member ${m.name} exited (${code}) before it was ready:\n${m.output.slice(-2000)}`));
-      });
-    });
+    await untilEtcdReady(proc, `etcd member ${m.name}`, 60_000);
   };
   const stopMember = async (i: number): Promise<void> => {
     await terminate(members[i]!.proc);

@@ -1,6 +1,6 @@
 // Debian's etcd (etcd-server), run for real in a temporary directory on 127.0.0.1, and its own
 // etcdctl to look at what our key stores wrote.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,23 +43,7 @@ export async function startEtcd(): Promise<Etcd> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`etcd did not become ready within 30 s:\n${output.slice(-2000)}`)), 30_000);
-    const onData = (s: string): void => {
-      output += s;
-      if (output.includes('ready to serve client requests')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.setEncoding('utf8').on('data', onData);
-    proc.stderr!.setEncoding('utf8').on('data', onData);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`etcd exited (${code}) before it was ready:\n${output.slice(-2000)}`));
-    });
-  });
+  const ready = untilEtcdReady(proc, 'etcd', 30_000);
   const stop = async (): Promise<void> => {
     await terminate(proc);
     rmSync(dir, { recursive: true, force: true });
@@ -78,4 +62,28 @@ export async function startEtcd(): Promise<Etcd> {
     },
     stop,
   };
+}
+
+/**
+ * Resolves once an etcd process logs that it serves clients; rejects with the end of its output if
+ * it exits first or `timeoutMs` passes. `who`: how the error names it.
+ */
+export function untilEtcdReady(proc: ChildProcess, who: string, timeoutMs: number): Promise<void> {
+  let output = '';
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${who} did not become ready within ${timeoutMs / 1000} s:\n${output.slice(-2000)}`)), timeoutMs);
+    const onData = (s: string): void => {
+      output = (output + s).slice(-20_000);
+      if (output.includes('ready to serve client requests')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.setEncoding('utf8').on('data', onData);
+    proc.stderr!.setEncoding('utf8').on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${who} exited (${code}) before it was ready:\n${output.slice(-2000)}`));
+    });
+  });
 }
