@@ -1,6 +1,7 @@
 // The Graphite plaintext TCP listener: many concurrent connections, lines framed per connection,
-// validated, handed to the shared batcher. When the batcher says "full", every socket is paused
-// until it has room again (backpressure reaches the senders through TCP); nothing is dropped.
+// validated, handed to the shared batcher. When the batcher says "full", the connections that read
+// pause until it has room again (backpressure reaches the senders through TCP; backpressure.ts
+// says which pause and in what order they resume); nothing is dropped.
 // Every connection reads into the listener's one shared buffer (shared-read.ts): a connection
 // costs its socket and its framer's partial line, nothing per read.
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -11,6 +12,7 @@ import type { Labels, Registry } from '../observe/metrics.js';
 import { createConnectionLimit } from '../net/connection-limit.js';
 import { createLineFramer, type LineFramer } from '../protocol/framer.js';
 import { createSharedReader } from './shared-read.js';
+import { createBackpressure } from './backpressure.js';
 import { INVALID_REASON_LABELS, MAX_LINE_BYTES, type InvalidReason } from '../protocol/lines.js';
 import { formatHostPort, listenOn, parseHostPort } from '../net/address.js';
 import { socketErrorCounter } from '../observe/socket-errors.js';
@@ -65,25 +67,18 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
   const onSocketError = socketErrorCounter(opts.metrics, 'listener', opts.log);
   const sockets = new Set<Socket>();
   opts.metrics.gauge('polymur_connections_open', 'Client connections open', () => sockets.size, opts.what?.labels);
+  const backpressure = createBackpressure({ whenReady: (listener) => opts.batcher.whenReady(listener) });
+  opts.metrics.gauge('polymur_connections_paused', 'Client connections not read while the batcher is full (backpressure)', () => backpressure.paused(), opts.what?.labels);
   const invalidLog = rateLimitedLog(opts.log);
   const onInvalid = (line: Buffer, reason: InvalidReason): void => {
     invalid.inc(1, { reason });
     invalidLog(`Invalid data point dropped (${reason}): ${JSON.stringify(line.subarray(0, 200).toString('latin1'))}`);
   };
 
-  let paused = false;
-  const resumeAll = (): void => {
-    paused = false;
-    for (const s of sockets) s.resume();
-  };
   const deliver = (data: Buffer, points: number): void => {
     received.inc(points);
     opts.onReceived?.(points);
-    if (!opts.batcher.add(data, points) && !paused) {
-      paused = true;
-      for (const s of sockets) s.pause();
-      opts.batcher.whenReady(resumeAll);
-    }
+    if (!opts.batcher.add(data, points)) backpressure.refused();
   };
 
   const maxConnections = opts.maxConnections ?? 4096;
@@ -99,6 +94,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     const socket = reader.adopt(accepted, (chunk) => {
       opts.onBytesRead?.(chunk.length);
       framer!.push(chunk);
+      backpressure.afterRead(socket, chunk.length);
     });
     if (!perIp.admit(socket)) {
       refusedPerIp.inc();
@@ -112,7 +108,7 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
       socket.setTimeout(idleTimeoutMs);
       socket.on('timeout', () => {
         // Silent because we stopped reading (backpressure): not the client's idleness.
-        if (paused) return void socket.setTimeout(idleTimeoutMs);
+        if (backpressure.isPaused(socket)) return void socket.setTimeout(idleTimeoutMs);
         // First our FIN (the client's last line is still read); a client that keeps the
         // connection half-open after that is cut off one more period later.
         socket.end();
@@ -128,9 +124,10 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
     socket.on('close', () => {
       framer.end();
       sockets.delete(socket);
+      backpressure.forget(socket);
       if (sockets.size === 0) whenAllClosed?.();
     });
-    if (!paused) socket.resume();
+    backpressure.admit(socket);
   });
   const address = await listenOn(server, host, port);
   opts.log(`${opts.what?.name ?? 'Metrics'} listener started: ${formatHostPort(address.address, address.port)}`);
@@ -148,10 +145,8 @@ export async function createTcpListener(opts: TcpListenerOptions): Promise<TcpLi
       closing ??= (async () => {
         server.close();
         // Whatever a client already sent is read and delivered; then the connection is closed.
-        for (const s of sockets) {
-          s.resume();
-          s.end();
-        }
+        backpressure.release();
+        for (const s of sockets) s.end();
         const cut = setTimeout(destroy, CLIENT_FINISH_MS);
         cut.unref();
         await closed;
