@@ -2,14 +2,18 @@
 // gateway of a fleet sees the same keys, and a watch carries a revocation to all of them at once.
 // `etcd://` speaks plain gRPC, `etcds://` TLS; with several endpoints a call that fails on one
 // member is tried on another, so the store works while the cluster has quorum.
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { etcdClientOptions, type EtcdAccess } from './etcd-access.js';
 import { KeyStoreError, parseStoreUrl, type KeyStore } from './store.js';
 
 export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeyStore {
   const { endpoints, prefix } = parseStoreUrl(url);
   const tls = url.startsWith('etcds://');
-  const client = new Etcd3(etcdClientOptions(endpoints, tls, access));
+  const options = etcdClientOptions(endpoints, tls, access);
+  // etcd3 (gRPC, protobufjs) takes most of a second to load: it is loaded when the store is first
+  // used, not by every program that imports the store (a gateway on a key file, polymur-keys).
+  let loading: Promise<Etcd3> | undefined;
+  const etcd = (): Promise<Etcd3> => (loading ??= import('etcd3').then(({ Etcd3 }) => new Etcd3(options)));
   const description = `${tls ? 'etcds' : 'etcd'} ${endpoints.join(',')}/${prefix}`;
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -23,12 +27,13 @@ export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeySto
     description,
     list: () =>
       wrap('list keys', async () => {
-        const all = await client.getAll().prefix(prefix).strings();
+        const all = await (await etcd()).getAll().prefix(prefix).strings();
         return new Map(Object.entries(all).map(([k, v]) => [k.slice(prefix.length), v]));
       }),
-    get: (name) => wrap(`read ${name}`, async () => (await client.get(prefix + name).string()) ?? undefined),
+    get: (name) => wrap(`read ${name}`, async () => (await (await etcd()).get(prefix + name).string()) ?? undefined),
     put: (name, entry, only) =>
       wrap(`write ${name}`, async () => {
+        const client = await etcd();
         if (only === undefined) {
           await client.put(prefix + name).value(entry);
           return true;
@@ -39,14 +44,12 @@ export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeySto
         const txn = condition.then(client.put(key).value(entry));
         return (await txn.commit()).succeeded;
       }),
-    delete: (name) => wrap(`delete ${name}`, async () => Number((await client.delete().key(prefix + name)).deleted) > 0),
+    delete: (name) => wrap(`delete ${name}`, async () => Number((await (await etcd()).delete().key(prefix + name)).deleted) > 0),
     watch(onChange, onError) {
       let cancelled = false;
       let cancel: (() => Promise<void>) | undefined;
-      client
-        .watch()
-        .prefix(prefix)
-        .create()
+      etcd()
+        .then((client) => client.watch().prefix(prefix).create())
         .then((watcher) => {
           if (cancelled) return void watcher.cancel();
           watcher.on('put', onChange);
@@ -68,7 +71,7 @@ export function createEtcdKeyStore(url: string, access: EtcdAccess = {}): KeySto
       };
     },
     async close() {
-      client.close();
+      if (loading) (await loading).close();
     },
   };
 }

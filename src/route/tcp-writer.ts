@@ -98,6 +98,8 @@ export function createTcpWriter(opts: {
   let socket: Socket | undefined;
   let connected = false;
   let stopped = false;
+  /** close() was called: a writer that is down stops once nothing is left for it to write. */
+  let closeAsked = false;
   let failures = 0;
   /** Write timeouts with no completed write between them. */
   let stuckStreak = 0;
@@ -178,6 +180,14 @@ export function createTcpWriter(opts: {
       }
     });
 
+  /** The wait for the queue's next batch (one at a time), which lands in `held`; true once the queue is closed and empty. */
+  const takeNext = (): Promise<boolean> =>
+    (taking ??= queue.take().then((lease) => {
+      taking = undefined;
+      held = lease;
+      return lease === undefined;
+    }));
+
   /** Writes until the queue is closed and empty; throws when the connection breaks, also while it waits for a batch. */
   const pump = async (s: Socket): Promise<void> => {
     while (!stopped) {
@@ -191,12 +201,7 @@ export function createTcpWriter(opts: {
         continue;
       }
       if (!held) {
-        taking ??= queue.take().then((lease) => {
-          taking = undefined;
-          held = lease;
-          return lease === undefined;
-        });
-        const wait = taking;
+        const wait = takeNext();
         const next = await new Promise<boolean | Error>((resolve) => {
           interrupt = resolve;
           void wait.then(resolve);
@@ -230,7 +235,7 @@ export function createTcpWriter(opts: {
     } catch (err) {
       failures++;
       events.onDown((err as Error).message, failures);
-      await sleep(Math.min(maxBackoff, minBackoff * 2 ** Math.min(failures - 1, 16)));
+      if (!stopped) await sleep(Math.min(maxBackoff, minBackoff * 2 ** Math.min(failures - 1, 16)));
       return;
     }
     failures = 0;
@@ -293,8 +298,24 @@ export function createTcpWriter(opts: {
     }
   };
 
+  /**
+   * Closing while down: with nothing of its own to write again, the queue's take() says whether
+   * anything is left (undefined: closed and empty). Then no connection is needed to finish, and
+   * the writer stops instead of reconnecting until the caller's deadline; a batch taken instead
+   * lands in `held` and waits for the next connection as usual.
+   */
+  const finishIfNothingLeft = (): void => {
+    if (connected || held !== undefined || resend.length > 0) return;
+    void takeNext().then((closedAndEmpty) => {
+      if (!closedAndEmpty || connected || resend.length > 0) return;
+      stopped = true;
+      wake?.();
+    });
+  };
+
   const run = async (): Promise<void> => {
     while (!stopped) {
+      if (closeAsked) finishIfNothingLeft();
       try {
         await session();
       } catch (err) {
@@ -326,7 +347,11 @@ export function createTcpWriter(opts: {
       resend = [];
       return batches;
     },
-    close: () => closing,
+    close() {
+      closeAsked = true;
+      finishIfNothingLeft();
+      return closing;
+    },
     destroy() {
       // What the peer may not have read yet stays at hand for takeUnconfirmed (a deleted destination's failover).
       if (!stopped) resend = [...window.drain(), ...resend];

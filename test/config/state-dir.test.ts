@@ -12,6 +12,7 @@ import { scrapeCounter, until } from '../helpers/points.js';
 import { startGateway, startProxy } from '../../harness/system.js';
 import { sendText } from '../helpers/graphite-stream.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
+import { createCleanup } from '../helpers/cleanup.js';
 
 test('state directory: the flag, else the first of $STATE_DIRECTORY, else the working directory; always absolute', () => {
   const cwd = '/srv/polymur';
@@ -45,13 +46,14 @@ test('STATE_DIRECTORY set: polymur-keys and the gateway share the default key fi
   const key = /with key (\S+)/.exec(created.stdout)![1]!;
   assert.ok(existsSync(join(state, 'polymur-keys.json')), 'the key file is in $STATE_DIRECTORY');
 
+  const defer = createCleanup(t);
   const sink = await startTcpSink();
-  t.after(() => sink.close());
+  defer(() => sink.close());
   // The default -key-store (file:polymur-keys.json), relative: found in the state directory.
   const gateway = await startGateway({ keyStore: 'file:polymur-keys.json', env, args: ['-destinations', sink.address, '-max-batch-bytes', '4000'] });
-  t.after(() => gateway.stop());
+  defer(() => gateway.stop());
   const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: key, env, args: ['-flush-interval', '100ms', '-verbose=false'] });
-  t.after(() => proxy.stop());
+  defer(() => proxy.stop());
 
   await sendText(proxy.port, 'state.ok 1 1700000000\n');
   await until('a point accepted with the key from the state directory', () => sink.lines.some((l) => l.startsWith('state.ok ')), 10_000);

@@ -2,7 +2,7 @@
 // and certificate, the proxy's -api-key-file and CA (-cert), the relay's -destinations-file. Each
 // change takes effect without a restart, a broken new file keeps the old setting with a line
 // saying why, and the stream loses nothing (sent / arrived / missing / duplicated printed).
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
@@ -16,6 +16,7 @@ import { openGraphiteStream, sendText } from '../helpers/graphite-stream.js';
 import { post } from '../helpers/https-post.js';
 import { runToExit } from '../../harness/programs.js';
 import { delivery, peakRssMb, until } from '../helpers/points.js';
+import { createCleanup, type Defer } from '../helpers/cleanup.js';
 import { sighup } from '../helpers/reload.js';
 import { startGateway, startProxy, startRelay, writeKeyFile, type GatewayProcess, type ListenerProcess } from '../../harness/system.js';
 import { startTcpSink, type TcpSink } from '../helpers/tcp-sink.js';
@@ -24,10 +25,10 @@ const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '500ms', '-flush-inter
 /** About 4 s of traffic at 5,000 points a second: the reloads happen while it runs. */
 const STREAM = { connections: 1, points: 20_000, ratePerSecond: 5_000 };
 
-/** A destination that is closed when the test ends, whatever happened. */
-async function sinkFor(t: TestContext): Promise<TcpSink> {
+/** A destination that is closed when the test ends, whatever happened (after the programs deferred later, which write to it). */
+async function sinkFor(defer: Defer): Promise<TcpSink> {
   const sink = await startTcpSink();
-  t.after(() => sink.close());
+  defer(() => sink.close());
   return sink;
 }
 
@@ -64,15 +65,16 @@ function renew(live: TestCert, next: TestCert): void {
 }
 
 test('SIGHUP gateway: a created key is accepted and a deleted one refused at once (-key-refresh 0), a destination added via -destinations-file, a broken key store keeps the keys; a proxy streaming through loses nothing', async (t) => {
-  const sink = await sinkFor(t);
-  const added = await sinkFor(t);
+  const defer = createCleanup(t);
+  const sink = await sinkFor(defer);
+  const added = await sinkFor(defer);
   const destinations = join(tmp('dests'), 'destinations');
   writeFileSync(destinations, `# carbon\n${sink.address}\n`);
   const keyFile = writeKeyFile({ alice: 'alice-key-0123456789', bob: 'bob-key-0123456789' });
   const gateway = await startGateway({ keyFile, args: ['-destinations-file', destinations, '-key-refresh', '0'] });
-  t.after(() => gateway.stop());
+  defer(() => gateway.stop());
   const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, apiKey: 'alice-key-0123456789', args: FAST_RETRY });
-  t.after(() => proxy.stop());
+  defer(() => proxy.stop());
   const sending = sendLoad({ port: proxy.port, ...STREAM });
   const created = await runToExit('keys', ['-key-store', keyFile.url, 'create', 'carol']);
   const carol = /with key (\S+)/.exec(created.stdout)?.[1];
@@ -107,7 +109,8 @@ test('SIGHUP gateway: a created key is accepted and a deleted one refused at onc
 });
 
 test('SIGHUP gateway: a renewed certificate is served to new handshakes, a key that does not match keeps the old one; a proxy streaming through loses nothing', async (t) => {
-  const sink = await sinkFor(t);
+  const defer = createCleanup(t);
+  const sink = await sinkFor(defer);
   const live = makeCert();
   const next = makeCert();
   const original = fingerprintOf(live);
@@ -115,9 +118,9 @@ test('SIGHUP gateway: a renewed certificate is served to new handshakes, a key t
   const bundle = join(tmp('ca'), 'bundle.pem');
   writeFileSync(bundle, Buffer.concat([live.cert, next.cert]));
   const gateway = await startGateway({ cert: live, args: ['-dev-mode', '-destinations', sink.address] });
-  t.after(() => gateway.stop());
+  defer(() => gateway.stop());
   const proxy = await startProxy({ args: ['-gateway', gateway.url, '-api-key', '123', '-cert', bundle, ...FAST_RETRY] });
-  t.after(() => proxy.stop());
+  defer(() => proxy.stop());
   const trusted = Buffer.concat([live.cert, next.cert]);
   assert.equal(await servedFingerprint(gateway.port, trusted), original);
   const sending = sendLoad({ port: proxy.port, ...STREAM });
@@ -135,14 +138,15 @@ test('SIGHUP gateway: a renewed certificate is served to new handshakes, a key t
 });
 
 test('SIGHUP proxy: a new key in -api-key-file is used from then on (the gateway deletes the old one), a file others may read keeps the key; nothing lost', async (t) => {
-  const sink = await sinkFor(t);
+  const defer = createCleanup(t);
+  const sink = await sinkFor(defer);
   const keyFile = writeKeyFile({ site: 'old-key-0123456789', rotated: 'new-key-0123456789' });
   const gateway = await startGateway({ keyFile, args: ['-destinations', sink.address, '-key-refresh', '0'] });
-  t.after(() => gateway.stop());
+  defer(() => gateway.stop());
   const apiKeyFile = join(tmp('apikey'), 'api.key');
   writeFileSync(apiKeyFile, 'old-key-0123456789\n', { mode: 0o600 });
   const proxy = await startProxy({ args: ['-gateway', gateway.url, '-api-key-file', apiKeyFile, '-cert', gateway.cert.certPath, ...FAST_RETRY] });
-  t.after(() => proxy.stop());
+  defer(() => proxy.stop());
   const sending = sendLoad({ port: proxy.port, ...STREAM });
   await until('a first batch through', () => sink.lines.length > 0, 10_000);
   writeFileSync(apiKeyFile, 'new-key-0123456789\n');
@@ -164,15 +168,16 @@ test('SIGHUP proxy: a new key in -api-key-file is used from then on (the gateway
 });
 
 test('SIGHUP proxy: a new CA in -cert verifies new connections (the gateway still on the old certificate is not trusted until it renews), a file that is no certificate keeps the CA; nothing lost', async (t) => {
-  const sink = await sinkFor(t);
+  const defer = createCleanup(t);
+  const sink = await sinkFor(defer);
   const live = makeCert();
   const next = makeCert();
   const gateway = await startGateway({ cert: live, args: ['-dev-mode', '-destinations', sink.address] });
-  t.after(() => gateway.stop());
+  defer(() => gateway.stop());
   const caFile = join(tmp('ca'), 'gateway-ca.pem');
   writeFileSync(caFile, live.cert);
   const proxy = await startProxy({ args: ['-gateway', gateway.url, '-api-key', '123', '-cert', caFile, ...FAST_RETRY] });
-  t.after(() => proxy.stop());
+  defer(() => proxy.stop());
   const sending = sendLoad({ port: proxy.port, ...STREAM });
   await until('a first batch through', () => sink.lines.length > 0, 10_000);
   writeFileSync(caFile, next.cert);
@@ -193,13 +198,14 @@ test('SIGHUP proxy: a new CA in -cert verifies new connections (the gateway stil
 });
 
 test('SIGHUP relay: -destinations-file adds and removes hash-route destinations (the removed one gets nothing more), a bad line keeps the set; nothing lost', async (t) => {
-  const [a, b, c] = [await sinkFor(t), await sinkFor(t), await sinkFor(t)];
+  const defer = createCleanup(t);
+  const [a, b, c] = [await sinkFor(defer), await sinkFor(defer), await sinkFor(defer)];
   // One host: hash-route tells the ring nodes apart by their instance.
   const [da, db, dc] = [`${a.address}:a`, `${b.address}:b`, `${c.address}:c`];
   const file = join(tmp('dests'), 'destinations');
   writeFileSync(file, `${da}\n${db}   # leaves\n`);
   const relay = await startRelay(['-destinations-file', file, '-distribution', 'hash-route', '-flush-interval', '50ms']);
-  t.after(() => relay.stop());
+  defer(() => relay.stop());
   const tagged = (s: TcpSink, tag: string): number => s.lines.filter((l) => l.startsWith(`${tag}.`)).length;
   const sendTagged = async (tag: string, count: number): Promise<void> => {
     const stream = await openGraphiteStream(relay.port);
@@ -229,12 +235,13 @@ test('SIGHUP relay: -destinations-file adds and removes hash-route destinations 
 });
 
 test('SIGHUP relay: a -destinations-file with fewer distinct hosts than -replication-factor is refused as at start, the set kept', async (t) => {
+  const defer = createCleanup(t);
   const [a, b] = [await startTcpSink(0, '127.0.0.1'), await startTcpSink(0, '127.0.0.2')];
-  for (const s of [a, b]) t.after(() => s.close());
+  for (const s of [a, b]) defer(() => s.close());
   const file = join(tmp('dests'), 'destinations');
   writeFileSync(file, `${a.address}:a\n${b.address}:b\n`);
   const relay = await startRelay(['-destinations-file', file, '-distribution', 'hash-route', '-replication-factor', '2', '-flush-interval', '50ms']);
-  t.after(() => relay.stop());
+  defer(() => relay.stop());
   writeFileSync(file, `${a.address}:a\n127.0.0.1:1:b\n`);
   assert.match(
     await sighup(relay),

@@ -17,6 +17,7 @@ import { scrape } from '../helpers/prometheus.js';
 import { sighup } from '../helpers/reload.js';
 import { startGateway, startProxy, writeKeyFile } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
+import { createCleanup, type Defer } from '../helpers/cleanup.js';
 
 const STREAM = { connections: 2, points: 1_000_000, ratePerSecond: 80_000 };
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '500ms', '-flush-interval', '100ms', '-verbose=false'];
@@ -31,24 +32,25 @@ const keyIn = (output: string): string => /with key ([0-9a-f]{40})\n/.exec(outpu
 /** Waits for a line matching `pattern` written by `p` after `from` characters of its log. */
 const logAfter = (p: RunningProgram, from: number, pattern: RegExp, what: string): Promise<void> => until(what, () => pattern.test(p.stderr().slice(from)), 20_000);
 
-async function store(t: TestContext, kind: 'file' | 'etcd'): Promise<string> {
+async function store(defer: Defer, kind: 'file' | 'etcd'): Promise<string> {
   if (kind === 'file') return writeKeyFile({}).url;
   const etcd = await startEtcd();
-  t.after(() => etcd.stop());
+  defer(() => etcd.stop());
   return `etcd://${etcd.endpoint}`;
 }
 
 async function rotateUnderStream(t: TestContext, kind: 'file' | 'etcd', withSighup: boolean): Promise<void> {
+  const defer = createCleanup(t);
   const sink = await startTcpSink();
-  t.after(() => sink.close());
-  const keyStore = await store(t, kind);
+  defer(() => sink.close());
+  const keyStore = await store(defer, kind);
   const oldKey = keyIn(await keys(keyStore, 'create', 'site'));
   const gateway = await startGateway({ keyStore, args: ['-destinations', sink.address] });
-  t.after(() => gateway.stop());
+  defer(() => gateway.stop());
   const apiKeyFile = join(mkdtempSync(join(tmpdir(), 'polymur-rotation-')), 'api.key');
   writeFileSync(apiKeyFile, `${oldKey}\n`, { mode: 0o600 });
   const proxy = await startProxy({ args: ['-gateway', gateway.url, '-api-key-file', apiKeyFile, '-cert', gateway.cert.certPath, ...FAST_RETRY] });
-  t.after(() => proxy.stop());
+  defer(() => proxy.stop());
 
   const started = Date.now();
   const sending = sendLoad({ port: proxy.port, ...STREAM });

@@ -1,34 +1,17 @@
 // Fault injection with real processes on 127.0.0.1: each scenario streams a known set of points,
 // breaks something, and checks at the end that every point arrived (duplicates from retries are
-// allowed, counted and reported).
+// allowed, counted and reported). Scenario 2, the 60 s outage, is in gateway-outage.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sendLoad } from '../../harness/load-generator.js';
 import { startCarbon } from '../helpers/carbon.js';
 import { makeCert } from '../../harness/certs.js';
 import { startFreezeProxy } from '../helpers/freeze-proxy.js';
-import { delivery, peakRssMb, scrapeCounter, until, type Delivery } from '../helpers/points.js';
+import { CONNECTIONS, FAST_RETRY, report, spoolDir } from '../helpers/delivery-faults.js';
+import { delivery, peakRssMb, scrapeCounter, until } from '../helpers/points.js';
 import { gatewayLater } from '../helpers/gateway-later.js';
 import { startGateway, startProxy, type GatewayProcess } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
-
-const CONNECTIONS = 2;
-/** Proxy settings that make faults show quickly: short request timeout, short backoff cap. */
-const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];
-
-function report(name: string, d: Delivery, rss: Record<string, number>): void {
-  const rssText = Object.entries(rss)
-    .map(([k, v]) => `${k} ${v} MB`)
-    .join(', ');
-  process.stdout.write(`# ${name}: sent ${d.sent}, arrived ${d.arrived}, distinct ${d.distinct}, missing ${d.missing}, duplicated ${d.duplicated}; peak RSS ${rssText}\n`);
-}
-
-function spoolDir(): string {
-  return mkdtempSync(join(tmpdir(), 'polymur-spool-'));
-}
 
 /** Starts a gateway again on the same port with the same certificate. */
 function restartGateway(old: GatewayProcess & { cert: ReturnType<typeof makeCert> }, args: string[]) {
@@ -61,33 +44,6 @@ test('1. the gateway is killed with SIGKILL and restarted during a stream', asyn
   } finally {
     await proxy.stop();
     await gateway.stop();
-    await sink.close();
-  }
-});
-
-test('2. the gateway is unreachable for 60 s while a spooling proxy keeps receiving', async () => {
-  const sink = await startTcpSink();
-  const later = await gatewayLater({ args: ['-dev-mode', '-destinations', sink.address] });
-  let gateway: GatewayProcess | undefined;
-  const proxy = await startProxy({ gateway: later.url, cert: later.cert, args: [...FAST_RETRY, '-spool-dir', spoolDir()] });
-  try {
-    const points = 600_000;
-    const outageStarted = Date.now();
-    // 10,000 points per second for 60 s while nothing answers.
-    await sendLoad({ port: proxy.port, connections: CONNECTIONS, points, ratePerSecond: 10_000 });
-    await until('the proxy counted every point', async () => (await scrapeCounter(proxy.statPort, 'polymur_points_received_total')) >= points);
-    assert.ok(Date.now() - outageStarted >= 59_000, 'the outage lasted 60 s');
-    assert.equal(sink.lines.length, 0);
-    gateway = await later.start();
-    await until('every point at the sink', () => delivery(sink.lines, CONNECTIONS, points).missing === 0, 120_000);
-    const d = delivery(sink.lines, CONNECTIONS, points);
-    const rss = peakRssMb(proxy.proc.pid!);
-    report('scenario 2 (gateway unreachable 60 s, proxy spooling)', d, { proxy: rss, gateway: peakRssMb(gateway.proc.pid!) });
-    assert.equal(d.missing, 0);
-    assert.ok(rss < 200, `proxy peak RSS ${rss} MB stays below 200 MB`);
-  } finally {
-    await proxy.stop();
-    await gateway?.stop();
     await sink.close();
   }
 });

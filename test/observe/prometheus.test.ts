@@ -45,7 +45,8 @@ test('Prometheus scrapes proxy, gateway and relay: promtool-clean, counters at 0
     programs.push(gateway);
     const proxy = await startProxy({ gateway: gateway.url, cert: gateway.cert, args: ['-flush-interval', '100ms', '-queue-cap', '777'] });
     programs.push(proxy);
-    const relay = await startRelay(['-destinations', `${relaySink.address},${down}`, '-flush-interval', '100ms', '-outgoing-queue-cap', '1000000']);
+    // Its shutdown is not under test: the down destination's queue would hold it the whole default 10 s.
+    const relay = await startRelay(['-destinations', `${relaySink.address},${down}`, '-flush-interval', '100ms', '-outgoing-queue-cap', '1000000', '-shutdown-timeout', '1s']);
     programs.push(relay);
     const stat = { proxy: proxy.statPort, gateway: gateway.statPort, relay: relay.statPort };
 
