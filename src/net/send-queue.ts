@@ -9,11 +9,9 @@ import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { endianness } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { diagQueues, type Endpoint } from './tcp-diag.js';
 
-export interface Endpoint {
-  readonly address: string;
-  readonly port: number;
-}
+export type { Endpoint };
 
 const hexPort = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
 
@@ -95,17 +93,20 @@ function lookUp(local: Endpoint, remote: Endpoint): { table: Table; line: Listed
  * does not list yet (newer than that read) reads it again.
  */
 export function readSendQueue(local: Endpoint, remote: Endpoint, read?: (path: string) => string): number | undefined {
-  if (read === undefined) return lookUp(local, remote)?.line.txQueue;
   try {
+    if (read === undefined) return diagQueues ? diagQueues(local, remote)?.sendQueue : lookUp(local, remote)?.line.txQueue;
     return findLine(read(isIPv4(local.address) ? '/proc/net/tcp' : '/proc/net/tcp6'), local, remote)?.txQueue;
   } catch {
     return undefined;
   }
 }
 
-/** What a connection holds that the peer's process has not read, from one read of the table. */
+/** Whether a connection's queues cost microseconds to read (the sock_diag addon), not a walk of the kernel's connection hash. */
+export const unreadIsCheap = diagQueues !== undefined;
+
+/** What a connection holds that the peer's process has not read, from one look at the kernel's counts. */
 export interface UnreadBytes {
-  /** performance.now() when the read of the table began: every byte written before is counted in it. */
+  /** performance.now() when the look began: every byte written before is counted in it. */
   readonly readStartedAt: number;
   /** Our send queue: written and not acknowledged by the peer. */
   readonly sendQueue: number;
@@ -115,11 +116,18 @@ export interface UnreadBytes {
    * The kernel writes the table line by line while the connection moves on: the peer's line listed
    * before ours was read earlier, and bytes that went from our send queue to the peer's receive
    * queue in between are in neither. Ours listed first, what moves in between is counted twice.
+   * The addon looks ours up first.
    */
   readonly peerListedFirst: boolean;
 }
 
+/** Undefined when the connection is not listed; throws when the kernel refuses the addon's request. */
 export function readUnread(local: Endpoint, remote: Endpoint): UnreadBytes | undefined {
+  if (diagQueues) {
+    const readStartedAt = performance.now();
+    const ours = diagQueues(local, remote);
+    return ours && { readStartedAt, sendQueue: ours.sendQueue, peerUnread: diagQueues(remote, local)?.receiveQueue, peerListedFirst: false };
+  }
   const ours = lookUp(local, remote);
   if (!ours) return undefined;
   const peer = findLine(ours.table.text, remote, local);
