@@ -6,7 +6,8 @@
 // Plain carbon never acknowledges: what the kernel accepted may still die in the socket buffers
 // with the peer. The resend window (resend-window.ts) keeps what the connection may still hold
 // unread and writes the batches of the last moments before a connection died again after the
-// reconnect; window-trim.ts lets it go of what the kernel says the peer's process has read. A peer that accepts the connection but stops reading is caught by the write watchdog
+// reconnect; window-trim.ts lets it go of what the kernel says the peer's process has read. A peer
+// that accepts the connection but stops reading is caught by the write watchdog
 // (write-watchdog.ts): no byte accepted for the write timeout while data waits drops the
 // connection and reports the destination stuck; then all the window kept is written again (or,
 // in hash-route, handed to the ring).
