@@ -1,5 +1,5 @@
 // The bench's command line, read once: how many runs, how many points, which scenarios, profiles.
-//   node dist/bench/run.js [--quick] [--runs N] [--points N] [--only a,b] [--cpu-prof DIR]
+//   node dist/bench/run.js [--quick] [--runs N] [--points N] [--only a,b] [--programs relay,proxy] [--cpu-prof DIR]
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -16,6 +16,9 @@ export const burstPoints = Number(flag('--points') ?? (quick ? 100_000 : 5_000_0
 export const CONNECTIONS = 4;
 const only = flag('--only')?.split(',');
 export const wanted = (scenario: string): boolean => only === undefined || only.includes(scenario);
+const programs = flag('--programs')?.split(',');
+/** Whether a scenario that measures several programs (connections: relay, proxy) measures `program`. */
+export const wantedProgram = (program: string): boolean => programs === undefined || programs.includes(program);
 export const cpuProfDir = flag('--cpu-prof');
 /** Node's own arguments for a process: with --cpu-prof, its profile goes to DIR/<process> at exit. */
 export const nodeArgs = (program: string): string[] => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, program)}`] : []);

@@ -5,6 +5,8 @@
 //   Without a compiler, they run in JavaScript instead.
 // - native/md5/: hash-route's MD5 (carbon_ch), which needs no library. Without a compiler,
 //   hash-route hashes in JavaScript instead.
+// - native/tcp-diag/: a connection's kernel queues by sock_diag (Linux), for the resend window and
+//   the write watchdog. Without it they read /proc/net/tcp, some 10 ms a read.
 // A failed build is a warning here, never a failed install.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,13 @@ const ADDONS = [
     file: 'native/md5/build/Release/polymur_md5.node',
     fallback:
       'hash-route (carbon_ch) will compute MD5 in JavaScript, at some 0.1 CPU seconds more per million new metric names.\nTo build it: a C compiler, then npm run build:native.',
+  },
+  {
+    dir: '../native/tcp-diag/',
+    name: 'the sock_diag addon',
+    file: 'native/tcp-diag/build/Release/polymur_tcp_diag.node',
+    fallback:
+      'the resend window and the write watchdog will read /proc/net/tcp (some 10 ms a read), and the window is trimmed every 100 ms above 4 MiB instead of every 20 ms.\nTo build it: a C compiler, then npm run build:native.',
   },
 ];
 

@@ -21,7 +21,7 @@ import {
   type Repeated,
   type ThroughputResult,
 } from '../measure.js';
-import { burstPoints, nodeArgs, quick } from '../options.js';
+import { burstPoints, nodeArgs, quick, wantedProgram } from '../options.js';
 import { defineScenario, type Row } from '../scenario.js';
 
 /** The base case the others are compared with. */
@@ -45,7 +45,7 @@ const CONNECTION_ARGS = ['-max-connections', '20000', '-max-connections-per-ip',
 
 export type Program = 'relay' | 'proxy';
 export type Mode = 'flat out' | 'trickle';
-const PROGRAMS: readonly Program[] = ['relay', 'proxy'];
+const PROGRAMS: readonly Program[] = (['relay', 'proxy'] as const).filter(wantedProgram);
 const MODES: readonly Mode[] = ['flat out', 'trickle'];
 
 async function startProgramFor(program: Program, sink: Sink): Promise<{ measured: ListenerProcess; all: RunningProgram[] }> {

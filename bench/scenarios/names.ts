@@ -15,6 +15,7 @@ const CACHE_SERIES = {
   misses: /^polymur_route_name_cache_misses_total /,
   names: /^polymur_route_name_cache_names /,
   bytes: /^polymur_route_name_cache_bytes /,
+  windowPeak: /^polymur_resend_window_peak_bytes[{ ]/,
 };
 
 /** Every run's result per name count; runs[i] of each count were taken one after the other. */
@@ -51,7 +52,11 @@ function rows(result: NamesResult): Row[] {
         : `; against 10,000 names: CPU ${ratio(median(all.map(cpuOf)), median(base.map(cpuOf)))}x (per run ${all.map((r, i) => ratio(cpuOf(r), cpuOf(base[i]!))).join(', ')}), ` +
           `RSS ${ratio(median(all.map(rssOf)), median(base.map(rssOf)))}x, rate ${ratio(median(rates), median(base.map((r) => r.pointsPerSecond)))}x`;
     const cache = `name cache hit rate ${spread(all.map(hitRate), ' %')}, ${medianRun.metrics['names']!.toLocaleString('en')} names / ${Math.round(medianRun.metrics['bytes']! / 2 ** 20)} MiB held at the end`;
-    return [`relay hash-route, ${distinctNames.toLocaleString('en')} distinct names`, `${relayFigure(all, medianRun)}; ${cache}${againstBase}`];
+    const window = `resend window peak (the destinations' peaks added) ${spread(
+      all.map((r) => Math.round((r.metrics['windowPeak']! / 2 ** 20) * 10) / 10),
+      ' MiB',
+    )}`;
+    return [`relay hash-route, ${distinctNames.toLocaleString('en')} distinct names`, `${relayFigure(all, medianRun)}; ${cache}; ${window}${againstBase}`];
   });
 }
 

@@ -17,6 +17,7 @@ import type { ReloadPart } from './reload.js';
 import { destinationsFilePart, ruleFilesPart } from './reload-parts.js';
 import { createRuleFiles, type RuleFiles } from '../rules/rule-files.js';
 import { readSocketBufferLimits } from '../net/socket-buffers.js';
+import { queuesSource } from '../net/tcp-diag.js';
 
 export interface Output {
   /** The router (or the console): the relay's rule files hand it their own pass over each batch's lines. */
@@ -58,7 +59,7 @@ function resendWindowCover(config: RoutingConfig): number | undefined {
   }
   const cover = limits.sendBytes + limits.receiveBytes;
   log(
-    `Resend window: a destination connection holds at most ${cover} bytes unread (send buffer ${limits.sendBytes} + receive buffer ${limits.receiveBytes}, from ${limits.source})`,
+    `Resend window: a destination connection holds at most ${cover} bytes unread (send buffer ${limits.sendBytes} + receive buffer ${limits.receiveBytes}, from ${limits.source}); what the destination read is let go of as the kernel counts it, by ${queuesSource}`,
   );
   if (config.resendWindowBytes < cover) {
     log(

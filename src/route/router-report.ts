@@ -11,7 +11,7 @@ import type { DestinationAddress } from './destination.js';
 export interface ReportedDestination {
   readonly address: DestinationAddress;
   readonly queue: BatchQueue;
-  readonly writer: { readonly connected: boolean };
+  readonly writer: { readonly connected: boolean; readonly resendWindow: { readonly bytes: number; readonly peakBytes: number; readonly bufferBytes: number } };
 }
 
 export type RouterMetrics = ReturnType<typeof createRouterMetrics>;
@@ -20,6 +20,22 @@ export function createRouterMetrics(registry: Registry, opts: { list: () => Iter
   registerQueueMetrics(registry, () => [...opts.list()].map((d) => ({ labels: { destination: d.address.id }, depth: d.queue.depth(), limits: d.queue.limits() })));
   registry.gauge('polymur_destination_up', 'Whether the destination is connected', () =>
     [...opts.list()].map((d) => [{ destination: d.address.id }, d.writer.connected ? 1 : 0] as const),
+  );
+  const perDestination = (of: (w: ReportedDestination['writer']) => number) => () => [...opts.list()].map((d) => [{ destination: d.address.id }, of(d.writer)] as const);
+  registry.gauge(
+    'polymur_resend_window_bytes',
+    'Bytes of the written batches the resend window holds to write again',
+    perDestination((w) => w.resendWindow.bytes),
+  );
+  registry.gauge(
+    'polymur_resend_window_peak_bytes',
+    'The most bytes the resend window held at once',
+    perDestination((w) => w.resendWindow.peakBytes),
+  );
+  registry.gauge(
+    'polymur_resend_window_buffer_bytes',
+    "Bytes of the memory the resend window's copies of its batches take",
+    perDestination((w) => w.resendWindow.bufferBytes),
   );
   const m = {
     forwarded: registry.counter('polymur_points_forwarded_total', 'Data points accepted into the destination queues for delivery'),

@@ -6,7 +6,8 @@
 // Plain carbon never acknowledges: what the kernel accepted may still die in the socket buffers
 // with the peer. The resend window (resend-window.ts) keeps what the connection may still hold
 // unread and writes the batches of the last moments before a connection died again after the
-// reconnect. A peer that accepts the connection but stops reading is caught by the write watchdog
+// reconnect; window-trim.ts lets it go of what the kernel says the peer's process has read. A peer
+// that accepts the connection but stops reading is caught by the write watchdog
 // (write-watchdog.ts): no byte accepted for the write timeout while data waits drops the
 // connection and reports the destination stuck; then all the window kept is written again (or,
 // in hash-route, handed to the ring).
@@ -14,9 +15,10 @@ import { connect, type Socket } from 'node:net';
 import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
 import type { DestinationAddress } from './destination.js';
-import { createResendWindow } from './resend-window.js';
+import { createResendWindow, type ResendWindow } from './resend-window.js';
+import { createWindowTrim } from './window-trim.js';
 import { createWriteWatchdog } from './write-watchdog.js';
-import { readSendQueue } from '../net/send-queue.js';
+import { readSendQueue, readUnread, type Endpoint, type UnreadBytes } from '../net/send-queue.js';
 import { PolymurError } from '../errors.js';
 
 /** Pieces a batch is handed to the socket in: each accepted piece is a sign of progress. */
@@ -34,10 +36,25 @@ export class WriteTimeoutError extends PolymurError {
   }
 }
 
+/** The connection's two ends; undefined once it is closed. */
+function endpoints(s: Socket): [Endpoint, Endpoint] | undefined {
+  if (s.localAddress === undefined || s.localPort === undefined || s.remoteAddress === undefined || s.remotePort === undefined) return undefined;
+  return [
+    { address: s.localAddress, port: s.localPort },
+    { address: s.remoteAddress, port: s.remotePort },
+  ];
+}
+
 /** What our kernel still holds for the connection, unacknowledged; undefined when unknown. */
 function sendQueue(s: Socket): number | undefined {
-  if (s.localAddress === undefined || s.localPort === undefined || s.remoteAddress === undefined || s.remotePort === undefined) return undefined;
-  return readSendQueue({ address: s.localAddress, port: s.localPort }, { address: s.remoteAddress, port: s.remotePort });
+  const ends = endpoints(s);
+  return ends && readSendQueue(...ends);
+}
+
+/** What the connection holds that the peer's process has not read; undefined when unknown. */
+function unreadOf(s: Socket): UnreadBytes | undefined {
+  const ends = endpoints(s);
+  return ends && readUnread(...ends);
 }
 
 const sum = (batches: readonly Batch[], of: (b: Batch) => number): number => batches.reduce((n, b) => n + of(b), 0);
@@ -64,6 +81,8 @@ export interface TcpWriter extends Stage {
   takeHeld(): Lease | undefined;
   /** Hands over the written batches waiting to be written again (for failover). */
   takeUnconfirmed(): Batch[];
+  /** What the resend window holds, for /metrics. */
+  readonly resendWindow: Pick<ResendWindow, 'bytes' | 'peakBytes' | 'bufferBytes'>;
   /** close(): stops once its queue is closed and drained (the caller bounds the wait); destroy(): at once. */
 }
 
@@ -94,6 +113,11 @@ export function createTcpWriter(opts: {
     maxBytes: opts.resendWindowBytes ?? 64 * 1024 * 1024,
     coverBytes: opts.unreadBytesPerConnection ?? Infinity,
     onUncovered: (batch) => events.onUncovered(batch),
+  });
+  const trim = createWindowTrim({
+    window,
+    unread: () => (connected && socket ? unreadOf(socket) : undefined),
+    onFailure: (err) => events.onFailure(err),
   });
   let socket: Socket | undefined;
   let connected = false;
@@ -196,6 +220,7 @@ export function createTcpWriter(opts: {
         await write(s, again.data);
         resend.shift();
         window.add(again);
+        trim.added();
         stuckStreak = 0;
         events.onResent(again);
         continue;
@@ -222,6 +247,7 @@ export function createTcpWriter(opts: {
       lease.ack();
       held = undefined;
       window.add(lease.batch);
+      trim.added();
       stuckStreak = 0;
       events.onWritten(lease.batch);
     }
@@ -241,6 +267,7 @@ export function createTcpWriter(opts: {
     failures = 0;
     socket = s;
     connected = true;
+    trim.reset();
     s.on('error', opts.onSocketError);
     // An idle connection the peer closed is down now (for status), not at the next write.
     s.once('close', () => {
@@ -328,7 +355,10 @@ export function createTcpWriter(opts: {
     }
   };
 
-  const finished = run().finally(() => watchdog.stop());
+  const finished = run().finally(() => {
+    watchdog.stop();
+    trim.stop();
+  });
   const closing = Promise.race([finished, destroyed]);
   return {
     get connected() {
@@ -341,6 +371,7 @@ export function createTcpWriter(opts: {
       held = undefined;
       return lease;
     },
+    resendWindow: window,
     takeUnconfirmed() {
       if (connected && !stopped) return [];
       const batches = resend;
@@ -359,6 +390,7 @@ export function createTcpWriter(opts: {
       wake?.();
       socket?.destroy();
       watchdog.stop();
+      trim.stop();
       onDestroyed?.();
     },
   };
