@@ -30,6 +30,8 @@ const run = promisify(execFile);
 
 /** 2,000,000 as the issue asks; POLYMUR_CLUSTER_POINTS runs it smaller (a loaded machine, a quick check of the wiring). */
 const POINTS_PER_PROXY = Number(process.env['POLYMUR_CLUSTER_POINTS'] ?? 2_000_000);
+/** Under the 3 minutes the issue allows (npm run test:cluster gives the file 180 s). */
+const TEST_TIMEOUT_MS = 170_000;
 /** Few names, many timestamps: carbon writes each whisper file's points in large batches. */
 const NAMES = 50;
 const STAMPS = POINTS_PER_PROXY / NAMES;
@@ -92,7 +94,7 @@ interface Gateway {
 
 test(
   `scale-out: 2 x ${POINTS_PER_PROXY} points through HAProxy, 3 gateways, a 3-member etcd, 3 carbon-caches (replication 2), through a gateway kill, a member stop, a carbon stop and a revocation`,
-  { timeout: 170_000 },
+  { timeout: TEST_TIMEOUT_MS },
   async () => {
     const started = Date.now();
     const cert = makeCert();
@@ -102,10 +104,17 @@ test(
     const gateways: Gateway[] = [];
     const proxies: ListenerProcess[] = [];
     let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
-    // Lines the gateways wrote to carbon, over every gateway process (the killed one's until its kill).
+    // Lines the gateways wrote to carbon, over every gateway process (the killed one's until its last
+    // scrape before the kill: what it wrote in between is in no count, so this is a lower bound).
     let writtenBeforeKill = 0;
+    const sumOf = async (statPorts: readonly number[], metric: string): Promise<number> =>
+      (await Promise.all(statPorts.map((port) => scrapeCounter(port, metric).catch(() => 0)))).reduce((a, b) => a + b, 0);
     const writtenByGateways = async (): Promise<number> =>
-      writtenBeforeKill + (await Promise.all(gateways.map((g) => scrapeCounter(g.statPort, 'polymur_points_written_total').catch(() => 0)))).reduce((a, b) => a + b, 0);
+      writtenBeforeKill +
+      (await sumOf(
+        gateways.map((g) => g.statPort),
+        'polymur_points_written_total',
+      ));
     try {
       const keyOf = async (name: string): Promise<string> => {
         const r = await runToExit('keys', [...etcd.flags, 'create', name]);
@@ -178,8 +187,10 @@ test(
       await stream(gammaProxy.port, GAMMA_NAMES, GAMMA_STAMPS / 2);
       const at = async (fraction: number): Promise<void> => until(`${fraction * 100}% streamed`, () => progress >= fraction * POINTS_PER_PROXY, 120_000);
       const events: string[] = [];
-      const note = (e: string): void => {
-        events.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${e} (alpha streamed ${progress})`);
+      // Each event with how far the stream was: the generator's count, and the lines the gateways had written to carbon.
+      const note = async (e: string): Promise<void> => {
+        const at = ((Date.now() - started) / 1000).toFixed(1);
+        events.push(`${at}s ${e} (alpha streamed ${progress}; the gateways wrote ${await writtenByGateways()} lines)`);
         process.stdout.write(`# ${events.at(-1)}\n`); // as it happens: a run that times out says how far it got
       };
 
@@ -189,14 +200,14 @@ test(
       writtenBeforeKill = await scrapeCounter(victim.statPort, 'polymur_points_written_total');
       victim.proc.proc.kill('SIGKILL');
       await victim.proc.exited;
-      note('gateway #1 SIGKILLed');
+      await note('gateway #1 SIGKILLed');
       await new Promise((r) => setTimeout(r, 10_000).unref());
       victim.proc = await startGatewayAt(victim, stateDirs[1]!);
-      note('gateway #1 restarted');
+      await note('gateway #1 restarted');
 
       // 2. An etcd member stopped and started.
       await etcd.stopMember(2);
-      note('etcd member 2 stopped');
+      await note('etcd member 2 stopped');
       // 4. Meanwhile the third key is revoked: refused by every gateway within 1 s, the others not.
       let since = 0;
       const logged = gateways.map((g) => g.proc.stderr().length);
@@ -219,7 +230,7 @@ test(
         since,
         '127.0.0.10',
       );
-      note(`gamma revoked: key set changed after ${removedMs.join(', ')} ms, /ping 401 after ${refusedMs.join(', ')} ms`);
+      await note(`gamma revoked: key set changed after ${removedMs.join(', ')} ms, /ping 401 after ${refusedMs.join(', ')} ms`);
       removedMs.forEach((ms, i) => {
         const keyLines = gateways[i]!.proc.stderr()
           .slice(logged[i])
@@ -230,17 +241,17 @@ test(
       for (const g of gateways) for (const key of [alpha, beta]) assert.equal((await rawPost(g.httpsPort, cert.cert, '/ping', key, Buffer.alloc(0))).status, 200);
       await stream(gammaProxy.port, GAMMA_NAMES, GAMMA_STAMPS, GAMMA_STAMPS / 2);
       await etcd.startMember(2);
-      note('etcd member 2 started');
+      await note('etcd member 2 started');
 
       // 3. A carbon-cache stopped for 10 s.
       await carbons[2]!.stop();
-      note('carbon c stopped');
+      await note('carbon c stopped');
       await new Promise((r) => setTimeout(r, 10_000).unref());
       await carbons[2]!.start();
-      note('carbon c started');
+      await note('carbon c started');
 
       await streams;
-      note('alpha and beta streamed');
+      await note('alpha and beta streamed');
       // The revoked key's points wait in its proxy (401 keeps them); restored, they arrive.
       const entry = (await etcd.ctl('get', 'polymur/gateway/keys/gamma', '--print-value-only')).trim();
       assert.equal(entry, '', 'gamma is revoked');
@@ -272,21 +283,25 @@ test(
         }
         return { stored, wrong, short };
       };
-      // Reading 200 whisper files takes a while: first the gateways' own count says every copy was
-      // written (cheap), then the files are polled every few seconds while carbon drains its cache,
-      // each poll up to the first short file; once none is short, that poll read them all.
+      // Reading 200 whisper files takes a while: first the programs' own gauges say nothing is queued
+      // (cheap: every point the senders gave them was written to carbon), then the files are polled
+      // every few seconds while carbon drains its cache, each poll up to the first short file; once
+      // none is short, that poll read them all. (Not the gateways' written count against the copies:
+      // the killed gateway's writes after its last scrape are in no count.)
       const copies = (points: number): number => 2 * points;
       const settled = async (
         what: string,
         check: (untilShort: boolean) => Promise<{ stored: number; wrong: number; short: string[] }>,
-        written: number,
+        senders: readonly ListenerProcess[],
         timeoutMs: number,
       ): Promise<{ stored: number; wrong: number }> => {
-        const deadline = Date.now() + timeoutMs;
-        await until(`${what}: ${written} lines written by the gateways`, async () => (await writtenByGateways()) >= written, timeoutMs);
+        // Within the test's own timeout, so that a shortfall is reported with what is missing.
+        const deadline = Math.min(Date.now() + timeoutMs, started + TEST_TIMEOUT_MS - 10_000);
+        const holding = [...senders.map((p) => p.statPort), ...gateways.map((g) => g.statPort)];
+        await until(`${what}: nothing queued in the senders' proxies and the gateways`, async () => (await sumOf(holding, 'polymur_queue_points')) === 0, timeoutMs);
         for (;;) {
           const got = await check(true);
-          note(
+          await note(
             `${what}: ${got.short.length === 0 ? 'no file short' : `${got.short.length} short, first ${got.short.slice(0, 3).join('; ')}`}; lines written by the gateways ${await writtenByGateways()}`,
           );
           if (got.short.length === 0) return got;
@@ -294,20 +309,15 @@ test(
           await new Promise((r) => setTimeout(r, 5_000).unref());
         }
       };
-      const last = await settled('alpha and beta on both carbons', (untilShort) => complete(metrics, STAMPS, placement, untilShort), copies(2 * POINTS_PER_PROXY), 150_000);
+      const last = await settled('alpha and beta on both carbons', (untilShort) => complete(metrics, STAMPS, placement, untilShort), proxies.slice(0, 2), 150_000);
       assert.equal(last.wrong, 0);
 
       // Restore gamma's entry as it was (hashed): its proxy's waiting points arrive.
       await etcd.ctl('put', 'polymur/gateway/keys/gamma', `sha256:${(await import('node:crypto')).createHash('sha256').update(gamma).digest('hex')}`);
-      note('gamma restored');
+      await note('gamma restored');
       const gammaMetrics = names('gamma', GAMMA_NAMES);
       const gammaPlacement = await carbonPlacement({ destinations, names: gammaMetrics, hashType: 'carbon_ch', replication: 2 });
-      const lastGamma = await settled(
-        'gamma on both carbons',
-        (untilShort) => complete(gammaMetrics, GAMMA_STAMPS, gammaPlacement, untilShort),
-        copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS),
-        60_000,
-      );
+      const lastGamma = await settled('gamma on both carbons', (untilShort) => complete(gammaMetrics, GAMMA_STAMPS, gammaPlacement, untilShort), proxies, 60_000);
 
       // HAProxy's own figures: every gateway was given connections and traffic.
       const stats = (await lb.stats()).filter((s) => s.backend === 'gateways_tls');
@@ -319,13 +329,13 @@ test(
       );
 
       // What the gateways wrote against the copies needed: the excess is resent lines (the killed
-      // gateway's spool replayed, the resend window after carbon c's connection died); an upper bound
-      // of the duplicates carbon got, whisper keeps one value per timestamp.
+      // gateway's spool replayed, the resend window after carbon c's connection died), of which
+      // whisper keeps one value per timestamp; the killed gateway's last writes are in no count.
       const written = await writtenByGateways();
       const expected = copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS);
       process.stdout.write(
         `# scale-out: sent ${2 * POINTS_PER_PROXY} (+${GAMMA_NAMES * GAMMA_STAMPS} gamma); stored ${last.stored} alpha/beta points = 2 copies each, 0 missing, ${last.wrong} wrong; gamma ${lastGamma.stored} stored\n` +
-          `# the gateways wrote ${written} lines for ${expected} copies: at most ${written - expected} duplicates (spool replay, resend window)\n` +
+          `# the gateways wrote ${written} lines for ${expected} copies, ${written - expected} more (spool replay, resend window; the killed gateway's writes after its last scrape uncounted)\n` +
           `# HAProxy passthrough per gateway: ${stats.map((s) => `${s.server} ${s.sessions} sessions ${(s.bytesIn / 1e6).toFixed(1)} MB in`).join(', ')}; terminating: ${terminated.map((s) => `${s.server} ${(s.bytesIn / 1e6).toFixed(2)} MB`).join(', ')}\n` +
           `# gateway peak RSS: ${gateways.map((g) => `${peakRssMb(g.proc.proc.pid!)} MB`).join(', ')}; wall ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
           events.map((e) => `#   ${e}\n`).join(''),
