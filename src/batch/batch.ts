@@ -22,6 +22,11 @@ export interface BatchSink extends Stage {
   offer(batch: Batch): boolean;
   /** Calls `listener` once, as soon as a refused offer may succeed. */
   whenReady(listener: () => void): void;
+  /**
+   * Settles once every batch offered so far is where it survives this process: a spool's on its
+   * disk (its appends are asynchronous). Absent where the sink keeps batches in memory only.
+   */
+  written?(): Promise<void>;
 }
 
 /** A batch taken from a queue; `ack` once it is delivered, so its space (or spool record) is freed. */

@@ -43,6 +43,23 @@ export interface IngestOptions {
 
 export type Ingest = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/** How long an /ingest answer waits for the spool to write what it took. */
+const WRITTEN_DEADLINE_MS = 5_000;
+
+/** Whether `p` settles within `ms`. */
+async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createIngest(opts: IngestOptions): Ingest {
   const { reply, metrics: m, clientName, invalidLog, maxBodyBytes } = opts;
   const limits = { maxBodyBytes, maxBatchBytes: opts.maxBatchBytes };
@@ -114,6 +131,13 @@ export function createIngest(opts: IngestOptions): Ingest {
       opts.tenants.undelivered(name, verdict);
       m.full.inc();
       return reply(res, '/ingest', 503, 'Destination queues full, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
+    }
+    // A spool appends off the event loop: 200 only once the batch is on its disk, so that a gateway
+    // killed right after answering has lost nothing it took. A disk slower than the deadline gets a
+    // 503: the proxy sends the batch again (a duplicate at worst; the spool still writes this copy).
+    if (verdict.points > 0 && opts.sink.written && !(await settlesWithin(opts.sink.written(), WRITTEN_DEADLINE_MS))) {
+      m.full.inc();
+      return reply(res, '/ingest', 503, 'Spool not written in time, retry later\n', { 'retry-after': RETRY_AFTER_SECONDS });
     }
     if (ruled) opts.rules?.record(ruled.outcome, `[client ${clientName(req)}] batch from ${name}`);
     opts.tenants.delivered(name, verdict);

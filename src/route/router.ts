@@ -147,6 +147,9 @@ export function createRouter(opts: RouterOptions): Router {
     whenReady(listener) {
       wakeups.wait(listener);
     },
+    async written() {
+      await Promise.all([...registry.list()].map((d) => d.queue.written?.() ?? Promise.resolve()));
+    },
     addDestination(text) {
       register(parseDestination(text));
       wakeups.notify();

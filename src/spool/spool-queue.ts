@@ -530,6 +530,8 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     }
     segment.bytes = at;
     written?.inc(points, labels);
+    appendedCount += group.length;
+    settleWritten(false);
     return group.some((e) => e.acked);
   };
 
@@ -601,7 +603,16 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
   syncTimer?.unref();
 
   /** Places a batch whose room is already held. */
+  // What written() waits for: batches are appended in the order they were committed.
+  let committedCount = 0;
+  let appendedCount = 0;
+  const writtenWaiters: Array<{ count: number; resolve: () => void }> = [];
+  const settleWritten = (all: boolean): void => {
+    while (writtenWaiters.length > 0 && (all || writtenWaiters[0]!.count <= appendedCount)) writtenWaiters.shift()!.resolve();
+  };
+
   const append = (batch: Batch, heldBytes: number): void => {
+    committedCount++;
     const entry: Entry = {
       start: -1,
       offset: -1,
@@ -680,6 +691,10 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
     },
     take,
     depth: capacity.depth,
+    written() {
+      if (appendedCount >= committedCount || destroyed) return Promise.resolve();
+      return new Promise<void>((resolve) => writtenWaiters.push({ count: committedCount, resolve }));
+    },
     close() {
       closing ??= (async () => {
         closed = true;
@@ -713,6 +728,7 @@ export function openSpoolQueue(opts: SpoolOptions): BatchQueue {
         log(`Spool ${dir}: stopped before ${points} data points held in memory were written (${fault ?? 'the writer was still busy'}); they are lost`);
       }
       drained?.();
+      settleWritten(true);
       for (const t of takers.splice(0)) t(undefined);
       for (const l of listeners.splice(0)) l();
       if (current?.handle) void current.handle.close().catch((err: unknown) => ioError('close', err));

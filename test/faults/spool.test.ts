@@ -1,6 +1,7 @@
 // Fault injection on the spool with real processes on 127.0.0.1: a spool on a full disk (a small
 // tmpfs the test mounts), a spool damaged on disk, and a spooling proxy killed with SIGKILL while
-// it delivers. Each scenario reports points sent, arrived and duplicated.
+// it delivers; a spooling gateway that answers 200 only once its spool has the batch on disk.
+// Each scenario reports points sent, arrived and duplicated.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,8 @@ import { startGateway, startProxy } from '../../harness/system.js';
 import { startTcpSink } from '../helpers/tcp-sink.js';
 import { decodeRecords } from '../../src/spool/record.js';
 import { flipBits } from '../helpers/bytes.js';
+import { gzipSync } from 'node:zlib';
+import { rawPost } from '../helpers/raw-http.js';
 
 const CONNECTIONS = 2;
 const FAST_RETRY = ['-timeout', '2s', '-max-retry-delay', '1s', '-flush-interval', '100ms', '-verbose=false'];
@@ -251,4 +254,45 @@ test('a spooling proxy killed with SIGKILL while it delivers: the restart resend
     await gateway?.stop();
     await sink.close();
   }
+});
+
+test("a gateway's spool on a full disk: /ingest answers 503 + Retry-After, not 200, while it cannot write the batch; a 200 once it can survives a SIGKILL right after it", async (t) => {
+  await withTmpfs(t, 4 * MiB, async (mnt) => {
+    const filler = join(mnt, 'filler');
+    writeFileSync(filler, Buffer.alloc(4 * MiB - 64 * 1024));
+    // The destination is down until the end, so that nothing the gateway takes leaves it but through its spool.
+    const probe = await startTcpSink();
+    const port = Number(probe.address.split(':')[1]);
+    await probe.close();
+    const cert = makeCert();
+    const spool = join(mnt, 'spool');
+    const args = ['-dev-mode', '-destinations', `127.0.0.1:${port}`, '-spool-dir', spool];
+    const lines = (tag: string): Buffer =>
+      Buffer.from(Array.from({ length: 2_000 }, (_, i) => `spool.ack.${tag}.m${i % 20} ${i} ${1_700_000_000 + Math.floor(i / 20)}\n`).join(''));
+    let gateway = await startGateway({ cert, args });
+    let sink: Awaited<ReturnType<typeof startTcpSink>> | undefined;
+    try {
+      const refused = await rawPost(gateway.port, cert.cert, '/ingest', '123', gzipSync(lines('refused')));
+      assert.equal(refused.status, 503, `with the spool's disk full: ${refused.status} ${refused.body}`);
+      assert.equal(refused.headers['retry-after'], '1');
+      rmSync(filler);
+      await until('the spool writes again', async () => (await scrapeCounter(gateway.statPort, 'polymur_spool_fault')) === 0, 30_000);
+      const taken = await rawPost(gateway.port, cert.cert, '/ingest', '123', gzipSync(lines('taken')));
+      assert.equal(taken.status, 200, `with room on the disk: ${taken.status} ${taken.body}`);
+      gateway.proc.kill('SIGKILL');
+      await gateway.exited;
+      sink = await startTcpSink(port);
+      gateway = await startGateway({ cert, args: [...args, '-listen-https-port', String(gateway.port)] });
+      await until('every point of the batch answered 200 at the destination', () => sink!.lines.filter((l) => l.startsWith('spool.ack.taken.')).length >= 2_000, 30_000);
+      const taken2 = sink.lines.filter((l) => l.startsWith('spool.ack.taken.'));
+      const refusedArrived = sink.lines.filter((l) => l.startsWith('spool.ack.refused.')).length;
+      process.stdout.write(
+        `# gateway spool on a full disk: 503 "${refused.body.trim()}"; after a SIGKILL right after the 200, ${new Set(taken2).size} of 2000 points of that batch arrived (${refusedArrived} of the refused one, which the client would send again)\n`,
+      );
+      assert.equal(new Set(taken2).size, 2_000);
+    } finally {
+      await gateway.stop();
+      await sink?.close();
+    }
+  });
 });
