@@ -1,6 +1,6 @@
 // Debian's HAProxy run for real with deploy/cluster/haproxy.cfg, its environment pointing at test
 // gateways on loopback ports, and its own statistics read from its stats socket (`show stat`).
-import { spawn } from 'node:child_process';
+import { spawnTracked } from './programs.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,7 +63,7 @@ export async function startHaproxy(gateways: readonly HaproxyBackend[], cert: Te
     env[`POLYMUR_GW${i + 1}_STAT_PORT`] = String(g.statPort);
   });
   // -db: in the foreground, logs to stderr; -W not needed: one process.
-  const proc = spawn('/usr/sbin/haproxy', ['-db', '-f', HAPROXY_CONFIG], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnTracked('/usr/sbin/haproxy', ['-db', '-f', HAPROXY_CONFIG], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output = (output + s).slice(-10_000)));
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output = (output + s).slice(-10_000)));

@@ -1,5 +1,5 @@
 // Runs our real programs as child processes and watches their logs (for the tests and the bench).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +34,14 @@ export function killRunningPrograms(): void {
   for (const proc of running) proc.kill('SIGKILL');
 }
 
+/** `spawn`, and the process is killed with the others if its test fails before stopping it (carbon, etcd, HAProxy…). */
+export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const proc = spawn(command, args, options);
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  return proc;
+}
+
 export function programPath(name: ProgramName): string {
   return join(cliDir, `${name}.js`);
 }
@@ -52,12 +60,10 @@ function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** `nodeArgs` go to node itself (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
 export function startProgram(name: ProgramName, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): RunningProgram {
-  const proc = spawn(process.execPath, [...nodeArgs, programPath(name), ...args], {
+  const proc = spawnTracked(process.execPath, [...nodeArgs, programPath(name), ...args], {
     env: childEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
   let out = '';
   let err = '';
   const watchers: Array<{ stream: 'out' | 'err'; pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];

@@ -1,7 +1,8 @@
 // Debian's carbon-relay (graphite-carbon), run for real on 127.0.0.1: Graphite plaintext in on its
 // line port, every data point relayed with carbon's pickle protocol to each of the destinations
 // (RELAY_METHOD rules, one default rule naming them all).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../harness/programs.js';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,7 @@ LOG_LISTENER_CONNECTIONS = False
   // carbon's daemons all read it at start, the relay too.
   writeFileSync(join(dir, 'storage-schemas.conf'), '[default]\npattern = .*\nretentions = 1s:1d\n');
   writeFileSync(join(dir, 'relay-rules.conf'), `[default]\ndefault = true\ndestinations = ${destinations.join(', ')}\n`);
-  const proc: ChildProcess = spawn('/usr/bin/carbon-relay', [`--config=${conf}`, '--instance=a', `--pidfile=${join(dir, 'carbon-relay-a.pid')}`, '--debug', 'start'], {
+  const proc: ChildProcess = spawnTracked('/usr/bin/carbon-relay', [`--config=${conf}`, '--instance=a', `--pidfile=${join(dir, 'carbon-relay-a.pid')}`, '--debug', 'start'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,7 +1,8 @@
 // Debian's carbon-cache (graphite-carbon), run for real in a temporary directory on 127.0.0.1,
 // writing whisper files with one-second resolution; values are read back with the whisper module
 // of /usr/bin/python3 (Debian's carbon and whisper live there, not in the default python3).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../harness/programs.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -111,7 +112,7 @@ WHISPER_AUTOFLUSH = False
   let output = '';
   const instance = opts.instance ?? 'a';
   const start = async (): Promise<void> => {
-    proc = spawn('/usr/bin/carbon-cache', [`--config=${conf}`, `--instance=${instance}`, `--pidfile=${join(dir, `carbon-${instance}.pid`)}`, '--debug', 'start'], {
+    proc = spawnTracked('/usr/bin/carbon-cache', [`--config=${conf}`, `--instance=${instance}`, `--pidfile=${join(dir, `carbon-${instance}.pid`)}`, '--debug', 'start'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));

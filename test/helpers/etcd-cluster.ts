@@ -2,7 +2,8 @@
 // members and between members (one test certificate, which is its own CA, for all), client
 // certificates required, and etcd's auth on: root, and a `polymur` user that may only read and
 // write the key prefix. Members can be stopped and started again (same data, same ports).
-import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../harness/programs.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +67,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
 
   const startMember = async (i: number): Promise<void> => {
     const m = members[i]!;
-    const proc = spawn(
+    const proc = spawnTracked(
       '/usr/bin/etcd',
       [
         '--name',

@@ -1,6 +1,7 @@
 // Debian's etcd (etcd-server), run for real in a temporary directory on 127.0.0.1, and its own
 // etcdctl to look at what our key stores wrote.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../harness/programs.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ export async function startEtcd(): Promise<Etcd> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const endpoint = `127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
-  const proc = spawn(
+  const proc = spawnTracked(
     '/usr/bin/etcd',
     [
       '--name',

@@ -1,6 +1,7 @@
 // Real Graphite senders: Debian's collectd (write_graphite plugin) and the statsd daemon from npm
 // (graphite backend), each pointed at a Graphite plaintext port on 127.0.0.1.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../harness/programs.js';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ export interface Peer {
 }
 
 function run(command: string, args: string[]): Peer {
-  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnTracked(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));

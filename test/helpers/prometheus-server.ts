@@ -1,6 +1,7 @@
 // A real Prometheus (Debian's `prometheus`) scraping our programs, queried through its HTTP API,
 // and `promtool`, the checker operators run on /metrics and on rule files.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { spawnTracked } from '../../harness/programs.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ export async function startPrometheus(opts: {
   writeFileSync(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n${rules}scrape_configs:\n${jobs.join('\n')}\n`);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const proc = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
+  const proc = spawnTracked('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

@@ -1,12 +1,12 @@
 // Debian's tinyproxy as a site's egress proxy on 127.0.0.1: a config file in a temp dir, run in the
 // foreground, its log read back to see which CONNECT tunnels (and which plain requests) it served.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../harness/programs.js';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { until } from './points.js';
 
 export interface Tinyproxy {
@@ -25,11 +25,6 @@ export interface Tinyproxy {
   thaw(): void;
   stop(): Promise<void>;
 }
-
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const proc of running) proc.kill('SIGKILL');
-});
 
 /** Tinyproxy refuses Port 0: a port the OS chose, released for it to bind. */
 async function freePort(): Promise<number> {
@@ -77,11 +72,9 @@ export async function startTinyproxy(opts: { connectPorts: readonly number[]; ba
   let proc: ChildProcess | undefined;
   const start = async (connectPorts: readonly number[] = opts.connectPorts): Promise<void> => {
     writeConfig(connectPorts);
-    const p = spawn('tinyproxy', ['-d', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawnTracked('tinyproxy', ['-d', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    running.add(p);
-    p.once('exit', () => running.delete(p));
     proc = p;
     await until(
       `tinyproxy accepting on ${port} (stderr: ${stderr})`,
