@@ -1,11 +1,12 @@
 // Failed authentications per client address: after maxFailures within windowMs, the failing
-// attempts from that address get 429 until its window ends. It judges failures only: the gateway
+// attempts from that address get 429 until its window ends (Retry-After: the time left of it). It judges failures only: the gateway
 // lets a valid key through before asking it (server.ts), since many clients may share an address
 // (NAT, a load balancer) with someone guessing. The table is bounded, so a flood from many
 // addresses cannot grow memory.
 
 export interface AuthLimiter {
-  blocked(address: string): boolean;
+  /** How long the address's failing attempts are still refused: 0 when they are not. */
+  blockedForMs(address: string): number;
   failed(address: string): void;
 }
 
@@ -24,7 +25,10 @@ export function createAuthLimiter(opts: { maxFailures: number; windowMs: number;
   };
 
   return {
-    blocked: (address) => (current(address)?.failures ?? 0) >= opts.maxFailures,
+    blockedForMs(address) {
+      const w = current(address);
+      return w !== undefined && w.failures >= opts.maxFailures ? w.start + opts.windowMs - now() : 0;
+    },
     failed(address) {
       const w = current(address);
       if (w) {

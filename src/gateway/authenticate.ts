@@ -37,8 +37,9 @@ export function createAuthenticate(opts: {
     if (name !== undefined) return name;
     // Behind a trusted balancer every client has its address: one bad client must not block the rest.
     const client = opts.trusted.clientOf(req);
-    if (limiter.blocked(client.address)) {
-      opts.reply(res, path, 429, 'too many invalid keys\n', { 'retry-after': String(AUTH_WINDOW_MS / 1000), connection: 'close' });
+    const blockedMs = limiter.blockedForMs(client.address);
+    if (blockedMs > 0) {
+      opts.reply(res, path, 429, 'too many invalid keys\n', { 'retry-after': String(Math.ceil(blockedMs / 1000)), connection: 'close' });
       return undefined;
     }
     opts.metrics.authFailures.inc();

@@ -188,6 +188,7 @@ test('failed authentications are limited per address with 429; valid clients fro
       return `${r.status} ${r.body}${r.headers['retry-after'] ? ` retry-after ${r.headers['retry-after']}` : ''}`;
     };
     const answers: string[] = [];
+    const firstFailureAt = Date.now();
     for (let i = 0; i < 20; i++) answers.push(await attempt(i));
     // The address is now over the limit: more guesses are refused, the valid key still goes through.
     const attacker = (async () => {
@@ -201,7 +202,18 @@ test('failed authentications are limited per address with 429; valid clients fro
       return statuses;
     })();
     const [, statuses] = await Promise.all([attacker, valid]);
-    assert.deepEqual(answers, [...Array.from({ length: 20 }, () => '401 invalid key'), ...Array.from({ length: 5 }, () => '429 too many invalid keys\n retry-after 60')]);
+    // Retry-After is what is left of the minute that began at the first failure, in whole seconds.
+    const leftAtMost = 60;
+    const leftAtLeast = 60 - Math.ceil((Date.now() - firstFailureAt) / 1000);
+    const retryAfters = answers.slice(20).map((a) => Number(/ retry-after (\d+)$/.exec(a)?.[1]));
+    assert.ok(
+      retryAfters.every((s) => s >= leftAtLeast && s <= leftAtMost),
+      `Retry-After ${retryAfters.join(', ')} s, ${leftAtLeast}-${leftAtMost} s left of the window`,
+    );
+    assert.deepEqual(
+      answers.map((a) => a.replace(/ retry-after \d+$/, '')),
+      [...Array.from({ length: 20 }, () => '401 invalid key'), ...Array.from({ length: 5 }, () => '429 too many invalid keys\n')],
+    );
     assert.deepEqual(
       statuses,
       Array.from({ length: 25 }, () => 200),
