@@ -109,12 +109,13 @@ test(
     let writtenBeforeKill = 0;
     const sumOf = async (statPorts: readonly number[], metric: string): Promise<number> =>
       (await Promise.all(statPorts.map((port) => scrapeCounter(port, metric).catch(() => 0)))).reduce((a, b) => a + b, 0);
-    const writtenByGateways = async (): Promise<number> =>
-      writtenBeforeKill +
-      (await sumOf(
-        gateways.map((g) => g.statPort),
-        'polymur_points_written_total',
-      ));
+    let victimIndex = -1;
+    /** Each gateway's count; the killed one's includes what it counted before the kill. */
+    const writtenPerGateway = async (): Promise<number[]> =>
+      (await Promise.all(gateways.map((g) => scrapeCounter(g.statPort, 'polymur_points_written_total').catch(() => 0)))).map(
+        (n, i) => n + (i === victimIndex ? writtenBeforeKill : 0),
+      );
+    const writtenByGateways = async (): Promise<number> => (await writtenPerGateway()).reduce((a, b) => a + b, 0);
     try {
       const keyOf = async (name: string): Promise<string> => {
         const r = await runToExit('keys', [...etcd.flags, 'create', name]);
@@ -198,6 +199,7 @@ test(
       await at(0.1);
       const victim = gateways[1]!;
       writtenBeforeKill = await scrapeCounter(victim.statPort, 'polymur_points_written_total');
+      victimIndex = gateways.indexOf(victim);
       victim.proc.proc.kill('SIGKILL');
       await victim.proc.exited;
       await note('gateway #1 SIGKILLed');
@@ -331,11 +333,12 @@ test(
       // What the gateways wrote against the copies needed: the excess is resent lines (the killed
       // gateway's spool replayed, the resend window after carbon c's connection died), of which
       // whisper keeps one value per timestamp; the killed gateway's last writes are in no count.
-      const written = await writtenByGateways();
+      const perGateway = await writtenPerGateway();
+      const written = perGateway.reduce((a, b) => a + b, 0);
       const expected = copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS);
       process.stdout.write(
         `# scale-out: sent ${2 * POINTS_PER_PROXY} (+${GAMMA_NAMES * GAMMA_STAMPS} gamma); stored ${last.stored} alpha/beta points = 2 copies each, 0 missing, ${last.wrong} wrong; gamma ${lastGamma.stored} stored\n` +
-          `# the gateways wrote ${written} lines for ${expected} copies, ${written - expected} more (spool replay, resend window; the killed gateway's writes after its last scrape uncounted)\n` +
+          `# the gateways wrote ${written} lines for ${expected} copies, ${written - expected} more (spool replay, resend window; the killed gateway's writes after its last scrape uncounted): ${perGateway.map((n, i) => `gw${i + 1} ${n}${i === victimIndex ? ' (killed)' : ''}`).join(', ')}\n` +
           `# HAProxy passthrough per gateway: ${stats.map((s) => `${s.server} ${s.sessions} sessions ${(s.bytesIn / 1e6).toFixed(1)} MB in`).join(', ')}; terminating: ${terminated.map((s) => `${s.server} ${(s.bytesIn / 1e6).toFixed(2)} MB`).join(', ')}\n` +
           `# gateway peak RSS: ${gateways.map((g) => `${peakRssMb(g.proc.proc.pid!)} MB`).join(', ')}; wall ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
           events.map((e) => `#   ${e}\n`).join(''),
