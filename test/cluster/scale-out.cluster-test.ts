@@ -334,13 +334,14 @@ test(
       // gateway's spool replayed, the resend window after carbon c's connection died), of which
       // whisper keeps one value per timestamp; the killed gateway's last writes are in no count.
       const perGateway = await writtenPerGateway();
+      const windowPeaks = await Promise.all(gateways.map((g) => scrapeCounter(g.statPort, 'polymur_resend_window_peak_bytes')));
       const written = perGateway.reduce((a, b) => a + b, 0);
       const expected = copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS);
       process.stdout.write(
         `# scale-out: sent ${2 * POINTS_PER_PROXY} (+${GAMMA_NAMES * GAMMA_STAMPS} gamma); stored ${last.stored} alpha/beta points = 2 copies each, 0 missing, ${last.wrong} wrong; gamma ${lastGamma.stored} stored\n` +
           `# the gateways wrote ${written} lines for ${expected} copies, ${written - expected} more (spool replay, resend window; the killed gateway's writes after its last scrape uncounted): ${perGateway.map((n, i) => `gw${i + 1} ${n}${i === victimIndex ? ' (killed)' : ''}`).join(', ')}\n` +
           `# HAProxy passthrough per gateway: ${stats.map((s) => `${s.server} ${s.sessions} sessions ${(s.bytesIn / 1e6).toFixed(1)} MB in`).join(', ')}; terminating: ${terminated.map((s) => `${s.server} ${(s.bytesIn / 1e6).toFixed(2)} MB`).join(', ')}\n` +
-          `# gateway peak RSS: ${gateways.map((g) => `${peakRssMb(g.proc.proc.pid!)} MB`).join(', ')}; wall ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
+          `# gateway peak RSS: ${gateways.map((g) => `${peakRssMb(g.proc.proc.pid!)} MB`).join(', ')} (of it their resend windows at most ${windowPeaks.map((b) => `${(b / 2 ** 20).toFixed(1)} MiB`).join(', ')}); wall ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
           events.map((e) => `#   ${e}\n`).join(''),
       );
     } finally {
