@@ -105,6 +105,7 @@ export async function startOutput(config: RoutingConfig, registry: Registry): Pr
     writeTimeoutMs: config.writeTimeoutMs,
     resendWindowMs: config.resendWindowMs,
     resendWindowBytes: config.resendWindowBytes,
+    maxUnreadBytes: config.maxUnreadBytes,
     ...(unreadBytesPerConnection !== undefined ? { unreadBytesPerConnection } : {}),
     metrics: registry,
     log,

@@ -217,6 +217,14 @@ export const ROUTING_FLAGS = [
     range: 'non-negative',
     usage: 'Most memory per destination for the resend window, which keeps what the connection may hold unread (its socket buffers at their largest)',
   },
+  {
+    name: 'max-unread-bytes',
+    type: 'int',
+    default: 8 * MiB,
+    range: 'non-negative',
+    usage:
+      'Most bytes a connection to a destination on this host may hold that its process has not read: beyond, the writer waits for it (0 is no bound: the socket buffers at their largest)',
+  },
   ...RULE_FLAGS,
 ] as const satisfies readonly FlagSpec[];
 

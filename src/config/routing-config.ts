@@ -36,6 +36,8 @@ export interface RoutingConfig {
   /** 0: off. */
   readonly resendWindowMs: number;
   readonly resendWindowBytes: number;
+  /** 0: no bound. */
+  readonly maxUnreadBytes: number;
   /** -rewrite-rules, -blacklist, -whitelist, -tag-normalize. */
   readonly rules: RulesConfig;
 }
@@ -85,6 +87,7 @@ export function readRoutingConfig(f: FlagReader<FlagsOf<typeof ROUTING_FLAGS>>):
     writeTimeoutMs: f.ms('write-timeout'),
     resendWindowMs: f.ms('resend-window'),
     resendWindowBytes: f.int('resend-window-bytes'),
+    maxUnreadBytes: f.int('max-unread-bytes'),
     rules: readRulesConfig(f),
   };
 }

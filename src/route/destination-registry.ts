@@ -50,6 +50,7 @@ export interface DestinationRegistryOptions {
   readonly writeTimeoutMs?: number | undefined;
   readonly resendWindowMs?: number | undefined;
   readonly resendWindowBytes?: number | undefined;
+  readonly maxUnreadBytes?: number | undefined;
   readonly unreadBytesPerConnection?: number | undefined;
   readonly metrics: RouterMetrics;
   readonly log: (m: string) => void;
@@ -112,6 +113,7 @@ export function createDestinationRegistry(opts: DestinationRegistryOptions): Des
         writeTimeoutMs: opts.writeTimeoutMs,
         resendWindowMs: opts.resendWindowMs,
         resendWindowBytes: opts.resendWindowBytes,
+        maxUnreadBytes: opts.maxUnreadBytes,
         unreadBytesPerConnection: opts.unreadBytesPerConnection,
         metrics: opts.metrics,
         log: opts.log,

@@ -26,6 +26,7 @@ export interface DestinationWriterOptions {
   readonly writeTimeoutMs?: number | undefined;
   readonly resendWindowMs?: number | undefined;
   readonly resendWindowBytes?: number | undefined;
+  readonly maxUnreadBytes?: number | undefined;
   readonly unreadBytesPerConnection?: number | undefined;
   readonly metrics: RouterMetrics;
   readonly log: (m: string) => void;
@@ -49,6 +50,7 @@ export function createDestinationWriter(opts: DestinationWriterOptions): TcpWrit
     ...(opts.writeTimeoutMs !== undefined ? { writeTimeoutMs: opts.writeTimeoutMs } : {}),
     ...(opts.resendWindowMs !== undefined ? { resendWindowMs: opts.resendWindowMs } : {}),
     ...(opts.resendWindowBytes !== undefined ? { resendWindowBytes: opts.resendWindowBytes } : {}),
+    ...(opts.maxUnreadBytes !== undefined ? { maxUnreadBytes: opts.maxUnreadBytes } : {}),
     ...(opts.unreadBytesPerConnection !== undefined ? { unreadBytesPerConnection: opts.unreadBytesPerConnection } : {}),
     events: {
       onUp() {

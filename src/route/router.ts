@@ -56,6 +56,8 @@ export interface RouterOptions {
   readonly writeTimeoutMs?: number;
   readonly resendWindowMs?: number;
   readonly resendWindowBytes?: number;
+  /** The most a connection to a destination of this host holds unread before its writer waits (unread-cap.ts); 0: no bound. */
+  readonly maxUnreadBytes?: number;
   /** The most one destination connection holds unread (socket-buffers.ts); unknown when absent. */
   readonly unreadBytesPerConnection?: number;
   readonly drainTimeoutMs?: number;
@@ -88,6 +90,7 @@ export function createRouter(opts: RouterOptions): Router {
     writeTimeoutMs: opts.writeTimeoutMs,
     resendWindowMs: opts.resendWindowMs,
     resendWindowBytes: opts.resendWindowBytes,
+    maxUnreadBytes: opts.maxUnreadBytes,
     unreadBytesPerConnection: opts.unreadBytesPerConnection,
     metrics: m,
     log: opts.log,

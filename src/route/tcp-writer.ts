@@ -17,6 +17,7 @@ import type { Stage } from '../lifecycle/stage.js';
 import type { DestinationAddress } from './destination.js';
 import { createResendWindow, type ResendWindow } from './resend-window.js';
 import { createWindowTrim } from './window-trim.js';
+import { DEFAULT_MAX_UNREAD_BYTES, untilUnreadBelowCap } from './unread-cap.js';
 import { createWriteWatchdog } from './write-watchdog.js';
 import { readSendQueue, readUnread, type Endpoint, type UnreadBytes } from '../net/send-queue.js';
 import { PolymurError } from '../errors.js';
@@ -55,6 +56,12 @@ function sendQueue(s: Socket): number | undefined {
 function unreadOf(s: Socket): UnreadBytes | undefined {
   const ends = endpoints(s);
   return ends && readUnread(...ends);
+}
+
+/** What the connection holds unread as far as it can be seen: our send queue, and the peer's receive queue when it is listed; undefined when unknown. */
+function heldUnread(s: Socket): number | undefined {
+  const counts = unreadOf(s);
+  return counts && counts.sendQueue + (counts.peerUnread ?? 0);
 }
 
 const sum = (batches: readonly Batch[], of: (b: Batch) => number): number => batches.reduce((n, b) => n + of(b), 0);
@@ -99,6 +106,8 @@ export function createTcpWriter(opts: {
   resendWindowMs?: number;
   /** The window's memory bound. */
   resendWindowBytes?: number;
+  /** The most a connection to a peer of this host holds unread before the writer waits (unread-cap.ts); 0: no bound. */
+  maxUnreadBytes?: number;
   /** The most one connection holds unread (socket-buffers.ts); Infinity, the default: unknown, the window keeps up to its bound. */
   unreadBytesPerConnection?: number;
   /** Errors on the connection (it is closed and reconnected; onDown says why): counted here. */
@@ -108,6 +117,7 @@ export function createTcpWriter(opts: {
   const minBackoff = opts.minBackoffMs ?? 100;
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const writeTimeout = opts.writeTimeoutMs ?? 10_000;
+  const maxUnread = opts.maxUnreadBytes ?? DEFAULT_MAX_UNREAD_BYTES;
   const window = createResendWindow({
     enabled: (opts.resendWindowMs ?? 1000) > 0,
     maxBytes: opts.resendWindowBytes ?? 64 * 1024 * 1024,
@@ -212,11 +222,47 @@ export function createTcpWriter(opts: {
       return lease === undefined;
     }));
 
+  /** Waits `ms`, or less when the connection breaks or is found stuck (the reason then). */
+  const pause = (ms: number): Promise<Error | undefined> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        interrupt = undefined;
+        resolve(undefined);
+      }, ms);
+      timer.unref();
+      interrupt = (err) => {
+        clearTimeout(timer);
+        interrupt = undefined;
+        resolve(err);
+      };
+    });
+
+  /**
+   * Before a write: while the connection holds -max-unread-bytes the peer's process has not read
+   * (where that can be seen), waits until it reads (unread-cap.ts); a peer that reads nothing for the
+   * write timeout meanwhile is stuck. The window holds at least what is unread: below the cap, no look is needed.
+   */
+  const roomToWrite = async (s: Socket): Promise<void> => {
+    if (maxUnread === 0 || window.bytes < maxUnread) return;
+    // The window lets go of what was read by the same counts as the wait looks at.
+    const look = (): UnreadBytes | undefined => {
+      trim.now();
+      return unreadOf(s);
+    };
+    const wait = await untilUnreadBelowCap({ unread: look, pause, capBytes: maxUnread, stallMs: writeTimeout > 0 ? writeTimeout : Infinity });
+    if (wait.kind === 'broken') throw wait.err;
+    if (wait.kind === 'stalled') {
+      stuck = new WriteTimeoutError(destination.id, wait.stalledMs);
+      throw stuck;
+    }
+  };
+
   /** Writes until the queue is closed and empty; throws when the connection breaks, also while it waits for a batch. */
   const pump = async (s: Socket): Promise<void> => {
     while (!stopped) {
       const again = resend[0];
       if (again) {
+        await roomToWrite(s);
         await write(s, again.data);
         resend.shift();
         window.add(again);
@@ -242,6 +288,7 @@ export function createTcpWriter(opts: {
       if (held === undefined) continue;
       if (s.destroyed) throw new Error('connection closed');
       const lease = held;
+      await roomToWrite(s);
       await write(s, lease.batch.data);
       // Free the queue space before reporting: a sender woken by onWritten must find the room.
       lease.ack();
@@ -309,18 +356,19 @@ export function createTcpWriter(opts: {
   };
 
   /**
-   * After a write timeout: keeps the stuck connection open and watches its send queue until the
-   * peer reads from it again (the queue moves) or it breaks; where the send queue cannot be read,
-   * waits -write-timeout instead, doubling with each timeout in a row (up to a minute).
+   * After a write timeout: keeps the stuck connection open and watches what it holds unread (our
+   * send queue, and the peer's receive queue where it can be seen) until the peer reads from it
+   * again (the count moves) or it breaks; where the send queue cannot be read, waits -write-timeout
+   * instead, doubling with each timeout in a row (up to a minute).
    */
   const untilReadingAgain = async (s: Socket): Promise<void> => {
-    const pause = Math.min(MAX_STUCK_PAUSE_MS, writeTimeout * 2 ** Math.min(stuckStreak - 1, 16));
-    const was = { queued: sendQueue(s), buffered: s.writableLength };
-    if (was.queued === undefined) return sleep(pause);
+    const backoff = Math.min(MAX_STUCK_PAUSE_MS, writeTimeout * 2 ** Math.min(stuckStreak - 1, 16));
+    const was = { queued: heldUnread(s), buffered: s.writableLength };
+    if (was.queued === undefined) return sleep(backoff);
     const look = Math.max(10, Math.min(1000, writeTimeout / 10));
     while (!stopped && !s.destroyed) {
       await sleep(look);
-      const queued = sendQueue(s);
+      const queued = heldUnread(s);
       if (queued === undefined || queued !== was.queued || s.writableLength !== was.buffered) return;
     }
   };

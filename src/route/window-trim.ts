@@ -35,6 +35,8 @@ const HANDLED_MARGIN_BYTES = 4 * 1024 * 1024;
 export interface WindowTrim {
   /** A batch was added to the window: trims within everyMs while it holds more than aboveBytes. */
   added(): void;
+  /** Trims at once, not at the timer's next look (a writer that waits for the peer to read). */
+  now(): void;
   /** A new connection: what was learnt of the last one does not apply. */
   reset(): void;
   stop(): void;
@@ -90,6 +92,10 @@ export function createWindowTrim(opts: {
 
   return {
     added: schedule,
+    now() {
+      if (timer !== undefined) clearTimeout(timer);
+      trim();
+    },
     reset() {
       unseen = false;
       last = undefined;
