@@ -16,7 +16,7 @@ import type { Batch, BatchQueue, Lease } from '../batch/batch.js';
 import type { Stage } from '../lifecycle/stage.js';
 import type { DestinationAddress } from './destination.js';
 import { createResendWindow, type ResendWindow } from './resend-window.js';
-import { createWindowTrim } from './window-trim.js';
+import { createWindowTrim, HANDLED_MARGIN_BYTES } from './window-trim.js';
 import { DEFAULT_MAX_UNREAD_BYTES, untilUnreadBelowCap } from './unread-cap.js';
 import { createWriteWatchdog } from './write-watchdog.js';
 import { readSendQueue, readUnread, type Endpoint, type UnreadBytes } from '../net/send-queue.js';
@@ -118,9 +118,10 @@ export function createTcpWriter(opts: {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const writeTimeout = opts.writeTimeoutMs ?? 10_000;
   const maxUnread = opts.maxUnreadBytes ?? DEFAULT_MAX_UNREAD_BYTES;
+  const windowBytes = opts.resendWindowBytes ?? 64 * 1024 * 1024;
   const window = createResendWindow({
     enabled: (opts.resendWindowMs ?? 1000) > 0,
-    maxBytes: opts.resendWindowBytes ?? 64 * 1024 * 1024,
+    maxBytes: windowBytes,
     coverBytes: opts.unreadBytesPerConnection ?? Infinity,
     onUncovered: (batch) => events.onUncovered(batch),
   });
@@ -241,15 +242,20 @@ export function createTcpWriter(opts: {
    * Before a write: while the connection holds -max-unread-bytes the peer's process has not read
    * (where that can be seen), waits until it reads (unread-cap.ts); a peer that reads nothing for the
    * write timeout meanwhile is stuck. The window holds at least what is unread: below the cap, no look is needed.
+   * The cap is lowered to what keeps the window under its bound with the margin it keeps of what
+   * was read, `bytes` more and a batch the size of it that straddles the offset read (the window
+   * lets go of whole batches): at the bound it would let go of batches that may be unread.
+   * A bound too small for even that is the operator's choice: written to as before.
    */
-  const roomToWrite = async (s: Socket): Promise<void> => {
-    if (maxUnread === 0 || window.bytes < maxUnread) return;
+  const roomToWrite = async (s: Socket, bytes: number): Promise<void> => {
+    const cap = Math.min(maxUnread, windowBytes - HANDLED_MARGIN_BYTES - 2 * bytes);
+    if (maxUnread === 0 || cap <= 0 || window.bytes < cap) return;
     // The window lets go of what was read by the same counts as the wait looks at.
     const look = (): UnreadBytes | undefined => {
       trim.now();
       return unreadOf(s);
     };
-    const wait = await untilUnreadBelowCap({ unread: look, pause, capBytes: maxUnread, stallMs: writeTimeout > 0 ? writeTimeout : Infinity });
+    const wait = await untilUnreadBelowCap({ unread: look, pause, capBytes: cap, stallMs: writeTimeout > 0 ? writeTimeout : Infinity });
     if (wait.kind === 'broken') throw wait.err;
     if (wait.kind === 'stalled') {
       stuck = new WriteTimeoutError(destination.id, wait.stalledMs);
@@ -262,7 +268,7 @@ export function createTcpWriter(opts: {
     while (!stopped) {
       const again = resend[0];
       if (again) {
-        await roomToWrite(s);
+        await roomToWrite(s, again.data.length);
         await write(s, again.data);
         resend.shift();
         window.add(again);
@@ -288,7 +294,7 @@ export function createTcpWriter(opts: {
       if (held === undefined) continue;
       if (s.destroyed) throw new Error('connection closed');
       const lease = held;
-      await roomToWrite(s);
+      await roomToWrite(s, lease.batch.data.length);
       await write(s, lease.batch.data);
       // Free the queue space before reporting: a sender woken by onWritten must find the room.
       lease.ack();

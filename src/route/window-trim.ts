@@ -30,7 +30,7 @@ const TRIM_ABOVE_BYTES = unreadIsCheap ? CHUNK_BYTES : 4 * 1024 * 1024;
  * points of a stopped carbon's share in no whisper file. 4 MiB a destination covers its last
  * 70,000-odd lines.
  */
-const HANDLED_MARGIN_BYTES = 4 * 1024 * 1024;
+export const HANDLED_MARGIN_BYTES = 4 * 1024 * 1024;
 
 export interface WindowTrim {
   /** A batch was added to the window: trims within everyMs while it holds more than aboveBytes. */

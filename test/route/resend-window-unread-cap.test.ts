@@ -23,7 +23,8 @@ const MAX_UNREAD = 2 * MiB;
 const WINDOW_MOST = MAX_UNREAD + 4 * MiB + 2 * MiB;
 const CONNECTIONS = 2;
 const POINTS = 700_000;
-const RELAY_ARGS = ['-max-unread-bytes', String(MAX_UNREAD), '-flush-interval', '50ms', '-write-timeout', '2s', '-outgoing-queue-cap', String(POINTS), '-shutdown-timeout', '2s'];
+const BASE_ARGS = ['-flush-interval', '50ms', '-write-timeout', '2s', '-outgoing-queue-cap', String(POINTS), '-shutdown-timeout', '2s'];
+const RELAY_ARGS = ['-max-unread-bytes', String(MAX_UNREAD), ...BASE_ARGS];
 const skip = !unreadIsCheap && 'the sock_diag addon is not built';
 
 /** Reads in bursts, `onMs` of every 100 ms, so that it falls behind a relay writing flat out; the returned function ends the bursts, reading. */
@@ -106,6 +107,33 @@ test('a local destination that stops reading at the cap is found stuck within th
       `stuck found ${foundAfterMs} ms after the destination stopped reading (write timeout 2 s); window peak ${peak} bytes; ${d.arrived} arrived, ${d.missing} missing, ${d.duplicated} duplicated`,
     );
     assert.ok(peak <= WINDOW_MOST, `the window's peak: ${peak} bytes`);
+    assert.equal(d.missing, 0);
+  } finally {
+    await relay.stop();
+    await sink.close();
+  }
+});
+
+test('a window bound below the cap and its margin: the writer waits at the bound rather than let go of what may be unread', { skip }, async (t) => {
+  // The default cap (8 MiB) and the 4 MiB margin do not fit in a 6 MiB window: the cap is lowered.
+  const bound = 6 * MiB;
+  const sink = await startTcpSink();
+  const relay = await startRelay(['-destinations', sink.address, '-resend-window-bytes', String(bound), ...BASE_ARGS]);
+  try {
+    const stopBursts = readInBursts(sink, 15);
+    const sending = sendLoad({ port: relay.port, connections: CONNECTIONS, points: POINTS });
+    await sink.waitForLines(POINTS * 0.7, 60_000);
+    const slow = await windowFigures(relay, sink);
+    stopBursts();
+    await sending;
+    await until('every point at the destination', () => delivery(sink.lines, CONNECTIONS, POINTS).missing === 0, 60_000);
+    const d = delivery(sink.lines, CONNECTIONS, POINTS);
+    t.diagnostic(
+      `window bound ${bound}: ${slow.written} bytes written while the destination read slowly, window peak ${slow.peak} bytes, ${slow.uncovered} points let go of uncovered; ${d.arrived} arrived, ${d.missing} missing`,
+    );
+    assert.ok(slow.written > 2 * bound, `${slow.written} bytes written`);
+    assert.ok(slow.peak <= bound, `the window's peak: ${slow.peak} bytes`);
+    assert.equal(slow.uncovered, 0, 'nothing let go of at the bound');
     assert.equal(d.missing, 0);
   } finally {
     await relay.stop();
