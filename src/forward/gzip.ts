@@ -2,7 +2,7 @@
 // install where libisal-dev is present) or, without it, node:zlib on zlib's thread pool. Both give
 // level-1 gzip of the same ratio on Graphite batches; igzip spends about a third of zlib's CPU.
 // The addon's bounded gunzip serves the gateway's one-pass inflate (gateway/body.ts).
-import { createRequire } from 'node:module';
+import { loadAddon } from '../native-addon.js';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 
@@ -18,9 +18,6 @@ const GZIP_CHUNK_BYTES = 256 * 1024;
 
 export const zlibGzip: Gzip = (data) => zlibGzipAsync(data, { level: 1, chunkSize: GZIP_CHUNK_BYTES });
 
-/** Where `npm install` builds the addon (scripts/build-native.mjs), from dist/src/forward/. */
-const ISAL_ADDON = '../../../native/build/Release/isal_gzip.node';
-
 /**
  * Inflates every gzip member of `input` into `output` on this thread: the bytes written, or -1 when
  * `output` filled before the stream ended. Throws (code Z_DATA_ERROR) on data that is not whole gzip.
@@ -32,29 +29,21 @@ interface IsalAddon {
   gunzipInto: GunzipInto;
 }
 
-function loadIsal(): IsalAddon | { error: string } {
-  try {
-    return createRequire(import.meta.url)(ISAL_ADDON) as IsalAddon;
-  } catch (err) {
-    return { error: (err as Error).message.split('\n')[0]! };
-  }
-}
-
-const isal = loadIsal();
+const isal = loadAddon<IsalAddon>('build/Release/isal_gzip.node');
 
 /** ISA-L's gzip, or why it is not there. */
-export const isalGzip: Gzip | undefined = 'gzip' in isal ? isal.gzip : undefined;
+export const isalGzip: Gzip | undefined = 'exports' in isal ? isal.exports.gzip : undefined;
 
 /** ISA-L's bounded gunzip, when the addon is built. */
-export const isalGunzipInto: GunzipInto | undefined = 'gzip' in isal ? isal.gunzipInto : undefined;
+export const isalGunzipInto: GunzipInto | undefined = 'exports' in isal ? isal.exports.gunzipInto : undefined;
 
 export const gzip: Gzip = isalGzip ?? zlibGzip;
 
 /** Which gzip the proxy uses, for its start-up log. */
 export const gzipEngine: string =
-  'gzip' in isal ? 'ISA-L igzip, level 1' : `node:zlib, level 1 (the ISA-L addon is not built: ${isal.error}; with libisal-dev installed, npm run build:native)`;
+  'exports' in isal ? 'ISA-L igzip, level 1' : `node:zlib, level 1 (the ISA-L addon is not built: ${isal.error}; with libisal-dev installed, npm run build:native)`;
 
 /** The engine in one word, for the gzip label of polymur_build_info. */
-export const gzipEngineId: 'isal' | 'zlib' = 'gzip' in isal ? 'isal' : 'zlib';
+export const gzipEngineId: 'isal' | 'zlib' = 'exports' in isal ? 'isal' : 'zlib';
 
 export const gunzip = promisify(gunzipCallback);

@@ -1,7 +1,7 @@
 // The per-line passes of the hot path done in C, one call per run of lines (native/lines/lines.c, built
 // at install beside the ISA-L addon; it needs only a C compiler). Where it is not built, undefined:
 // the callers do the same work in JavaScript, with the same results.
-import { createRequire } from 'node:module';
+import { loadAddon } from '../native-addon.js';
 
 export interface NativeLines {
   /**
@@ -18,17 +18,11 @@ export interface NativeLines {
   sketchNames(buf: Buffer, start: number, end: number, skip: number, registers: Uint8Array): number;
 }
 
-/** Where `npm install` builds the addon (scripts/build-native.mjs), from dist/src/protocol/. */
-const ADDON = '../../../native/lines/build/Release/polymur_lines.node';
-
 function load(): NativeLines | undefined {
   // POLYMUR_NATIVE_LINES=0 runs the JavaScript forms (the tests compare the two).
   if (process.env.POLYMUR_NATIVE_LINES === '0') return undefined;
-  try {
-    return createRequire(import.meta.url)(ADDON) as NativeLines;
-  } catch {
-    return undefined;
-  }
+  const addon = loadAddon<NativeLines>('lines/build/Release/polymur_lines.node');
+  return 'exports' in addon ? addon.exports : undefined;
 }
 
 export const nativeLines: NativeLines | undefined = load();

@@ -2,7 +2,7 @@
 // range of a batch (no Buffer view, no hash object, nothing allocated). The native addon's MD5
 // (native/md5/md5.c, built at install) where it is built, else the same in JavaScript: both several
 // times cheaper than node:crypto's one-shot hash, which cost more than the rest of routing a point.
-import { createRequire } from 'node:module';
+import { loadAddon } from '../native-addon.js';
 
 /** The first 16 bits of MD5(data[start, end)), big-endian: carbon_ch's position of that key. */
 export type Md5Prefix16 = (data: Buffer, start: number, end: number) => number;
@@ -87,24 +87,13 @@ export const jsMd5Prefix16: Md5Prefix16 = (data, start, end) => {
   return ((state[0]! & 0xff) << 8) | ((state[0]! >>> 8) & 0xff);
 };
 
-/** Where `npm install` builds the addon (scripts/build-native.mjs), from dist/src/route/. */
-const MD5_ADDON = '../../../native/md5/build/Release/polymur_md5.node';
-
-function loadNative(): { ringPrefix16: Md5Prefix16 } | { error: string } {
-  try {
-    return createRequire(import.meta.url)(MD5_ADDON) as { ringPrefix16: Md5Prefix16 };
-  } catch (err) {
-    return { error: (err as Error).message.split('\n')[0]! };
-  }
-}
-
-const native = loadNative();
+const native = loadAddon<{ ringPrefix16: Md5Prefix16 }>('md5/build/Release/polymur_md5.node');
 
 /** The addon's MD5, when it is built. */
-export const nativeMd5Prefix16: Md5Prefix16 | undefined = 'ringPrefix16' in native ? native.ringPrefix16 : undefined;
+export const nativeMd5Prefix16: Md5Prefix16 | undefined = 'exports' in native ? native.exports.ringPrefix16 : undefined;
 
 export const md5Prefix16: Md5Prefix16 = nativeMd5Prefix16 ?? jsMd5Prefix16;
 
 /** Which MD5 hash-route uses, for the start-up log. */
 export const md5Engine: string =
-  'ringPrefix16' in native ? 'MD5 by the native addon' : `MD5 in JavaScript (the native addon is not built: ${native.error}; npm run build:native builds it)`;
+  'exports' in native ? 'MD5 by the native addon' : `MD5 in JavaScript (the native addon is not built: ${native.error}; npm run build:native builds it)`;
