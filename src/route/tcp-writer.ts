@@ -252,8 +252,9 @@ export function createTcpWriter(opts: {
     if (maxUnread === 0 || cap <= 0 || window.bytes < cap) return;
     // The window lets go of what was read by the same counts as the wait looks at.
     const look = (): UnreadBytes | undefined => {
-      trim.now();
-      return unreadOf(s);
+      const counts = unreadOf(s);
+      trim.by(counts);
+      return counts;
     };
     const wait = await untilUnreadBelowCap({ unread: look, pause, capBytes: cap, stallMs: writeTimeout > 0 ? writeTimeout : Infinity });
     if (wait.kind === 'broken') throw wait.err;

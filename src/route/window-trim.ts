@@ -35,8 +35,8 @@ export const HANDLED_MARGIN_BYTES = 4 * 1024 * 1024;
 export interface WindowTrim {
   /** A batch was added to the window: trims within everyMs while it holds more than aboveBytes. */
   added(): void;
-  /** Trims at once, not at the timer's next look (a writer that waits for the peer to read). */
-  now(): void;
+  /** Trims at once by counts the caller just read, not at the timer's next look (a writer that waits for the peer to read). */
+  by(counts: UnreadBytes | undefined): void;
   /** A new connection: what was learnt of the last one does not apply. */
   reset(): void;
   stop(): void;
@@ -66,35 +66,44 @@ export function createWindowTrim(opts: {
     timer.unref();
   };
 
-  function trim(): void {
-    timer = undefined;
+  /** A trim that throws is counted; it is tried again at the next batch. */
+  const guarded = (trimming: () => void): void => {
     try {
-      const counts = opts.unread();
-      if (counts?.peerUnread === undefined) {
-        unseen = true;
-        return;
-      }
-      const written = window.writtenBefore(counts.readStartedAt);
-      if (written === undefined) return;
-      // The peer's line read before ours: pair it with our side of an earlier read, so that our
-      // side is read first and nothing moving between the two lines goes uncounted.
-      const ours = !counts.peerListedFirst ? { written, sendQueue: counts.sendQueue } : last !== undefined && last.readStartedAt < counts.readStartedAt ? last : undefined;
-      last = { readStartedAt: counts.readStartedAt, written, sendQueue: counts.sendQueue };
-      if (ours === undefined) return schedule();
-      const held = window.bytes;
-      window.release(ours.written - ours.sendQueue - counts.peerUnread - HANDLED_MARGIN_BYTES);
-      // A peer that reads is looked at again; one that read nothing waits for the next batch.
-      if (window.bytes < held) schedule();
+      trimming();
     } catch (err) {
       opts.onFailure(err as Error);
     }
+  };
+
+  function trim(): void {
+    timer = undefined;
+    guarded(() => trimBy(opts.unread()));
+  }
+
+  function trimBy(counts: UnreadBytes | undefined): void {
+    if (counts?.peerUnread === undefined) {
+      unseen = true;
+      return;
+    }
+    const written = window.writtenBefore(counts.readStartedAt);
+    if (written === undefined) return;
+    // The peer's line read before ours: pair it with our side of an earlier read, so that our
+    // side is read first and nothing moving between the two lines goes uncounted.
+    const ours = !counts.peerListedFirst ? { written, sendQueue: counts.sendQueue } : last !== undefined && last.readStartedAt < counts.readStartedAt ? last : undefined;
+    last = { readStartedAt: counts.readStartedAt, written, sendQueue: counts.sendQueue };
+    if (ours === undefined) return schedule();
+    const held = window.bytes;
+    window.release(ours.written - ours.sendQueue - counts.peerUnread - HANDLED_MARGIN_BYTES);
+    // A peer that reads is looked at again; one that read nothing waits for the next batch.
+    if (window.bytes < held) schedule();
   }
 
   return {
     added: schedule,
-    now() {
+    by(counts) {
       if (timer !== undefined) clearTimeout(timer);
-      trim();
+      timer = undefined;
+      guarded(() => trimBy(counts));
     },
     reset() {
       unseen = false;
