@@ -107,15 +107,20 @@ test(
     // Lines the gateways wrote to carbon, over every gateway process (the killed one's until its last
     // scrape before the kill: what it wrote in between is in no count, so this is a lower bound).
     let writtenBeforeKill = 0;
-    const sumOf = async (statPorts: readonly number[], metric: string): Promise<number> =>
-      (await Promise.all(statPorts.map((port) => scrapeCounter(port, metric).catch(() => 0)))).reduce((a, b) => a + b, 0);
+    /** Each port's counter; 0 where it does not answer (the killed gateway until it is back). */
+    const countsOf = (statPorts: readonly number[], metric: string): Promise<number[]> => Promise.all(statPorts.map((port) => scrapeCounter(port, metric).catch(() => 0)));
+    const total = (counts: readonly number[]): number => counts.reduce((a, b) => a + b, 0);
+    const sumOf = async (statPorts: readonly number[], metric: string): Promise<number> => total(await countsOf(statPorts, metric));
     let victimIndex = -1;
     /** Each gateway's count; the killed one's includes what it counted before the kill. */
     const writtenPerGateway = async (): Promise<number[]> =>
-      (await Promise.all(gateways.map((g) => scrapeCounter(g.statPort, 'polymur_points_written_total').catch(() => 0)))).map(
-        (n, i) => n + (i === victimIndex ? writtenBeforeKill : 0),
-      );
-    const writtenByGateways = async (): Promise<number> => (await writtenPerGateway()).reduce((a, b) => a + b, 0);
+      (
+        await countsOf(
+          gateways.map((g) => g.statPort),
+          'polymur_points_written_total',
+        )
+      ).map((n, i) => n + (i === victimIndex ? writtenBeforeKill : 0));
+    const writtenByGateways = async (): Promise<number> => total(await writtenPerGateway());
     try {
       const keyOf = async (name: string): Promise<string> => {
         const r = await runToExit('keys', [...etcd.flags, 'create', name]);
@@ -335,7 +340,7 @@ test(
       // whisper keeps one value per timestamp; the killed gateway's last writes are in no count.
       const perGateway = await writtenPerGateway();
       const windowPeaks = await Promise.all(gateways.map((g) => scrapeCounter(g.statPort, 'polymur_resend_window_peak_bytes')));
-      const written = perGateway.reduce((a, b) => a + b, 0);
+      const written = total(perGateway);
       const expected = copies(2 * POINTS_PER_PROXY + GAMMA_NAMES * GAMMA_STAMPS);
       process.stdout.write(
         `# scale-out: sent ${2 * POINTS_PER_PROXY} (+${GAMMA_NAMES * GAMMA_STAMPS} gamma); stored ${last.stored} alpha/beta points = 2 copies each, 0 missing, ${last.wrong} wrong; gamma ${lastGamma.stored} stored\n` +
